@@ -1,0 +1,218 @@
+# dg — deep generative models as small Unix tools.
+#
+# Targets: all (default), check, bench, fuzz, install, uninstall, deps,
+# lint-man, clean.  Variables: CC, PREFIX, DESTDIR, SANITIZE=1, BUILD.
+#
+# Sources are found by wildcard so that adding a file needs no edit here:
+#   libcore/*.c libcore/vk/*.c libcore/cpu/*.c  -> $(BUILD)/lib/libdg.so
+#   tools/dg-*.c                                -> $(BUILD)/bin/dg-*
+#   plugins/<family>.c or plugins/<family>/*.c  -> $(BUILD)/lib/dg/dg-<family>.so
+#   shaders/*.comp                              -> SPIR-V embedded in libdg
+#   tests/t_*.c                                 -> $(BUILD)/tests/t_* (TAP)
+#   tests/*.t                                   -> shell TAP tests
+#   tests/fuzz/fuzz_*.c                         -> $(BUILD)/fuzz/fuzz_* (make fuzz)
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BINDIR    ?= $(PREFIX)/bin
+LIBDIR    ?= $(PREFIX)/lib
+PLUGINDIR ?= $(LIBDIR)/dg
+INCDIR    ?= $(PREFIX)/include
+MANDIR    ?= $(PREFIX)/share/man
+
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+BUILD    ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+BUILD    ?= build
+SANFLAGS :=
+endif
+
+PKGS      := libarchive libpng zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) vulkan)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+# Vulkan is never linked: volk loads the loader at run time, so dg runs
+# (on the cpu device) where libvulkan1 is missing.
+VOLK_SRC  := /usr/include/volk.c
+
+WARN      := -Wall -Wextra -Werror
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) -fPIC -pthread \
+             -D_GNU_SOURCE -DVK_NO_PROTOTYPES \
+             -DDG_VERSION='"$(VERSION)"' -DDG_PLUGINDIR='"$(PLUGINDIR)"' \
+             -Ilibcore/include -Ilibcore -I$(BUILD)/gen $(PKG_CFLAGS)
+LIBS      := $(PKG_LIBS) -ldnnl -ldl -lm -pthread
+RPATH     := -Wl,-rpath,'$$ORIGIN/../lib'
+
+LIB       := $(BUILD)/lib/libdg.so
+LIB_SRC   := $(sort $(wildcard libcore/*.c libcore/vk/*.c libcore/cpu/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/volk.o $(BUILD)/obj/gen/shaders.o
+HEADERS   := $(wildcard libcore/include/*.h libcore/include/dg/*.h libcore/*.h libcore/vk/*.h libcore/cpu/*.h)
+
+TOOL_SRC  := $(sort $(wildcard tools/dg-*.c))
+TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/bin/%)
+
+PLUGIN_FILES := $(wildcard plugins/*.c)
+PLUGIN_DIRS  := $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c)))
+PLUGIN_NAMES := $(sort $(PLUGIN_FILES:plugins/%.c=%) $(PLUGIN_DIRS:plugins/%=%))
+PLUGINS      := $(PLUGIN_NAMES:%=$(BUILD)/lib/dg/dg-%.so)
+
+SHADER_SRC := $(sort $(wildcard shaders/*.comp))
+SHADER_SPV := $(SHADER_SRC:shaders/%.comp=$(BUILD)/spv/%.spv)
+GLSLC      ?= glslc
+SPIRV_VAL  ?= spirv-val
+
+TEST_SRC  := $(sort $(wildcard tests/t_*.c))
+TEST_BINS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_SH   := $(sort $(wildcard tests/*.t))
+
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
+MAN_PAGES := $(sort $(wildcard man/*.[1-8]))
+
+.PHONY: all check bench fuzz install uninstall deps lint-man clean tests
+.DELETE_ON_ERROR:
+
+all: $(LIB) $(TOOLS) $(PLUGINS) $(BUILD)/dg.pc
+
+# ---- libdg -------------------------------------------------------------
+
+$(BUILD)/obj/%.o: %.c $(HEADERS) | $(BUILD)/gen/shaders.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/volk.o: $(VOLK_SRC)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -g -fPIC $(SANFLAGS) -DVK_NO_PROTOTYPES -w -c $< -o $@
+
+$(BUILD)/obj/gen/shaders.o: $(BUILD)/gen/shaders.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,libdg.so.0 $(SANFLAGS) -o $@ $(LIB_OBJ) $(LIBS)
+	ln -sf libdg.so $(BUILD)/lib/libdg.so.0
+
+# ---- shaders: glslc -> spirv-val -> C arrays ---------------------------
+
+$(BUILD)/spv/%.spv: shaders/%.comp $(wildcard shaders/*.glsl)
+	@mkdir -p $(@D)
+	$(GLSLC) --target-env=vulkan1.1 -O -Ishaders -o $@ $<
+	$(SPIRV_VAL) --target-env vulkan1.1 $@
+
+$(BUILD)/gen/shaders.c $(BUILD)/gen/shaders.h: $(SHADER_SPV) shaders/embed.sh
+	@mkdir -p $(BUILD)/gen
+	sh shaders/embed.sh $(BUILD)/gen $(SHADER_SPV)
+
+# ---- tools and plugins -------------------------------------------------
+
+.SECONDEXPANSION:
+
+$(BUILD)/bin/%: tools/%.c $(LIB) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -L$(BUILD)/lib -ldg $(RPATH) $(LIBS)
+
+$(BUILD)/lib/dg/dg-%.so: $(LIB) $(HEADERS) $$(wildcard plugins/%.c plugins/%/*.c)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $(filter %.c,$^) -L$(BUILD)/lib -ldg -Wl,-rpath,'$$ORIGIN/..'
+
+# ---- tests -------------------------------------------------------------
+
+$(BUILD)/tests/%: tests/%.c tests/tap.h $(LIB) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< -L$(BUILD)/lib -ldg \
+		-Wl,-rpath,'$(abspath $(BUILD))/lib' $(LIBS)
+
+tests: all $(TEST_BINS)
+
+# Tests find the build through DG_BUILD and the tools on PATH.  Set
+# TESTS='...' to run a subset, PROVE_FLAGS for prove's own options.
+TESTS ?= $(TEST_BINS) $(TEST_SH)
+PROVE_FLAGS ?= -j2
+check: tests
+	DG_BUILD=$(abspath $(BUILD)) DG_SRC=$(CURDIR) \
+	PATH=$(abspath $(BUILD))/bin:$$PATH \
+	DG_PLUGIN_PATH=$(abspath $(BUILD))/lib/dg \
+	prove $(PROVE_FLAGS) --exec '' $(TESTS)
+
+# ---- fuzzing (clang + libFuzzer) ---------------------------------------
+
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+              -DVK_NO_PROTOTYPES -DDG_VERSION='"$(VERSION)"' -DDG_PLUGINDIR='"$(PLUGINDIR)"' \
+              -Ilibcore/include -Ilibcore -I$(BUILD)/gen $(PKG_CFLAGS)
+FUZZ_TIME  ?= 60
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HEADERS) $(BUILD)/gen/shaders.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(BUILD)/gen/shaders.c $(VOLK_SRC) $(LIBS)
+
+# make fuzz FUZZ_TIME=600 runs each target for that many seconds, each
+# from its seed corpus in tests/fuzz/corpus/<target>; crashes are written
+# to $(BUILD)/fuzz/crashes/ and belong in tests/data/fuzz/<target>/.
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do n=$$(basename $$f); \
+	  mkdir -p $(BUILD)/fuzz/corpus/$$n $(BUILD)/fuzz/crashes/$$n; \
+	  echo "fuzz: $$n for $(FUZZ_TIME)s"; \
+	  $$f -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(BUILD)/fuzz/crashes/$$n/ \
+	    $(BUILD)/fuzz/corpus/$$n tests/fuzz/corpus/$$n || exit 1; \
+	done
+
+# ---- benchmarks --------------------------------------------------------
+
+bench: all
+	DG_BUILD=$(abspath $(BUILD)) PATH=$(abspath $(BUILD))/bin:$$PATH \
+	DG_PLUGIN_PATH=$(abspath $(BUILD))/lib/dg sh bench/run.sh
+
+# ---- install -----------------------------------------------------------
+
+$(BUILD)/dg.pc: Makefile
+	@mkdir -p $(@D)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCDIR)' \
+	  'plugindir=$(PLUGINDIR)' '' 'Name: dg' \
+	  'Description: deep generative models as small Unix tools' \
+	  'Version: $(VERSION)' 'Libs: -L$${libdir} -ldg' 'Cflags: -I$${includedir}' > $@
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PLUGINDIR) \
+	  $(DESTDIR)$(INCDIR)/dg $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(LIB) $(DESTDIR)$(LIBDIR)/libdg.so.0
+	ln -sf libdg.so.0 $(DESTDIR)$(LIBDIR)/libdg.so
+	$(if $(PLUGINS),install -m 755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/)
+	install -m 644 libcore/include/dg.h $(DESTDIR)$(INCDIR)/
+	install -m 644 libcore/include/dg/*.h $(DESTDIR)$(INCDIR)/dg/
+	install -m 644 $(BUILD)/dg.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	for p in $(MAN_PAGES); do s=$${p##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+	  install -m 644 $$p $(DESTDIR)$(MANDIR)/man$$s/; done
+
+uninstall:
+	rm -f $(TOOLS:$(BUILD)/bin/%=$(DESTDIR)$(BINDIR)/%) $(DESTDIR)$(LIBDIR)/libdg.so*
+	rm -rf $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(INCDIR)/dg $(DESTDIR)$(INCDIR)/dg.h
+	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/dg.pc
+
+# ---- dependencies (Debian 12) ------------------------------------------
+
+DEB_BUILD := build-essential clang pkg-config libarchive-dev libpng-dev zlib1g-dev \
+             libvulkan-dev libvulkan-volk-dev glslc spirv-tools libdnnl-dev
+DEB_RUN   := mesa-vulkan-drivers vulkan-tools dataset-fashion-mnist
+DEB_TEST  := python3 jq pngcheck mandoc man-db valgrind vulkan-validationlayers \
+             libclang-rt-14-dev imagemagick
+DEB_BENCH := python3-torch libopenblas0-pthread hyperfine
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+deps:
+	$(SUDO) apt-get update
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends \
+	  $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST) $(if $(BENCH_DEPS),$(DEB_BENCH))
+
+lint-man:
+	mandoc -Tlint -Wwarning $(MAN_PAGES)
+
+clean:
+	rm -rf build build-san

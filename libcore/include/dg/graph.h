@@ -1,0 +1,4 @@
+/* dg/graph.h — placeholder, filled in by the issue that builds it. */
+#ifndef DG_GRAPH_H
+#define DG_GRAPH_H
+#endif

@@ -1,0 +1,114 @@
+/* dg/stream.h — the tensor stream of dg-stream(5): metadata, reader, writer.
+ *
+ * A stream is a sequence of records; each record is one tensor with
+ * key=value metadata.  `cat a b` of two streams is a stream.  Readers hold
+ * one record at a time, so streams of any length pass in bounded memory. */
+#ifndef DG_STREAM_H
+#define DG_STREAM_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "dg/array.h"
+
+#define DG_STREAM_VERSION 1
+#define DG_STREAM_HEADER_SIZE 128
+#define DG_STREAM_ALIGN 64
+#define DG_STREAM_MAX_META (1u << 20)  /* metadata bytes per record */
+
+/* ---- metadata: an ordered list of unique keys ------------------------ *
+ * Keys are 1..64 bytes of [A-Za-z0-9_.-]; values are UTF-8 without
+ * newline or NUL.  The order of insertion is kept when formatting. */
+
+struct dg_meta *dg_meta_new(void);
+void dg_meta_free(struct dg_meta *m);
+struct dg_meta *dg_meta_dup(const struct dg_meta *m);
+/* Sets (or replaces) key. */
+int dg_meta_set(struct dg_meta *m, const char *key, const char *value);
+int dg_meta_setf(struct dg_meta *m, const char *key, const char *fmt, ...)
+	DG_PRINTF(3, 4);
+/* Removes key if present. */
+void dg_meta_unset(struct dg_meta *m, const char *key);
+/* The value of key, or NULL. */
+const char *dg_meta_get(const struct dg_meta *m, const char *key);
+size_t dg_meta_count(const struct dg_meta *m);
+const char *dg_meta_key(const struct dg_meta *m, size_t i);
+const char *dg_meta_value(const struct dg_meta *m, size_t i);
+/* Copies every key of src into dst (replacing existing keys). */
+int dg_meta_merge(struct dg_meta *dst, const struct dg_meta *src);
+/* Parses "key=value\n" lines (the last newline optional); DG_EDATA on
+ * invalid UTF-8, a line without '=', a bad or repeated key. */
+int dg_meta_parse(struct dg_meta *m, const char *text, size_t len);
+/* Formats as "key=value\n" lines; caller frees *text with free(). */
+int dg_meta_format(const struct dg_meta *m, char **text, size_t *len);
+
+/* ---- reading ---------------------------------------------------------- */
+
+struct dg_reader;
+
+/* What dg_reader_next() found.  Valid until the next call on the reader. */
+struct dg_record {
+	uint64_t index;                /* 0-based record number in this stream */
+	uint64_t offset;               /* byte offset of the record's header */
+	enum dg_dtype dtype;
+	unsigned rank;
+	uint32_t flags;
+	uint64_t dims[DG_MAX_RANK];
+	uint64_t count;                /* elements */
+	uint64_t payload_len;          /* bytes */
+	uint32_t crc;                  /* as stored */
+	const struct dg_meta *meta;
+};
+
+/* Opens a reader.  name is used in messages ("-" or NULL means stdin).
+ * The reader does not close fd / f unless opened by path. */
+struct dg_reader *dg_reader_fd(int fd, const char *name);
+struct dg_reader *dg_reader_file(FILE *f, const char *name);
+/* path "-" reads stdin. */
+struct dg_reader *dg_reader_open(const char *path);
+void dg_reader_close(struct dg_reader *r);
+
+/* Largest payload dg_reader_payload()/dg_read_array() will allocate
+ * (default 2 GiB, or DG_STREAM_MAX_BYTES from the environment). */
+void dg_reader_set_max_payload(struct dg_reader *r, uint64_t bytes);
+
+/* Advances to the next record, skipping (and checksumming) whatever is
+ * left of the current payload.  Sets *rec, or NULL at a clean end of
+ * stream (EOF exactly between records).  Errors: DG_EDATA for anything
+ * malformed (message names the record), DG_EIO for read errors. */
+int dg_reader_next(struct dg_reader *r, const struct dg_record **rec);
+
+/* Reads the next len bytes of the current payload into buf (chunked
+ * reading).  The checksum is verified when the last byte has been read;
+ * a mismatch is DG_EDATA. */
+int dg_reader_read(struct dg_reader *r, void *buf, size_t len);
+
+/* Reads the rest of the payload into a new dg_alloc() buffer. */
+int dg_reader_payload(struct dg_reader *r, void **buf);
+
+/* Convenience: next record as an array (with a copy of its metadata).
+ * *out is NULL at a clean end of stream. */
+int dg_read_array(struct dg_reader *r, struct dg_array **out);
+
+/* Whether the first bytes of a file look like a stream (magic). */
+int dg_stream_sniff(const void *bytes, size_t len);
+
+/* ---- writing ---------------------------------------------------------- */
+
+struct dg_writer;
+
+struct dg_writer *dg_writer_fd(int fd, const char *name);
+struct dg_writer *dg_writer_file(FILE *f, const char *name);
+struct dg_writer *dg_writer_open(const char *path);  /* "-" = stdout */
+
+/* Writes one record; payload holds count * dtype size bytes in host
+ * order (converted to little-endian on big-endian hosts). */
+int dg_write_record(struct dg_writer *w, int dtype, unsigned rank,
+		    const uint64_t *dims, const struct dg_meta *meta,
+		    const void *payload);
+int dg_write_array(struct dg_writer *w, const struct dg_array *a);
+
+/* Flushes and releases the writer; reports any write error (DG_EIO).  A
+ * writer opened by path is closed. */
+int dg_writer_close(struct dg_writer *w);
+
+#endif

@@ -1,0 +1,247 @@
+/* meta.c — record metadata: an ordered list of unique key=value pairs. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dg/error.h"
+#include "dg/stream.h"
+
+#define MAX_KEY 64
+
+struct dg_meta {
+	size_t n, cap;
+	char **keys, **values;
+};
+
+struct dg_meta *dg_meta_new(void)
+{
+	struct dg_meta *m = calloc(1, sizeof *m);
+	if (!m)
+		dg_error_nomem("metadata", sizeof *m);
+	return m;
+}
+
+void dg_meta_free(struct dg_meta *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->keys[i]);
+		free(m->values[i]);
+	}
+	free(m->keys);
+	free(m->values);
+	free(m);
+}
+
+static int key_valid(const char *k, size_t len)
+{
+	if (len == 0 || len > MAX_KEY)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = k[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF), and no NUL,
+ * CR or LF, which would break the line format. */
+static int value_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		unsigned c = s[i], need, min, cp;
+		if (c < 0x80) {
+			if (c == 0 || c == '\n' || c == '\r')
+				return 0;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) { need = 1; min = 0x80; cp = c & 0x1f; }
+		else if (c >= 0xe0 && c <= 0xef) { need = 2; min = 0x800; cp = c & 0x0f; }
+		else if (c >= 0xf0 && c <= 0xf4) { need = 3; min = 0x10000; cp = c & 0x07; }
+		else
+			return 0;
+		if (len - i <= need)
+			return 0;
+		for (unsigned k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += need + 1;
+	}
+	return 1;
+}
+
+static long find(const struct dg_meta *m, const char *key, size_t len)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (strlen(m->keys[i]) == len && memcmp(m->keys[i], key, len) == 0)
+			return (long)i;
+	return -1;
+}
+
+static int set_n(struct dg_meta *m, const char *key, size_t klen,
+		 const char *value, size_t vlen, int allow_replace)
+{
+	long at;
+	char *v;
+
+	if (!key_valid(key, klen))
+		return dg_error(DG_EDATA, "invalid metadata key '%.*s'",
+				(int)(klen > MAX_KEY ? MAX_KEY : klen), key);
+	if (!value_valid((const unsigned char *)value, vlen))
+		return dg_error(DG_EDATA, "metadata value of '%.*s' is not one line "
+				"of UTF-8", (int)klen, key);
+	at = find(m, key, klen);
+	if (at >= 0 && !allow_replace)
+		return dg_error(DG_EDATA, "metadata key '%.*s' repeated", (int)klen, key);
+	v = strndup(value, vlen);
+	if (!v)
+		return dg_error_nomem("metadata", vlen);
+	if (at >= 0) {
+		free(m->values[at]);
+		m->values[at] = v;
+		return DG_OK;
+	}
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 8;
+		char **k = realloc(m->keys, cap * sizeof *k);
+		if (k)
+			m->keys = k;
+		char **vv = k ? realloc(m->values, cap * sizeof *vv) : NULL;
+		if (!vv) {
+			free(v);
+			return dg_error_nomem("metadata", cap * sizeof *vv);
+		}
+		m->values = vv;
+		m->cap = cap;
+	}
+	m->keys[m->n] = strndup(key, klen);
+	if (!m->keys[m->n]) {
+		free(v);
+		return dg_error_nomem("metadata", klen);
+	}
+	m->values[m->n++] = v;
+	return DG_OK;
+}
+
+int dg_meta_set(struct dg_meta *m, const char *key, const char *value)
+{
+	return set_n(m, key, strlen(key), value, strlen(value), 1);
+}
+
+int dg_meta_setf(struct dg_meta *m, const char *key, const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof buf)
+		return dg_error(DG_EINTERNAL, "metadata value of '%s' too long", key);
+	return dg_meta_set(m, key, buf);
+}
+
+void dg_meta_unset(struct dg_meta *m, const char *key)
+{
+	long at = find(m, key, strlen(key));
+	if (at < 0)
+		return;
+	free(m->keys[at]);
+	free(m->values[at]);
+	memmove(m->keys + at, m->keys + at + 1, (m->n - at - 1) * sizeof *m->keys);
+	memmove(m->values + at, m->values + at + 1, (m->n - at - 1) * sizeof *m->values);
+	m->n--;
+}
+
+const char *dg_meta_get(const struct dg_meta *m, const char *key)
+{
+	long at = m ? find(m, key, strlen(key)) : -1;
+	return at < 0 ? NULL : m->values[at];
+}
+
+size_t dg_meta_count(const struct dg_meta *m)
+{
+	return m ? m->n : 0;
+}
+
+const char *dg_meta_key(const struct dg_meta *m, size_t i)
+{
+	return i < m->n ? m->keys[i] : NULL;
+}
+
+const char *dg_meta_value(const struct dg_meta *m, size_t i)
+{
+	return i < m->n ? m->values[i] : NULL;
+}
+
+struct dg_meta *dg_meta_dup(const struct dg_meta *m)
+{
+	struct dg_meta *d = dg_meta_new();
+	if (d && m && dg_meta_merge(d, m)) {
+		dg_meta_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+int dg_meta_merge(struct dg_meta *dst, const struct dg_meta *src)
+{
+	for (size_t i = 0; src && i < src->n; i++) {
+		int st = dg_meta_set(dst, src->keys[i], src->values[i]);
+		if (st)
+			return st;
+	}
+	return DG_OK;
+}
+
+int dg_meta_parse(struct dg_meta *m, const char *text, size_t len)
+{
+	size_t pos = 0, line = 0;
+
+	while (pos < len) {
+		const char *start = text + pos, *nl, *eq;
+		size_t l;
+		int st;
+
+		line++;
+		nl = memchr(start, '\n', len - pos);
+		l = nl ? (size_t)(nl - start) : len - pos;
+		eq = memchr(start, '=', l);
+		if (!eq)
+			return dg_error(DG_EDATA, "metadata line %zu has no '='", line);
+		st = set_n(m, start, (size_t)(eq - start), eq + 1,
+			   l - (size_t)(eq - start) - 1, 0);
+		if (st)
+			return dg_error_context(st, "metadata line %zu", line);
+		pos += l + (nl ? 1 : 0);
+	}
+	return DG_OK;
+}
+
+int dg_meta_format(const struct dg_meta *m, char **text, size_t *len)
+{
+	size_t total = 0, at = 0;
+	char *buf;
+
+	for (size_t i = 0; m && i < m->n; i++)
+		total += strlen(m->keys[i]) + strlen(m->values[i]) + 2;
+	buf = malloc(total + 1);
+	if (!buf)
+		return dg_error_nomem("metadata", total + 1);
+	for (size_t i = 0; m && i < m->n; i++)
+		at += (size_t)sprintf(buf + at, "%s=%s\n", m->keys[i], m->values[i]);
+	buf[at] = 0;
+	*text = buf;
+	*len = at;
+	return DG_OK;
+}
