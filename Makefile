@@ -4,13 +4,14 @@
 # lint-man, clean.  Variables: CC, PREFIX, DESTDIR, SANITIZE=1, BUILD.
 #
 # Sources are found by wildcard so that adding a file needs no edit here:
-#   libcore/*.c libcore/vk/*.c libcore/cpu/*.c  -> $(BUILD)/lib/libdg.so
+#   libcore/*.c libcore/<area>/*.c               -> $(BUILD)/lib/libdg.so
 #   tools/dg-*.c                                -> $(BUILD)/bin/dg-*
 #   plugins/<family>.c or plugins/<family>/*.c  -> $(BUILD)/lib/dg/dg-<family>.so
 #   shaders/*.comp                              -> SPIR-V embedded in libdg
 #   tests/t_*.c                                 -> $(BUILD)/tests/t_* (TAP)
 #   tests/*.t                                   -> shell TAP tests
 #   tests/fuzz/fuzz_*.c                         -> $(BUILD)/fuzz/fuzz_* (make fuzz)
+#   bench/b_*.c                                 -> $(BUILD)/bench/b_* (make bench)
 
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
@@ -47,9 +48,9 @@ LIBS      := $(PKG_LIBS) -ldnnl -ldl -lm -pthread
 RPATH     := -Wl,-rpath,'$$ORIGIN/../lib'
 
 LIB       := $(BUILD)/lib/libdg.so
-LIB_SRC   := $(sort $(wildcard libcore/*.c libcore/vk/*.c libcore/cpu/*.c))
+LIB_SRC   := $(sort $(wildcard libcore/*.c libcore/*/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/volk.o $(BUILD)/obj/gen/shaders.o
-HEADERS   := $(wildcard libcore/include/*.h libcore/include/dg/*.h libcore/*.h libcore/vk/*.h libcore/cpu/*.h)
+HEADERS   := $(wildcard libcore/include/*.h libcore/include/dg/*.h libcore/*.h libcore/*/*.h)
 
 TOOL_SRC  := $(sort $(wildcard tools/dg-*.c))
 TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/bin/%)
@@ -67,6 +68,9 @@ SPIRV_VAL  ?= spirv-val
 TEST_SRC  := $(sort $(wildcard tests/t_*.c))
 TEST_BINS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_SH   := $(sort $(wildcard tests/*.t))
+
+BENCH_SRC  := $(sort $(wildcard bench/b_*.c))
+BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
@@ -165,7 +169,14 @@ fuzz: $(FUZZ_BINS)
 
 # ---- benchmarks --------------------------------------------------------
 
-bench: all
+$(BUILD)/bench/%: bench/%.c $(LIB) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< -L$(BUILD)/lib -ldg \
+		-Wl,-rpath,'$(abspath $(BUILD))/lib' $(LIBS)
+
+# bench/run.sh runs every benchmark and prints a report; bench/RESULTS.md
+# keeps the numbers with the commands that produced them.
+bench: all $(BENCH_BINS)
 	DG_BUILD=$(abspath $(BUILD)) PATH=$(abspath $(BUILD))/bin:$$PATH \
 	DG_PLUGIN_PATH=$(abspath $(BUILD))/lib/dg sh bench/run.sh
 
