@@ -1,0 +1,154 @@
+/* atomic.c — write-to-temporary, fsync, rename: an interrupted or failed
+ * write never destroys the file it was meant to replace. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "atomic.h"
+#include "dg/error.h"
+
+int dg_atomic_fail_stage;
+
+/* The folder part of path: "." for a bare name, "/" for "/name".
+ * Caller frees. */
+static char *folder_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+/* Permissions the new file gets: those of the file it replaces, else
+ * what open(2) would give (0666 less the umask).  umask() can only be read
+ * by setting it; the window is two system calls long. */
+static int new_mode(const char *path)
+{
+	struct stat st;
+	mode_t mask;
+
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+		return (int)(st.st_mode & 07777);
+	mask = umask(022);
+	umask(mask);
+	return (int)(0666 & ~mask);
+}
+
+static void release(struct dg_atomic *a)
+{
+	free(a->path);
+	free(a->tmp);
+	free(a);
+}
+
+int dg_atomic_open(const char *path, struct dg_atomic **out)
+{
+	struct dg_atomic *a;
+	const char *base = strrchr(path, '/');
+	char *dir;
+	int fd;
+
+	*out = NULL;
+	base = base ? base + 1 : path;
+	if (!*base)
+		return dg_error(DG_ECANTCREAT, "%s: not a file name", path);
+	a = calloc(1, sizeof *a);
+	dir = folder_of(path);
+	if (!a || !dir) {
+		free(a);
+		free(dir);
+		return dg_error_nomem("a file name", strlen(path));
+	}
+	a->path = strdup(path);
+	if (a->path && asprintf(&a->tmp, "%s/.%s.XXXXXX", dir, base) < 0)
+		a->tmp = NULL;
+	free(dir);
+	if (!a->path || !a->tmp) {
+		release(a);
+		return dg_error_nomem("a file name", strlen(path));
+	}
+	a->mode = new_mode(path);
+	fd = mkstemp(a->tmp);
+	if (fd < 0) {
+		dg_error_errno("%s: cannot create a temporary file beside it", path);
+		release(a);
+		return DG_ECANTCREAT;
+	}
+	a->f = fdopen(fd, "wb");
+	if (!a->f) {
+		dg_error_errno("%s", path);
+		close(fd);
+		unlink(a->tmp);
+		release(a);
+		return DG_ENOMEM;
+	}
+	*out = a;
+	return DG_OK;
+}
+
+void dg_atomic_abort(struct dg_atomic *a)
+{
+	int saved = errno;
+
+	if (!a)
+		return;
+	if (a->f)
+		fclose(a->f);
+	unlink(a->tmp);
+	release(a);
+	errno = saved;
+}
+
+/* fsync the folder so that the rename itself survives a crash. */
+static int sync_folder(const char *path)
+{
+	char *dir = folder_of(path);
+	int fd, st = 0;
+
+	if (!dir)
+		return dg_error_nomem("a file name", strlen(path));
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* Some file systems refuse fsync on a folder (EINVAL); the data is
+	 * then as safe as that file system makes it. */
+	if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL && errno != EROFS))
+		st = dg_error_errno("%s: syncing folder %s", path, dir);
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return st;
+}
+
+int dg_atomic_commit(struct dg_atomic *a)
+{
+	int fd = fileno(a->f), st;
+
+	if (fflush(a->f) != 0 || ferror(a->f) || fchmod(fd, (mode_t)a->mode) != 0 ||
+	    fsync(fd) != 0 || dg_atomic_fail_stage == 1) {
+		if (dg_atomic_fail_stage == 1)
+			errno = EIO;
+		dg_error_errno("%s: writing", a->path);
+		dg_atomic_abort(a);
+		return DG_EIO;
+	}
+	st = fclose(a->f);
+	a->f = NULL;
+	if (st != 0) {
+		dg_error_errno("%s: writing", a->path);
+		dg_atomic_abort(a);
+		return DG_EIO;
+	}
+	if (dg_atomic_fail_stage == 2 || rename(a->tmp, a->path) != 0) {
+		if (dg_atomic_fail_stage == 2)
+			errno = EACCES;
+		dg_error_errno("%s: replacing", a->path);
+		dg_atomic_abort(a);
+		return DG_ECANTCREAT;
+	}
+	st = sync_folder(a->path) ? DG_EIO : DG_OK;
+	release(a);
+	return st;
+}
