@@ -108,7 +108,7 @@ $(BUILD)/spv/%.spv: shaders/%.comp $(wildcard shaders/*.glsl)
 	$(GLSLC) --target-env=vulkan1.1 -O -Ishaders -o $@ $<
 	$(SPIRV_VAL) --target-env vulkan1.1 $@
 
-$(BUILD)/gen/shaders.c $(BUILD)/gen/shaders.h: $(SHADER_SPV) shaders/embed.sh
+$(BUILD)/gen/shaders.c $(BUILD)/gen/shaders.h &: $(SHADER_SPV) shaders/embed.sh
 	@mkdir -p $(BUILD)/gen
 	sh shaders/embed.sh $(BUILD)/gen $(SHADER_SPV)
 

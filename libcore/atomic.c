@@ -72,7 +72,7 @@ int dg_atomic_open(const char *path, struct dg_atomic **out)
 		return dg_error_nomem("a file name", strlen(path));
 	}
 	a->mode = new_mode(path);
-	fd = mkstemp(a->tmp);
+	fd = mkostemp(a->tmp, O_CLOEXEC);
 	if (fd < 0) {
 		dg_error_errno("%s: cannot create a temporary file beside it", path);
 		release(a);
@@ -127,7 +127,7 @@ int dg_atomic_commit(struct dg_atomic *a)
 	int fd = fileno(a->f), st;
 
 	if (fflush(a->f) != 0 || ferror(a->f) || fchmod(fd, (mode_t)a->mode) != 0 ||
-	    fsync(fd) != 0 || dg_atomic_fail_stage == 1) {
+	    (!a->nosync && fsync(fd) != 0) || dg_atomic_fail_stage == 1) {
 		if (dg_atomic_fail_stage == 1)
 			errno = EIO;
 		dg_error_errno("%s: writing", a->path);
@@ -148,7 +148,7 @@ int dg_atomic_commit(struct dg_atomic *a)
 		dg_atomic_abort(a);
 		return DG_ECANTCREAT;
 	}
-	st = sync_folder(a->path) ? DG_EIO : DG_OK;
+	st = !a->nosync && sync_folder(a->path) ? DG_EIO : DG_OK;
 	release(a);
 	return st;
 }

@@ -10,8 +10,16 @@
 struct dg_atomic {
 	FILE *f;
 	char *path;        /* the target */
-	char *tmp;         /* the temporary, "<dir>/.<base>.XXXXXX" */
+	/* The temporary, "<dir>/.<base>.XXXXXX".  A process killed while
+	 * writing leaves it behind; a signal handler may unlink() it
+	 * (async-signal-safe) before exiting. */
+	char *tmp;
 	int mode;          /* permissions for the new file */
+	/* Set to 1 after opening to skip both fsyncs: readers still see the
+	 * old file or the whole new one, but a crash may leave the new name
+	 * empty.  For outputs cheap to make again (dg-decode's images), where
+	 * two fsyncs per file cost far more than the writing. */
+	int nosync;
 };
 
 /* Creates a temporary file in the target's folder and returns it in *out.

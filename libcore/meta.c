@@ -1,5 +1,6 @@
 /* meta.c — record metadata: an ordered list of unique key=value pairs. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,9 @@
 struct dg_meta {
 	size_t n, cap;
 	char **keys, **values;
+	/* Hash index of keys (open addressing, index + 1, 0 = empty), so
+	 * that parsing a megabyte of tiny lines stays linear. */
+	size_t *slots, nslots;
 };
 
 struct dg_meta *dg_meta_new(void)
@@ -31,6 +35,7 @@ void dg_meta_free(struct dg_meta *m)
 	}
 	free(m->keys);
 	free(m->values);
+	free(m->slots);
 	free(m);
 }
 
@@ -79,12 +84,59 @@ static int value_valid(const unsigned char *s, size_t len)
 	return 1;
 }
 
+/* FNV-1a */
+static size_t hash(const char *key, size_t len)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)key[i]) * 1099511628211ull;
+	return (size_t)h;
+}
+
 static long find(const struct dg_meta *m, const char *key, size_t len)
 {
-	for (size_t i = 0; i < m->n; i++)
-		if (strlen(m->keys[i]) == len && memcmp(m->keys[i], key, len) == 0)
-			return (long)i;
+	size_t mask = m->nslots - 1;
+
+	if (!m->nslots)
+		return -1;
+	for (size_t s = hash(key, len) & mask; m->slots[s]; s = (s + 1) & mask) {
+		const char *k = m->keys[m->slots[s] - 1];
+		if (strncmp(k, key, len) == 0 && k[len] == 0)
+			return (long)(m->slots[s] - 1);
+	}
 	return -1;
+}
+
+static void place(struct dg_meta *m, size_t i)
+{
+	size_t mask = m->nslots - 1, s = hash(m->keys[i], strlen(m->keys[i])) & mask;
+	while (m->slots[s])
+		s = (s + 1) & mask;
+	m->slots[s] = i + 1;
+}
+
+/* Rebuilds the index with room for at least `want` keys at half load.
+ * It never shrinks, so a rebuild for fewer keys cannot fail. */
+static int reindex(struct dg_meta *m, size_t want)
+{
+	size_t n = m->nslots ? m->nslots : 16;
+	size_t *slots;
+
+	while (n < 2 * want)
+		n *= 2;
+	if (n != m->nslots) {
+		slots = calloc(n, sizeof *slots);
+		if (!slots)
+			return dg_error_nomem("metadata", n * sizeof *slots);
+		free(m->slots);
+		m->slots = slots;
+		m->nslots = n;
+	} else {
+		memset(m->slots, 0, n * sizeof *m->slots);
+	}
+	for (size_t i = 0; i < m->n; i++)
+		place(m, i);
+	return DG_OK;
 }
 
 static int set_n(struct dg_meta *m, const char *key, size_t klen,
@@ -110,6 +162,10 @@ static int set_n(struct dg_meta *m, const char *key, size_t klen,
 		m->values[at] = v;
 		return DG_OK;
 	}
+	if (2 * (m->n + 1) > m->nslots && reindex(m, m->n + 1)) {
+		free(v);
+		return DG_ENOMEM;
+	}
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? 2 * m->cap : 8;
 		char **k = realloc(m->keys, cap * sizeof *k);
@@ -128,7 +184,8 @@ static int set_n(struct dg_meta *m, const char *key, size_t klen,
 		free(v);
 		return dg_error_nomem("metadata", klen);
 	}
-	m->values[m->n++] = v;
+	m->values[m->n] = v;
+	place(m, m->n++);
 	return DG_OK;
 }
 
@@ -161,6 +218,8 @@ void dg_meta_unset(struct dg_meta *m, const char *key)
 	memmove(m->keys + at, m->keys + at + 1, (m->n - at - 1) * sizeof *m->keys);
 	memmove(m->values + at, m->values + at + 1, (m->n - at - 1) * sizeof *m->values);
 	m->n--;
+	/* Indices moved: rebuild in place (this cannot fail). */
+	reindex(m, m->n);
 }
 
 const char *dg_meta_get(const struct dg_meta *m, const char *key)

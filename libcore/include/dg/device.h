@@ -42,7 +42,11 @@ const char *dg_device_vulkan_status(void);
 
 /* Resolves spec ("cpu", "vulkan", "vulkan:N"; NULL means $DG_DEVICE, then
  * the default) to a device.  DG_EUSAGE for a malformed spec, DG_ENODEV
- * (with a hint naming the package to install) for a missing device. */
+ * (with a hint naming the package to install) for a missing device.
+ * "cpu", and the default on a machine without GPU device files
+ * (/dev/dri/renderD*, /dev/nvidiactl), never load Vulkan: creating an
+ * instance costs 40-90 ms with lavapipe.  $DG_VULKAN_LOADER names
+ * another loader library (tests use it to simulate a missing one). */
 int dg_device_select(const char *spec, struct dg_device_info *out);
 
 #endif

@@ -45,7 +45,8 @@ int dg_meta_format(const struct dg_meta *m, char **text, size_t *len);
 
 struct dg_reader;
 
-/* What dg_reader_next() found.  Valid until the next call on the reader. */
+/* What dg_reader_next() found; owned by the reader (meta included) and
+ * valid until the next dg_reader_next() or dg_reader_close(). */
 struct dg_record {
 	uint64_t index;                /* 0-based record number in this stream */
 	uint64_t offset;               /* byte offset of the record's header */
@@ -60,15 +61,25 @@ struct dg_record {
 };
 
 /* Opens a reader.  name is used in messages ("-" or NULL means stdin).
- * The reader does not close fd / f unless opened by path. */
+ * The reader does not close fd / f unless opened by path.  NULL on
+ * failure (message set; a missing file is DG_ENOINPUT). */
 struct dg_reader *dg_reader_fd(int fd, const char *name);
 struct dg_reader *dg_reader_file(FILE *f, const char *name);
 /* path "-" reads stdin. */
 struct dg_reader *dg_reader_open(const char *path);
 void dg_reader_close(struct dg_reader *r);
 
+/* Gives back bytes the caller already read from the source (e.g. to sniff
+ * its type): they are read again before the rest.  Only before the first
+ * dg_reader_next(); the bytes are copied. */
+int dg_reader_unread(struct dg_reader *r, const void *bytes, size_t len);
+
+/* The name used in messages ("stdin" for "-"). */
+const char *dg_reader_name(const struct dg_reader *r);
+
 /* Largest payload dg_reader_payload()/dg_read_array() will allocate
- * (default 2 GiB, or DG_STREAM_MAX_BYTES from the environment). */
+ * (default 2 GiB, or DG_STREAM_MAX_BYTES from the environment; when that
+ * is malformed, they fail with DG_EUSAGE unless this is called). */
 void dg_reader_set_max_payload(struct dg_reader *r, uint64_t bytes);
 
 /* Advances to the next record, skipping (and checksumming) whatever is
@@ -78,30 +89,54 @@ void dg_reader_set_max_payload(struct dg_reader *r, uint64_t bytes);
 int dg_reader_next(struct dg_reader *r, const struct dg_record **rec);
 
 /* Reads the next len bytes of the current payload into buf (chunked
- * reading).  The checksum is verified when the last byte has been read;
- * a mismatch is DG_EDATA. */
+ * reading; on big-endian hosts chunks must hold whole elements).  The
+ * checksum is verified when the last byte has been read; a mismatch is
+ * DG_EDATA.  Reading past the payload is DG_EINTERNAL. */
 int dg_reader_read(struct dg_reader *r, void *buf, size_t len);
 
-/* Reads the rest of the payload into a new dg_alloc() buffer. */
+/* Reads the rest of the payload into a new dg_alloc() buffer (caller
+ * frees it with dg_free()).  DG_EDATA, without allocating, when it is
+ * larger than the limit of dg_reader_set_max_payload(); the record then
+ * stays current, and can be read in chunks or skipped. */
 int dg_reader_payload(struct dg_reader *r, void **buf);
 
-/* Convenience: next record as an array (with a copy of its metadata).
- * *out is NULL at a clean end of stream. */
+/* Skips the rest of the current record, verifying its checksum and
+ * padding (DG_EDATA on mismatch).  Does nothing between records. */
+int dg_reader_skip(struct dg_reader *r);
+
+/* Errors are of two kinds.  A checksum mismatch, nonzero padding or
+ * invalid metadata spoils one record, but its header was sound, so the
+ * reader has consumed the record and dg_reader_next() goes on to the next
+ * one.  Anything else (truncation, a bad header, a read error) breaks the
+ * reader: every later call returns the same status and message, and this
+ * returns nonzero. */
+int dg_reader_broken(const struct dg_reader *r);
+
+/* Convenience: next record as a new array (with a copy of its metadata;
+ * free it with dg_array_free()).  *out is NULL at a clean end of stream
+ * and on error. */
 int dg_read_array(struct dg_reader *r, struct dg_array **out);
 
-/* Whether the first bytes of a file look like a stream (magic). */
+/* Whether the first bytes of a file look like a stream: nonzero when
+ * they start with the magic "DGST" (len >= 4). */
 int dg_stream_sniff(const void *bytes, size_t len);
 
 /* ---- writing ---------------------------------------------------------- */
 
 struct dg_writer;
 
+/* Opens a writer; name is used in messages ("-" or NULL means stdout).
+ * The writer does not close fd / f unless opened by path.  NULL on
+ * failure (message set; DG_ECANTCREAT when path cannot be created). */
 struct dg_writer *dg_writer_fd(int fd, const char *name);
 struct dg_writer *dg_writer_file(FILE *f, const char *name);
 struct dg_writer *dg_writer_open(const char *path);  /* "-" = stdout */
 
 /* Writes one record; payload holds count * dtype size bytes in host
- * order (converted to little-endian on big-endian hosts). */
+ * order (converted to little-endian on big-endian hosts); meta may be
+ * NULL.  DG_EUSAGE for an invalid dtype, rank or shape or metadata over
+ * DG_STREAM_MAX_META; DG_EIO when a write fails (the writer then refuses
+ * further records). */
 int dg_write_record(struct dg_writer *w, int dtype, unsigned rank,
 		    const uint64_t *dims, const struct dg_meta *meta,
 		    const void *payload);

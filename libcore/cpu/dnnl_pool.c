@@ -1,0 +1,81 @@
+/* cpu/dnnl_pool.c — max and average pooling plans, forward and backward
+ * (max pooling's backward reads the forward's workspace of argmax
+ * positions). */
+#include "dg/error.h"
+#include "cpu/dnnl_impl.h"
+
+static int pool_desc(dnnl_pooling_v2_desc_t *d, dnnl_memory_desc_t *src,
+		     dnnl_memory_desc_t *dst, const struct dg_dnnl_conv *c,
+		     enum dg_dnnl_pool_kind kind, dnnl_prop_kind_t prop)
+{
+	static const dnnl_alg_kind_t algs[] = {
+		[DG_DNNL_POOL_MAX] = dnnl_pooling_max,
+		[DG_DNNL_POOL_AVG] = dnnl_pooling_avg_exclude_padding,
+		[DG_DNNL_POOL_AVG_PAD] = dnnl_pooling_avg_include_padding,
+	};
+	struct dg_dnnl_conv cc = *c;
+	int64_t oh, ow;
+	int st;
+
+	if (kind < DG_DNNL_POOL_MAX || kind > DG_DNNL_POOL_AVG_PAD)
+		return dg_error(DG_EUSAGE, "oneDNN pooling: unknown kind %d", (int)kind);
+	cc.oc = c->ic;
+	if ((st = dg_dnnl_conv_out(&cc, &oh, &ow)))
+		return st;
+	int64_t sd[] = { c->n, c->ic, c->ih, c->iw }, dd[] = { c->n, c->ic, oh, ow };
+	dnnl_dims_t strides = { c->sh, c->sw }, kernel = { c->kh, c->kw };
+	dnnl_dims_t dil = { c->dh - 1, c->dw - 1 }, pl = { c->ph, c->pw };
+	/* As for convolution: the bottom/right padding that makes oneDNN's
+	 * size formula give exactly oh×ow. */
+	dnnl_dims_t pr = { (oh - 1) * c->sh + c->dh * (c->kh - 1) + 1 - c->ih - c->ph,
+			   (ow - 1) * c->sw + c->dw * (c->kw - 1) + 1 - c->iw - c->pw };
+	if ((st = dnnl_md_plain(src, 4, sd)) || (st = dnnl_md_plain(dst, 4, dd)))
+		return st;
+	if (prop == dnnl_backward_data)
+		return dnnl_fail(dnnl_pooling_v2_backward_desc_init(d, algs[kind], src, dst,
+								    strides, kernel, dil, pl, pr),
+				 "pooling backward");
+	return dnnl_fail(dnnl_pooling_v2_forward_desc_init(d, prop, algs[kind], src, dst,
+							   strides, kernel, dil, pl, pr),
+			 "pooling");
+}
+
+int dg_dnnl_pool_fwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *c,
+			  enum dg_dnnl_pool_kind kind, int training)
+{
+	static const int args_ws[] = { DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_WORKSPACE };
+	static const int args[] = { DNNL_ARG_SRC, DNNL_ARG_DST, 0 };
+	dnnl_pooling_v2_desc_t d;
+	dnnl_memory_desc_t src, dst;
+	int ws = training && kind == DG_DNNL_POOL_MAX, st;
+
+	*out = NULL;
+	if ((st = dnnl_ready()) ||
+	    (st = pool_desc(&d, &src, &dst, c, kind,
+			    training ? dnnl_forward_training : dnnl_forward_inference)))
+		return st;
+	return dnnl_plan_make(out, &d, NULL, NULL, ws ? args_ws : args, 3, "pooling");
+}
+
+int dg_dnnl_pool_bwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *c,
+			  enum dg_dnnl_pool_kind kind)
+{
+	static const int args_ws[] = { DNNL_ARG_DIFF_DST, DNNL_ARG_WORKSPACE,
+				       DNNL_ARG_DIFF_SRC };
+	static const int args[] = { DNNL_ARG_DIFF_DST, 0, DNNL_ARG_DIFF_SRC };
+	dnnl_pooling_v2_desc_t fd, d;
+	dnnl_primitive_desc_t hint;
+	dnnl_memory_desc_t src, dst;
+	int st;
+
+	*out = NULL;
+	if ((st = dnnl_ready()) ||
+	    (st = pool_desc(&fd, &src, &dst, c, kind, dnnl_forward_training)) ||
+	    (st = pool_desc(&d, &src, &dst, c, kind, dnnl_backward_data)) ||
+	    (st = dnnl_pd_make(&hint, &fd, NULL, "pooling backward")))
+		return st;
+	st = dnnl_plan_make(out, &d, NULL, hint, kind == DG_DNNL_POOL_MAX ? args_ws : args,
+			    3, "pooling backward");
+	dnnl_primitive_desc_destroy(hint);
+	return st;
+}

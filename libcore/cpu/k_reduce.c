@@ -1,0 +1,171 @@
+/* cpu/k_reduce.c — reductions (sum or max to a shape with 1s on the
+ * reduced axes), softmax and log-softmax over the last axis, argmax.
+ * Each output element is reduced by one thread in a fixed order (double
+ * accumulators), so results do not depend on the thread count. */
+#include <float.h>
+#include <math.h>
+#include "cpu/kernels.h"
+#include "cpu/pool.h"
+
+struct red {
+	const struct dg_kargs *a;
+	unsigned nk, nr;                /* kept and reduced axes, collapsed */
+	uint64_t kd[DG_MAX_RANK], ks[DG_MAX_RANK];
+	uint64_t rd[DG_MAX_RANK], rs[DG_MAX_RANK];
+	int is_max;
+};
+
+/* Sums over leading rows into contiguous columns (bias gradients): the
+ * same additions in the same order as red_range, a row at a time. */
+static void red_rows(void *ctx, size_t b, size_t e)
+{
+	const struct red *r = ctx;
+	const float *x = r->a->x[0];
+	uint64_t rows = r->rd[0], cols = r->kd[0];
+	double acc[512];
+
+	for (size_t j0 = b; j0 < e; j0 += 512) {
+		size_t nj = e - j0 < 512 ? e - j0 : 512;
+		for (size_t j = 0; j < nj; j++)
+			acc[j] = 0;
+		for (uint64_t i = 0; i < rows; i++) {
+			const float *row = x + i * cols + j0;
+			for (size_t j = 0; j < nj; j++)
+				acc[j] += row[j];
+		}
+		for (size_t j = 0; j < nj; j++)
+			r->a->y[j0 + j] = (float)acc[j];
+	}
+}
+
+static void red_range(void *ctx, size_t b, size_t e)
+{
+	const struct red *r = ctx;
+	const float *x = r->a->x[0];
+	uint64_t inner = r->nr ? r->rd[r->nr - 1] : 1, istride = r->nr ? r->rs[r->nr - 1] : 0;
+
+	for (size_t o = b; o < e; o++) {
+		uint64_t base = 0, q = o;
+		for (int k = (int)r->nk - 1; k >= 0; k--) {
+			base += (q % r->kd[k]) * r->ks[k];
+			q /= r->kd[k];
+		}
+		uint64_t c[DG_MAX_RANK] = {0}, off = base;
+		double acc = r->is_max ? -INFINITY : 0;
+		for (;;) {
+			const float *p = x + off;
+			if (r->is_max) {
+				for (uint64_t i = 0; i < inner; i++)
+					if (p[i * istride] > acc || isnan(p[i * istride]))
+						acc = p[i * istride];
+			} else {
+				for (uint64_t i = 0; i < inner; i++)
+					acc += p[i * istride];
+			}
+			int k = (int)r->nr - 2;
+			for (; k >= 0; k--) {
+				off += r->rs[k];
+				if (++c[k] < r->rd[k])
+					break;
+				off -= r->rs[k] * r->rd[k];
+				c[k] = 0;
+			}
+			if (k < 0)
+				break;
+		}
+		r->a->y[o] = (float)acc;
+	}
+}
+
+int dg_k_reduce(const struct dg_kargs *a)
+{
+	const struct dg_node *x = &a->c->in_node[0], *y = &a->c->n;
+	struct red r = {.a = a, .is_max = y->op == OP_MAX_TO};
+	uint64_t stride = 1;
+	int prev = -1;   /* kind of the axis collapsed last: 0 kept, 1 reduced */
+
+	/* Walk axes from the innermost, merging neighbours of one kind. */
+	for (int k = (int)x->rank - 1; k >= 0; k--) {
+		uint64_t d = x->dims[k];
+		if (d == 1)
+			continue;
+		int red = y->dims[k] == 1;
+		if (red == prev) {
+			if (red)
+				r.rd[r.nr - 1] *= d;
+			else
+				r.kd[r.nk - 1] *= d;
+		} else if (red) {
+			r.rd[r.nr] = d;
+			r.rs[r.nr++] = stride;
+		} else {
+			r.kd[r.nk] = d;
+			r.ks[r.nk++] = stride;
+		}
+		prev = red;
+		stride *= d;
+	}
+	/* Collected innermost first; the loops want outermost first. */
+	for (unsigned i = 0; i < r.nk / 2; i++) {
+		uint64_t t = r.kd[i]; r.kd[i] = r.kd[r.nk - 1 - i]; r.kd[r.nk - 1 - i] = t;
+		t = r.ks[i]; r.ks[i] = r.ks[r.nk - 1 - i]; r.ks[r.nk - 1 - i] = t;
+	}
+	for (unsigned i = 0; i < r.nr / 2; i++) {
+		uint64_t t = r.rd[i]; r.rd[i] = r.rd[r.nr - 1 - i]; r.rd[r.nr - 1 - i] = t;
+		t = r.rs[i]; r.rs[i] = r.rs[r.nr - 1 - i]; r.rs[r.nr - 1 - i] = t;
+	}
+	uint64_t work = x->count / (y->count ? y->count : 1);
+	int rows = !r.is_max && r.nr == 1 && r.nk == 1 && r.rs[0] == r.kd[0] && r.ks[0] == 1;
+	dg_pool_for(y->count, 1 + 16384 / (work ? work : 1), rows ? red_rows : red_range, &r);
+	return DG_OK;
+}
+
+/* ---- last-axis ops ------------------------------------------------------------- */
+
+static void softmax_range(void *ctx, size_t b, size_t e)
+{
+	const struct dg_kargs *a = ctx;
+	uint64_t k = a->c->n.dims[a->c->n.rank - 1];
+	int logsm = a->c->n.op == OP_LOG_SOFTMAX;
+
+	for (size_t row = b; row < e; row++) {
+		const float *x = (const float *)a->x[0] + row * k;
+		float *y = a->y + row * k, m = -INFINITY;
+		double s = 0;
+		for (uint64_t i = 0; i < k; i++)
+			if (x[i] > m)
+				m = x[i];
+		for (uint64_t i = 0; i < k; i++)
+			s += exp((double)x[i] - m);
+		if (logsm) {
+			float ls = (float)log(s);
+			for (uint64_t i = 0; i < k; i++)
+				y[i] = x[i] - m - ls;
+		} else {
+			for (uint64_t i = 0; i < k; i++)
+				y[i] = (float)(exp((double)x[i] - m) / s);
+		}
+	}
+}
+
+int dg_k_softmax(const struct dg_kargs *a)
+{
+	uint64_t k = a->c->n.dims[a->c->n.rank - 1];
+	dg_pool_for(a->c->n.count / k, 1 + 4096 / k, softmax_range, (void *)a);
+	return DG_OK;
+}
+
+int dg_k_argmax(const struct dg_kargs *a)
+{
+	const struct dg_node *x = &a->c->in_node[0];
+	uint64_t k = x->dims[x->rank - 1], rows = x->count / k;
+	for (uint64_t r = 0; r < rows; r++) {
+		const float *p = (const float *)a->x[0] + r * k;
+		uint64_t best = 0;
+		for (uint64_t i = 1; i < k; i++)
+			if (p[i] > p[best])
+				best = i;
+		a->y[r] = (float)best;
+	}
+	return DG_OK;
+}

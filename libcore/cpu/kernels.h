@@ -1,0 +1,102 @@
+/* cpu/kernels.h — the cpu backend's kernels: one function per primitive
+ * op, called with resolved pointers.  Shapes come from the kernel call
+ * (graph/backend.h); every tensor is dense and row-major. */
+#ifndef DG_CPU_KERNELS_H
+#define DG_CPU_KERNELS_H
+
+#include <math.h>
+#include <stdint.h>
+#include "graph/backend.h"
+
+struct dg_dnnl_plan;
+
+/* What a kernel gets: the call, its data, and per-call resources made at
+ * prepare time (scratch memory, a oneDNN plan). */
+struct dg_kargs {
+	const struct dg_kcall *c;
+	float *y;
+	const void *x[DG_NODE_MAXIN];
+	float *st[3];
+	uint64_t seed, run;
+	float *scratch;
+	struct dg_dnnl_plan *plan;
+	const float *bias;      /* fused matmul epilogue (NULL: none) */
+};
+
+/* The activations a matmul epilogue can fuse (enum dg_act). */
+static inline float dg_act_apply(int act, float alpha, float v)
+{
+	switch (act) {
+	case DG_ACT_RELU: return v > 0 ? v : 0;
+	case DG_ACT_LEAKY_RELU: return v > 0 ? v : alpha * v;
+	case DG_ACT_ELU: return v > 0 ? v : alpha * expm1f(v);
+	case DG_ACT_TANH: return tanhf(v);
+	case DG_ACT_SIGMOID: return v >= 0 ? 1 / (1 + expf(-v)) : expf(v) / (1 + expf(v));
+	}
+	return v;
+}
+
+typedef int (*dg_kernel_fn)(const struct dg_kargs *a);
+
+/* Indexed by enum dg_op; NULL for ops without a kernel (leaves, reshape). */
+extern const dg_kernel_fn dg_cpu_kernels[OP_COUNT];
+
+/* Scratch floats a call needs (matmul transposes), 0 if none. */
+uint64_t dg_cpu_scratch(const struct dg_kcall *c);
+/* Creates a oneDNN plan for the call when one fits (*plan NULL: the C
+ * kernel runs).  DG_NO_DNNL=1 in the environment keeps the C kernels. */
+int dg_cpu_plan(const struct dg_kcall *c, struct dg_dnnl_plan **plan);
+/* Runs the call through its plan. */
+int dg_cpu_run_plan(const struct dg_kargs *a);
+
+int dg_k_unary(const struct dg_kargs *a);
+int dg_k_cast(const struct dg_kargs *a);
+int dg_k_binary(const struct dg_kargs *a);
+int dg_k_where(const struct dg_kargs *a);
+int dg_k_expand(const struct dg_kargs *a);
+int dg_k_reduce(const struct dg_kargs *a);
+int dg_k_softmax(const struct dg_kargs *a);
+int dg_k_argmax(const struct dg_kargs *a);
+int dg_k_matmul(const struct dg_kargs *a);
+int dg_k_permute(const struct dg_kargs *a);
+int dg_k_slice(const struct dg_kargs *a);
+int dg_k_pad(const struct dg_kargs *a);
+int dg_k_conv(const struct dg_kargs *a);
+int dg_k_conv_bwd_data(const struct dg_kargs *a);
+int dg_k_conv_bwd_filter(const struct dg_kargs *a);
+int dg_k_gather(const struct dg_kargs *a);
+int dg_k_scatter_add(const struct dg_kargs *a);
+int dg_k_one_hot(const struct dg_kargs *a);
+int dg_k_pick(const struct dg_kargs *a);
+int dg_k_place(const struct dg_kargs *a);
+int dg_k_rng(const struct dg_kargs *a);
+int dg_k_update(const struct dg_kargs *a);
+int dg_k_assign(const struct dg_kargs *a);
+int dg_k_ema(const struct dg_kargs *a);
+
+/* Index of element i of a broadcast input: an odometer over the output's
+ * coordinates with the input's strides (0 on broadcast axes). */
+struct dg_bcast {
+	unsigned rank;
+	uint64_t dims[DG_MAX_RANK];
+	uint64_t st[DG_NODE_MAXIN][DG_MAX_RANK];
+	uint64_t c[DG_MAX_RANK];
+	uint64_t off[DG_NODE_MAXIN];
+	unsigned nin;
+};
+void dg_bcast_init(struct dg_bcast *b, const struct dg_node *out,
+		   const struct dg_node *const *ins, unsigned nin, uint64_t start);
+static inline void dg_bcast_next(struct dg_bcast *b)
+{
+	for (int k = (int)b->rank - 1; k >= 0; k--) {
+		for (unsigned j = 0; j < b->nin; j++)
+			b->off[j] += b->st[j][k];
+		if (++b->c[k] < b->dims[k])
+			return;
+		for (unsigned j = 0; j < b->nin; j++)
+			b->off[j] -= b->st[j][k] * b->dims[k];
+		b->c[k] = 0;
+	}
+}
+
+#endif

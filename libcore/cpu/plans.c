@@ -1,0 +1,130 @@
+/* cpu/plans.c — which kernel calls run through oneDNN plans (cpu/dnnl.h),
+ * made once at prepare time: matrix products (with fused bias and
+ * activation), convolutions and transcendental elementwise ops. */
+#include <stdlib.h>
+#include <string.h>
+#include "cpu/dnnl.h"
+#include "cpu/kernels.h"
+
+#define ELTWISE_MIN 4096
+
+static int dnnl_wanted(void)
+{
+	const char *s = getenv("DG_NO_DNNL");
+	return !(s && *s && strcmp(s, "0"));
+}
+
+static void conv_desc(const struct dg_node *x, const struct dg_node *w, const int64_t *c3,
+		      struct dg_dnnl_conv *d)
+{
+	memset(d, 0, sizeof *d);
+	d->n = (int64_t)x->dims[0];
+	d->ic = (int64_t)x->dims[1];
+	d->ih = (int64_t)x->dims[2];
+	d->iw = (int64_t)x->dims[3];
+	d->oc = (int64_t)w->dims[0];
+	d->kh = (int64_t)w->dims[2];
+	d->kw = (int64_t)w->dims[3];
+	d->sh = d->sw = c3[0];
+	d->ph = d->pw = c3[1];
+	d->dh = d->dw = c3[2];
+}
+
+/* Fused epilogue activations (enum dg_act) as oneDNN's. */
+static const enum dg_dnnl_act acts[] = {
+	[DG_ACT_NONE] = DG_DNNL_NONE, [DG_ACT_RELU] = DG_DNNL_RELU,
+	[DG_ACT_LEAKY_RELU] = DG_DNNL_LEAKY_RELU, [DG_ACT_ELU] = DG_DNNL_ELU,
+	[DG_ACT_TANH] = DG_DNNL_TANH, [DG_ACT_SIGMOID] = DG_DNNL_SIGMOID,
+};
+
+int dg_cpu_plan(const struct dg_kcall *c, struct dg_dnnl_plan **plan)
+{
+	struct dg_dnnl_conv d;
+	int st = DG_OK;
+
+	*plan = NULL;
+	if (!dnnl_wanted())
+		return DG_OK;
+	switch (c->n.op) {
+	case OP_MATMUL: {
+		const struct dg_node *a = &c->in_node[0], *b = &c->in_node[1];
+		unsigned flags = (c->n.ia[0] ? DG_DNNL_TRANS_A : 0) | (c->n.ia[1] ? DG_DNNL_TRANS_B : 0);
+		int64_t batch = a->rank == 3 ? (int64_t)a->dims[0] : 1;
+		int64_t m = (int64_t)c->n.dims[c->n.rank - 2], n = (int64_t)c->n.dims[c->n.rank - 1];
+		int64_t k = (int64_t)(c->n.ia[0] ? a->dims[a->rank - 2] : a->dims[a->rank - 1]);
+		if (c->bias.buf)
+			flags |= DG_DNNL_BIAS;
+		st = dg_dnnl_matmul_plan(plan, batch, m, n, k, flags, b->rank == 2 && batch > 1,
+					 acts[c->act], c->alpha);
+		break;
+	}
+	case OP_EXP: case OP_LOG: case OP_SQRT: case OP_TANH: case OP_SIGMOID:
+	case OP_SOFTPLUS: case OP_ELU: {
+		/* oneDNN's vectorized transcendentals are about 10 times faster
+		 * than libm loops; small tensors stay in C (call overhead). */
+		static const enum dg_dnnl_act elt[OP_COUNT] = {
+			[OP_EXP] = DG_DNNL_EXP, [OP_LOG] = DG_DNNL_LOG, [OP_SQRT] = DG_DNNL_SQRT,
+			[OP_TANH] = DG_DNNL_TANH, [OP_SIGMOID] = DG_DNNL_SIGMOID,
+			[OP_SOFTPLUS] = DG_DNNL_SOFTPLUS, [OP_ELU] = DG_DNNL_ELU,
+		};
+		if (c->n.count < ELTWISE_MIN)
+			return DG_OK;
+		st = dg_dnnl_eltwise_fwd_plan(plan, (int64_t)c->n.count, elt[c->n.op], c->n.fa[0]);
+		break;
+	}
+	case OP_CONV:
+		conv_desc(&c->in_node[0], &c->in_node[1], c->n.ia, &d);
+		st = dg_dnnl_conv_fwd_plan(plan, &d, c->bias.buf ? DG_DNNL_BIAS : 0, acts[c->act],
+					   c->alpha);
+		break;
+	case OP_CONV_BWD_DATA:
+		conv_desc(&c->n, &c->in_node[1], c->n.ia, &d);
+		st = dg_dnnl_conv_bwd_data_plan(plan, &d, 0);
+		break;
+	case OP_CONV_BWD_FILTER:
+		conv_desc(&c->in_node[0], &c->n, c->n.ia, &d);
+		st = dg_dnnl_conv_bwd_weights_plan(plan, &d, 0);
+		break;
+	default:
+		return DG_OK;
+	}
+	if (st == DG_EUSAGE) {   /* oneDNN has no implementation: use C */
+		*plan = NULL;
+		return DG_OK;
+	}
+	return st;
+}
+
+int dg_cpu_run_plan(const struct dg_kargs *a)
+{
+	void *args[4] = {0};
+	switch (a->c->n.op) {
+	case OP_MATMUL:     /* {A, B, bias, C} */
+		args[0] = (void *)a->x[0];
+		args[1] = (void *)a->x[1];
+		args[2] = (void *)a->bias;
+		args[3] = a->y;
+		break;
+	case OP_CONV:       /* {src, W, bias, dst} */
+		args[0] = (void *)a->x[0];
+		args[1] = (void *)a->x[1];
+		args[2] = (void *)a->bias;
+		args[3] = a->y;
+		break;
+	case OP_CONV_BWD_DATA:      /* {diff_dst, W, diff_src} */
+		args[0] = (void *)a->x[0];
+		args[1] = (void *)a->x[1];
+		args[2] = a->y;
+		break;
+	case OP_CONV_BWD_FILTER:    /* {src, diff_dst, diff_W, diff_bias} */
+		args[0] = (void *)a->x[0];
+		args[1] = (void *)a->x[1];
+		args[2] = a->y;
+		break;
+	default:                    /* eltwise {src, dst} */
+		args[0] = (void *)a->x[0];
+		args[1] = a->y;
+		break;
+	}
+	return dg_dnnl_run(a->plan, args, NULL);
+}

@@ -1,0 +1,124 @@
+/* cpu/pool.c — a small pthread pool with static partitioning (no work
+ * stealing, no float atomics): chunk k of a job always goes to thread k. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "cpu/pool.h"
+
+#define MAX_THREADS 256
+
+static struct {
+	pthread_once_t once;
+	pthread_mutex_t job_lock;       /* one job at a time */
+	pthread_mutex_t lock;
+	pthread_cond_t go, done;
+	unsigned nthreads;              /* including the caller */
+	unsigned long gen;              /* job generation */
+	unsigned pending;
+	dg_pool_fn fn;
+	void *ctx;
+	size_t n, chunks;
+} P = {.once = PTHREAD_ONCE_INIT, .job_lock = PTHREAD_MUTEX_INITIALIZER,
+       .lock = PTHREAD_MUTEX_INITIALIZER, .go = PTHREAD_COND_INITIALIZER,
+       .done = PTHREAD_COND_INITIALIZER};
+
+static void chunk(size_t k, size_t chunks, size_t n, size_t *b, size_t *e)
+{
+	*b = n * k / chunks;
+	*e = n * (k + 1) / chunks;
+}
+
+static void *worker(void *arg)
+{
+	size_t me = (size_t)arg;
+	unsigned long seen = 0;
+
+	for (;;) {
+		pthread_mutex_lock(&P.lock);
+		while (P.gen == seen)
+			pthread_cond_wait(&P.go, &P.lock);
+		seen = P.gen;
+		dg_pool_fn fn = P.fn;
+		void *ctx = P.ctx;
+		size_t n = P.n, chunks = P.chunks;
+		pthread_mutex_unlock(&P.lock);
+		if (me < chunks) {
+			size_t b, e;
+			chunk(me, chunks, n, &b, &e);
+			if (b < e)
+				fn(ctx, b, e);
+		}
+		pthread_mutex_lock(&P.lock);
+		if (--P.pending == 0)
+			pthread_cond_signal(&P.done);
+		pthread_mutex_unlock(&P.lock);
+	}
+	return NULL;
+}
+
+static void start(void)
+{
+	const char *s = getenv("DG_THREADS");
+	long n = s && *s ? strtol(s, NULL, 10) : 0;
+
+	if (n < 1)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	if (n > MAX_THREADS)
+		n = MAX_THREADS;
+	P.nthreads = 1;
+	for (long i = 1; i < n; i++) {
+		pthread_t t;
+		pthread_attr_t a;
+		pthread_attr_init(&a);
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &a, worker, (void *)(size_t)i) == 0)
+			P.nthreads++;
+		pthread_attr_destroy(&a);
+		if (P.nthreads != (unsigned)i + 1)
+			break;
+	}
+}
+
+unsigned dg_pool_threads(void)
+{
+	pthread_once(&P.once, start);
+	return P.nthreads;
+}
+
+void dg_pool_for(size_t n, size_t grain, dg_pool_fn fn, void *ctx)
+{
+	unsigned t = dg_pool_threads();
+	size_t chunks;
+
+	if (!n)
+		return;
+	if (!grain)
+		grain = 1;
+	chunks = (n + grain - 1) / grain;
+	if (chunks > t)
+		chunks = t;
+	if (chunks <= 1) {
+		fn(ctx, 0, n);
+		return;
+	}
+	pthread_mutex_lock(&P.job_lock);
+	pthread_mutex_lock(&P.lock);
+	P.fn = fn;
+	P.ctx = ctx;
+	P.n = n;
+	P.chunks = chunks;
+	P.pending = t - 1;
+	P.gen++;
+	pthread_cond_broadcast(&P.go);
+	pthread_mutex_unlock(&P.lock);
+	size_t b, e;
+	chunk(0, chunks, n, &b, &e);
+	fn(ctx, b, e);
+	pthread_mutex_lock(&P.lock);
+	while (P.pending)
+		pthread_cond_wait(&P.done, &P.lock);
+	pthread_mutex_unlock(&P.lock);
+	pthread_mutex_unlock(&P.job_lock);
+}

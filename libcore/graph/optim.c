@@ -1,0 +1,158 @@
+/* graph/optim.c — optimizers as graph nodes: dg_optimize appends the
+ * backward pass, gradient clipping and one fused update kernel per
+ * parameter, so a compiled step includes its update (no host loop). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "graph/graph_impl.h"
+
+double dg_schedule_lr(const struct dg_optim *opt, uint64_t t)
+{
+	const struct dg_schedule *s = &opt->schedule;
+	uint64_t k = t ? t - 1 : 0;   /* steps done before this one */
+	double lr = opt->lr;
+
+	if (s->warmup && k < s->warmup)
+		return lr * (double)(k + 1) / (double)s->warmup;
+	k -= s->warmup;
+	switch (s->kind) {
+	case DG_LR_CONSTANT:
+		return lr;
+	case DG_LR_STEP:
+		return s->step_size ? lr * pow(s->gamma, (double)(k / s->step_size)) : lr;
+	case DG_LR_COSINE: {
+		double T = s->total > s->warmup ? (double)(s->total - s->warmup) : 1;
+		double u = (double)k < T ? (double)k : T;
+		return s->min_lr + (lr - s->min_lr) * 0.5 * (1 + cos(M_PI * u / T));
+	}
+	}
+	return lr;
+}
+
+static int32_t state_var(struct dg_graph *g, const char *param, const char *suffix,
+			 const struct dg_var *p)
+{
+	char name[512];
+	snprintf(name, sizeof name, "%s.%s", param, suffix);
+	return dg__new_var(g, name, DG_VAR_STATE, p->group, p->rank, p->dims,
+			   (struct dg_init){DG_INIT_ZEROS, 0, 0});
+}
+
+int dg_optimize(struct dg_graph *g, dg_tensor loss, unsigned mask, const struct dg_optim *o)
+{
+	struct dg_optim opt = *o;
+	size_t np = 0;
+	dg_tensor *ps = NULL, *gs = NULL;
+	char tname[64];
+
+	if (g->status)
+		return 0;
+	if (opt.kind < DG_SGD || opt.kind > DG_RMSPROP) {
+		dg__fail(g, DG_EUSAGE, "optimize: unknown optimizer %d", (int)opt.kind);
+		return 0;
+	}
+	if (!opt.beta1)
+		opt.beta1 = 0.9f;
+	if (!opt.beta2)
+		opt.beta2 = opt.kind == DG_RMSPROP ? 0.99f : 0.999f;
+	if (!opt.eps)
+		opt.eps = opt.kind == DG_RMSPROP ? 1e-8f : 1e-8f;
+	ps = malloc((g->nvars + 1) * sizeof *ps);
+	gs = malloc((g->nvars + 1) * sizeof *gs);
+	struct dg_update *u = realloc(g->upds, (g->nupds + 1) * sizeof *u);
+	if (!ps || !gs || !u) {
+		free(ps);
+		free(gs);
+		if (u)
+			g->upds = u;
+		dg__fail(g, DG_ENOMEM, "optimize: out of memory");
+		return 0;
+	}
+	g->upds = u;
+	for (size_t i = 0; i < g->nvars; i++)
+		if (g->vars[i].kind == DG_VAR_PARAM && (mask >> g->vars[i].group) & 1)
+			ps[np++] = (dg_tensor){g->vars[i].node};
+	if (!np) {
+		free(ps);
+		free(gs);
+		dg__fail(g, DG_EUSAGE, "optimize: no parameters in groups 0x%x", mask);
+		return 0;
+	}
+	int id = (int)g->nupds;
+	snprintf(tname, sizeof tname, "update%d.t", id);
+	uint64_t none = 0;
+	int32_t tvar = dg__new_var(g, tname, DG_VAR_COUNTER, 0, 0, &none, (struct dg_init){0});
+	if (tvar < 0 || dg_gradients(g, loss, np, ps, gs)) {
+		free(ps);
+		free(gs);
+		return 0;
+	}
+	if (opt.clip_norm > 0) {
+		/* One scale for all gradients: min(1, c / ‖g‖). */
+		dg_tensor total = dg_scalar(g, 0);
+		for (size_t i = 0; i < np; i++)
+			total = dg_add(g, total, dg_sum(g, dg_square(g, gs[i]), DG_AXES_ALL, 0));
+		dg_tensor c = dg_scalar(g, opt.clip_norm);
+		dg_tensor scale = dg_div(g, c, dg_maximum(g, dg_sqrt(g, total), c));
+		for (size_t i = 0; i < np; i++)
+			gs[i] = dg_mul(g, gs[i], scale);
+	}
+	enum dg_op op = opt.kind == DG_SGD ? OP_UPD_SGD : opt.kind == DG_RMSPROP ? OP_UPD_RMSPROP
+									      : OP_UPD_ADAM;
+	for (size_t i = 0; i < np && !g->status; i++) {
+		int32_t v = g->nodes[ps[i].id].var, st[3] = {-1, -1, -1};
+		const char *name = g->vars[v].name;
+		struct dg_var pv = g->vars[v];  /* vars may move as state is added */
+		if (opt.kind == DG_ADAM || opt.kind == DG_ADAMW) {
+			st[0] = state_var(g, name, "m", &pv);
+			st[1] = state_var(g, name, "v", &pv);
+		} else if (opt.kind == DG_RMSPROP) {
+			st[0] = state_var(g, name, "sq", &pv);
+			if (opt.momentum > 0)
+				st[1] = state_var(g, name, "mom", &pv);
+		} else if (opt.momentum > 0) {
+			st[0] = state_var(g, name, "mom", &pv);
+		}
+		if (g->status)
+			break;
+		float fa[8] = {opt.kind == DG_SGD || opt.kind == DG_RMSPROP ? opt.momentum : opt.beta1,
+			       opt.beta2, opt.eps, opt.weight_decay, opt.clip_value,
+			       (float)opt.nesterov, (float)(opt.kind == DG_ADAMW), 0};
+		int64_t ia = id;
+		uint32_t in[2] = {ps[i].id, gs[i].id};
+		uint32_t n = dg__op(g, op, 2, in, &ia, 1, fa, 8);
+		if (n)
+			memcpy(g->nodes[n].state, st, sizeof st);
+		if (opt.ema_decay > 0 && n) {
+			char ename[512];
+			snprintf(ename, sizeof ename, "%s.ema", name);
+			int32_t e = dg__new_var(g, ename, DG_VAR_STATE, pv.group, pv.rank, pv.dims,
+						(struct dg_init){DG_INIT_ZEROS, 0, 0});
+			if (e < 0)
+				break;
+			/* The average starts at the initial parameters. */
+			struct dg_array *a = NULL;
+			if (dg_var_get(g, g->vars[v].name, &a) ||
+			    dg_var_set(g, g->vars[e].name, a)) {
+				dg_array_free(a);
+				dg__fail(g, DG_EINTERNAL, "optimize: %s", dg_errmsg());
+				break;
+			}
+			dg_array_free(a);
+			g->vars[v].ema = e;
+			float ef = opt.ema_decay;
+			uint32_t ein[2] = {g->vars[e].node, ps[i].id};
+			dg__op(g, OP_EMA, 2, ein, &ia, 1, &ef, 1);
+		}
+	}
+	free(ps);
+	free(gs);
+	if (g->status)
+		return 0;
+	g->upds[id].opt = opt;
+	g->upds[id].tvar = tvar;
+	memset(g->upds[id].rt, 0, sizeof g->upds[id].rt);
+	g->nupds++;
+	return id;
+}

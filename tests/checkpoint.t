@@ -1,0 +1,82 @@
+#!/bin/sh
+# checkpoint.t — dg-info on checkpoints (.dgm): the manifest and tensor
+# table, --json checked with jq, and exit status 65 with a one-line
+# message naming the member for damaged files.
+src=${DG_SRC:-.}
+data=$src/tests/data/checkpoint
+n=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+t() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
+is() { [ "$1" = "$2" ]; r=$?; t $r "$3"; [ $r = 0 ] || echo "#   got '$1', want '$2'"; }
+
+# ---- text ----------------------------------------------------------------
+dg-info "$data/good-v1.dgm" > "$tmp/out" 2> "$tmp/err"
+t $? "dg-info good-v1.dgm succeeds"
+[ ! -s "$tmp/err" ]
+t $? "nothing on stderr"
+is "$(awk '$1 == "family" { print $2 }' "$tmp/out")" vae "manifest: family"
+is "$(awk '$1 == "hparam.latent" { print $2 }' "$tmp/out")" 20 "manifest: hyperparameter"
+is "$(awk '$1 == "format_version" { print $2 }' "$tmp/out")" 1 "manifest: format version"
+is "$(awk '$1 == "params/enc.fc1.weight" { print $2, $3, $4 }' "$tmp/out")" "f32 4x7 28" \
+   "table row: name dtype shape parameters"
+is "$(awk '$1 == "optim/step" { print $2, $3, $4 }' "$tmp/out")" "i64 scalar 1" "scalar row"
+is "$(awk '$1 == "log.csv" { print $2 }' "$tmp/out")" bytes "byte member listed"
+is "$(grep -c '^  member\.' "$tmp/out")" 0 "member lines are in the table, not the manifest"
+is "$(sed -n 's/.*total parameters (params\/): //p' "$tmp/out")" 57 "total of params/ tensors"
+
+dg-info "$data/good-v1-plain.dgm" > "$tmp/plain"
+t $? "uncompressed tar"
+is "$(tail -n +2 "$tmp/plain" | cksum)" "$(tail -n +2 "$tmp/out" | cksum)" \
+   "plain and gzip'd describe alike"
+dg-info < "$data/good-v1.dgm" > "$tmp/stdin"
+t $? "checkpoint on standard input"
+is "$(tail -n +2 "$tmp/stdin" | cksum)" "$(tail -n +2 "$tmp/out" | cksum)" "stdin describes alike"
+
+# ---- json ----------------------------------------------------------------
+dg-info --json "$data/good-v1.dgm" > "$tmp/json"
+t $? "--json succeeds"
+is "$(wc -l < "$tmp/json" | tr -d ' ')" 1 "one JSON object on one line"
+is "$(jq -r .kind "$tmp/json")" checkpoint "kind"
+is "$(jq -r .manifest.family "$tmp/json")" vae "manifest.family"
+is "$(jq -r .manifest.rng "$tmp/json")" 42:0:77 "manifest.rng"
+is "$(jq -r .parameters "$tmp/json")" 57 "parameters"
+is "$(jq -r '.tensors | length' "$tmp/json")" 9 "nine tensors"
+is "$(jq -c '.tensors[] | select(.name == "params/dec.w") | [.dtype, .shape, .count]' "$tmp/json")" \
+   '["f16",[3,5],15]' "one tensor's dtype, shape, count"
+is "$(jq -c '.tensors[] | select(.name == "optim/step") | .shape' "$tmp/json")" '[]' "scalar shape"
+is "$(jq -r '[.tensors[] | select(.name | startswith("params/")) | .count] | add' "$tmp/json")" 57 \
+   "parameters = sum of params/ counts"
+is "$(jq -c '.members' "$tmp/json")" '[{"name":"log.csv","bytes":41},{"name":"notes/empty","bytes":0}]' \
+   "byte members"
+is "$(jq -r '.manifest | keys | map(select(startswith("member."))) | length' "$tmp/json")" 0 \
+   "no member lines in the manifest object"
+
+# ---- refusals ------------------------------------------------------------
+refuse() {   # file, expected status, text the message must contain, name
+	dg-info "$1" > "$tmp/o" 2> "$tmp/e"
+	is $? "$2" "$4: exit $2"
+	is "$(wc -l < "$tmp/e" | tr -d ' ')" 1 "$4: one line on stderr"
+	grep -q "^dg-info: .*$3" "$tmp/e"
+	t $? "$4: message has '$3'"
+	[ "$2" != 65 ] || [ ! -s "$tmp/o" ]
+	t $? "$4: nothing on stdout"
+}
+refuse "$data/bad-version2.dgm" 65 "checkpoint format 2 is newer than this dg (1); upgrade dg" \
+	"newer format"
+refuse "$data/bad-crc.dgm" 65 "member 'params/dec.w.dgt': CRC" "altered member"
+refuse "$data/bad-missing.dgm" 65 "member 'notes/empty' missing" "missing member"
+head -c 1000 "$data/good-v1.dgm" > "$tmp/cut.dgm"
+refuse "$tmp/cut.dgm" 65 "cut.dgm" "truncated file"
+head -c 3000 "$data/good-v1-plain.dgm" > "$tmp/cut-plain.dgm"
+refuse "$tmp/cut-plain.dgm" 65 "member 'params/" "truncated plain tar"
+refuse "$tmp/none.dgm" 66 "none.dgm" "missing file"
+
+dg-info "$data/good-v1.dgm" "$data/bad-crc.dgm" > "$tmp/o" 2> "$tmp/e"
+is $? 65 "a good and a bad file: status of the bad one"
+grep -q "params/enc.fc1.weight" "$tmp/o"
+t $? "the good one is still described"
+
+echo "1..$n"
+exit $fail

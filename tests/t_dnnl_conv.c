@@ -1,0 +1,261 @@
+/* t_dnnl_conv.c — the oneDNN layer's convolution and transposed
+ * convolution plans (forward with bias + activation, backward-data,
+ * backward-weights + bias) against double-precision references on odd
+ * shapes with stride, padding and dilation. */
+#include "t_dnnl_util.h"
+
+#define IDX4(a, b, c, d, B, C, D) ((((size_t)(a) * (B) + (b)) * (C) + (c)) * (D) + (d))
+
+/* One loop nest serves every reference: visits each (n, o, i, y, x, ky,
+ * kx) where input pixel (h, w) of the convolution's input meets output
+ * pixel (y, x) through kernel tap (ky, kx).  For a convolution the
+ * "input" is src and the output dst; a deconvolution is the same relation
+ * read the other way round (its src is the convolution's output). */
+struct rel {
+	int n, ci, co, h, w, oh, ow, kh, kw, s, p, d;
+};
+
+enum which { FWD, BWD_DATA, BWD_W };
+
+/* Convolution reference, Conv2d semantics: in N×ci×h×w, W co×ci×kh×kw,
+ * out N×co×oh×ow.  FWD: out = conv(in, W); BWD_DATA: in = convᵀ(out, W);
+ * BWD_W: W = sum in·out.  Accumulates into the zeroed target. */
+static void conv_rel(const struct rel *r, enum which what, double *in, double *wt,
+		     double *out)
+{
+	for (int n = 0; n < r->n; n++)
+		for (int o = 0; o < r->co; o++)
+			for (int y = 0; y < r->oh; y++)
+				for (int x = 0; x < r->ow; x++)
+					for (int i = 0; i < r->ci; i++)
+						for (int ky = 0; ky < r->kh; ky++)
+							for (int kx = 0; kx < r->kw; kx++) {
+	int h = y * r->s - r->p + ky * r->d, w = x * r->s - r->p + kx * r->d;
+	if (h < 0 || h >= r->h || w < 0 || w >= r->w)
+		continue;
+	size_t ii = IDX4(n, i, h, w, r->ci, r->h, r->w);
+	size_t wi = IDX4(o, i, ky, kx, r->ci, r->kh, r->kw);
+	size_t oi = IDX4(n, o, y, x, r->co, r->oh, r->ow);
+	if (what == FWD)
+		out[oi] += in[ii] * wt[wi];
+	else if (what == BWD_DATA)
+		in[ii] += out[oi] * wt[wi];
+	else
+		wt[wi] += in[ii] * out[oi];
+							}
+}
+
+static double *todouble(const float *f, size_t n)
+{
+	double *d = dbuf(n);
+	for (size_t i = 0; i < n; i++)
+		d[i] = f[i];
+	return d;
+}
+
+/* <conv(x), g> = <x, convᵀ(g)> and = <W, bwd_w(x, g)>: checks that the
+ * three reference relations are adjoint, so the references of the
+ * gradients are right whatever the forward is. */
+static void test_adjoint(const struct rel *r)
+{
+	size_t ni = (size_t)r->n * r->ci * r->h * r->w, nw = (size_t)r->co * r->ci * r->kh * r->kw;
+	size_t no = (size_t)r->n * r->co * r->oh * r->ow;
+	double *x = todouble(frand(ni, -1, 1), ni), *w = todouble(frand(nw, -1, 1), nw);
+	double *g = todouble(frand(no, -1, 1), no), *y = dbuf(no), *dx = dbuf(ni), *dw = dbuf(nw);
+	double a = 0, b = 0, c = 0;
+
+	conv_rel(r, FWD, x, w, y);
+	conv_rel(r, BWD_DATA, dx, w, g);
+	conv_rel(r, BWD_W, x, dw, g);
+	for (size_t i = 0; i < no; i++)
+		a += y[i] * g[i];
+	for (size_t i = 0; i < ni; i++)
+		b += x[i] * dx[i];
+	for (size_t i = 0; i < nw; i++)
+		c += w[i] * dw[i];
+	ok(fabs(a - b) < 1e-9 * (1 + fabs(a)) && fabs(a - c) < 1e-9 * (1 + fabs(a)),
+	   "reference conv relations are adjoint (%.12g %.12g %.12g)", a, b, c);
+}
+
+static void test_conv(struct dg_dnnl_conv c, enum dg_dnnl_act act, double tol)
+{
+	int64_t oh, ow;
+	char name[64];
+
+	snprintf(name, sizeof name, "conv %lldx%lldx%lldx%lld->%lld k%lldx%lld s%lld p%lld d%lld",
+		 (long long)c.n, (long long)c.ic, (long long)c.ih, (long long)c.iw,
+		 (long long)c.oc, (long long)c.kh, (long long)c.kw, (long long)c.sh,
+		 (long long)c.ph, (long long)c.dh);
+	if (!ok(dg_dnnl_conv_out(&c, &oh, &ow) == 0, "%s: output size", name))
+		return;
+	struct rel r = { (int)c.n, (int)c.ic, (int)c.oc, (int)c.ih, (int)c.iw, (int)oh, (int)ow,
+			 (int)c.kh, (int)c.kw, (int)c.sh, (int)c.ph, (int)c.dh };
+	size_t ni = (size_t)c.n * c.ic * c.ih * c.iw, nw = (size_t)c.oc * c.ic * c.kh * c.kw;
+	size_t no = (size_t)c.n * c.oc * oh * ow;
+	float *x = frand(ni, -1, 1), *w = frand(nw, -1, 1), *b = frand(c.oc, -1, 1);
+	float *y = fbuf(no), *g = frand(no, -1, 1), *dx = fbuf(ni), *dw = fbuf(nw);
+	float *db = fbuf(c.oc);
+	double *ry = dbuf(no), *rdx = dbuf(ni), *rdw = dbuf(nw), *rdb = dbuf(c.oc);
+	struct dg_dnnl_plan *pf = NULL, *pd = NULL, *pw = NULL;
+	char what[160];
+
+	test_adjoint(&r);
+	MAKE(pf, dg_dnnl_conv_fwd_plan(&pf, &c, DG_DNNL_BIAS, act, 0.1f));
+	MAKE(pd, dg_dnnl_conv_bwd_data_plan(&pd, &c, 0));
+	MAKE(pw, dg_dnnl_conv_bwd_weights_plan(&pw, &c, DG_DNNL_BIAS));
+	RUN(pf, x, w, b, y);
+	RUN(pd, g, w, dx);
+	RUN(pw, x, g, dw, db);
+	conv_rel(&r, FWD, todouble(x, ni), todouble(w, nw), ry);
+	for (size_t i = 0; i < no; i++) {
+		double v = ry[i] + b[(i / ((size_t)oh * ow)) % c.oc];
+		ry[i] = act == DG_DNNL_RELU ? (v > 0 ? v : 0)
+		      : act == DG_DNNL_LEAKY_RELU ? (v > 0 ? v : 0.1 * v) : v;
+		rdb[(i / ((size_t)oh * ow)) % c.oc] += g[i];
+	}
+	conv_rel(&r, BWD_DATA, rdx, todouble(w, nw), todouble(g, no));
+	conv_rel(&r, BWD_W, todouble(x, ni), rdw, todouble(g, no));
+	snprintf(what, sizeof what, "%s forward (bias, act %d)", name, (int)act);
+	check(what, y, ry, no, tol);
+	snprintf(what, sizeof what, "%s backward-data", name);
+	check(what, dx, rdx, ni, tol);
+	snprintf(what, sizeof what, "%s backward-weights", name);
+	check(what, dw, rdw, nw, tol);
+	snprintf(what, sizeof what, "%s backward-bias", name);
+	check(what, db, rdb, c.oc, tol);
+
+	/* Determinism of the reduction-heavy plan. */
+	float *dw2 = fbuf(nw), *db2 = fbuf(c.oc);
+	RUN(pw, x, g, dw2, db2);
+	ok(!memcmp(dw, dw2, nw * sizeof(float)) && !memcmp(db, db2, c.oc * sizeof(float)),
+	   "%s backward-weights bit-identical twice", name);
+	dg_dnnl_plan_free(pf);
+	dg_dnnl_plan_free(pd);
+	dg_dnnl_plan_free(pw);
+}
+
+/* DG_DNNL_ACCUMULATE: dst += conv(src, W) + bias, through the plan's
+ * blocked staging (dst is read in as well as written out). */
+static void test_conv_accumulate(struct dg_dnnl_conv c, int deconv)
+{
+	int64_t oh, ow;
+
+	if (deconv ? dg_dnnl_deconv_out(&c, &oh, &ow) : dg_dnnl_conv_out(&c, &oh, &ow))
+		return;
+	struct rel r = { (int)c.n, (int)c.ic, (int)c.oc, (int)c.ih, (int)c.iw, (int)oh, (int)ow,
+			 (int)c.kh, (int)c.kw, (int)c.sh, (int)c.ph, (int)c.dh };
+	if (deconv)
+		r = (struct rel){ (int)c.n, (int)c.oc, (int)c.ic, (int)oh, (int)ow, (int)c.ih,
+				  (int)c.iw, (int)c.kh, (int)c.kw, (int)c.sh, (int)c.ph, (int)c.dh };
+	size_t ni = (size_t)c.n * c.ic * c.ih * c.iw, nw = (size_t)c.oc * c.ic * c.kh * c.kw;
+	size_t no = (size_t)c.n * c.oc * oh * ow;
+	float *x = frand(ni, -1, 1), *w = frand(nw, -1, 1), *b = frand(c.oc, -1, 1);
+	float *y = frand(no, -1, 1);
+	double *ry = dbuf(no);
+	struct dg_dnnl_plan *p = NULL;
+
+	for (size_t i = 0; i < no; i++)
+		ry[i] = y[i] + b[(i / ((size_t)oh * ow)) % c.oc];
+	if (deconv) {
+		MAKE(p, dg_dnnl_deconv_fwd_plan(&p, &c, DG_DNNL_BIAS | DG_DNNL_ACCUMULATE,
+						DG_DNNL_NONE, 0));
+		conv_rel(&r, BWD_DATA, ry, todouble(w, nw), todouble(x, ni));
+	} else {
+		MAKE(p, dg_dnnl_conv_fwd_plan(&p, &c, DG_DNNL_BIAS | DG_DNNL_ACCUMULATE,
+					      DG_DNNL_NONE, 0));
+		conv_rel(&r, FWD, todouble(x, ni), todouble(w, nw), ry);
+	}
+	RUN(p, x, w, b, y);
+	check(deconv ? "deconv forward accumulates into dst" : "conv forward accumulates into dst",
+	      y, ry, no, 2e-5);
+	if (p)
+		diag("staging buffers: %zu bytes", dg_dnnl_plan_internal_bytes(p));
+	dg_dnnl_plan_free(p);
+}
+
+/* The transposed convolution c (ic in, oc out, W ic×oc×kh×kw) is the
+ * relation of the convolution from its output (oc channels) to its input
+ * (ic channels) read backwards: deconv fwd = conv bwd-data, and so on. */
+static void test_deconv(struct dg_dnnl_conv c, double tol)
+{
+	int64_t oh, ow;
+	char name[64];
+
+	snprintf(name, sizeof name, "deconv %lldx%lldx%lldx%lld->%lld k%lld s%lld p%lld d%lld op%lld",
+		 (long long)c.n, (long long)c.ic, (long long)c.ih, (long long)c.iw,
+		 (long long)c.oc, (long long)c.kh, (long long)c.sh, (long long)c.ph,
+		 (long long)c.dh, (long long)c.oph);
+	if (!ok(dg_dnnl_deconv_out(&c, &oh, &ow) == 0, "%s: output size", name))
+		return;
+	/* The convolution taking the deconv's output back to its input. */
+	struct rel r = { (int)c.n, (int)c.oc, (int)c.ic, (int)oh, (int)ow, (int)c.ih, (int)c.iw,
+			 (int)c.kh, (int)c.kw, (int)c.sh, (int)c.ph, (int)c.dh };
+	size_t ni = (size_t)c.n * c.ic * c.ih * c.iw, nw = (size_t)c.oc * c.ic * c.kh * c.kw;
+	size_t no = (size_t)c.n * c.oc * oh * ow;
+	float *x = frand(ni, -1, 1), *w = frand(nw, -1, 1), *b = frand(c.oc, -1, 1);
+	float *y = fbuf(no), *g = frand(no, -1, 1), *dx = fbuf(ni), *dw = fbuf(nw);
+	float *db = fbuf(c.oc);
+	double *ry = dbuf(no), *rdx = dbuf(ni), *rdw = dbuf(nw), *rdb = dbuf(c.oc);
+	struct dg_dnnl_plan *pf = NULL, *pd = NULL, *pw = NULL;
+	char what[160];
+
+	MAKE(pf, dg_dnnl_deconv_fwd_plan(&pf, &c, DG_DNNL_BIAS, DG_DNNL_TANH, 0));
+	MAKE(pd, dg_dnnl_deconv_bwd_data_plan(&pd, &c, 0));
+	MAKE(pw, dg_dnnl_deconv_bwd_weights_plan(&pw, &c, DG_DNNL_BIAS));
+	RUN(pf, x, w, b, y);
+	RUN(pd, g, w, dx);
+	RUN(pw, x, g, dw, db);
+	/* W ic×oc×kh×kw is exactly that convolution's co×ci×kh×kw weight. */
+	conv_rel(&r, BWD_DATA, ry, todouble(w, nw), todouble(x, ni));
+	for (size_t i = 0; i < no; i++) {
+		size_t ch = (i / ((size_t)oh * ow)) % c.oc;
+		ry[i] = tanh(ry[i] + b[ch]);
+		rdb[ch] += g[i];
+	}
+	conv_rel(&r, FWD, todouble(g, no), todouble(w, nw), rdx);
+	conv_rel(&r, BWD_W, todouble(g, no), rdw, todouble(x, ni));
+	snprintf(what, sizeof what, "%s forward (bias, tanh)", name);
+	check(what, y, ry, no, tol);
+	snprintf(what, sizeof what, "%s backward-data", name);
+	check(what, dx, rdx, ni, tol);
+	snprintf(what, sizeof what, "%s backward-weights", name);
+	check(what, dw, rdw, nw, tol);
+	snprintf(what, sizeof what, "%s backward-bias", name);
+	check(what, db, rdb, c.oc, tol);
+	dg_dnnl_plan_free(pf);
+	dg_dnnl_plan_free(pd);
+	dg_dnnl_plan_free(pw);
+}
+
+int main(void)
+{
+	/* Sums of up to a few hundred products of values in [-1, 1]:
+	 * f32 accumulation keeps the relative error near 1e-6. */
+	const double tol = 2e-5;
+	struct dg_dnnl_conv c = { .n = 3, .ic = 5, .ih = 11, .iw = 9, .oc = 7, .kh = 3, .kw = 3,
+				  .sh = 2, .sw = 2, .ph = 1, .pw = 1, .dh = 2, .dw = 2 };
+	test_conv(c, DG_DNNL_RELU, tol);
+	/* DCGAN-style: 4×4 kernel, stride 2, padding 1, no dilation. */
+	struct dg_dnnl_conv d = { .n = 2, .ic = 3, .ih = 13, .iw = 10, .oc = 16, .kh = 4, .kw = 4,
+				  .sh = 2, .sw = 2, .ph = 1, .pw = 1, .dh = 1, .dw = 1 };
+	test_conv(d, DG_DNNL_LEAKY_RELU, tol);
+	/* Larger channel counts take oneDNN's blocked code paths. */
+	struct dg_dnnl_conv e = { .n = 2, .ic = 19, .ih = 7, .iw = 7, .oc = 33, .kh = 3, .kw = 3,
+				  .sh = 1, .sw = 1, .ph = 1, .pw = 1, .dh = 1, .dw = 1 };
+	test_conv(e, DG_DNNL_NONE, tol);
+	test_conv_accumulate(e, 0);
+
+	struct dg_dnnl_conv t = { .n = 3, .ic = 7, .ih = 5, .iw = 6, .oc = 5, .kh = 3, .kw = 3,
+				  .sh = 2, .sw = 2, .ph = 1, .pw = 1, .dh = 2, .dw = 2 };
+	test_deconv(t, tol);
+	struct dg_dnnl_conv u = { .n = 2, .ic = 17, .ih = 7, .iw = 7, .oc = 3, .kh = 4, .kw = 4,
+				  .sh = 2, .sw = 2, .ph = 1, .pw = 1, .dh = 1, .dw = 1 };
+	test_deconv(u, tol);
+	test_conv_accumulate(u, 1);
+	struct dg_dnnl_conv v = { .n = 1, .ic = 4, .ih = 5, .iw = 5, .oc = 6, .kh = 3, .kw = 3,
+				  .sh = 2, .sw = 2, .ph = 1, .pw = 1, .dh = 1, .dw = 1,
+				  .oph = 1, .opw = 1 };
+	test_deconv(v, tol);
+	tfree_all();
+	return done_testing();
+}

@@ -1,0 +1,448 @@
+/* dg-decode.c — image records to PNG: one grid on stdout, or one file per
+ * image (or per grid) with -o.  Decoding latents through a model (-m) is
+ * not there yet. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dg.h"
+#include "atomic.h"
+
+static const char usage_text[] =
+	"Usage: dg-decode [OPTIONS] [FILE...]\n"
+	"Turn image records (dg-stream(5)) from FILEs or standard input into PNG:\n"
+	"one grid on standard output, or numbered files with -o.\n"
+	"\n"
+	"  -o, --output PATTERN  one PNG per image, named by PATTERN with one integer\n"
+	"                        conversion (e.g. 'out/%04d.png'), numbered from 0\n"
+	"  -g, --grid COLSxROWS  grid layout; either may be omitted ('8x', 'x4');\n"
+	"                        default near-square.  With -o, one grid per file\n"
+	"  -p, --pad N           pixels between and around cells (default 2; 0 with\n"
+	"                        -o and no --grid)\n"
+	"      --pad-value V     padding brightness in [0,1] (default 0)\n"
+	"  -s, --scale K         enlarge each image K times, nearest neighbour\n"
+	"  -d, --depth 8|16      bits per sample (default 8)\n"
+	"  -n, --limit N         decode at most N images\n"
+	"  -m, --model MODEL     decode latent codes (not yet supported)\n"
+	"  -h, --help            show this help\n"
+	"      --version         show the version\n"
+	"\n"
+	"See dg-decode(1).\n";
+
+struct cmdline {
+	struct dg_grid_options grid;
+	int grid_given, pad_given;
+	int depth;
+	uint64_t limit;          /* images; UINT64_MAX when unlimited */
+	char *format;            /* -o pattern as a printf format for a long long */
+	const char *pattern;
+	char **inputs;
+	int ninputs;
+};
+
+/* Images waiting for their grid, all C×H×W, as f32. */
+struct batch {
+	unsigned c, h, w;
+	size_t n, alloc;
+	size_t cap;              /* images per output; 0 = no fixed limit */
+	float *data;
+};
+
+enum { OPT_PAD_VALUE = 256, OPT_VERSION };
+
+/* Checks an -o pattern: exactly one %d, %i or %u (flags 0, -, + or space
+ * and a width allowed), %% for a percent sign, nothing else.  Sets
+ * *format to the pattern with "ll" added to the conversion. */
+static int parse_pattern(const char *p, char **format)
+{
+	size_t n = strlen(p), k = 0;
+	int convs = 0;
+	char *f = malloc(n + 3);
+
+	if (!f)
+		return dg_error_nomem("a pattern", n);
+	for (size_t i = 0; i < n; i++) {
+		f[k++] = p[i];
+		if (p[i] != '%')
+			continue;
+		if (p[i + 1] == '%') {
+			f[k++] = p[++i];
+			continue;
+		}
+		while (p[i + 1] && strchr("0-+ ", p[i + 1]))
+			f[k++] = p[++i];
+		while (p[i + 1] >= '0' && p[i + 1] <= '9')
+			f[k++] = p[++i];
+		if (!p[i + 1] || !strchr("diu", p[i + 1]) || convs++) {
+			convs = -1;
+			break;
+		}
+		f[k++] = 'l';
+		f[k++] = 'l';
+		f[k++] = p[++i];
+	}
+	f[k] = 0;
+	if (convs != 1) {
+		free(f);
+		return dg_error(DG_EUSAGE, "-o: '%s' needs exactly one integer "
+				"conversion such as %%04d (and %%%% for a percent "
+				"sign)", p);
+	}
+	*format = f;
+	return DG_OK;
+}
+
+/* "8x8", "8x", "x4", "8": 0 stands for "as needed". */
+static int parse_grid(const char *s, struct dg_grid_options *g)
+{
+	const char *x = strchr(s, 'x');
+	char part[32];
+	long v;
+
+	g->cols = g->rows = 0;
+	for (int side = 0; side < 2; side++) {
+		const char *b = side ? (x ? x + 1 : "") : s;
+		size_t len = side || !x ? strlen(b) : (size_t)(x - s);
+		if (!len)
+			continue;
+		if (len >= sizeof part)
+			return dg_error(DG_EUSAGE, "--grid: '%s' is not COLSxROWS", s);
+		memcpy(part, b, len);
+		part[len] = 0;
+		if (dg_parse_long("--grid", part, 1, DG_PNG_MAX_SIDE, &v))
+			return dg_error(DG_EUSAGE, "--grid: '%s' is not COLSxROWS "
+					"(e.g. 8x8, 8x or x4)", s);
+		if (side)
+			g->rows = (unsigned)v;
+		else
+			g->cols = (unsigned)v;
+	}
+	return DG_OK;
+}
+
+static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
+{
+	static const struct option longs[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"grid", required_argument, NULL, 'g'},
+		{"pad", required_argument, NULL, 'p'},
+		{"pad-value", required_argument, NULL, OPT_PAD_VALUE},
+		{"scale", required_argument, NULL, 's'},
+		{"depth", required_argument, NULL, 'd'},
+		{"limit", required_argument, NULL, 'n'},
+		{"model", required_argument, NULL, 'm'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{0},
+	};
+	int c;
+	long v;
+	double d;
+
+	memset(cl, 0, sizeof *cl);
+	cl->grid.pad = 2;
+	cl->grid.scale = 1;
+	cl->depth = 8;
+	cl->limit = UINT64_MAX;
+	opterr = 0;  /* messages are ours, in the tools' format */
+	while ((c = getopt_long(argc, argv, ":o:g:p:s:d:n:m:h", longs, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			free(cl->format);
+			cl->format = NULL;
+			cl->pattern = optarg;
+			if (parse_pattern(optarg, &cl->format))
+				return dg_tool_usage("%s", dg_errmsg());
+			break;
+		case 'g':
+			if (parse_grid(optarg, &cl->grid))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->grid_given = cl->grid.cols || cl->grid.rows;
+			break;
+		case 'p':
+			if (dg_parse_long("--pad", optarg, 0, 1024, &v))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->grid.pad = (unsigned)v;
+			cl->pad_given = 1;
+			break;
+		case OPT_PAD_VALUE:
+			if (dg_parse_double("--pad-value", optarg, 0, 1, &d))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->grid.pad_value = (float)d;
+			break;
+		case 's':
+			if (dg_parse_long("--scale", optarg, 1, 1024, &v))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->grid.scale = (unsigned)v;
+			break;
+		case 'd':
+			if (dg_parse_long("--depth", optarg, 8, 16, &v) || (v != 8 && v != 16))
+				return dg_tool_usage("--depth: '%s' is not 8 or 16", optarg);
+			cl->depth = (int)v;
+			break;
+		case 'n':
+			if (dg_parse_long("--limit", optarg, 1, LONG_MAX, &v))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->limit = (uint64_t)v;
+			break;
+		case 'm':
+			return dg_tool_usage("-m: decoding latent codes through a model "
+					     "is not yet supported; only image records "
+					     "can be decoded for now");
+		case 'h':
+			fputs(usage_text, stdout);
+			return -1;
+		case OPT_VERSION:
+			dg_tool_version();
+			return -1;
+		case ':':
+			return dg_tool_usage("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return dg_tool_usage("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (cl->format && cl->grid_given && (!cl->grid.cols || !cl->grid.rows))
+		return dg_tool_usage("--grid: with -o, give both COLS and ROWS "
+				     "(each file is one grid)");
+	/* One image per file is the image itself, without a frame. */
+	if (cl->format && !cl->grid_given) {
+		cl->grid.cols = cl->grid.rows = 1;
+		if (!cl->pad_given)
+			cl->grid.pad = 0;
+	}
+	cl->inputs = argv + optind;
+	cl->ninputs = argc - optind;
+	return DG_OK;
+}
+
+/* Lays the waiting images out and writes them: to stdout, or to the next
+ * numbered file, replaced atomically. */
+static int emit(const struct cmdline *cl, struct batch *b, long long *fileno_)
+{
+	struct dg_png_options po = {.bit_depth = cl->depth};
+	struct dg_array imgs = {.dtype = DG_F32, .rank = 4, .data = b->data};
+	struct dg_array *g;
+	struct dg_atomic *a;
+	char name[4096];
+	int st, len;
+
+	imgs.dims[0] = b->n;
+	imgs.dims[1] = b->c;
+	imgs.dims[2] = b->h;
+	imgs.dims[3] = b->w;
+	if ((st = dg_image_grid(&imgs, 0, b->n, &cl->grid, &g)))
+		return st;
+	b->n = 0;
+	if (!cl->format) {
+		st = dg_png_write(stdout, "standard output", g, 0, &po);
+		dg_array_free(g);
+		return st;
+	}
+	len = snprintf(name, sizeof name, cl->format, (*fileno_)++);
+	if (len < 0 || (size_t)len >= sizeof name)
+		st = dg_error(DG_ECANTCREAT, "-o: file name too long");
+	else if (!(st = dg_atomic_open(name, &a))) {
+		/* rename alone keeps readers from half files; an fsync per
+		 * image would make -o a hundred times slower */
+		a->nosync = 1;
+		st = dg_png_write(a->f, name, g, 0, &po);
+		if (st)
+			dg_atomic_abort(a);
+		else
+			st = dg_atomic_commit(a);
+	}
+	dg_array_free(g);
+	return st;
+}
+
+/* Makes room for one more image of the batch's shape. */
+static int grow(const struct cmdline *cl, struct batch *b)
+{
+	size_t per = (size_t)b->c * b->h * b->w, want;
+	unsigned cols, rows;
+	uint64_t gh, gw;
+	float *p;
+
+	if (b->n < b->alloc)
+		return DG_OK;
+	/* The grid must stay within the PNG limits; checking before growing
+	 * keeps memory bounded however long the input is. */
+	if (dg_grid_layout(&cl->grid, b->n + 1, b->h, b->w, &cols, &rows, &gh, &gw))
+		return dg_error_context(DG_EUSAGE, "the grid would be too large for one PNG "
+					"(use --limit, --grid, a smaller --scale, or -o)");
+	want = b->cap ? b->cap : b->alloc ? b->alloc * 2 : 64;
+	p = realloc(b->data, want * per * sizeof *p);
+	if (!p)
+		return dg_error_nomem("images", (unsigned long long)want * per * sizeof *p);
+	b->data = p;
+	b->alloc = want;
+	return DG_OK;
+}
+
+/* Converts n elements of dtype at src to f32 in [0,1] at dst. */
+static void to_f32(float *dst, const void *src, size_t n, int dtype)
+{
+	for (size_t i = 0; i < n; i++)
+		switch (dtype) {
+		case DG_F32: dst[i] = ((const float *)src)[i]; break;
+		case DG_F64: dst[i] = (float)((const double *)src)[i]; break;
+		case DG_F16: dst[i] = dg_f16_to_f32(((const uint16_t *)src)[i]); break;
+		case DG_BF16: dst[i] = dg_bf16_to_f32(((const uint16_t *)src)[i]); break;
+		default: dst[i] = ((const unsigned char *)src)[i] / 255.0f; break;
+		}
+}
+
+/* Checks that a record holds images; sets *n to how many. */
+static int check_record(const char *in, const struct dg_record *rec, uint64_t *n)
+{
+	const char *space = dg_meta_get(rec->meta, "space");
+	const uint64_t *d = rec->dims + (rec->rank == 4);
+	unsigned long long ri = (unsigned long long)rec->index;
+	char shape[128];
+
+	if (space && strcmp(space, "latent") == 0)
+		return dg_error(DG_EDATA, "%s: record %llu holds latent codes; decoding "
+				"them needs a model (-m MODEL, not yet supported)", in, ri);
+	if (space && strcmp(space, "image") != 0)
+		return dg_error(DG_EDATA, "%s: record %llu: space=%s is not images",
+				in, ri, space);
+	switch (rec->dtype) {
+	case DG_F32: case DG_F64: case DG_F16: case DG_BF16: case DG_U8:
+		break;
+	default:
+		return dg_error(DG_EDATA, "%s: record %llu: dtype %s is not an image "
+				"type (f32, u8, f16, bf16, f64)", in, ri,
+				dg_dtype_name(rec->dtype));
+	}
+	dg_shape_format(shape, sizeof shape, rec->rank, rec->dims);
+	if ((rec->rank != 3 && rec->rank != 4) || (d[0] != 1 && d[0] != 3) ||
+	    !d[1] || !d[2] || d[1] > DG_PNG_MAX_SIDE || d[2] > DG_PNG_MAX_SIDE)
+		return dg_error(DG_EDATA, "%s: record %llu: shape %s is not images "
+				"(N×C×H×W or C×H×W with C 1 or 3, sides 1..%d)",
+				in, ri, shape, DG_PNG_MAX_SIDE);
+	*n = rec->rank == 4 ? rec->dims[0] : 1;
+	return DG_OK;
+}
+
+/* Reads images from one input into the batch, emitting full batches.
+ * *done is set when --limit is reached or a full stdout grid ends it. */
+static int decode_input(const struct cmdline *cl, const char *path, struct batch *b,
+			uint64_t *seen, long long *files, int *done)
+{
+	struct dg_reader *r = dg_reader_open(path);
+	const char *in = strcmp(path, "-") == 0 ? "standard input" : path;
+	const struct dg_record *rec;
+	void *tmp = NULL;
+	int st = DG_OK;
+
+	/* sysexits: an input that cannot be opened, whatever the reason */
+	if (!r)
+		return DG_ENOINPUT;
+	while (!*done && !(st = dg_reader_next(r, &rec)) && rec) {
+		uint64_t n = 0, gh, gw;
+		unsigned cols, rows;
+		size_t per, bytes;
+		void *nt;
+
+		if ((st = check_record(in, rec, &n)))
+			break;
+		if (!n)
+			continue;
+		/* A full batch goes out first, so that with -o the next file
+		 * may hold images of another shape. */
+		if (cl->format && b->cap && b->n == b->cap && (st = emit(cl, b, files)))
+			break;
+		if (b->n && (b->c != rec->dims[rec->rank - 3] || b->h != rec->dims[rec->rank - 2] ||
+			     b->w != rec->dims[rec->rank - 1])) {
+			st = dg_error(DG_EDATA, "%s: record %llu: images of %llux%llux%llu "
+				      "cannot share a grid with earlier ones of %ux%ux%u",
+				      in, (unsigned long long)rec->index,
+				      (unsigned long long)rec->dims[rec->rank - 3],
+				      (unsigned long long)rec->dims[rec->rank - 2],
+				      (unsigned long long)rec->dims[rec->rank - 1],
+				      b->c, b->h, b->w);
+			break;
+		}
+		/* One image must fit a PNG before its buffer is allocated. */
+		if (dg_grid_layout(&cl->grid, 1, rec->dims[rec->rank - 2],
+				   rec->dims[rec->rank - 1], &cols, &rows, &gh, &gw)) {
+			st = dg_error_context(DG_EUSAGE, "%s: record %llu: the grid "
+					      "would be too large for one PNG", in,
+					      (unsigned long long)rec->index);
+			break;
+		}
+		b->c = (unsigned)rec->dims[rec->rank - 3];
+		b->h = (unsigned)rec->dims[rec->rank - 2];
+		b->w = (unsigned)rec->dims[rec->rank - 1];
+		per = (size_t)b->c * b->h * b->w;
+		bytes = per * dg_dtype_size(rec->dtype);
+		if (!(nt = realloc(tmp, bytes))) {
+			st = dg_error_nomem("an image", bytes);
+			break;
+		}
+		tmp = nt;
+		for (uint64_t j = 0; j < n && !*done; j++) {
+			if (b->cap && b->n == b->cap) {
+				if (!cl->format) {
+					dg_tool_warn("the %ux%u grid is full; the rest of the "
+						     "input is left unread (see --limit and -o)",
+						     cl->grid.cols, cl->grid.rows);
+					*done = 1;
+					break;
+				}
+				if ((st = emit(cl, b, files)))
+					break;
+			}
+			if ((st = grow(cl, b)) || (st = dg_reader_read(r, tmp, bytes)))
+				break;
+			to_f32(b->data + b->n * per, tmp, per, rec->dtype);
+			b->n++;
+			/* stop without reading on: the writer may be endless */
+			if (++*seen == cl->limit)
+				*done = 1;
+		}
+		if (st)
+			break;
+	}
+	free(tmp);
+	dg_reader_close(r);
+	return st;
+}
+
+int main(int argc, char **argv)
+{
+	struct cmdline cl;
+	struct batch b = {0};
+	char *stdin_only[] = {"-"};
+	char **inputs;
+	int n, st, done = 0;
+	uint64_t seen = 0;
+	long long files = 0;
+
+	dg_tool_init("dg-decode");
+	st = parse_cmdline(argc, argv, &cl);
+	if (st) {
+		free(cl.format);
+		return st < 0 ? dg_tool_exit(DG_OK) : st;
+	}
+	if (!cl.format && (st = dg_tool_check_binary_output(stdout))) {
+		free(cl.format);
+		return dg_tool_fail(st);
+	}
+	inputs = cl.ninputs ? cl.inputs : stdin_only;
+	n = cl.ninputs ? cl.ninputs : 1;
+	if (cl.grid.cols && cl.grid.rows)
+		b.cap = (size_t)cl.grid.cols * cl.grid.rows;
+	for (int i = 0; i < n && !st && !done; i++)
+		st = decode_input(&cl, inputs[i], &b, &seen, &files, &done);
+	if (!st && b.n)
+		st = emit(&cl, &b, &files);
+	else if (!st && !cl.format && !seen)
+		st = dg_error(DG_EDATA, "no images in the input");
+	free(b.data);
+	free(cl.format);
+	if (st)
+		dg_tool_fail(st);
+	return dg_tool_exit(st);
+}
