@@ -16,5 +16,6 @@
 #include "dg/rng.h"
 #include "dg/graph.h"
 #include "dg/tool.h"
+#include "dg/plugin.h"
 
 #endif
