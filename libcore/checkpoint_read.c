@@ -470,7 +470,8 @@ static int read_archive(struct rd *r, struct dg_checkpoint **out)
 		}
 	}
 	want = dg_meta_get(ck->meta, "fingerprint");
-	if (!want || strcmp(want, dg_checkpoint_fingerprint_hex(ck, fp)) != 0) {
+	dg_checkpoint_fingerprint_hex(ck, fp);
+	if (!want || strcmp(want, fp) != 0) {
 		st = dg_error(DG_EDATA, "parameters do not match the manifest's "
 			      "fingerprint (%s, computed %s)", want ? want : "missing", fp);
 		dg_checkpoint_free(ck);

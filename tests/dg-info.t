@@ -51,6 +51,10 @@ grep -q '^{"file":"-","index":0,"offset":0,"dtype":"f32","shape":\[2,3\],"bytes"
 t $? "--json on stdin names it \"-\""
 run dg-info "$data/latent.dgs" "$data/latent.dgs"
 is "$(grep -c "^$data/latent.dgs:    0  f32" "$tmp/out")" 2 "several files: lines start with the file name"
+long="$tmp/a-folder-name-long-enough-to-pass-the-metadata-cut/and-more"
+mkdir -p "$long" && cp "$data/latent.dgs" "$long/latent.dgs"
+run dg-info "$long/latent.dgs" "$data/latent.dgs"
+is "$(grep -c "^$long/latent.dgs:    0  f32" "$tmp/out")" 1 "several files: a long file name is never cut"
 run dg-info < /dev/null
 is "$st:$(cat "$tmp/out" "$tmp/err")" "0:" "empty input is an empty stream"
 

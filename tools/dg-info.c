@@ -124,9 +124,10 @@ static void json_string(const char *str)
 	putchar('"');
 }
 
-/* A metadata value for a terminal: control characters and bytes that are
- * not UTF-8 escaped, cut to META_TEXT_MAX characters ending in "...". */
-static void text_value(const char *str)
+/* Text for a terminal: control characters and bytes that are not UTF-8
+ * escaped, cut to max characters ending in "..." (0: never cut, as for
+ * file names, which a script must be able to match). */
+static void text_value(const char *str, size_t max)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t n = strlen(str), chars = 0, keep;
@@ -135,7 +136,7 @@ static void text_value(const char *str)
 		size_t k = utf8_len(s + i, n - i);
 		i += k ? k : 1;
 	}
-	keep = chars > META_TEXT_MAX ? META_TEXT_MAX - 3 : chars;
+	keep = max && chars > max ? max - 3 : chars;
 	for (size_t i = 0, c = 0; c < keep; c++) {
 		size_t k = utf8_len(s + i, n - i);
 		if (k == 0 || s[i] < 0x20 || s[i] == 0x7f) {
@@ -180,7 +181,7 @@ static void print_record(const struct cmdline *cl, const char *label,
 		char shape[8 * 21 + 8];
 		dg_shape_format(shape, sizeof shape, rec->rank, rec->dims);
 		if (cl->nfiles > 1) {
-			text_value(label);
+			text_value(label, 0);
 			fputs(": ", stdout);
 		}
 		printf("%4llu  %-4s  %-14s %10llu  %s",
@@ -188,7 +189,7 @@ static void print_record(const struct cmdline *cl, const char *label,
 		       shape, (unsigned long long)rec->payload_len, good ? "ok" : "bad");
 		for (size_t i = 0; i < dg_meta_count(m); i++) {
 			printf("%s%s=", i ? " " : good ? "   " : "  ", dg_meta_key(m, i));
-			text_value(dg_meta_value(m, i));
+			text_value(dg_meta_value(m, i), META_TEXT_MAX);
 		}
 		putchar('\n');
 	}
@@ -333,7 +334,7 @@ static void print_checkpoint(const struct cmdline *cl, const char *label,
 		if (strncmp(dg_meta_key(m, i), "member.", 7) == 0)
 			continue;
 		printf("  %-22s ", dg_meta_key(m, i));
-		text_value(dg_meta_value(m, i));
+		text_value(dg_meta_value(m, i), META_TEXT_MAX);
 		putchar('\n');
 	}
 	printf("\n  %-36s %-5s %-16s %12s\n", "tensor", "dtype", "shape", "parameters");

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "dg/array.h"
+#include "dg/error.h"
 
 #define DG_STREAM_VERSION 1
 #define DG_STREAM_HEADER_SIZE 128

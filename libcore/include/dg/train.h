@@ -1,0 +1,108 @@
+/* dg/train.h — the training loop shared by every model family.
+ *
+ * A trainer ties a family (dg/plugin.h), its hyperparameters and a
+ * dataset to one graph: it builds the model for a fixed batch size, adds
+ * one optimizer update per phase, compiles one executable per phase on a
+ * device, and runs epochs of batches.  It saves and restores everything a
+ * run depends on (parameters, optimizer state, the graph's run counter,
+ * the data order position, the log) in a checkpoint, so that a run
+ * resumed from one continues exactly as if it had not stopped.
+ *
+ * libdg never prints: the caller sees progress through a callback and
+ * asks for a stop through a flag it may set from a signal handler. */
+#ifndef DG_TRAIN_H
+#define DG_TRAIN_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "dg/checkpoint.h"
+#include "dg/dataset.h"
+#include "dg/plugin.h"
+
+/* Settings of a run.  For dg_trainer_resume() a field left 0 (NULL)
+ * takes the checkpoint's value, so that the continuation is exact;
+ * setting one is allowed but gives a different run. */
+struct dg_train_config {
+	uint64_t batch;          /* images per step (0: 128) */
+	double lr;               /* learning rate (0: 1e-3, or the phase's own
+				    recommended optimizer's rate) */
+	uint64_t seed;           /* weights, data order, noise */
+	int seed_set;            /* seed given (0 is a valid seed) */
+	const char *device;      /* "cpu", "vulkan:N"; NULL: $DG_DEVICE or default */
+	int binarize;            /* dynamic binarization of the images */
+};
+
+/* What the callback sees.  Term averages are over the iterations of the
+ * current epoch run so far (since the start, or since a resume). */
+struct dg_train_progress {
+	uint64_t epoch;          /* 0-based epoch under way (or just ended) */
+	uint64_t epochs;         /* the run's target */
+	uint64_t batch;          /* batches done in this epoch */
+	uint64_t batches;        /* batches per epoch */
+	uint64_t step;           /* iterations since the start of training */
+	unsigned nterms;
+	const char *const *names;  /* the family's reported terms */
+	const double *terms;       /* their averages */
+	double images_per_s;       /* over this epoch so far */
+	double epoch_seconds;      /* wall time of this epoch so far */
+	double elapsed;            /* wall time of this run (not before resume) */
+	int end_of_epoch;          /* 1: the epoch just ended (and was logged) */
+};
+
+/* Called after every iteration and once at the end of each epoch.  A
+ * nonzero return stops the run after that iteration (like *stop). */
+typedef int (*dg_train_callback)(void *ctx, const struct dg_train_progress *p);
+
+struct dg_trainer;
+
+/* A new run of family f with hyperparameters hp (copied by value into
+ * the manifest; hp must outlive the trainer) on ds (in memory for
+ * shuffling; must outlive the trainer).  The last partial batch of each
+ * epoch is dropped, since the graph has a fixed batch size: DG_EUSAGE
+ * when the set has fewer images than a batch. */
+int dg_trainer_new(const struct dg_family *f, const struct dg_hparams *hp,
+		   struct dg_dataset *ds, const struct dg_train_config *cfg,
+		   struct dg_trainer **out);
+/* A run continued from ck: the family (loaded by name), hyperparameters,
+ * batch, learning rate, seed and position from its manifest, the
+ * parameters and optimizer state from its members.  DG_EDATA when ds
+ * has another image shape than the checkpoint. */
+int dg_trainer_resume(const struct dg_checkpoint *ck, struct dg_dataset *ds,
+		      const struct dg_train_config *cfg, struct dg_trainer **out);
+void dg_trainer_free(struct dg_trainer *t);
+
+/* Trains until epochs epochs are complete (counted from the start of
+ * training, so a resumed run with the same target does what remains),
+ * or until *stop (if not NULL) becomes nonzero or the callback asks to
+ * stop: the iteration under way is always finished, so the trainer is
+ * then in a consistent state to save.  Returns a status; a stop is not
+ * an error (see dg_trainer_done()). */
+int dg_trainer_run(struct dg_trainer *t, uint64_t epochs, dg_train_callback cb, void *ctx,
+		   const volatile sig_atomic_t *stop);
+/* Whether epochs epochs are complete. */
+int dg_trainer_done(const struct dg_trainer *t, uint64_t epochs);
+
+/* A checkpoint of the current state (caller frees it): manifest keys
+ * plugin_abi, hparam.<name>, data_shape, classes, step, epoch, rng,
+ * train.batch, train.lr, train.seed, train.batch_index, train.binarize;
+ * params/<name> for parameters and buffers, optim/<name> for optimizer
+ * state and counters (including the graph's run counter), and log.csv. */
+int dg_trainer_checkpoint(struct dg_trainer *t, struct dg_checkpoint **out);
+/* The same, written atomically to path (flags of dg_checkpoint_write). */
+int dg_trainer_save(struct dg_trainer *t, const char *path, int flags);
+
+/* The CSV training log: a header "epoch,step,<terms>,images_per_s" and
+ * one line per completed epoch, including those before a resume.  Valid
+ * until the next call on t. */
+const char *dg_trainer_log(const struct dg_trainer *t, size_t *len);
+
+const struct dg_family *dg_trainer_family(const struct dg_trainer *t);
+/* Where the run is: completed epochs, iterations, batches per epoch. */
+uint64_t dg_trainer_epoch(const struct dg_trainer *t);
+uint64_t dg_trainer_step(const struct dg_trainer *t);
+uint64_t dg_trainer_batches(const struct dg_trainer *t);
+/* The resolved device id ("cpu", "vulkan:0"). */
+const char *dg_trainer_device(const struct dg_trainer *t);
+
+#endif

@@ -1,0 +1,386 @@
+/* vae.c — the variational autoencoder family (Kingma & Welling 2014),
+ * with its usual variants: β-VAE (Higgins et al. 2017), the conditional
+ * VAE (Sohn et al. 2015) and the importance-weighted bound (IWAE, Burda
+ * et al. 2016).
+ *
+ * The model: an encoder q(z|x) = N(mu(x), diag exp(logvar(x))), a prior
+ * p(z) = N(0, I) and a decoder p(x|z) that is Bernoulli with logits
+ * f(z) on [0,1] intensities (the default), or Gaussian with mean
+ * sigmoid(f(z)) and one learned variance shared by all pixels.  Training
+ * maximizes the ELBO, E_q[log p(x|z)] - β KL(q(z|x) || p(z)), with one
+ * reparameterized draw z = mu + exp(logvar/2)·eps; or with iwae_k = K > 1
+ * the bound log (1/K) Σ_k p(x|z_k) p(z_k)^β / q(z_k|x)^β over K draws.
+ *
+ * Architectures: "mlp" is the PyTorch example's 784-400-20 (C·H·W in,
+ * one ReLU hidden layer each way); "conv" puts two stride-2 4×4
+ * convolutions (32, 64 channels) before the encoder's hidden layer and two
+ * transposed ones after the decoder's, for images whose sides divide by 4.
+ * A conditional model concatenates the one-hot label to the encoder's
+ * dense input and to z.
+ *
+ * Parameter names (checkpoint members) are enc.* and dec.*, declared in
+ * one fixed order per architecture. */
+#include <math.h>
+#include <stdlib.h>
+#include "dg/plugin.h"
+
+static const struct dg_hparam hparams[] = {
+	{"arch", DG_HP_CHOICE, "mlp", 0, 0, "mlp|conv",
+	 "network: mlp (fully connected) or conv (2 strided convs each way; sides divisible by 4)"},
+	{"hidden", DG_HP_INT, "400", 1, 65536, NULL,
+	 "units of the hidden layer of the encoder and of the decoder"},
+	{"latent", DG_HP_INT, "20", 1, 4096, NULL, "size of the latent code z"},
+	{"likelihood", DG_HP_CHOICE, "bernoulli", 0, 0, "bernoulli|gaussian",
+	 "decoder p(x|z): bernoulli (BCE on [0,1] pixels) or gaussian (one learned variance)"},
+	{"beta", DG_HP_FLOAT, "1", 0, 1000, NULL,
+	 "weight of the KL term (beta-VAE; 1 is the true ELBO, >1 disentangles, <1 sharpens)"},
+	{"conditional", DG_HP_BOOL, "0", 0, 0, NULL,
+	 "CVAE: feed the one-hot class label to encoder and decoder (needs labelled data)"},
+	{"iwae_k", DG_HP_INT, "1", 1, 5000, NULL,
+	 "train on the importance-weighted bound with this many samples (1: plain ELBO)"},
+	{0},
+};
+
+/* Channels of the conv architecture's two feature maps. */
+#define CONV1 32
+#define CONV2 64
+/* The Gaussian decoder's log-variance is kept in this range so that the
+ * likelihood cannot run off to infinity on constant pixels. */
+#define LOGVAR_MIN -7.0f
+#define LOGVAR_MAX 2.0f
+
+struct layer {
+	dg_tensor w, b;
+};
+
+/* The model's settings and parameter handles, shared by every function
+ * that appends to the graph after build. */
+struct vae {
+	int conv, gaussian;
+	unsigned classes;          /* > 0 for a conditional model */
+	uint64_t d, hidden, latent;
+	uint64_t fh, fw;           /* conv: feature map side after the encoder */
+	float beta;
+	unsigned k;
+	struct layer conv1, conv2, fc1, mu, logvar;       /* encoder */
+	struct layer dfc1, dfc2, deconv1, deconv2, out;   /* decoder */
+	dg_tensor out_logvar;      /* gaussian: scalar log σ² */
+};
+#define V(m) ((struct vae *)(m)->priv)
+
+static const float LOG_2PI = 1.8378770664093453f;
+
+/* ---- parameters ------------------------------------------------------------- */
+
+static struct layer dense(struct dg_graph *g, const char *w, const char *b, uint64_t out,
+			  uint64_t in, int relu)
+{
+	struct dg_init wi = {relu ? DG_INIT_HE_UNIFORM : DG_INIT_GLOROT_UNIFORM, 0, 0};
+	struct dg_init zero = {DG_INIT_ZEROS, 0, 0};
+	return (struct layer){dg_param(g, w, DG_SHAPE(out, in), wi, 0),
+			      dg_param(g, b, DG_SHAPE(out), zero, 0)};
+}
+
+/* w: conv OC×IC×4×4, or transposed IC×OC×4×4 (same declaration). */
+static struct layer conv(struct dg_graph *g, const char *w, const char *b, uint64_t a,
+			 uint64_t c, uint64_t nbias)
+{
+	struct dg_init wi = {DG_INIT_HE_UNIFORM, 0, 0};
+	struct dg_init zero = {DG_INIT_ZEROS, 0, 0};
+	return (struct layer){dg_param(g, w, DG_SHAPE(a, c, 4, 4), wi, 0),
+			      dg_param(g, b, DG_SHAPE(nbias), zero, 0)};
+}
+
+/* Declares every parameter, in an order fixed by the architecture. */
+static void declare(struct dg_graph *g, struct vae *v, unsigned channels)
+{
+	uint64_t c = v->classes, enc_in = v->d;
+	if (v->conv) {
+		v->conv1 = conv(g, "enc.conv1.w", "enc.conv1.b", CONV1, channels, CONV1);
+		v->conv2 = conv(g, "enc.conv2.w", "enc.conv2.b", CONV2, CONV1, CONV2);
+		enc_in = CONV2 * v->fh * v->fw;
+	}
+	v->fc1 = dense(g, "enc.fc1.w", "enc.fc1.b", v->hidden, enc_in + c, 1);
+	v->mu = dense(g, "enc.mu.w", "enc.mu.b", v->latent, v->hidden, 0);
+	v->logvar = dense(g, "enc.logvar.w", "enc.logvar.b", v->latent, v->hidden, 0);
+	v->dfc1 = dense(g, "dec.fc1.w", "dec.fc1.b", v->hidden, v->latent + c, 1);
+	if (v->conv) {
+		v->dfc2 = dense(g, "dec.fc2.w", "dec.fc2.b", CONV2 * v->fh * v->fw, v->hidden, 1);
+		v->deconv1 = conv(g, "dec.deconv1.w", "dec.deconv1.b", CONV2, CONV1, CONV1);
+		v->deconv2 = conv(g, "dec.deconv2.w", "dec.deconv2.b", CONV1, channels, channels);
+	} else {
+		v->out = dense(g, "dec.out.w", "dec.out.b", v->d, v->hidden, 0);
+	}
+	if (v->gaussian)
+		v->out_logvar = dg_param(g, "dec.logvar", DG_SHAPE(1),
+					 (struct dg_init){DG_INIT_ZEROS, 0, 0}, 0);
+}
+
+/* ---- the networks ------------------------------------------------------------ */
+
+/* One-hot labels for a conditional model, DG_NONE otherwise; fails the
+ * graph when a conditional model is given no labels. */
+static dg_tensor one_hot(struct dg_model *m, dg_tensor y)
+{
+	struct vae *v = V(m);
+	if (!v->classes)
+		return DG_NONE;
+	if (!y.id) {
+		dg_graph_fail(m->g, DG_EUSAGE,
+			      "a conditional VAE needs class labels (give a class for each item)");
+		return DG_NONE;
+	}
+	return dg_one_hot(m->g, y, v->classes);
+}
+
+static dg_tensor with_label(struct dg_graph *g, dg_tensor h, dg_tensor oh)
+{
+	return oh.id ? dg_concat(g, h, oh, 1) : h;
+}
+
+/* x: n×C×H×W -> the posterior's mean and log-variance, n×latent. */
+static void encoder(struct dg_model *m, dg_tensor x, dg_tensor oh, dg_tensor *mu,
+		    dg_tensor *logvar)
+{
+	struct dg_graph *g = m->g;
+	struct vae *v = V(m);
+	dg_tensor h = x;
+	if (v->conv) {
+		struct dg_conv p = {.stride = 2, .pad = 1};
+		h = dg_relu(g, dg_conv2d(g, h, v->conv1.w, v->conv1.b, &p));
+		h = dg_relu(g, dg_conv2d(g, h, v->conv2.w, v->conv2.b, &p));
+	}
+	h = with_label(g, dg_flatten(g, h), oh);
+	h = dg_linear(g, h, v->fc1.w, v->fc1.b, DG_ACT_RELU, 0);
+	*mu = dg_linear(g, h, v->mu.w, v->mu.b, DG_ACT_NONE, 0);
+	*logvar = dg_linear(g, h, v->logvar.w, v->logvar.b, DG_ACT_NONE, 0);
+}
+
+/* z: n×latent -> the decoder's logits f(z), n×d (flat). */
+static dg_tensor decoder(struct dg_model *m, dg_tensor z, dg_tensor oh)
+{
+	struct dg_graph *g = m->g;
+	struct vae *v = V(m);
+	dg_tensor h = dg_linear(g, with_label(g, z, oh), v->dfc1.w, v->dfc1.b, DG_ACT_RELU, 0);
+	if (!v->conv)
+		return dg_linear(g, h, v->out.w, v->out.b, DG_ACT_NONE, 0);
+	struct dg_conv p = {.stride = 2, .pad = 1};
+	h = dg_linear(g, h, v->dfc2.w, v->dfc2.b, DG_ACT_RELU, 0);
+	int64_t map[4] = {-1, CONV2, (int64_t)v->fh, (int64_t)v->fw};
+	h = dg_reshape(g, h, 4, map);
+	h = dg_relu(g, dg_conv_transpose2d(g, h, v->deconv1.w, v->deconv1.b, &p));
+	h = dg_conv_transpose2d(g, h, v->deconv2.w, v->deconv2.b, &p);
+	return dg_flatten(g, h);
+}
+
+static dg_tensor to_image(struct dg_model *m, dg_tensor flat)
+{
+	int64_t shape[4] = {-1, m->channels, m->height, m->width};
+	return dg_reshape(m->g, flat, 4, shape);
+}
+
+/* The Gaussian decoder's log σ², bounded. */
+static dg_tensor out_logvar(struct dg_model *m)
+{
+	return dg_clamp(m->g, V(m)->out_logvar, LOGVAR_MIN, LOGVAR_MAX);
+}
+
+/* log p(x|z) per element, from logits (any leading shape ending in d)
+ * and the flat data x (broadcast against them). */
+static dg_tensor log_px_elem(struct dg_model *m, dg_tensor logits, dg_tensor x)
+{
+	struct dg_graph *g = m->g;
+	if (!V(m)->gaussian) /* x·l - log(1 + e^l) = -BCE(l, x) */
+		return dg_sub(g, dg_mul(g, x, logits), dg_softplus(g, logits));
+	dg_tensor lv = out_logvar(m);
+	dg_tensor r = dg_sub(g, x, dg_sigmoid(g, logits));
+	dg_tensor q = dg_mul(g, dg_square(g, r), dg_exp(g, dg_neg(g, lv)));
+	return dg_mul_scalar(g, dg_add_scalar(g, dg_add(g, q, lv), LOG_2PI), -0.5f);
+}
+
+/* KL(q(z|x) || N(0, I)) per example: ½ Σ (mu² + e^logvar - 1 - logvar). */
+static dg_tensor kl_per_example(struct dg_graph *g, dg_tensor mu, dg_tensor logvar)
+{
+	dg_tensor t = dg_sub(g, dg_add(g, dg_square(g, mu), dg_exp(g, logvar)),
+			     dg_add_scalar(g, logvar, 1));
+	return dg_mul_scalar(g, dg_sum(g, t, 2, 0), 0.5f);
+}
+
+/* K reparameterized draws for each of n examples, decoded: fills the
+ * k×n matrices of log p(x|z) and of log p(z) - log q(z|x) (the Gaussian
+ * normalizers cancel: z = mu + σ·eps gives log q = -½ Σ (eps² + logvar)
+ * + const and log p(z) = -½ Σ z² + the same const). */
+static void draws(struct dg_model *m, dg_tensor x, dg_tensor oh, dg_tensor mu,
+		  dg_tensor logvar, unsigned k, dg_tensor *log_px, dg_tensor *log_ratio)
+{
+	struct dg_graph *g = m->g;
+	struct vae *v = V(m);
+	uint64_t n = dg_dim(g, x, 0);
+	dg_tensor eps = dg_random_normal(g, DG_SHAPE(k, n, v->latent));
+	dg_tensor z = dg_add(g, mu, dg_mul(g, dg_exp(g, dg_mul_scalar(g, logvar, 0.5f)), eps));
+	int64_t flat[2] = {(int64_t)k * (int64_t)n, (int64_t)v->latent};
+	dg_tensor ohk = DG_NONE;
+	if (oh.id) { /* the labels repeated for every draw */
+		int64_t rows[2] = {(int64_t)k * (int64_t)n, (int64_t)v->classes};
+		ohk = dg_reshape(g, dg_expand(g, oh, DG_SHAPE(k, n, v->classes)), 2, rows);
+	}
+	dg_tensor logits = decoder(m, dg_reshape(g, z, 2, flat), ohk);
+	int64_t knd[3] = {(int64_t)k, (int64_t)n, (int64_t)v->d};
+	logits = dg_reshape(g, logits, 3, knd);
+	*log_px = dg_sum(g, log_px_elem(m, logits, dg_flatten(g, x)), 4, 0);
+	dg_tensor sq = dg_sub(g, dg_sum(g, dg_square(g, eps), 4, 0),
+			      dg_sum(g, dg_square(g, z), 4, 0));
+	*log_ratio = dg_mul_scalar(g, dg_add(g, sq, dg_sum(g, logvar, 2, 0)), 0.5f);
+}
+
+/* log (1/K) Σ_k w_k over axis 0 of a k×n matrix of log-weights. */
+static dg_tensor log_mean_exp(struct dg_graph *g, dg_tensor logw, unsigned k)
+{
+	return dg_add_scalar(g, dg_logsumexp(g, logw, 1, 0), -logf((float)k));
+}
+
+/* ---- the family's functions -------------------------------------------------- */
+
+static int configure(struct dg_model *m, struct vae *v)
+{
+	const char *lik = dg_model_str(m, "likelihood");
+	v->conv = dg_model_str(m, "arch")[0] == 'c';
+	v->gaussian = lik[0] == 'g';
+	v->d = (uint64_t)m->channels * m->height * m->width;
+	v->hidden = (uint64_t)dg_model_int(m, "hidden");
+	v->latent = (uint64_t)dg_model_int(m, "latent");
+	v->beta = (float)dg_model_float(m, "beta");
+	v->k = (unsigned)dg_model_int(m, "iwae_k");
+	v->fh = m->height / 4;
+	v->fw = m->width / 4;
+	if (dg_model_bool(m, "conditional")) {
+		if (!m->classes)
+			return dg_graph_fail(m->g, DG_EUSAGE,
+					     "conditional=1 needs labelled data (a class count); "
+					     "this data has no labels");
+		v->classes = m->classes;
+	}
+	if (v->conv && (m->height % 4 || m->width % 4 || !m->height || !m->width))
+		return dg_graph_fail(m->g, DG_EUSAGE,
+				     "arch=conv needs image sides divisible by 4 (got %ux%u); "
+				     "use arch=mlp", m->height, m->width);
+	return dg_graph_status(m->g);
+}
+
+/* The training objective on m->x and the terms reported. */
+static void objective(struct dg_model *m)
+{
+	struct dg_graph *g = m->g;
+	struct vae *v = V(m);
+	dg_tensor oh = one_hot(m, m->y), mu, logvar, log_px, log_ratio, loss;
+	encoder(m, m->x, oh, &mu, &logvar);
+	dg_tensor kl = dg_kl_normal(g, mu, logvar, DG_SUM_MEAN_BATCH);
+	draws(m, m->x, oh, mu, logvar, v->k, &log_px, &log_ratio);
+	dg_tensor recon = dg_neg(g, dg_mean(g, log_px, DG_AXES_ALL, 0));
+	if (v->k == 1) { /* the analytic KL: lower variance than the sampled one */
+		loss = dg_add(g, recon, dg_mul_scalar(g, kl, v->beta));
+	} else {
+		dg_tensor logw = dg_add(g, log_px, dg_mul_scalar(g, log_ratio, v->beta));
+		loss = dg_neg(g, dg_mean(g, log_mean_exp(g, logw, v->k), DG_AXES_ALL, 0));
+	}
+	m->nphases = 1;
+	m->phases[0] = (struct dg_phase){"vae", loss, DG_GROUP(0), 1, NULL};
+	m->nterms = 3;
+	m->terms[0] = (struct dg_term){"loss", loss};
+	m->terms[1] = (struct dg_term){"recon", recon};
+	m->terms[2] = (struct dg_term){"kl", kl};
+}
+
+static int build(struct dg_model *m)
+{
+	struct vae *v = calloc(1, sizeof *v);
+	if (!v)
+		return dg_graph_fail(m->g, DG_ENOMEM, "out of memory");
+	m->priv = v;
+	if (configure(m, v))
+		return dg_graph_status(m->g);
+	declare(m->g, v, m->channels);
+	m->latent_dim = (unsigned)v->latent;
+	m->prior = DG_PRIOR_GAUSSIAN;
+	objective(m);
+	return dg_graph_status(m->g);
+}
+
+static int encode(struct dg_model *m, dg_tensor x, dg_tensor y, dg_tensor *mean,
+		  dg_tensor *sample)
+{
+	struct dg_graph *g = m->g;
+	dg_tensor logvar;
+	encoder(m, x, one_hot(m, y), mean, &logvar);
+	dg_tensor eps = dg_random_normal(g, DG_SHAPE(dg_dim(g, x, 0), V(m)->latent));
+	*sample = dg_add(g, *mean, dg_mul(g, dg_exp(g, dg_mul_scalar(g, logvar, 0.5f)), eps));
+	return dg_graph_status(g);
+}
+
+/* The mean image: sigmoid of the logits for both likelihoods. */
+static int decode(struct dg_model *m, dg_tensor z, dg_tensor y, dg_tensor *x)
+{
+	*x = to_image(m, dg_sigmoid(m->g, decoder(m, z, one_hot(m, y))));
+	return dg_graph_status(m->g);
+}
+
+/* Latent codes from the prior N(0, t²I); dg-decode turns them into
+ * images (a conditional model takes the class there). */
+static int sample(struct dg_model *m, uint64_t n, float t, dg_tensor y, dg_tensor *out)
+{
+	(void)y;
+	*out = dg_mul_scalar(m->g, dg_random_normal(m->g, DG_SHAPE(n, V(m)->latent)), t);
+	return dg_graph_status(m->g);
+}
+
+/* Per-example, in nats, always at β = 1 (the model's true bounds):
+ * "rec" -E_q log p(x|z) averaged over k draws, "kl" the analytic KL,
+ * "nelbo" = rec + kl, and "iwae" -log (1/k) Σ p(x,z_k)/q(z_k|x), an
+ * upper bound on -log p(x) that is at most nelbo in expectation and
+ * tightens as k grows.  Costs k decoder passes per example. */
+static int loglik(struct dg_model *m, dg_tensor x, dg_tensor y, unsigned k,
+		  struct dg_term *out, unsigned *nout)
+{
+	struct dg_graph *g = m->g;
+	dg_tensor oh = one_hot(m, y), mu, logvar, log_px, log_ratio;
+	if (k == 0)
+		k = 1;
+	encoder(m, x, oh, &mu, &logvar);
+	draws(m, x, oh, mu, logvar, k, &log_px, &log_ratio);
+	dg_tensor rec = dg_neg(g, dg_mean(g, log_px, 1, 0));
+	dg_tensor kl = kl_per_example(g, mu, logvar);
+	dg_tensor iwae = dg_neg(g, log_mean_exp(g, dg_add(g, log_px, log_ratio), k));
+	out[0] = (struct dg_term){"nelbo", dg_add(g, rec, kl)};
+	out[1] = (struct dg_term){"rec", rec};
+	out[2] = (struct dg_term){"kl", kl};
+	out[3] = (struct dg_term){"iwae", iwae};
+	*nout = 4;
+	return dg_graph_status(g);
+}
+
+static void release(struct dg_model *m)
+{
+	free(m->priv);
+}
+
+static const struct dg_family family = {
+	.abi_version = DG_PLUGIN_ABI,
+	.struct_size = sizeof(struct dg_family),
+	.name = "vae",
+	.summary = "variational autoencoder (beta-VAE, conditional CVAE, IWAE bound); "
+		   "MLP 784-400-20 by default",
+	.hparams = hparams,
+	.caps = DG_CAP_ENCODE | DG_CAP_DECODE | DG_CAP_SAMPLE_LATENT | DG_CAP_LIKELIHOOD |
+		DG_CAP_CONDITIONAL,
+	.build = build,
+	.encode = encode,
+	.decode = decode,
+	.sample = sample,
+	.loglik = loglik,
+	.release = release,
+};
+
+const struct dg_family *dg_family_entry(void)
+{
+	return &family;
+}
