@@ -58,8 +58,8 @@ else
 fi
 
 # Ratios from this run: dg's figure over PyTorch's (> 1: dg is faster).
-# The engine's MLP VAE benchmark (bench/b_vae.c, from the graph engine)
-# prints dg.vae.train in images/s; until it lands that ratio is absent.
+# The engine's MLP VAE benchmark (bench/b_vae.c) prints dg.vae.train in
+# images/s, beside torch_vae.py's torch.vae.train.
 echo "## ratios (this run, medians)"
 awk '
 	{ v[$1] = $2 }
