@@ -6,7 +6,8 @@
  * The model: an encoder q(z|x) = N(mu(x), diag exp(logvar(x))), a prior
  * p(z) = N(0, I) and a decoder p(x|z) that is Bernoulli with logits
  * f(z) on [0,1] intensities (the default), or Gaussian with mean
- * sigmoid(f(z)) and one learned variance shared by all pixels.  Training
+ * sigmoid(f(z)) and one learned variance shared by all pixels (log σ²
+ * kept in [-7, 2]; the parameter dec.logvar is log σ² / 10).  Training
  * maximizes the ELBO, E_q[log p(x|z)] - β KL(q(z|x) || p(z)), with one
  * reparameterized draw z = mu + exp(logvar/2)·eps; or with iwae_k = K > 1
  * the bound log (1/K) Σ_k p(x|z_k) p(z_k)^β / q(z_k|x)^β over K draws.
@@ -26,18 +27,18 @@
 
 static const struct dg_hparam hparams[] = {
 	{"arch", DG_HP_CHOICE, "mlp", 0, 0, "mlp|conv",
-	 "network: mlp (fully connected) or conv (2 strided convs each way; sides divisible by 4)"},
+	 "mlp, or conv (2 stride-2 convs each way; sides divisible by 4)"},
 	{"hidden", DG_HP_INT, "400", 1, 65536, NULL,
-	 "units of the hidden layer of the encoder and of the decoder"},
+	 "hidden units of the encoder and of the decoder"},
 	{"latent", DG_HP_INT, "20", 1, 4096, NULL, "size of the latent code z"},
 	{"likelihood", DG_HP_CHOICE, "bernoulli", 0, 0, "bernoulli|gaussian",
-	 "decoder p(x|z): bernoulli (BCE on [0,1] pixels) or gaussian (one learned variance)"},
+	 "p(x|z): bernoulli (BCE) or gaussian (one learned variance)"},
 	{"beta", DG_HP_FLOAT, "1", 0, 1000, NULL,
-	 "weight of the KL term (beta-VAE; 1 is the true ELBO, >1 disentangles, <1 sharpens)"},
+	 "KL weight: 1 is the ELBO; >1 is a beta-VAE (smoother codes)"},
 	{"conditional", DG_HP_BOOL, "0", 0, 0, NULL,
-	 "CVAE: feed the one-hot class label to encoder and decoder (needs labelled data)"},
+	 "CVAE: one-hot label into encoder and decoder (needs labels)"},
 	{"iwae_k", DG_HP_INT, "1", 1, 5000, NULL,
-	 "train on the importance-weighted bound with this many samples (1: plain ELBO)"},
+	 "samples of the IWAE bound trained on (1: the plain ELBO)"},
 	{0},
 };
 
@@ -45,9 +46,13 @@ static const struct dg_hparam hparams[] = {
 #define CONV1 32
 #define CONV2 64
 /* The Gaussian decoder's log-variance is kept in this range so that the
- * likelihood cannot run off to infinity on constant pixels. */
+ * likelihood cannot run off to infinity on constant pixels.  It is stored
+ * divided by LOGVAR_SCALE: Adam moves every parameter by about lr per
+ * step whatever its gradient, and this one scalar has to travel several
+ * units (σ from 1 to ~0.1) while the weights travel hundredths. */
 #define LOGVAR_MIN -7.0f
 #define LOGVAR_MAX 2.0f
+#define LOGVAR_SCALE 10.0f
 
 struct layer {
 	dg_tensor w, b;
@@ -182,7 +187,8 @@ static dg_tensor to_image(struct dg_model *m, dg_tensor flat)
 /* The Gaussian decoder's log σ², bounded. */
 static dg_tensor out_logvar(struct dg_model *m)
 {
-	return dg_clamp(m->g, V(m)->out_logvar, LOGVAR_MIN, LOGVAR_MAX);
+	dg_tensor lv = dg_mul_scalar(m->g, V(m)->out_logvar, LOGVAR_SCALE);
+	return dg_clamp(m->g, lv, LOGVAR_MIN, LOGVAR_MAX);
 }
 
 /* log p(x|z) per element, from logits (any leading shape ending in d)
@@ -206,6 +212,13 @@ static dg_tensor kl_per_example(struct dg_graph *g, dg_tensor mu, dg_tensor logv
 	return dg_mul_scalar(g, dg_sum(g, t, 2, 0), 0.5f);
 }
 
+/* z = mu + exp(logvar/2)·eps: a draw from q(z|x) that gradients flow
+ * through to mu and logvar (eps may have extra leading axes). */
+static dg_tensor reparam(struct dg_graph *g, dg_tensor mu, dg_tensor logvar, dg_tensor eps)
+{
+	return dg_add(g, mu, dg_mul(g, dg_exp(g, dg_mul_scalar(g, logvar, 0.5f)), eps));
+}
+
 /* K reparameterized draws for each of n examples, decoded: fills the
  * k×n matrices of log p(x|z) and of log p(z) - log q(z|x) (the Gaussian
  * normalizers cancel: z = mu + σ·eps gives log q = -½ Σ (eps² + logvar)
@@ -217,7 +230,7 @@ static void draws(struct dg_model *m, dg_tensor x, dg_tensor oh, dg_tensor mu,
 	struct vae *v = V(m);
 	uint64_t n = dg_dim(g, x, 0);
 	dg_tensor eps = dg_random_normal(g, DG_SHAPE(k, n, v->latent));
-	dg_tensor z = dg_add(g, mu, dg_mul(g, dg_exp(g, dg_mul_scalar(g, logvar, 0.5f)), eps));
+	dg_tensor z = reparam(g, mu, logvar, eps);
 	int64_t flat[2] = {(int64_t)k * (int64_t)n, (int64_t)v->latent};
 	dg_tensor ohk = DG_NONE;
 	if (oh.id) { /* the labels repeated for every draw */
@@ -267,19 +280,36 @@ static int configure(struct dg_model *m, struct vae *v)
 	return dg_graph_status(m->g);
 }
 
+/* -E_q log p(x|z) with one draw, mean over the batch.  The Bernoulli
+ * case uses the fused BCE loss: this is the hot path of training. */
+static dg_tensor recon_one_draw(struct dg_model *m, dg_tensor oh, dg_tensor mu,
+				dg_tensor logvar)
+{
+	struct dg_graph *g = m->g;
+	dg_tensor eps = dg_random_normal(g, DG_SHAPE(dg_dim(g, mu, 0), V(m)->latent));
+	dg_tensor logits = decoder(m, reparam(g, mu, logvar, eps), oh);
+	dg_tensor xf = dg_flatten(g, m->x);
+	if (!V(m)->gaussian)
+		return dg_bce_logits_loss(g, logits, xf, DG_SUM_MEAN_BATCH);
+	dg_tensor log_px = dg_sum(g, log_px_elem(m, logits, xf), 2, 0);
+	return dg_neg(g, dg_mean(g, log_px, DG_AXES_ALL, 0));
+}
+
 /* The training objective on m->x and the terms reported. */
 static void objective(struct dg_model *m)
 {
 	struct dg_graph *g = m->g;
 	struct vae *v = V(m);
-	dg_tensor oh = one_hot(m, m->y), mu, logvar, log_px, log_ratio, loss;
+	dg_tensor oh = one_hot(m, m->y), mu, logvar, recon, loss;
 	encoder(m, m->x, oh, &mu, &logvar);
 	dg_tensor kl = dg_kl_normal(g, mu, logvar, DG_SUM_MEAN_BATCH);
-	draws(m, m->x, oh, mu, logvar, v->k, &log_px, &log_ratio);
-	dg_tensor recon = dg_neg(g, dg_mean(g, log_px, DG_AXES_ALL, 0));
 	if (v->k == 1) { /* the analytic KL: lower variance than the sampled one */
+		recon = recon_one_draw(m, oh, mu, logvar);
 		loss = dg_add(g, recon, dg_mul_scalar(g, kl, v->beta));
 	} else {
+		dg_tensor log_px, log_ratio;
+		draws(m, m->x, oh, mu, logvar, v->k, &log_px, &log_ratio);
+		recon = dg_neg(g, dg_mean(g, log_px, DG_AXES_ALL, 0));
 		dg_tensor logw = dg_add(g, log_px, dg_mul_scalar(g, log_ratio, v->beta));
 		loss = dg_neg(g, dg_mean(g, log_mean_exp(g, logw, v->k), DG_AXES_ALL, 0));
 	}
@@ -313,7 +343,7 @@ static int encode(struct dg_model *m, dg_tensor x, dg_tensor y, dg_tensor *mean,
 	dg_tensor logvar;
 	encoder(m, x, one_hot(m, y), mean, &logvar);
 	dg_tensor eps = dg_random_normal(g, DG_SHAPE(dg_dim(g, x, 0), V(m)->latent));
-	*sample = dg_add(g, *mean, dg_mul(g, dg_exp(g, dg_mul_scalar(g, logvar, 0.5f)), eps));
+	*sample = reparam(g, *mean, logvar, eps);
 	return dg_graph_status(g);
 }
 
@@ -367,7 +397,7 @@ static const struct dg_family family = {
 	.abi_version = DG_PLUGIN_ABI,
 	.struct_size = sizeof(struct dg_family),
 	.name = "vae",
-	.summary = "variational autoencoder (beta-VAE, conditional CVAE, IWAE bound); "
+	.summary = "variational autoencoder (beta-VAE, CVAE, IWAE bound); "
 		   "MLP 784-400-20 by default",
 	.hparams = hparams,
 	.caps = DG_CAP_ENCODE | DG_CAP_DECODE | DG_CAP_SAMPLE_LATENT | DG_CAP_LIKELIHOOD |
