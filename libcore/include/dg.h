@@ -17,5 +17,6 @@
 #include "dg/graph.h"
 #include "dg/tool.h"
 #include "dg/plugin.h"
+#include "dg/train.h"
 
 #endif

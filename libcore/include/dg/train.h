@@ -31,6 +31,7 @@ struct dg_train_config {
 	int seed_set;            /* seed given (0 is a valid seed) */
 	const char *device;      /* "cpu", "vulkan:N"; NULL: $DG_DEVICE or default */
 	int binarize;            /* dynamic binarization of the images */
+	unsigned snapshot;       /* images in dg_trainer_snapshot() (0: none) */
 };
 
 /* What the callback sees.  Term averages are over the iterations of the
@@ -96,6 +97,29 @@ int dg_trainer_save(struct dg_trainer *t, const char *path, int flags);
  * one line per completed epoch, including those before a resume.  Valid
  * until the next call on t. */
 const char *dg_trainer_log(const struct dg_trainer *t, size_t *len);
+
+/* Pictures of the model as it is, for --snapshot (needs cfg->snapshot).
+ * *samples: decoded latents drawn once from the prior with a fixed seed
+ * (so successive snapshots show the same codes), or the family's own
+ * samples for families that sample in data space; NULL when the family
+ * cannot sample.  *recon: for encoders, the first images of the set and
+ * their reconstructions from the posterior mean, alternating rows of 8
+ * (originals, then reconstructions); NULL otherwise.  Both are N×C×H×W
+ * f32 arrays the caller frees.  Training is not disturbed: the graph's
+ * run counter is restored afterwards, so a run with snapshots gives the
+ * same model as one without. */
+int dg_trainer_snapshot(struct dg_trainer *t, struct dg_array **samples,
+			struct dg_array **recon);
+
+/* Validation: sets val (which must outlive t; same image shape) as the
+ * set dg_trainer_validate() measures.  DG_EUSAGE when it has fewer
+ * images than a batch, DG_EDATA for another shape. */
+int dg_trainer_set_validation(struct dg_trainer *t, struct dg_dataset *val);
+/* The family's terms averaged over the full batches of the validation
+ * set, in order, into avg[0..nterms).  The model's noise is drawn as in
+ * training but the graph's run counter is restored, so validating does
+ * not change the training. */
+int dg_trainer_validate(struct dg_trainer *t, double *avg, unsigned *nterms);
 
 const struct dg_family *dg_trainer_family(const struct dg_trainer *t);
 /* Where the run is: completed epochs, iterations, batches per epoch. */

@@ -1,0 +1,551 @@
+/* dg-train.c — trains a model family on a dataset and writes a checkpoint.
+ *
+ * The loop itself lives in libdg (dg/train.h); this tool parses options,
+ * reports progress on stderr (a bar on a terminal, a line per epoch
+ * otherwise), keeps the --log file, and turns SIGINT/SIGTERM into "finish
+ * the step, save, exit 130/143". */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "dg.h"
+
+static const char usage_text[] =
+	"Usage: dg-train -p FAMILY -d DATA -o MODEL.dgm [OPTIONS]\n"
+	"       dg-train --resume MODEL.dgm -d DATA [-o OUT.dgm] [--epochs N]\n"
+	"       dg-train --list | -p FAMILY --help\n"
+	"Train a model family on images and write a checkpoint (dg-checkpoint(5)).\n"
+	"DATA is anything dg-encode reads: fashion-mnist, IDX, PNG files, folders,\n"
+	"archives, stream files, '-' for a stream on standard input.\n"
+	"\n"
+	"  -p, --family FAMILY   the model family (see --list)\n"
+	"  -d, --data DATA       the training images\n"
+	"  -o, --output MODEL    the checkpoint to write (with --resume: default\n"
+	"                        the resumed file)\n"
+	"  -s, --set NAME=VALUE  a hyperparameter of the family (repeatable)\n"
+	"  -e, --epochs N        train until N epochs are complete (default 10)\n"
+	"  -b, --batch N         images per step (default 128); a last partial\n"
+	"                        batch of each epoch is dropped\n"
+	"      --lr X            learning rate (default 1e-3, or the family's)\n"
+	"      --seed N          seed of weights, data order and noise (default 0)\n"
+	"      --device SPEC     cpu, vulkan, vulkan:N (default $DG_DEVICE, then\n"
+	"                        the first GPU, then cpu)\n"
+	"  -n, --limit N         use at most the first N images of DATA\n"
+	"      --binarize        dynamic binarization of the pixels each epoch\n"
+	"      --log FILE        the training log as CSV, rewritten every epoch\n"
+	"      --val DATA        after every epoch, the loss terms on DATA (e.g.\n"
+	"                        fashion-mnist-test)\n"
+	"      --snapshot DIR    after every epoch, DIR/samples-EPOCH.png (64 images\n"
+	"                        from fixed latents) and DIR/recon-EPOCH.png\n"
+	"      --resume MODEL    continue the training saved in MODEL exactly\n"
+	"      --progress        a progress bar even if stderr is not a terminal\n"
+	"  -q, --quiet           no progress and no epoch lines\n"
+	"      --list            list the model families found\n"
+	"  -h, --help            show this help (with -p: the family's\n"
+	"                        hyperparameters too)\n"
+	"      --version         show the version\n"
+	"\n"
+	"SIGINT or SIGTERM finishes the current step, saves the checkpoint and\n"
+	"exits with 130 or 143; a second SIGINT exits at once.\n"
+	"See dg-train(1).\n";
+
+struct cmdline {
+	const char *family, *data, *output, *resume, *log, *device, *snapshot, *val;
+	char **sets;
+	int nsets;
+	uint64_t epochs, limit;
+	struct dg_train_config cfg;
+	int quiet, progress, list, help;
+};
+
+enum {
+	OPT_LR = 256, OPT_SEED, OPT_DEVICE, OPT_BINARIZE, OPT_LOG, OPT_RESUME, OPT_PROGRESS,
+	OPT_LIST, OPT_VERSION, OPT_SNAPSHOT, OPT_VAL,
+};
+
+static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
+{
+	static const struct option longs[] = {
+		{"family", required_argument, NULL, 'p'},
+		{"data", required_argument, NULL, 'd'},
+		{"output", required_argument, NULL, 'o'},
+		{"set", required_argument, NULL, 's'},
+		{"epochs", required_argument, NULL, 'e'},
+		{"batch", required_argument, NULL, 'b'},
+		{"lr", required_argument, NULL, OPT_LR},
+		{"seed", required_argument, NULL, OPT_SEED},
+		{"device", required_argument, NULL, OPT_DEVICE},
+		{"limit", required_argument, NULL, 'n'},
+		{"binarize", no_argument, NULL, OPT_BINARIZE},
+		{"log", required_argument, NULL, OPT_LOG},
+		{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
+		{"val", required_argument, NULL, OPT_VAL},
+		{"resume", required_argument, NULL, OPT_RESUME},
+		{"progress", no_argument, NULL, OPT_PROGRESS},
+		{"quiet", no_argument, NULL, 'q'},
+		{"list", no_argument, NULL, OPT_LIST},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{0},
+	};
+	int c;
+	long v;
+	double x;
+
+	memset(cl, 0, sizeof *cl);
+	cl->epochs = 10;
+	if (!(cl->sets = calloc((size_t)argc, sizeof *cl->sets)))
+		return dg_tool_fail(dg_error_nomem("options", (size_t)argc * sizeof(char *)));
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:d:o:s:e:b:n:qh", longs, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			cl->family = optarg;
+			break;
+		case 'd':
+			cl->data = optarg;
+			break;
+		case 'o':
+			cl->output = optarg;
+			break;
+		case 's':
+			cl->sets[cl->nsets++] = optarg;
+			break;
+		case 'e':
+			if (dg_parse_long("--epochs", optarg, 1, LONG_MAX, &v))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->epochs = (uint64_t)v;
+			break;
+		case 'b':
+			if (dg_parse_long("--batch", optarg, 1, 1 << 20, &v))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->cfg.batch = (uint64_t)v;
+			break;
+		case OPT_LR:
+			if (dg_parse_double("--lr", optarg, 1e-12, 1e3, &x))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->cfg.lr = x;
+			break;
+		case OPT_SEED:
+			if (dg_parse_long("--seed", optarg, 0, LONG_MAX, &v))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->cfg.seed = (uint64_t)v;
+			cl->cfg.seed_set = 1;
+			break;
+		case OPT_DEVICE:
+			cl->cfg.device = optarg;
+			break;
+		case 'n':
+			if (dg_parse_long("--limit", optarg, 1, LONG_MAX, &v))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->limit = (uint64_t)v;
+			break;
+		case OPT_BINARIZE:
+			cl->cfg.binarize = 1;
+			break;
+		case OPT_LOG:
+			cl->log = optarg;
+			break;
+		case OPT_VAL:
+			cl->val = optarg;
+			break;
+		case OPT_SNAPSHOT:
+			cl->snapshot = optarg;
+			cl->cfg.snapshot = 64;
+			break;
+		case OPT_RESUME:
+			cl->resume = optarg;
+			break;
+		case OPT_PROGRESS:
+			cl->progress = 1;
+			break;
+		case 'q':
+			cl->quiet = 1;
+			break;
+		case OPT_LIST:
+			cl->list = 1;
+			break;
+		case 'h':
+			/* acted on after parsing: -p may come after --help */
+			cl->help = 1;
+			break;
+		case OPT_VERSION:
+			dg_tool_version();
+			return -1;
+		case ':':
+			return dg_tool_usage("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return dg_tool_usage("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return dg_tool_usage("unexpected argument '%s'", argv[optind]);
+	if (cl->help || cl->list)
+		return DG_OK;
+	if (cl->resume) {
+		if (cl->nsets)
+			return dg_tool_usage("--set with --resume: the hyperparameters are "
+					     "those of the checkpoint");
+		if (!cl->output)
+			cl->output = cl->resume;
+	} else {
+		if (!cl->family)
+			return dg_tool_usage("no model family given (-p FAMILY; --list shows "
+					     "them)");
+		if (!cl->output)
+			return dg_tool_usage("no output given (-o MODEL.dgm)");
+	}
+	if (!cl->data)
+		return dg_tool_usage("no training data given (-d DATA)");
+	return DG_OK;
+}
+
+static void warn(void *ctx, const char *message)
+{
+	(void)ctx;
+	dg_tool_warn("%s", message);
+}
+
+static int list_families(void)
+{
+	const struct dg_family **list;
+	size_t n;
+	int st = dg_family_list(warn, NULL, &list, &n);
+	if (st)
+		return dg_tool_fail(st);
+	for (size_t i = 0; i < n; i++)
+		printf("%-12s %s\n", list[i]->name, list[i]->summary);
+	if (!n) {
+		char **dirs = dg_plugin_dirs();
+		dg_tool_warn("no model families found");
+		for (size_t i = 0; dirs && dirs[i]; i++)
+			fprintf(stderr, "  searched %s\n", dirs[i]);
+		free(dirs);
+	}
+	free(list);
+	return DG_OK;
+}
+
+static const char *type_name(enum dg_hparam_type t)
+{
+	switch (t) {
+	case DG_HP_INT: return "int";
+	case DG_HP_FLOAT: return "float";
+	case DG_HP_BOOL: return "bool";
+	case DG_HP_CHOICE: return "choice";
+	case DG_HP_STRING: return "string";
+	}
+	return "?";
+}
+
+static void hparam_range(const struct dg_hparam *h, char *buf, size_t size)
+{
+	buf[0] = 0;
+	if (h->type == DG_HP_CHOICE)
+		snprintf(buf, size, "%s", h->choices);
+	else if ((h->type == DG_HP_INT || h->type == DG_HP_FLOAT) && h->lo < h->hi)
+		snprintf(buf, size, "[%g, %g]", h->lo, h->hi);
+}
+
+/* The family's table, in columns as wide as their widest entry. */
+static void family_help(const struct dg_family *f)
+{
+	int wn = 4, wd = 7, wr = 5;
+	char range[128];
+
+	printf("\nFamily %s: %s.\nHyperparameters (--set NAME=VALUE):\n", f->name, f->summary);
+	if (!f->hparams || !f->hparams[0].name) {
+		printf("  (none)\n");
+		return;
+	}
+	for (const struct dg_hparam *h = f->hparams; h->name; h++) {
+		hparam_range(h, range, sizeof range);
+		wn = (int)strlen(h->name) > wn ? (int)strlen(h->name) : wn;
+		wd = (int)strlen(h->def) + 2 > wd ? (int)strlen(h->def) + 2 : wd;
+		wr = (int)strlen(range) > wr ? (int)strlen(range) : wr;
+	}
+	printf("  %-*s  %-6s  %-*s  %-*s  %s\n", wn, "NAME", "TYPE", wd, "DEFAULT", wr, "RANGE",
+	       "MEANING");
+	for (const struct dg_hparam *h = f->hparams; h->name; h++) {
+		hparam_range(h, range, sizeof range);
+		printf("  %-*s  %-6s  %-*s  %-*s  %s\n", wn, h->name, type_name(h->type), wd,
+		       *h->def ? h->def : "\"\"", wr, range, h->help ? h->help : "");
+	}
+}
+
+/* ---- progress --------------------------------------------------------------- */
+
+struct report {
+	int mode;                  /* 0 quiet, 1 a line per epoch, 2 a bar */
+	double last;               /* when the bar was last drawn */
+	const char *log;           /* --log FILE */
+	const char *snapshot;      /* --snapshot DIR */
+	int val;                   /* --val given */
+	struct dg_trainer *t;
+	int status;                /* a --log write failure */
+};
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void terms(const struct dg_train_progress *p)
+{
+	for (unsigned i = 0; i < p->nterms; i++)
+		fprintf(stderr, " %s %.6g", p->names[i], p->terms[i]);
+}
+
+/* Rewrites the whole log, so that a resumed run's file is complete too. */
+static int write_log(const char *path, struct dg_trainer *t)
+{
+	size_t len;
+	const char *text = dg_trainer_log(t, &len);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return dg_error_errno("%s", path);
+	size_t w = fwrite(text, 1, len, f);
+	if (fclose(f) || w != len)
+		return dg_error_errno("%s", path);
+	return DG_OK;
+}
+
+/* One grid PNG of images, 8 per row. */
+static int write_grid(const char *dir, const char *what, uint64_t epoch,
+		      const struct dg_array *images)
+{
+	char path[4096];
+	struct dg_grid_options go = {.cols = 8, .pad = 2, .pad_value = 1};
+	struct dg_array *grid;
+	int st = dg_image_grid(images, 0, images->dims[0], &go, &grid);
+	if (st)
+		return st;
+	snprintf(path, sizeof path, "%s/%s-%04llu.png", dir, what, (unsigned long long)epoch);
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		st = dg_error_errno("%s", path);
+	else {
+		st = dg_png_write(f, path, grid, 0, NULL);
+		if (fclose(f) && !st)
+			st = dg_error_errno("%s", path);
+	}
+	dg_array_free(grid);
+	return st;
+}
+
+static int snapshot(const char *dir, struct dg_trainer *t, uint64_t epoch)
+{
+	struct dg_array *samples, *recon;
+	int st = dg_trainer_snapshot(t, &samples, &recon);
+	if (!st && samples)
+		st = write_grid(dir, "samples", epoch, samples);
+	if (!st && recon)
+		st = write_grid(dir, "recon", epoch, recon);
+	dg_array_free(samples);
+	dg_array_free(recon);
+	return st;
+}
+
+static int progress(void *ctx, const struct dg_train_progress *p)
+{
+	struct report *r = ctx;
+	double t = now();
+
+	if (p->end_of_epoch) {
+		if (r->log && (r->status = write_log(r->log, r->t)))
+			return 1;
+		if (r->snapshot && (r->status = snapshot(r->snapshot, r->t, p->epoch + 1)))
+			return 1;
+		double vals[DG_MAX_TERMS];
+		unsigned nv = 0;
+		if (r->val && (r->status = dg_trainer_validate(r->t, vals, &nv)))
+			return 1;
+		if (r->mode == 0)
+			return 0;
+		if (r->mode == 2)
+			fputs("\r\033[K", stderr);
+		fprintf(stderr, "epoch %llu/%llu:", (unsigned long long)p->epoch + 1,
+			(unsigned long long)p->epochs);
+		terms(p);
+		if (nv)
+			fputs(" | val", stderr);
+		for (unsigned i = 0; i < nv; i++)
+			fprintf(stderr, " %s %.6g", p->names[i], vals[i]);
+		fprintf(stderr, ", %.0f images/s, %.1f s\n", p->images_per_s, p->elapsed);
+		return 0;
+	}
+	if (r->mode != 2 || t - r->last < 0.1)
+		return 0;
+	r->last = t;
+	/* remaining time at this epoch's rate */
+	double rate = p->batch && p->epoch_seconds > 0 ? p->epoch_seconds / (double)p->batch : 0;
+	double left = rate * (double)((p->epochs - p->epoch - 1) * p->batches + p->batches - p->batch);
+	int width = 20, fill = p->batches ? (int)(width * p->batch / p->batches) : 0;
+	fprintf(stderr, "\r\033[Kepoch %llu/%llu [%.*s%*s] %llu/%llu",
+		(unsigned long long)p->epoch + 1, (unsigned long long)p->epochs, fill,
+		"####################", width - fill, "", (unsigned long long)p->batch,
+		(unsigned long long)p->batches);
+	terms(p);
+	fprintf(stderr, " %.0f img/s ETA %d:%02d", p->images_per_s, (int)(left / 60),
+		(int)left % 60);
+	return 0;
+}
+
+/* ---- signals ------------------------------------------------------------------ */
+
+static volatile sig_atomic_t stop;
+
+/* The first signal asks the loop to stop after its step; a second SIGINT
+ * leaves at once.  The checkpoint is written atomically, so leaving in
+ * the middle of a save keeps the last good file. */
+static void on_signal(int sig)
+{
+	if (stop && sig == SIGINT)
+		_exit(128 + SIGINT);
+	stop = sig;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The checkpoint's directory must exist and be writable. */
+static int check_output(const char *path)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return dg_error_nomem("a path", strlen(path));
+	const char *dir = dirname(copy);
+	int ok = access(dir, W_OK) == 0;
+	int st = ok ? DG_OK : dg_error(DG_ECANTCREAT, "%s: cannot write in %s: %s", path, dir,
+				       strerror(errno));
+	free(copy);
+	return st;
+}
+
+/* ---- main ------------------------------------------------------------------------ */
+
+static int train(struct cmdline *cl)
+{
+	const struct dg_family *f = NULL;
+	struct dg_hparams *hp = NULL;
+	struct dg_checkpoint *ck = NULL;
+	struct dg_dataset *ds = NULL, *val = NULL;
+	struct dg_trainer *t = NULL;
+	struct dg_dataset_options dopt = {.limit = cl->limit, .warn = cl->quiet ? NULL : warn};
+	int st;
+
+	if (cl->resume) {
+		if ((st = dg_checkpoint_read(cl->resume, &ck)))
+			goto out;
+		if (cl->family && strcmp(cl->family, dg_checkpoint_family(ck)) != 0) {
+			st = dg_tool_usage("-p %s: %s is a model of family %s", cl->family,
+					   cl->resume, dg_checkpoint_family(ck));
+			goto done;
+		}
+	} else {
+		if ((st = dg_family_load(cl->family, &f)) || (st = dg_hparams_new(f, &hp)))
+			goto out;
+		for (int i = 0; i < cl->nsets; i++)
+			if ((st = dg_hparams_set(hp, cl->sets[i]))) {
+				st = dg_tool_usage("--set %s", dg_errmsg());
+				goto done;
+			}
+	}
+	/* an unwritable output is found before training, not after */
+	if ((st = check_output(cl->output)))
+		goto out;
+	if (cl->snapshot && mkdir(cl->snapshot, 0777) && errno != EEXIST) {
+		st = dg_error_errno("--snapshot %s", cl->snapshot);
+		st = st == DG_ENOINPUT ? DG_ECANTCREAT : st;
+		goto out;
+	}
+	dopt.sequential = strcmp(cl->data, "-") == 0;
+	if ((st = dg_dataset_open(cl->data, &dopt, &ds)))
+		goto out;
+	if (dg_dataset_info(ds)->sequential && cl->epochs > 1) {
+		st = dg_tool_usage("-d -: standard input can be read only once; train on a "
+				   "file for more than one epoch");
+		goto done;
+	}
+	st = ck ? dg_trainer_resume(ck, ds, &cl->cfg, &t)
+		: dg_trainer_new(f, hp, ds, &cl->cfg, &t);
+	if (st)
+		goto out;
+	if (cl->val) {
+		struct dg_dataset_options vopt = {.warn = dopt.warn};
+		if ((st = dg_dataset_open(cl->val, &vopt, &val)) ||
+		    (st = dg_trainer_set_validation(t, val)))
+			goto out;
+	}
+
+	struct report r = {.log = cl->log, .snapshot = cl->snapshot, .val = !!cl->val, .t = t};
+	r.mode = cl->quiet ? 0 : cl->progress || isatty(STDERR_FILENO) ? 2 : 1;
+	catch_signals();
+	st = dg_trainer_run(t, cl->epochs, progress, &r, &stop);
+	if (r.mode == 2 && !st)
+		fputs("\r\033[K", stderr);
+	if (!st)
+		st = r.status;
+	if (st)
+		goto out;
+	if ((st = dg_trainer_save(t, cl->output, DG_CHECKPOINT_FAST)))
+		goto out;
+	if (stop) {
+		dg_tool_error(0, "%s: checkpoint saved to %s after step %llu (continue with "
+			      "--resume %s)", stop == SIGINT ? "interrupted" : "terminated",
+			      cl->output, (unsigned long long)dg_trainer_step(t), cl->output);
+		st = 128 + stop;
+	}
+	goto done;
+out:
+	st = dg_tool_fail(st);
+done:
+	dg_trainer_free(t);
+	dg_dataset_close(val);
+	dg_dataset_close(ds);
+	dg_hparams_free(hp);
+	dg_checkpoint_free(ck);
+	return st;
+}
+
+int main(int argc, char **argv)
+{
+	struct cmdline cl;
+	int st;
+
+	dg_tool_init("dg-train");
+	st = parse_cmdline(argc, argv, &cl);
+	if (!st && cl.list)
+		st = list_families();
+	else if (!st && cl.help) {
+		fputs(usage_text, stdout);
+		if (cl.family) {
+			const struct dg_family *f;
+			fflush(stdout);
+			if ((st = dg_family_load(cl.family, &f)))
+				st = dg_tool_fail(st);
+			else
+				family_help(f);
+		}
+	} else if (!st)
+		st = train(&cl);
+	free(cl.sets);
+	return dg_tool_exit(st < 0 ? DG_OK : st);
+}
