@@ -461,10 +461,35 @@ static int restore(struct dg_trainer *t, const struct dg_checkpoint *ck)
 	return log_append(t, log);
 }
 
+/* The checkpoint's family, loaded by name, and its hyperparameters from
+ * the manifest (*hp is set, possibly partly filled, even on error). */
+static int load_family(const struct dg_checkpoint *ck, const struct dg_family **f,
+		       struct dg_hparams **hp)
+{
+	const struct dg_meta *mf = dg_checkpoint_cmeta(ck);
+	const char *src = dg_checkpoint_source(ck);
+	int st = dg_family_load(dg_checkpoint_family(ck), f);
+
+	*hp = NULL;
+	if (st == DG_ENOINPUT)
+		st = dg_checkpoint_family_error(ck, "is not installed");
+	if (!st)
+		st = dg_hparams_new(*f, hp);
+	for (size_t i = 0; !st && i < dg_hparams_count(*hp); i++) {
+		char key[128];
+		const char *name = dg_hparams_row(*hp, i)->name;
+		snprintf(key, sizeof key, "hparam.%s", name);
+		const char *v = dg_meta_get(mf, key);
+		/* a hyperparameter added to the family since keeps its default */
+		if (v && (st = dg_hparams_set_value(*hp, name, v)))
+			st = dg_error_context(DG_EDATA, "%s", src);
+	}
+	return st;
+}
+
 int dg_trainer_resume(const struct dg_checkpoint *ck, struct dg_dataset *ds,
 		      const struct dg_train_config *cfg, struct dg_trainer **out)
 {
-	const struct dg_meta *mf = dg_checkpoint_cmeta(ck);
 	const char *src = dg_checkpoint_source(ck);
 	const struct dg_dataset_info *di = dg_dataset_info(ds);
 	struct dg_trainer *t;
@@ -504,21 +529,8 @@ int dg_trainer_resume(const struct dg_checkpoint *ck, struct dg_dataset *ds,
 	if (!cfg || !cfg->binarize)
 		t->binarize = (int)bin;
 
-	st = dg_family_load(dg_checkpoint_family(ck), &t->f);
-	if (st == DG_ENOINPUT)
-		st = dg_checkpoint_family_error(ck, "is not installed");
-	if (!st)
-		st = dg_hparams_new(t->f, &t->own_hp);
+	st = load_family(ck, &t->f, &t->own_hp);
 	t->hp = t->own_hp;
-	for (size_t i = 0; !st && i < dg_hparams_count(t->own_hp); i++) {
-		char key[128];
-		const char *name = dg_hparams_row(t->own_hp, i)->name;
-		snprintf(key, sizeof key, "hparam.%s", name);
-		const char *v = dg_meta_get(mf, key);
-		/* a hyperparameter added to the family since keeps its default */
-		if (v && (st = dg_hparams_set_value(t->own_hp, name, v)))
-			st = dg_error_context(DG_EDATA, "%s", src);
-	}
 	if (!st)
 		st = build(t);
 	if (!st)
@@ -749,4 +761,71 @@ uint64_t dg_trainer_batches(const struct dg_trainer *t)
 const char *dg_trainer_device(const struct dg_trainer *t)
 {
 	return t->device;
+}
+
+int dg_inference_load(const struct dg_checkpoint *ck, const char *device, uint64_t batch,
+		      uint64_t seed, struct dg_inference **out)
+{
+	const char *src = dg_checkpoint_source(ck);
+	struct dg_inference *inf;
+	struct dg_device_info dev;
+	uint64_t abi = 0, classes = 0, dims[DG_MAX_RANK] = {0};
+	unsigned rank;
+	int st;
+
+	*out = NULL;
+	if ((st = dg_checkpoint_get_u64(ck, "plugin_abi", &abi)) ||
+	    (st = dg_checkpoint_get_u64(ck, "classes", &classes)) ||
+	    (st = dg_checkpoint_get_shape(ck, "data_shape", &rank, dims)))
+		return st;
+	if (abi != DG_PLUGIN_ABI)
+		return dg_error(DG_EDATA, "%s: made with plugin ABI %llu, this dg has %d", src,
+				(unsigned long long)abi, DG_PLUGIN_ABI);
+	if (rank != 3 || !dims[0] || !dims[1] || !dims[2] || dims[0] > 65535 ||
+	    dims[1] > 65535 || dims[2] > 65535 || classes > 1u << 30)
+		return dg_error(DG_EDATA, "%s: manifest: bad data_shape or classes", src);
+	if (!(inf = calloc(1, sizeof *inf)))
+		return dg_error_nomem("a model", sizeof *inf);
+	inf->channels = (unsigned)dims[0];
+	inf->height = (unsigned)dims[1];
+	inf->width = (unsigned)dims[2];
+	inf->classes = (unsigned)classes;
+	st = load_family(ck, &inf->f, &inf->hp);
+	if (!st && !(st = dg_device_select(device && *device ? device : NULL, &dev)))
+		snprintf(inf->device, sizeof inf->device, "%s", dev.id);
+	if (!st && !(inf->g = dg_graph_new(seed)))
+		st = DG_ENOMEM;
+	if (!st && !(st = dg_model_build(inf->f, &inf->m, inf->g, inf->hp, inf->channels,
+					 inf->height, inf->width, inf->classes,
+					 batch ? batch : 1, 0)))
+		inf->built = 1;
+	for (size_t i = 0; !st && i < dg_var_count(inf->g); i++) {
+		enum dg_var_kind k = dg_var_kind(inf->g, i);
+		char name[256];
+		if (k != DG_VAR_PARAM && k != DG_VAR_BUFFER)
+			continue;
+		member_name(inf->g, i, name, sizeof name);
+		const struct dg_array *a = dg_checkpoint_tensor(ck, name);
+		if (!a)
+			st = dg_error(DG_EDATA, "%s: no member %s", src, name);
+		else if ((st = dg_var_set(inf->g, dg_var_name(inf->g, i), a)))
+			st = dg_error_context(st, "%s: %s", src, name);
+	}
+	if (st) {
+		dg_inference_free(inf);
+		return st;
+	}
+	*out = inf;
+	return DG_OK;
+}
+
+void dg_inference_free(struct dg_inference *inf)
+{
+	if (!inf)
+		return;
+	if (inf->built)
+		dg_model_release(inf->f, &inf->m);
+	dg_graph_free(inf->g);
+	dg_hparams_free(inf->hp);
+	free(inf);
 }

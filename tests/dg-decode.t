@@ -125,7 +125,8 @@ expect() {
 for p in 'x.png' '%d%d.png' '%s.png' '%' '%.3d.png' '%ld.png'; do
 	expect 64 "needs exactly one integer" "-o '$p'" -- dg-decode -o "$p" "$tmp/f3.st"
 done
-expect 64 "not yet supported" "-m" -- dg-decode -m model.dgm "$tmp/f3.st"
+expect 66 "no-model.dgm" "-m with a missing model" -- dg-decode -m "$tmp/no-model.dgm" "$tmp/f3.st"
+expect 64 "need -m MODEL" "--raw without -m" -- dg-decode --raw "$tmp/f3.st"
 expect 64 "COLSxROWS" "--grid 8y8" -- dg-decode --grid 8y8 "$tmp/f3.st"
 expect 64 "COLSxROWS" "--grid 0x3" -- dg-decode --grid 0x3 "$tmp/f3.st"
 expect 64 "both COLS and ROWS" "-o with --grid 8x" -- dg-decode --grid 8x -o "$tmp/%d.png" "$tmp/f3.st"

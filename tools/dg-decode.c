@@ -1,6 +1,7 @@
 /* dg-decode.c — image records to PNG: one grid on stdout, or one file per
- * image (or per grid) with -o.  Decoding latents through a model (-m) is
- * not there yet. */
+ * image (or per grid) with -o.  With -m MODEL, latent records are first
+ * decoded into images by the model's decoder (and written as image
+ * records with --raw). */
 #include <getopt.h>
 #include <limits.h>
 #include <stdint.h>
@@ -24,7 +25,10 @@ static const char usage_text[] =
 	"  -s, --scale K         enlarge each image K times, nearest neighbour\n"
 	"  -d, --depth 8|16      bits per sample (default 8)\n"
 	"  -n, --limit N         decode at most N images\n"
-	"  -m, --model MODEL     decode latent codes (not yet supported)\n"
+	"  -m, --model MODEL     decode latent codes through MODEL's decoder\n"
+	"      --raw             with -m, write image records instead of PNG\n"
+	"      --force           with -m, decode latents made by another model\n"
+	"      --device SPEC     with -m: cpu or vulkan:N (default $DG_DEVICE)\n"
 	"  -h, --help            show this help\n"
 	"      --version         show the version\n"
 	"\n"
@@ -39,6 +43,20 @@ struct cmdline {
 	const char *pattern;
 	char **inputs;
 	int ninputs;
+	const char *model, *device;
+	int raw, force;
+};
+
+/* The model of -m and its decode executables, one per record size. */
+struct decoder {
+	struct dg_checkpoint *ck;
+	struct dg_inference *inf;
+	char fp[17];
+	struct dg_exec *e;
+	uint64_t n;              /* rows of e */
+	unsigned serial;         /* names of inputs compiled so far */
+	int cond;                /* conditional: labels= needed */
+	struct dg_writer *w;     /* --raw */
 };
 
 /* Images waiting for their grid, all C×H×W, as f32. */
@@ -49,7 +67,7 @@ struct batch {
 	float *data;
 };
 
-enum { OPT_PAD_VALUE = 256, OPT_VERSION };
+enum { OPT_PAD_VALUE = 256, OPT_VERSION, OPT_RAW, OPT_FORCE, OPT_DEVICE };
 
 /* Checks an -o pattern: exactly one %d, %i or %u (flags 0, -, + or space
  * and a width allowed), %% for a percent sign, nothing else.  Sets
@@ -132,6 +150,9 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"depth", required_argument, NULL, 'd'},
 		{"limit", required_argument, NULL, 'n'},
 		{"model", required_argument, NULL, 'm'},
+		{"raw", no_argument, NULL, OPT_RAW},
+		{"force", no_argument, NULL, OPT_FORCE},
+		{"device", required_argument, NULL, OPT_DEVICE},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{0},
@@ -187,9 +208,17 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			cl->limit = (uint64_t)v;
 			break;
 		case 'm':
-			return dg_tool_usage("-m: decoding latent codes through a model "
-					     "is not yet supported; only image records "
-					     "can be decoded for now");
+			cl->model = optarg;
+			break;
+		case OPT_RAW:
+			cl->raw = 1;
+			break;
+		case OPT_FORCE:
+			cl->force = 1;
+			break;
+		case OPT_DEVICE:
+			cl->device = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return -1;
@@ -202,6 +231,11 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			return dg_tool_usage("unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	if ((cl->raw || cl->force || cl->device) && !cl->model)
+		return dg_tool_usage("--raw, --force and --device need -m MODEL");
+	if (cl->raw && cl->format)
+		return dg_tool_usage("--raw writes records on standard output; it "
+				     "cannot be combined with -o");
 	if (cl->format && cl->grid_given && (!cl->grid.cols || !cl->grid.rows))
 		return dg_tool_usage("--grid: with -o, give both COLS and ROWS "
 				     "(each file is one grid)");
@@ -294,16 +328,23 @@ static void to_f32(float *dst, const void *src, size_t n, int dtype)
 }
 
 /* Checks that a record holds images; sets *n to how many. */
-static int check_record(const char *in, const struct dg_record *rec, uint64_t *n)
+static int check_record(const char *in, const struct dg_record *rec, uint64_t *n,
+			int have_model)
 {
 	const char *space = dg_meta_get(rec->meta, "space");
 	const uint64_t *d = rec->dims + (rec->rank == 4);
 	unsigned long long ri = (unsigned long long)rec->index;
 	char shape[128];
 
-	if (space && strcmp(space, "latent") == 0)
+	if (space && strcmp(space, "latent") == 0 && !have_model)
 		return dg_error(DG_EDATA, "%s: record %llu holds latent codes; decoding "
-				"them needs a model (-m MODEL, not yet supported)", in, ri);
+				"them needs a model (-m MODEL)", in, ri);
+	if (have_model && (!space || strcmp(space, "latent") != 0))
+		return dg_error(DG_EDATA, "%s: record %llu: with -m the input must be "
+				"latent codes (space=latent), not %s", in, ri,
+				space ? space : "records without space=");
+	if (have_model)
+		return DG_OK;
 	if (space && strcmp(space, "image") != 0)
 		return dg_error(DG_EDATA, "%s: record %llu: space=%s is not images",
 				in, ri, space);
@@ -325,10 +366,207 @@ static int check_record(const char *in, const struct dg_record *rec, uint64_t *n
 	return DG_OK;
 }
 
+/* Parses labels=a,b,... of a record into n labels. */
+static int parse_labels(const char *in, const struct dg_record *rec, int32_t *y, uint64_t n,
+			unsigned classes)
+{
+	const char *p = dg_meta_get(rec->meta, "labels");
+	unsigned long long ri = (unsigned long long)rec->index;
+
+	/* without labels=, they cycle through the classes, as dg-sample's do
+	 * (a model trained on labelled data without using them ignores them) */
+	if (!p) {
+		for (uint64_t i = 0; i < n; i++)
+			y[i] = (int32_t)(i % classes);
+		return DG_OK;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (end == p || v < 0 || v >= (long)classes || (*end != ',' && *end) ||
+		    (i + 1 < n) != (*end == ','))
+			return dg_error(DG_EDATA, "%s: record %llu: labels= is not %llu "
+					"labels below %u", in, ri, (unsigned long long)n, classes);
+		y[i] = (int32_t)v;
+		p = end + (*end == ',');
+	}
+	return DG_OK;
+}
+
+/* Decodes the n latent codes of rec (payload already read into z) into
+ * *imgs, n×C×H×W f32. */
+static int decode_latents(struct decoder *dec, const char *in, const struct dg_record *rec,
+			  const float *z, uint64_t n, struct dg_array **imgs)
+{
+	struct dg_inference *inf = dec->inf;
+	int32_t *y = NULL;
+	int st = DG_OK;
+
+	if (dec->cond) {
+		if (!(y = malloc(n * sizeof *y)))
+			return dg_error_nomem("labels", n * sizeof *y);
+		if ((st = parse_labels(in, rec, y, n, inf->classes))) {
+			free(y);
+			return st;
+		}
+	}
+	if (!dec->e || dec->n != n) {
+		char zn[32], yn[32];
+		dg_tensor zt, yt = DG_NONE, x = DG_NONE;
+		dg_exec_free(dec->e);
+		dec->e = NULL;
+		dec->serial++;
+		snprintf(zn, sizeof zn, "decode.z.%u", dec->serial);
+		snprintf(yn, sizeof yn, "decode.y.%u", dec->serial);
+		zt = dg_input(inf->g, zn, DG_F32, DG_SHAPE(n, inf->m.latent_dim));
+		if (dec->cond)
+			yt = dg_input(inf->g, yn, DG_I32, DG_SHAPE(n));
+		if ((st = inf->f->decode(&inf->m, zt, yt, &x)))
+			st = dg_error(st, "%s: decode: %s", inf->f->name, dg_graph_error(inf->g));
+		else if ((st = dg_compile(inf->g, inf->device, 1, &x, 0, NULL, &dec->e)))
+			st = dg_error_context(st, "%s: decode on %s", inf->f->name, inf->device);
+		if (st) {
+			free(y);
+			return st;
+		}
+		dec->n = n;
+	}
+	{
+		char zn[32], yn[32];
+		snprintf(zn, sizeof zn, "decode.z.%u", dec->serial);
+		snprintf(yn, sizeof yn, "decode.y.%u", dec->serial);
+		st = dg_exec_feed(dec->e, zn, DG_F32, z, n * inf->m.latent_dim);
+		if (!st && y)
+			st = dg_exec_feed(dec->e, yn, DG_I32, y, n);
+	}
+	free(y);
+	if (!st)
+		st = dg_exec_run(dec->e);
+	if (!st)
+		st = dg_exec_output(dec->e, 0, imgs);
+	if (!st && ((*imgs)->dtype != DG_F32 || (*imgs)->rank != 4 || (*imgs)->dims[0] != n)) {
+		dg_array_free(*imgs);
+		*imgs = NULL;
+		st = dg_error(DG_EINTERNAL, "%s: decode did not give n×C×H×W f32 images",
+			      inf->f->name);
+	}
+	return st;
+}
+
+/* Reads one latent record and decodes it: *imgs is NULL for an empty one. */
+static int read_latents(const struct cmdline *cl, struct decoder *dec, const char *in,
+			struct dg_reader *r, const struct dg_record *rec, struct dg_array **imgs)
+{
+	unsigned long long ri = (unsigned long long)rec->index;
+	const char *fp = dg_meta_get(rec->meta, "model");
+	unsigned d = dec->inf->m.latent_dim;
+	void *buf = NULL;
+	float *z;
+	uint64_t n;
+	int st;
+
+	*imgs = NULL;
+	if (fp && strcmp(fp, dec->fp) != 0 && !cl->force)
+		return dg_error(DG_EDATA, "%s: record %llu: latent codes made by model %s, "
+				"but %s is model %s (--force decodes them anyway)", in, ri,
+				fp, cl->model, dec->fp);
+	if (rec->rank != 2 || rec->dims[1] != d)
+		return dg_error(DG_EDATA, "%s: record %llu: latent codes of shape %s; the "
+				"model %s takes N×%u", in, ri, rec->rank == 2 ? "N×D" : "not N×D",
+				cl->model, d);
+	if (rec->dtype != DG_F32 && rec->dtype != DG_F64 && rec->dtype != DG_F16 &&
+	    rec->dtype != DG_BF16)
+		return dg_error(DG_EDATA, "%s: record %llu: dtype %s is not a float type",
+				in, ri, dg_dtype_name(rec->dtype));
+	n = rec->dims[0];
+	if ((st = dg_reader_payload(r, &buf)))
+		return st;
+	if (!n) {
+		dg_free(buf);
+		return DG_OK;
+	}
+	if (rec->dtype == DG_F32) {
+		z = buf;
+	} else {
+		if (!(z = malloc(n * d * sizeof *z))) {
+			dg_free(buf);
+			return dg_error_nomem("latents", n * d * sizeof *z);
+		}
+		for (uint64_t i = 0; i < n * d; i++)
+			switch (rec->dtype) {
+			case DG_F64: z[i] = (float)((const double *)buf)[i]; break;
+			case DG_F16: z[i] = dg_f16_to_f32(((const uint16_t *)buf)[i]); break;
+			default: z[i] = dg_bf16_to_f32(((const uint16_t *)buf)[i]); break;
+			}
+	}
+	st = decode_latents(dec, in, rec, z, n, imgs);
+	if ((void *)z != buf)
+		free(z);
+	dg_free(buf);
+	return st;
+}
+
+/* Puts decoded images into the batch (or writes them as a record with
+ * --raw), honouring --limit and the grid as for image records. */
+static int take_images(const struct cmdline *cl, struct decoder *dec,
+		       const struct dg_record *rec, struct dg_array *im, struct batch *b,
+		       uint64_t *seen, long long *files, int *done)
+{
+	uint64_t n = im->dims[0], dims[4];
+	size_t per;
+	int st = DG_OK;
+
+	if (cl->limit - *seen < n)
+		n = cl->limit - *seen;
+	if (cl->raw) {
+		const char *lb = dg_meta_get(rec->meta, "labels");
+		dims[0] = n;
+		dims[1] = im->dims[1];
+		dims[2] = im->dims[2];
+		dims[3] = im->dims[3];
+		if ((st = dg_meta_set(im->meta, "space", "image")) ||
+		    (st = dg_meta_set(im->meta, "model", dec->fp)) ||
+		    (st = dg_meta_set(im->meta, "family", dec->inf->f->name)) ||
+		    (lb && n == im->dims[0] && (st = dg_meta_set(im->meta, "labels", lb))))
+			return st;
+		if ((st = dg_write_record(dec->w, DG_F32, 4, dims, im->meta, im->data)))
+			return st;
+		if ((*seen += n) == cl->limit)
+			*done = 1;
+		return DG_OK;
+	}
+	if (b->n && (b->c != im->dims[1] || b->h != im->dims[2] || b->w != im->dims[3]))
+		return dg_error(DG_EDATA, "decoded images of another shape than earlier ones");
+	b->c = (unsigned)im->dims[1];
+	b->h = (unsigned)im->dims[2];
+	b->w = (unsigned)im->dims[3];
+	per = (size_t)b->c * b->h * b->w;
+	for (uint64_t j = 0; j < n && !*done; j++) {
+		if (b->cap && b->n == b->cap) {
+			if (!cl->format) {
+				dg_tool_warn("the %ux%u grid is full; the rest of the "
+					     "input is left unread (see --limit and -o)",
+					     cl->grid.cols, cl->grid.rows);
+				*done = 1;
+				break;
+			}
+			if ((st = emit(cl, b, files)))
+				return st;
+		}
+		if ((st = grow(cl, b)))
+			return st;
+		memcpy(b->data + b->n * per, (const float *)im->data + j * per, per * sizeof(float));
+		b->n++;
+		if (++*seen == cl->limit)
+			*done = 1;
+	}
+	return DG_OK;
+}
+
 /* Reads images from one input into the batch, emitting full batches.
  * *done is set when --limit is reached or a full stdout grid ends it. */
-static int decode_input(const struct cmdline *cl, const char *path, struct batch *b,
-			uint64_t *seen, long long *files, int *done)
+static int decode_input(const struct cmdline *cl, struct decoder *dec, const char *path,
+			struct batch *b, uint64_t *seen, long long *files, int *done)
 {
 	struct dg_reader *r = dg_reader_open(path);
 	const char *in = strcmp(path, "-") == 0 ? "standard input" : path;
@@ -345,8 +583,18 @@ static int decode_input(const struct cmdline *cl, const char *path, struct batch
 		size_t per, bytes;
 		void *nt;
 
-		if ((st = check_record(in, rec, &n)))
+		if ((st = check_record(in, rec, &n, dec != NULL)))
 			break;
+		if (dec) {
+			struct dg_array *im = NULL;
+			if ((st = read_latents(cl, dec, in, r, rec, &im)) || !im)
+				break;
+			st = take_images(cl, dec, rec, im, b, seen, files, done);
+			dg_array_free(im);
+			if (st)
+				break;
+			continue;
+		}
 		if (!n)
 			continue;
 		/* A full batch goes out first, so that with -o the next file
@@ -416,6 +664,7 @@ int main(int argc, char **argv)
 	struct batch b = {0};
 	char *stdin_only[] = {"-"};
 	char **inputs;
+	struct decoder dec = {0};
 	int n, st, done = 0;
 	uint64_t seen = 0;
 	long long files = 0;
@@ -430,16 +679,46 @@ int main(int argc, char **argv)
 		free(cl.format);
 		return dg_tool_fail(st);
 	}
+	if (cl.model) {
+		st = dg_checkpoint_read_flags(cl.model, DG_CHECKPOINT_NO_OPTIM, &dec.ck);
+		if (!st)
+			st = dg_inference_load(dec.ck, cl.device, 1, 0, &dec.inf);
+		if (!st) {
+			const struct dg_family *f = dec.inf->f;
+			dg_checkpoint_fingerprint_hex(dec.ck, dec.fp);
+			dec.cond = (f->caps & DG_CAP_CONDITIONAL) && dec.inf->classes;
+			if (!(f->caps & DG_CAP_DECODE) || !f->decode || !dec.inf->m.latent_dim)
+				st = dg_error(DG_EUSAGE, "%s: model family '%s' has no decoder "
+					      "from latent codes", cl.model, f->name);
+		}
+		if (!st && cl.raw && !(dec.w = dg_writer_file(stdout, "standard output")))
+			st = DG_ENOMEM;
+		if (st) {
+			dg_inference_free(dec.inf);
+			dg_checkpoint_free(dec.ck);
+			free(cl.format);
+			return dg_tool_exit(dg_tool_fail(st));
+		}
+	}
 	inputs = cl.ninputs ? cl.inputs : stdin_only;
 	n = cl.ninputs ? cl.ninputs : 1;
 	if (cl.grid.cols && cl.grid.rows)
 		b.cap = (size_t)cl.grid.cols * cl.grid.rows;
 	for (int i = 0; i < n && !st && !done; i++)
-		st = decode_input(&cl, inputs[i], &b, &seen, &files, &done);
+		st = decode_input(&cl, cl.model ? &dec : NULL, inputs[i], &b, &seen,
+				  &files, &done);
 	if (!st && b.n)
 		st = emit(&cl, &b, &files);
 	else if (!st && !cl.format && !seen)
-		st = dg_error(DG_EDATA, "no images in the input");
+		st = dg_error(DG_EDATA, cl.model ? "no latent codes in the input"
+				      : "no images in the input");
+	if (dec.w) {
+		int st2 = dg_writer_close(dec.w);
+		st = st ? st : st2;
+	}
+	dg_exec_free(dec.e);
+	dg_inference_free(dec.inf);
+	dg_checkpoint_free(dec.ck);
 	free(b.data);
 	free(cl.format);
 	if (st)

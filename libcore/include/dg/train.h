@@ -129,4 +129,28 @@ uint64_t dg_trainer_batches(const struct dg_trainer *t);
 /* The resolved device id ("cpu", "vulkan:0"). */
 const char *dg_trainer_device(const struct dg_trainer *t);
 
+/* ---- inference: a trained model rebuilt from a checkpoint ------------- */
+
+/* What dg-sample and dg-decode use: the family (loaded by the
+ * checkpoint's name), its hyperparameters from the manifest, the data
+ * shape and classes, a graph built for inference (training = 0) with the
+ * parameters restored from params/ members (read ck with
+ * DG_CHECKPOINT_NO_OPTIM: optimizer state is not used).  The caller
+ * appends the family's sample/decode computations on m.g, compiles them
+ * on device and runs them. */
+struct dg_inference {
+	const struct dg_family *f;
+	struct dg_hparams *hp;
+	struct dg_graph *g;
+	struct dg_model m;
+	unsigned channels, height, width, classes;
+	char device[64];        /* resolved device id */
+	int built;
+};
+/* batch: rows of the model's x input (any n >= 1); seed: the graph's
+ * random streams; device as in struct dg_train_config. */
+int dg_inference_load(const struct dg_checkpoint *ck, const char *device, uint64_t batch,
+		      uint64_t seed, struct dg_inference **out);
+void dg_inference_free(struct dg_inference *inf);
+
 #endif

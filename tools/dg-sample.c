@@ -1,0 +1,247 @@
+/* dg-sample.c — draws from a trained model: latent codes from the prior
+ * for latent-variable families (decode them with dg-decode -m), or
+ * images for families that sample in data space. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dg.h"
+
+static const char usage_text[] =
+	"Usage: dg-sample -m MODEL -n N [OPTIONS]\n"
+	"Draw N samples from a trained model and write them as records\n"
+	"(dg-stream(5)) on standard output: latent codes for families with a\n"
+	"prior (pipe them to dg-decode -m MODEL), images for families that\n"
+	"sample in data space.\n"
+	"\n"
+	"  -m, --model MODEL     the checkpoint written by dg-train\n"
+	"  -n, --count N         how many samples\n"
+	"  -b, --batch B         items per record (default 64)\n"
+	"  -t, --temperature T   scale of the prior's noise (default 1)\n"
+	"  -s, --seed S          random seed (default 0); same seed, same bytes\n"
+	"  -c, --class K         class label for conditional families\n"
+	"      --device SPEC     cpu or vulkan:N (default $DG_DEVICE or cpu)\n"
+	"  -h, --help            show this help\n"
+	"      --version         show the version\n"
+	"\n"
+	"See dg-sample(1).\n";
+
+enum { OPT_DEVICE = 256, OPT_VERSION };
+
+struct cmdline {
+	const char *model, *device;
+	uint64_t n, batch, seed;
+	double temperature;
+	long klass;              /* -1: none */
+};
+
+static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
+{
+	static const struct option longs[] = {
+		{"model", required_argument, NULL, 'm'},
+		{"count", required_argument, NULL, 'n'},
+		{"batch", required_argument, NULL, 'b'},
+		{"temperature", required_argument, NULL, 't'},
+		{"seed", required_argument, NULL, 's'},
+		{"class", required_argument, NULL, 'c'},
+		{"device", required_argument, NULL, OPT_DEVICE},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{0},
+	};
+	int c, have_n = 0;
+	long v;
+	double d;
+
+	memset(cl, 0, sizeof *cl);
+	cl->batch = 64;
+	cl->temperature = 1;
+	cl->klass = -1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":m:n:b:t:s:c:h", longs, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			cl->model = optarg;
+			break;
+		case 'n':
+			if (dg_parse_long("--count", optarg, 1, LONG_MAX, &v))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->n = (uint64_t)v;
+			have_n = 1;
+			break;
+		case 'b':
+			if (dg_parse_long("--batch", optarg, 1, 1 << 20, &v))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->batch = (uint64_t)v;
+			break;
+		case 't':
+			if (dg_parse_double("--temperature", optarg, 0, 1e6, &d))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->temperature = d;
+			break;
+		case 's':
+			if (dg_parse_long("--seed", optarg, 0, LONG_MAX, &v))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->seed = (uint64_t)v;
+			break;
+		case 'c':
+			if (dg_parse_long("--class", optarg, 0, INT32_MAX, &v))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->klass = v;
+			break;
+		case OPT_DEVICE:
+			cl->device = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return -1;
+		case OPT_VERSION:
+			dg_tool_version();
+			return -1;
+		case ':':
+			return dg_tool_usage("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return dg_tool_usage("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return dg_tool_usage("unexpected argument '%s'", argv[optind]);
+	if (!cl->model)
+		return dg_tool_usage("-m MODEL is required");
+	if (!have_n)
+		return dg_tool_usage("-n N is required");
+	return DG_OK;
+}
+
+/* labels=K,K,... for n items. */
+static int set_labels(struct dg_meta *m, long k, uint64_t n)
+{
+	char *text = malloc(n * 12 + 1), *p = text;
+	int st;
+
+	if (!text)
+		return dg_error_nomem("labels", n * 12);
+	*p = 0;
+	for (uint64_t i = 0; i < n; i++)
+		p += sprintf(p, "%s%ld", i ? "," : "", k);
+	st = dg_meta_set(m, "labels", text);
+	free(text);
+	return st;
+}
+
+static int run(const struct cmdline *cl, struct dg_writer *w)
+{
+	struct dg_checkpoint *ck = NULL;
+	struct dg_inference *inf = NULL;
+	struct dg_exec *e = NULL;
+	struct dg_meta *meta = NULL;
+	struct dg_array *out = NULL;
+	int32_t *labels = NULL;
+	const struct dg_family *f;
+	uint64_t b = cl->batch < cl->n ? cl->batch : cl->n;
+	dg_tensor y = DG_NONE, x = DG_NONE;
+	char fp[17];
+	int st, latent, cond;
+
+	if ((st = dg_checkpoint_read_flags(cl->model, DG_CHECKPOINT_NO_OPTIM, &ck)))
+		return st;
+	if ((st = dg_inference_load(ck, cl->device, b, cl->seed, &inf)))
+		goto out;
+	f = inf->f;
+	if (!f->sample) {
+		st = dg_error(DG_EUSAGE, "%s: model family '%s' cannot sample", cl->model,
+			      f->name);
+		goto out;
+	}
+	latent = (f->caps & DG_CAP_SAMPLE_LATENT) != 0;
+	cond = (f->caps & DG_CAP_CONDITIONAL) && inf->classes;
+	if (cl->klass >= 0 && !cond) {
+		st = dg_error(DG_EUSAGE, "--class: the model %s is not conditional "
+			      "(no labels when trained)", cl->model);
+		goto out;
+	}
+	if (cond && cl->klass >= (long)inf->classes) {
+		st = dg_error(DG_EUSAGE, "--class: %ld is not below the model's %u classes",
+			      cl->klass, inf->classes);
+		goto out;
+	}
+	if (cond) {
+		if (!(labels = malloc(b * sizeof *labels))) {
+			st = dg_error_nomem("labels", b * sizeof *labels);
+			goto out;
+		}
+		/* without --class, labels cycle through the classes */
+		for (uint64_t i = 0; i < b; i++)
+			labels[i] = (int32_t)(cl->klass >= 0 ? cl->klass : (long)(i % inf->classes));
+		y = dg_input(inf->g, "sample.y", DG_I32, DG_SHAPE(b));
+	}
+	if ((st = f->sample(&inf->m, b, (float)cl->temperature, y, &x))) {
+		st = dg_error(st, "%s: %s", f->name, dg_graph_error(inf->g));
+		goto out;
+	}
+	if (!x.id) {
+		st = dg_error(DG_EINTERNAL, "%s: sample() returned nothing", f->name);
+		goto out;
+	}
+	if ((st = dg_compile(inf->g, inf->device, 1, &x, 0, NULL, &e)))
+		goto out;
+	if (!(meta = dg_meta_new())) {
+		st = DG_ENOMEM;
+		goto out;
+	}
+	if ((st = dg_meta_set(meta, "space", latent ? "latent" : "image")) ||
+	    (st = dg_meta_set(meta, "model", dg_checkpoint_fingerprint_hex(ck, fp))) ||
+	    (st = dg_meta_set(meta, "family", f->name)))
+		goto out;
+	for (uint64_t done = 0; done < cl->n && !st; done += b) {
+		uint64_t k = cl->n - done < b ? cl->n - done : b, dims[DG_MAX_RANK];
+		if (labels && (st = dg_exec_feed(e, "sample.y", DG_I32, labels, b)))
+			break;
+		if ((st = dg_exec_run(e)) || (st = dg_exec_output(e, 0, &out)))
+			break;
+		if (out->dtype != DG_F32) {
+			st = dg_error(DG_EINTERNAL, "%s: samples are not f32", f->name);
+			break;
+		}
+		memcpy(dims, out->dims, sizeof dims);
+		dims[0] = k;
+		if (cond && cl->klass >= 0 && (st = set_labels(meta, cl->klass, k)))
+			break;
+		st = dg_write_record(w, DG_F32, out->rank, dims, meta, out->data);
+		dg_array_free(out);
+		out = NULL;
+	}
+out:
+	dg_array_free(out);
+	dg_meta_free(meta);
+	free(labels);
+	dg_exec_free(e);
+	dg_inference_free(inf);
+	dg_checkpoint_free(ck);
+	return st;
+}
+
+int main(int argc, char **argv)
+{
+	struct cmdline cl;
+	struct dg_writer *w;
+	int st;
+
+	dg_tool_init("dg-sample");
+	st = parse_cmdline(argc, argv, &cl);
+	if (st)
+		return st < 0 ? dg_tool_exit(DG_OK) : st;
+	if ((st = dg_tool_check_binary_output(stdout)))
+		return dg_tool_fail(st);
+	if (!(w = dg_writer_file(stdout, "standard output")))
+		return dg_tool_fail(DG_ENOMEM);
+	st = run(&cl, w);
+	if (st) {
+		dg_writer_close(w);
+		return dg_tool_exit(dg_tool_fail(st));
+	}
+	st = dg_writer_close(w);
+	return dg_tool_exit(st ? dg_tool_fail(st) : DG_OK);
+}
