@@ -1,7 +1,9 @@
 #!/bin/sh
 # dg-encode.t — dg-encode without a model: fashion-mnist, PNG files, folders
-# and archives, IDX, streams; labels and classes metadata; batching and
-# limits; hostile input gives a non-zero status and a one-line message.
+# and archives, IDX, streams; labels and classes metadata; batching, limits,
+# --skip and --class; hostile input gives a non-zero status and a one-line
+# message.  With -m: codes from tiny trained models, their metadata, the
+# mean and --sample, conditional models, refusals, and the vulkan device.
 n=0
 fail=0
 tmp=$(mktemp -d)
@@ -15,6 +17,18 @@ fails() {
 	st=$?
 	lines=1; [ "$want" = 64 ] && lines=2
 	[ $st = "$want" ] && [ "$(wc -l < "$tmp/err")" = $lines ] && head -1 "$tmp/err" | grep -q '^dg-encode: ' &&
+		[ ! -s "$tmp/out" ]
+	r=$?
+	[ $r = 0 ] || { echo "# status $st, stderr:"; sed 's/^/#   /' "$tmp/err"; }
+	return $r
+}
+# a refusal at run time (not of the command line): the status, one line
+# naming the tool, nothing on stdout
+refused() {
+	want=$1; shift
+	"$@" > "$tmp/out" 2> "$tmp/err"
+	st=$?
+	[ $st = "$want" ] && [ "$(wc -l < "$tmp/err")" = 1 ] && grep -q '^dg-encode: ' "$tmp/err" &&
 		[ ! -s "$tmp/out" ]
 	r=$?
 	[ $r = 0 ] || { echo "# status $st, stderr:"; sed 's/^/#   /' "$tmp/err"; }
@@ -175,10 +189,16 @@ fails 65 dg-encode --labels "$tmp/my-images-idx3-ubyte" "$tmp/my-images-idx3-uby
 t $? "--labels of the wrong kind: status 65"
 
 # ---- usage -----------------------------------------------------------------------
-fails 64 dg-encode -m model.dgm a.png
-t $? "-m is refused for now (64)"
-grep -q "not yet supported" "$tmp/err"
-t $? "saying why"
+fails 66 dg-encode -m "$tmp/no-model.dgm" fashion-mnist-test
+t $? "-m with a missing model: 66"
+fails 64 dg-encode --sample fashion-mnist-test
+t $? "--sample without -m: 64"
+fails 64 dg-encode --device cpu fashion-mnist-test
+t $? "--device without -m: 64"
+fails 64 dg-encode --skip -1 fashion-mnist-test
+t $? "--skip -1: 64"
+fails 65 dg-encode --class 3 "$tmp/rgb.png"
+t $? "--class on a source without labels: 65"
 fails 64 dg-encode
 t $? "no SOURCE: 64"
 fails 64 dg-encode --batch 0 fashion-mnist
@@ -197,6 +217,165 @@ t $? "a file of unknown kind: 65"
 st=$(cat "$tmp/st")
 { [ "$st" = 141 ] || [ "$st" = 0 ]; } && [ ! -s "$tmp/err" ]
 t $? "a closed pipe ends it quietly (status $st)"
+
+# ---- selecting images: --skip and --class ---------------------------------------
+[ "$(dg-encode fashion-mnist-test --skip 3 --limit 4 | summary)" = "$(printf '4\t1\t1,6,1,4')" ]
+t $? "--skip 3 --limit 4: test images 3..6"
+[ "$(dg-encode fashion-mnist-test --class 7 --limit 5 --batch 2 | summary)" = "$(printf '5\t3\t7,7,7,7,7')" ]
+t $? "--class 7 --limit 5 --batch 2: five sneakers in records of 2"
+dg-encode fashion-mnist-test --class 1 --skip 1 --limit 1 | dg-decode -o "$tmp/sel%d.png"
+dg-encode fashion-mnist-test --skip 3 --limit 1 | dg-decode -o "$tmp/third%d.png"
+cmp -s "$tmp/sel0.png" "$tmp/third0.png"
+t $? "--class 1 --skip 1 picks the second trouser, test image 3"
+
+# ---- -m: images to latent codes ----------------------------------------------------
+# Models trained in a second (512 images, one epoch) encode well enough to
+# test the plumbing: shapes, metadata, randomness, refusals.
+export DG_DEVICE=cpu
+# dgs.py FILE: the codes of a stream of f32 records, one line each
+cat > "$tmp/dgs.py" <<'PY'
+import signal, struct, sys
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+d = open(sys.argv[1], "rb").read()
+i = 0
+while i < len(d):
+    rank = d[i + 7]
+    mlen, plen = struct.unpack_from("<QQ", d, i + 16)
+    dims = struct.unpack_from("<%dQ" % rank, d, i + 32)
+    p = i + 128 + mlen
+    p += (64 - p % 64) % 64
+    v = struct.unpack_from("<%df" % (plen // 4), d, p)
+    for r in range(dims[0]):
+        print(" ".join("%.9g" % x for x in v[r * dims[1]:(r + 1) * dims[1]]))
+    i = p + plen + (64 - plen % 64) % 64
+PY
+# a version manager's python3 shim can cost a second a call
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+codes() { $PY "$tmp/dgs.py" "$1"; }
+# the values of a metadata key over the records, joined by ';'
+jmeta() { dg-info --json "$1" | jq -r -s "map(.meta[\"$2\"] // \"\") | join(\";\")"; }
+shapes() { dg-info --json "$1" | jq -r -s 'map(.shape | map(tostring) | join("x")) | join(" ")'; }
+# mean squared difference of two files of codes is below $3 (and, with
+# $4 = nonzero, above 0)
+msd_below() {
+	paste -d '\n' "$1" "$2" | awk -v lim="$3" -v nz="${4:-}" 'NR % 2 { split($0, a); next }
+		{ for (i = 1; i <= NF; i++) { d = a[i] - $i; s += d * d; k++ } }
+		END { exit !(k > 0 && s / k < lim && (nz == "" || s > 0)) }'
+}
+dg-train -p vae -d fashion-mnist --limit 512 --batch 128 --epochs 1 --seed 1 \
+	-o "$tmp/vae.dgm" 2> /dev/null
+t $? "a small vae trains"
+dg-train -p ae -d fashion-mnist --limit 512 --batch 128 --epochs 1 \
+	-o "$tmp/ae.dgm" 2> /dev/null
+t $? "a small ae trains"
+dg-train -p vae -d fashion-mnist --limit 512 --batch 128 --epochs 1 --set conditional=1 \
+	-o "$tmp/cvae.dgm" 2> /dev/null
+t $? "a small conditional vae trains"
+
+dg-encode -m "$tmp/vae.dgm" fashion-mnist-test --limit 100 > "$tmp/z"
+t $? "dg-encode -m vae.dgm fashion-mnist-test --limit 100"
+[ "$(shapes "$tmp/z")" = "64x20 36x20" ]
+t $? "records of 64 and 36 codes of 20 (got $(shapes "$tmp/z"))"
+fp=$(dg-sample -m "$tmp/vae.dgm" -n 1 | dg-info --json | jq -r .meta.model)
+[ "$(jmeta "$tmp/z" model)" = "$fp;$fp" ] && [ "$(jmeta "$tmp/z" space)" = "latent;latent" ]
+t $? "space=latent and the model's fingerprint, as dg-sample writes them"
+[ "$(jmeta "$tmp/z" prior)" = "gaussian;gaussian" ] && [ "$(jmeta "$tmp/z" encoding)" = "mean;mean" ]
+t $? "prior=gaussian, encoding=mean"
+[ "$(jmeta "$tmp/z" labels | tr ';' ',' | cut -d, -f1-10)" = "9,2,1,1,6,1,4,6,5,7" ]
+t $? "the test set's labels travel with the codes"
+dg-decode -m "$tmp/vae.dgm" --raw < "$tmp/z" > "$tmp/zr"
+t $? "dg-decode -m accepts them"
+[ "$(shapes "$tmp/zr")" = "64x1x28x28 36x1x28x28" ]
+t $? "round trip: 100 images of 1x28x28 again"
+dg-encode -m "$tmp/vae.dgm" fashion-mnist-test --limit 2 | dg-interp -n 10 |
+	dg-decode -m "$tmp/vae.dgm" > "$tmp/walk.png" && pngcheck -q "$tmp/walk.png" > /dev/null
+t $? "encode | interp | decode makes a PNG"
+dg-encode -m "$tmp/vae.dgm" fashion-mnist-test --limit 70 --batch 30 > "$tmp/z70"
+[ "$(shapes "$tmp/z70")" = "30x20 30x20 10x20" ]
+t $? "--batch 30: records of 30, 30, 10"
+dg-encode -m "$tmp/vae.dgm" fashion-mnist-test --limit 3 --batch 30 > "$tmp/z3"
+dg-encode -m "$tmp/vae.dgm" fashion-mnist-test --limit 3 --batch 1 > "$tmp/z1"
+codes "$tmp/z3" > "$tmp/m.txt"
+codes "$tmp/z1" > "$tmp/m1.txt"
+[ -s "$tmp/m.txt" ] && msd_below "$tmp/m.txt" "$tmp/m1.txt" 1e-10
+t $? "the mean does not depend on --batch"
+dg-encode -m "$tmp/vae.dgm" fashion-mnist-test --skip 2 --limit 1 > "$tmp/zs"
+codes "$tmp/zs" > "$tmp/s.txt"
+sed -n 3p "$tmp/m.txt" > "$tmp/m3.txt"
+msd_below "$tmp/s.txt" "$tmp/m3.txt" 1e-10
+t $? "--skip 2 --limit 1 is the third code"
+
+dg-encode -m "$tmp/vae.dgm" --sample fashion-mnist-test --limit 3 > "$tmp/s1"
+dg-encode -m "$tmp/vae.dgm" --sample fashion-mnist-test --limit 3 > "$tmp/s2"
+dg-encode -m "$tmp/vae.dgm" --sample --seed 5 fashion-mnist-test --limit 3 > "$tmp/s3"
+codes "$tmp/s1" > "$tmp/s.txt"
+! cmp -s "$tmp/s.txt" "$tmp/m.txt"
+t $? "--sample differs from the mean"
+msd_below "$tmp/m.txt" "$tmp/s.txt" 25 nonzero
+t $? "but the draws stay near it"
+cmp -s "$tmp/s1" "$tmp/s2"
+t $? "--sample with the same seed: the same bytes"
+! cmp -s "$tmp/s1" "$tmp/s3"
+t $? "--sample --seed 5: other codes"
+[ "$(jmeta "$tmp/s1" encoding)" = sample ]
+t $? "encoding=sample"
+
+# the ae: deterministic codes, no posterior
+dg-encode -m "$tmp/ae.dgm" fashion-mnist-test --limit 4 > "$tmp/za"
+t $? "an ae encodes"
+[ "$(jmeta "$tmp/za" prior)" = none ] &&
+	[ "$(dg-interp -n 3 < "$tmp/za" | dg-info --json | jq -r .meta.interp)" = lerp ]
+t $? "prior=none, so dg-interp takes the straight line"
+refused 64 dg-encode -m "$tmp/ae.dgm" --sample fashion-mnist-test --limit 4
+t $? "ae --sample: 64"
+grep -q "deterministic" "$tmp/err"
+t $? "saying its encoder is deterministic"
+fails 64 dg-encode -m "$tmp/vae.dgm" --seed 3 fashion-mnist-test
+t $? "--seed without --sample: 64"
+
+# conditional: the labels feed the encoder
+dg-encode -m "$tmp/cvae.dgm" fashion-mnist-test --limit 8 > "$tmp/zc"
+t $? "a conditional vae encodes labelled images"
+dg-decode -m "$tmp/cvae.dgm" < "$tmp/zc" > "$tmp/zc.png"
+t $? "and dg-decode -m takes the codes with their labels"
+refused 64 dg-encode -m "$tmp/cvae.dgm" "$tmp/png/bag/0.png"
+t $? "a conditional vae refuses images without labels: 64"
+grep -q "labels" "$tmp/err"
+t $? "saying it needs labels"
+
+# refusals of data
+fails 65 dg-encode -m "$tmp/vae.dgm" "$tmp/rgb.png"
+t $? "images of another size than the model's: 65"
+grep -q "3x3x5" "$tmp/err" && grep -q "1x28x28" "$tmp/err"
+t $? "naming both shapes"
+fails 65 dg-encode -m "$tmp/vae.dgm" --class 3 --skip 1000 fashion-mnist-test
+t $? "nothing left to encode: 65"
+fails 65 dg-encode -m "$tmp/vae.dgm" - < "$tmp/z3"
+t $? "latent records as input: 65"
+
+# vulkan: the cpu's codes within float tolerance, or a clean refusal
+if dg-info --devices 2> /dev/null | grep -q '^vulkan'; then
+	dg-encode -m "$tmp/vae.dgm" --device vulkan fashion-mnist-test --limit 3 > "$tmp/zv" 2> "$tmp/err"
+	st=$?
+	if [ $st = 0 ]; then
+		codes "$tmp/zv" > "$tmp/v.txt"
+		[ "$(wc -l < "$tmp/v.txt")" = 3 ] && msd_below "$tmp/m.txt" "$tmp/v.txt" 1e-6
+		t $? "--device vulkan: the cpu's codes within float tolerance"
+	else
+		[ $st = 69 ] && grep -q '^dg-encode: ' "$tmp/err"
+		t $? "--device vulkan: status 69 with a message (got $st)"
+	fi
+	dg-train -p vae -d fashion-mnist --limit 256 --batch 128 --epochs 1 --set arch=conv \
+		-o "$tmp/conv.dgm" 2> /dev/null
+	dg-encode -m "$tmp/conv.dgm" --device vulkan fashion-mnist-test --limit 2 > "$tmp/zv" 2> "$tmp/err"
+	st=$?
+	{ [ $st = 0 ] && [ "$(codes "$tmp/zv" | wc -l)" = 2 ]; } ||
+		{ [ $st = 69 ] && grep -q '^dg-encode: ' "$tmp/err"; }
+	t $? "--device vulkan, arch=conv: codes or a clean 69 (got $st)"
+else
+	n=$((n + 1)); echo "ok $n # skip no Vulkan device"
+fi
 
 echo "1..$n"
 exit $fail

@@ -1,6 +1,7 @@
 /* dg-encode.c — images (PNG files, folders, archives, IDX, fashion-mnist,
- * streams) to image records on stdout.  Encoding through a model (-m)
- * arrives with dg-train. */
+ * streams) to records on stdout: image records, or with -m MODEL latent
+ * codes from the model's encoder (the posterior mean, or a draw from the
+ * posterior with --sample). */
 #include <getopt.h>
 #include <limits.h>
 #include <stdint.h>
@@ -10,19 +11,25 @@
 
 static const char usage_text[] =
 	"Usage: dg-encode [OPTIONS] SOURCE...\n"
-	"Turn images into image records (dg-stream(5)) on standard output.\n"
+	"Turn images into image records (dg-stream(5)) on standard output, or\n"
+	"with -m MODEL into latent codes through the model's encoder.\n"
 	"A SOURCE is a PNG file, a folder of PNGs, a tar, tar.gz or zip archive of\n"
 	"PNGs, an IDX file (plain or .gz), a stream file, '-' for a stream on\n"
 	"standard input, or fashion-mnist / fashion-mnist-test.\n"
 	"\n"
-	"  -b, --batch N         images per record (default 64)\n"
+	"  -b, --batch N         images (or codes) per record (default 64)\n"
 	"  -n, --limit N         encode at most N images in all\n"
+	"      --skip N          leave out the first N images (after --class)\n"
+	"  -c, --class K         only the images labelled K\n"
 	"  -l, --labels FILE     IDX labels for an IDX SOURCE (default: the file\n"
 	"                        named like it with 'labels' for 'images')\n"
 	"      --strict          a file that is not a PNG in a folder or archive is\n"
 	"                        an error (default: skipped with a warning)\n"
 	"  -q, --quiet           no warnings\n"
-	"  -m, --model MODEL     encode to latent codes (not yet supported)\n"
+	"  -m, --model MODEL     encode to latent codes: the posterior mean\n"
+	"      --sample          with -m, draw each code from the posterior\n"
+	"  -s, --seed S          with --sample, the random seed (default 0)\n"
+	"      --device SPEC     with -m: cpu or vulkan:N (default $DG_DEVICE)\n"
 	"  -h, --help            show this help\n"
 	"      --version         show the version\n"
 	"\n"
@@ -31,23 +38,33 @@ static const char usage_text[] =
 struct cmdline {
 	uint64_t batch;
 	uint64_t limit;          /* 0: all */
+	uint64_t skip;
+	long klass;              /* -1: every class */
 	const char *labels;
 	int strict, quiet;
+	const char *model, *device;
+	int sample, seed_given;
+	uint64_t seed;
 	char **sources;
 	int nsources;
 };
 
-enum { OPT_STRICT = 256, OPT_VERSION };
+enum { OPT_STRICT = 256, OPT_VERSION, OPT_SKIP, OPT_SAMPLE, OPT_DEVICE };
 
 static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 {
 	static const struct option longs[] = {
 		{"batch", required_argument, NULL, 'b'},
 		{"limit", required_argument, NULL, 'n'},
+		{"skip", required_argument, NULL, OPT_SKIP},
+		{"class", required_argument, NULL, 'c'},
 		{"labels", required_argument, NULL, 'l'},
 		{"strict", no_argument, NULL, OPT_STRICT},
 		{"quiet", no_argument, NULL, 'q'},
 		{"model", required_argument, NULL, 'm'},
+		{"sample", no_argument, NULL, OPT_SAMPLE},
+		{"seed", required_argument, NULL, 's'},
+		{"device", required_argument, NULL, OPT_DEVICE},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{0},
@@ -57,8 +74,9 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 
 	memset(cl, 0, sizeof *cl);
 	cl->batch = 64;
+	cl->klass = -1;
 	opterr = 0;  /* messages are ours, in the tools' format */
-	while ((c = getopt_long(argc, argv, ":b:n:l:qm:h", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":b:n:c:l:qm:s:h", longs, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			/* the labels= line of a record stays well under the
@@ -72,6 +90,16 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 				return dg_tool_usage("%s", dg_errmsg());
 			cl->limit = (uint64_t)v;
 			break;
+		case OPT_SKIP:
+			if (dg_parse_long("--skip", optarg, 0, LONG_MAX, &v))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->skip = (uint64_t)v;
+			break;
+		case 'c':
+			if (dg_parse_long("--class", optarg, 0, INT32_MAX, &v))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->klass = v;
+			break;
 		case 'l':
 			cl->labels = optarg;
 			break;
@@ -82,9 +110,20 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			cl->quiet = 1;
 			break;
 		case 'm':
-			return dg_tool_usage("-m: encoding images through a model is not yet "
-					     "supported; without -m, dg-encode writes the "
-					     "images themselves as records");
+			cl->model = optarg;
+			break;
+		case OPT_SAMPLE:
+			cl->sample = 1;
+			break;
+		case 's':
+			if (dg_parse_long("--seed", optarg, 0, LONG_MAX, &v))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->seed = (uint64_t)v;
+			cl->seed_given = 1;
+			break;
+		case OPT_DEVICE:
+			cl->device = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return -1;
@@ -103,6 +142,11 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		return dg_tool_usage("no SOURCE given ('-' reads a stream from standard input)");
 	if (cl->labels && cl->nsources > 1)
 		return dg_tool_usage("--labels goes with a single IDX SOURCE");
+	if ((cl->sample || cl->device) && !cl->model)
+		return dg_tool_usage("--sample and --device need -m MODEL");
+	if (cl->seed_given && !cl->sample)
+		return dg_tool_usage("--seed goes with --sample (the posterior mean is "
+				     "not random)");
 	return DG_OK;
 }
 
@@ -112,10 +156,36 @@ static void warn(void *ctx, const char *message)
 	dg_tool_warn("%s", message);
 }
 
-/* labels=3,0,7 for the n labels of a record. */
-static int set_labels(struct dg_array *im, const struct dg_array *lb)
+/* The model of -m and its encode executables: one fed with labels, one
+ * without, each compiled the first time a batch needs it. */
+struct encoder {
+	struct dg_checkpoint *ck;
+	struct dg_inference *inf;
+	char fp[17];
+	int cond;                /* the family may use labels, and has classes */
+	struct dg_exec *e[2];    /* [with labels] */
+	char xname[2][32], yname[2][32];  /* their inputs */
+};
+
+/* Images waiting to become one record: all of one shape, all with labels
+ * or all without, at most --batch of them. */
+struct pending {
+	unsigned c, h, w;
+	uint64_t n;
+	int has_labels;
+	float *x;                /* batch × C×H×W */
+	int32_t *y;              /* batch */
+	struct dg_meta *meta;    /* of the chunk that started it, without labels= */
+};
+
+/* Counters across sources. */
+struct progress {
+	uint64_t skip_left, written;
+};
+
+/* labels=3,0,7 for n labels. */
+static int set_labels(struct dg_meta *m, const int32_t *y, uint64_t n)
 {
-	uint64_t n = lb->dims[0];
 	char *text = malloc(n * 12 + 1), *p = text;
 	int st;
 
@@ -123,43 +193,242 @@ static int set_labels(struct dg_array *im, const struct dg_array *lb)
 		return dg_error_nomem("labels", n * 12);
 	*p = 0;
 	for (uint64_t i = 0; i < n; i++)
-		p += sprintf(p, "%s%d", i ? "," : "", (int)((const int32_t *)lb->data)[i]);
-	st = dg_meta_set(im->meta, "labels", text);
+		p += sprintf(p, "%s%d", i ? "," : "", (int)y[i]);
+	st = dg_meta_set(m, "labels", text);
 	free(text);
 	return st;
 }
 
-/* Writes the images of one source as records of up to --batch images. */
-static int encode(const struct cmdline *cl, const char *source, struct dg_writer *w,
-		  uint64_t *written)
+/* Compiles encode for batch rows, with labels or not. */
+static int compile(const struct cmdline *cl, struct encoder *enc, int with_y)
+{
+	struct dg_inference *inf = enc->inf;
+	const struct dg_family *f = inf->f;
+	char *xn = enc->xname[with_y], *yn = enc->yname[with_y];
+	dg_tensor x, y = DG_NONE, mean = DG_NONE, sample = DG_NONE, out;
+	int st;
+
+	/* each executable gets inputs of its own names: names are unique
+	 * in a graph, and both may be compiled on the same one */
+	snprintf(xn, sizeof enc->xname[0], "encode.x.%d", with_y);
+	snprintf(yn, sizeof enc->yname[0], "encode.y.%d", with_y);
+	x = dg_input(inf->g, xn, DG_F32, DG_SHAPE(cl->batch, inf->channels, inf->height,
+						   inf->width));
+	if (with_y)
+		y = dg_input(inf->g, yn, DG_I32, DG_SHAPE(cl->batch));
+	if ((st = f->encode(&inf->m, x, y, &mean, &sample)))
+		return dg_error(st, "%s: encode: %s%s", f->name, dg_graph_error(inf->g),
+				with_y ? "" : "; these images have no labels");
+	out = cl->sample ? sample : mean;
+	if (cl->sample && !sample.id)
+		return dg_error(DG_EUSAGE, "--sample: the %s family's encoder is "
+				"deterministic: it has no posterior to draw from (leave "
+				"--sample out for its codes)", f->name);
+	if (!out.id)
+		return dg_error(DG_EINTERNAL, "%s: encode() returned nothing", f->name);
+	if ((st = dg_compile(inf->g, inf->device, 1, &out, 0, NULL, &enc->e[with_y])))
+		return dg_error_context(st, "%s: encode on %s", f->name, inf->device);
+	return DG_OK;
+}
+
+/* Encodes the pending images and writes their codes as one record. */
+static int write_codes(const struct cmdline *cl, struct encoder *enc, struct pending *p,
+		       struct dg_writer *w)
+{
+	struct dg_inference *inf = enc->inf;
+	int with_y = enc->cond && p->has_labels;
+	struct dg_array *z = NULL;
+	struct dg_meta *m = NULL;
+	uint64_t dims[2];
+	size_t per = (size_t)p->c * p->h * p->w;
+	int st;
+
+	if (p->c != inf->channels || p->h != inf->height || p->w != inf->width)
+		return dg_error(DG_EDATA, "%s: images of %ux%ux%u, but the model %s takes "
+				"%ux%ux%u", dg_meta_get(p->meta, "source"), p->c, p->h, p->w,
+				cl->model, inf->channels, inf->height, inf->width);
+	if (with_y)
+		for (uint64_t i = 0; i < p->n; i++)
+			if (p->y[i] < 0 || (unsigned)p->y[i] >= inf->classes)
+				return dg_error(DG_EDATA, "%s: label %d, but the model %s "
+						"knows %u classes", dg_meta_get(p->meta, "source"),
+						(int)p->y[i], cl->model, inf->classes);
+	if (!enc->e[with_y] && (st = compile(cl, enc, with_y)))
+		return st;
+	/* the executable has a fixed batch: the rows past n are zeros whose
+	 * codes are computed and dropped */
+	memset(p->x + p->n * per, 0, (cl->batch - p->n) * per * sizeof *p->x);
+	if (with_y)
+		memset(p->y + p->n, 0, (cl->batch - p->n) * sizeof *p->y);
+	if ((st = dg_exec_feed(enc->e[with_y], enc->xname[with_y], DG_F32, p->x,
+			       cl->batch * per)))
+		return st;
+	if (with_y && (st = dg_exec_feed(enc->e[with_y], enc->yname[with_y], DG_I32, p->y,
+					 cl->batch)))
+		return st;
+	if ((st = dg_exec_run(enc->e[with_y])) || (st = dg_exec_output(enc->e[with_y], 0, &z)))
+		return st;
+	if (z->dtype != DG_F32 || z->rank != 2 || z->dims[0] != cl->batch) {
+		dg_array_free(z);
+		return dg_error(DG_EINTERNAL, "%s: encode did not give batch×D f32 codes",
+				inf->f->name);
+	}
+	dims[0] = p->n;
+	dims[1] = z->dims[1];
+	if (!(m = dg_meta_new()))
+		st = DG_ENOMEM;
+	if (!st) {
+		const char *src = dg_meta_get(p->meta, "source");
+		const char *classes = dg_meta_get(p->meta, "classes");
+		const char *prior = inf->m.prior == DG_PRIOR_GAUSSIAN ? "gaussian"
+				  : inf->m.prior == DG_PRIOR_UNIFORM ? "uniform" : "none";
+		/* dg-sample's keys, so dg-decode -m takes these codes too;
+		 * prior= tells dg-interp how to interpolate them */
+		(void)((st = dg_meta_set(m, "space", "latent")) ||
+		       (st = dg_meta_set(m, "model", enc->fp)) ||
+		       (st = dg_meta_set(m, "family", inf->f->name)) ||
+		       (st = dg_meta_set(m, "prior", prior)) ||
+		       (st = dg_meta_set(m, "encoding", cl->sample ? "sample" : "mean")) ||
+		       (src && (st = dg_meta_set(m, "source", src))) ||
+		       (p->has_labels && (st = set_labels(m, p->y, p->n))) ||
+		       (classes && (st = dg_meta_set(m, "classes", classes))));
+	}
+	if (!st)
+		st = dg_write_record(w, DG_F32, 2, dims, m, z->data);
+	dg_meta_free(m);
+	dg_array_free(z);
+	return st;
+}
+
+/* Writes the pending images as an image record, or their codes. */
+static int flush(const struct cmdline *cl, struct encoder *enc, struct pending *p,
+		 struct dg_writer *w)
+{
+	uint64_t dims[4] = {p->n, p->c, p->h, p->w};
+	int st = DG_OK;
+
+	if (!p->n)
+		return DG_OK;
+	if (enc)
+		st = write_codes(cl, enc, p, w);
+	else if (!(p->has_labels && (st = set_labels(p->meta, p->y, p->n))))
+		st = dg_write_record(w, DG_F32, 4, dims, p->meta, p->x);
+	p->n = 0;
+	return st;
+}
+
+/* Adds image i of a chunk (images im, labels lb or NULL) to the pending
+ * record, writing the pending one first when it is full or cannot hold
+ * this image (another shape, labels where it has none or the reverse). */
+static int add(const struct cmdline *cl, struct encoder *enc, struct pending *p,
+	       struct dg_writer *w, const struct dg_array *im, const struct dg_array *lb,
+	       uint64_t i)
+{
+	unsigned c = (unsigned)im->dims[1], h = (unsigned)im->dims[2], wd = (unsigned)im->dims[3];
+	size_t per = (size_t)c * h * wd;
+	int st;
+
+	if (p->n && (p->n == cl->batch || p->c != c || p->h != h || p->w != wd ||
+		     p->has_labels != (lb != NULL)) && (st = flush(cl, enc, p, w)))
+		return st;
+	if (!p->n) {
+		if (!p->x || p->c * (size_t)p->h * p->w < per) {
+			float *x = dg_alloc(cl->batch * per * sizeof *x);
+			if (!x)
+				return DG_ENOMEM;
+			dg_free(p->x);
+			p->x = x;
+		}
+		p->c = c;
+		p->h = h;
+		p->w = wd;
+		p->has_labels = lb != NULL;
+		dg_meta_free(p->meta);
+		if (!(p->meta = dg_meta_dup(im->meta)))
+			return DG_ENOMEM;
+		dg_meta_unset(p->meta, "labels");
+	}
+	memcpy(p->x + p->n * per, (const float *)im->data + i * per, per * sizeof *p->x);
+	if (lb)
+		p->y[p->n] = ((const int32_t *)lb->data)[i];
+	p->n++;
+	return DG_OK;
+}
+
+/* Reads one source, selecting images by --class, --skip and --limit. */
+static int encode(const struct cmdline *cl, struct encoder *enc, const char *source,
+		  struct pending *p, struct progress *pr, struct dg_writer *w)
 {
 	struct dg_dataset_options opt = {
 		.labels = cl->labels, .strict = cl->strict, .sequential = 1,
-		.limit = cl->limit ? cl->limit - *written : 0,
 		.warn = cl->quiet ? NULL : warn,
 	};
 	struct dg_dataset *ds;
 	struct dg_array *im, *lb;
-	int st = dg_dataset_open(source, &opt, &ds);
+	int st;
 
-	while (!st && !(st = dg_dataset_read(ds, cl->batch, &im, &lb)) && im) {
-		if (lb)
-			st = set_labels(im, lb);
-		if (!st)
-			st = dg_write_array(w, im);
-		*written += im->dims[0];
+	/* without a class filter the source needs to yield no more than
+	 * what is skipped and kept, so folders and IDX files stop early */
+	if (cl->limit && cl->klass < 0)
+		opt.limit = pr->skip_left + (cl->limit - pr->written);
+	if ((st = dg_dataset_open(source, &opt, &ds)))
+		return st;
+	while (!st && !(cl->limit && pr->written == cl->limit)) {
+		if ((st = dg_dataset_read(ds, cl->batch, &im, &lb)) || !im)
+			break;
+		for (uint64_t i = 0; i < im->dims[0] && !st; i++) {
+			if (cl->klass >= 0 && !lb) {
+				st = dg_error(DG_EDATA, "%s: --class %ld: the images have no "
+					      "labels", source, cl->klass);
+				break;
+			}
+			if (cl->klass >= 0 && ((const int32_t *)lb->data)[i] != cl->klass)
+				continue;
+			if (pr->skip_left) {
+				pr->skip_left--;
+				continue;
+			}
+			if (cl->limit && pr->written == cl->limit)
+				break;
+			if (!(st = add(cl, enc, p, w, im, lb, i)))
+				pr->written++;
+		}
 		dg_array_free(im);
 		dg_array_free(lb);
 	}
+	/* each source starts a new record, as without -m */
+	if (!st)
+		st = flush(cl, enc, p, w);
 	dg_dataset_close(ds);
 	return st;
+}
+
+/* Loads the model of -m and checks that it can encode. */
+static int load_model(const struct cmdline *cl, struct encoder *enc)
+{
+	const struct dg_family *f;
+	int st;
+
+	if ((st = dg_checkpoint_read_flags(cl->model, DG_CHECKPOINT_NO_OPTIM, &enc->ck)))
+		return st;
+	if ((st = dg_inference_load(enc->ck, cl->device, cl->batch, cl->seed, &enc->inf)))
+		return st;
+	f = enc->inf->f;
+	dg_checkpoint_fingerprint_hex(enc->ck, enc->fp);
+	enc->cond = (f->caps & DG_CAP_CONDITIONAL) && enc->inf->classes;
+	if (!(f->caps & DG_CAP_ENCODE) || !f->encode || !enc->inf->m.latent_dim)
+		return dg_error(DG_EUSAGE, "%s: model family '%s' has no encoder from images "
+				"to latent codes", cl->model, f->name);
+	return DG_OK;
 }
 
 int main(int argc, char **argv)
 {
 	struct cmdline cl;
 	struct dg_writer *w;
-	uint64_t written = 0;
+	struct encoder enc = {0};
+	struct pending p = {0};
+	struct progress pr = {0};
 	int st;
 
 	dg_tool_init("dg-encode");
@@ -168,15 +437,36 @@ int main(int argc, char **argv)
 		return st < 0 ? dg_tool_exit(DG_OK) : st;
 	if ((st = dg_tool_check_binary_output(stdout)))
 		return dg_tool_fail(st);
-	if (!(w = dg_writer_file(stdout, "standard output")))
-		return dg_tool_fail(DG_ENOMEM);
-	for (int i = 0; i < cl.nsources && !st; i++)
-		if (!cl.limit || written < cl.limit)
-			st = encode(&cl, cl.sources[i], w, &written);
+	pr.skip_left = cl.skip;
+	if (cl.model)
+		st = load_model(&cl, &enc);
+	if (!st && !(p.y = malloc(cl.batch * sizeof *p.y)))
+		st = dg_error_nomem("labels", cl.batch * sizeof *p.y);
 	if (st) {
-		dg_writer_close(w);
+		dg_inference_free(enc.inf);
+		dg_checkpoint_free(enc.ck);
 		return dg_tool_exit(dg_tool_fail(st));
 	}
-	st = dg_writer_close(w);
-	return dg_tool_exit(st ? dg_tool_fail(st) : DG_OK);
+	if (!(w = dg_writer_file(stdout, "standard output")))
+		st = DG_ENOMEM;
+	for (int i = 0; i < cl.nsources && !st; i++)
+		if (!cl.limit || pr.written < cl.limit)
+			st = encode(&cl, cl.model ? &enc : NULL, cl.sources[i], &p, &pr, w);
+	if (!st && cl.model && !pr.written)
+		st = dg_error(DG_EDATA, "no images to encode%s",
+			      cl.klass >= 0 || cl.skip ? " (after --class and --skip)" : "");
+	if (w) {
+		int st2 = dg_writer_close(w);
+		st = st ? st : st2;
+	}
+	dg_exec_free(enc.e[0]);
+	dg_exec_free(enc.e[1]);
+	dg_inference_free(enc.inf);
+	dg_checkpoint_free(enc.ck);
+	dg_free(p.x);
+	free(p.y);
+	dg_meta_free(p.meta);
+	if (st)
+		dg_tool_fail(st);
+	return dg_tool_exit(st);
 }

@@ -18,5 +18,6 @@
 #include "dg/tool.h"
 #include "dg/plugin.h"
 #include "dg/train.h"
+#include "dg/latent.h"
 
 #endif
