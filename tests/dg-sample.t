@@ -39,6 +39,8 @@ is "$(echo "$info" | awk '/space=latent/ { printf "%s ", $3 }')" "64x20 36x20 " 
 	"-n 100 --batch 64: records of 64 and 36 latent codes"
 echo "$info" | grep -q "family=vae"
 t $? "records name the family"
+echo "$info" | grep -q "prior=gaussian"
+t $? "records name the prior (dg-interp's slerp default)"
 dg-sample -m "$tmp/a.dgm" -n 5 --batch 2 | dg-info - | grep -c space=latent > "$tmp/c"
 is "$(cat "$tmp/c")" 3 "--batch 2 -n 5: three records"
 

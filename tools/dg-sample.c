@@ -193,7 +193,11 @@ static int run(const struct cmdline *cl, struct dg_writer *w)
 	}
 	if ((st = dg_meta_set(meta, "space", latent ? "latent" : "image")) ||
 	    (st = dg_meta_set(meta, "model", dg_checkpoint_fingerprint_hex(ck, fp))) ||
-	    (st = dg_meta_set(meta, "family", f->name)))
+	    (st = dg_meta_set(meta, "family", f->name)) ||
+	    /* prior= tells dg-interp how to interpolate the codes */
+	    (latent && (st = dg_meta_set(meta, "prior",
+					 inf->m.prior == DG_PRIOR_GAUSSIAN ? "gaussian"
+					 : inf->m.prior == DG_PRIOR_UNIFORM ? "uniform" : "none"))))
 		goto out;
 	for (uint64_t done = 0; done < cl->n && !st; done += b) {
 		uint64_t k = cl->n - done < b ? cl->n - done : b, dims[DG_MAX_RANK];
