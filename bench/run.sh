@@ -49,9 +49,10 @@ if "$PYTHON" -c 'import torch' 2>/dev/null; then
 			"$out.json" | awk '{ printf "%-34s %10.2f %-8s", $1, $2, $3; $1 = $2 = $3 = ""; print $0 }' |
 			tee -a "$out"
 		rm -f "$out.json"
-		# Slot: the dg pipeline peer, once the tools and a VAE plugin exist:
-		#   hyperfine -N "sh -c 'dg-sample -m vae.dgm -n 64 | dg-decode -m vae.dgm > x.png'"
-		# printed as dg.sample.process, for the ratio below.
+		# The dg peer: dg-sample -n 64 | dg-decode -m > x.png on a small
+		# VAE trained here, and its parts; dg.sample.process is the ratio's.
+		echo "## whole process: dg-sample | dg-decode (bench/pipeline.sh)"
+		sh "$here/pipeline.sh" | tee -a "$out"
 	fi
 else
 	echo "# python3-torch not importable by $PYTHON: no PyTorch peers"

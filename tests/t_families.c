@@ -538,6 +538,65 @@ static void test_ae(void)
 	teardown(&fx);
 }
 
+/* ---- loglik in chunks (dg-eval) ---------------------------------------------------- */
+
+/* loglik() of the vae built with seed 21 on NC images and k draws, with
+ * DG_LOGLIK_CHUNK_BYTES set to chunk (NULL: unset); its four outputs
+ * into out[4][NC] and the planned arena into *peak.  Same seed, same
+ * parameters and the same noise, so only the chunking differs. */
+#define NC 4
+static int loglik_chunked(const char *chunk, unsigned k, float out[4][NC], uint64_t *peak)
+{
+	struct fixture fx;
+	struct dg_exec_stats stats;
+	int st;
+	if (chunk)
+		setenv("DG_LOGLIK_CHUNK_BYTES", chunk, 1);
+	else
+		unsetenv("DG_LOGLIK_CHUNK_BYTES");
+	st = setup(&fx, "vae", NULL, 0, SIDE, 21);
+	struct dg_exec *e = st ? NULL : loglik_exec(&fx, "xc", NC, k);
+	st = !e || dg_exec_run(e);
+	for (size_t i = 0; i < 4 && !st; i++)
+		st = dg_exec_read(e, i, out[i], NC);
+	if (e) {
+		dg_exec_stats(e, &stats);
+		*peak = stats.peak_bytes;
+	}
+	dg_exec_free(e);
+	teardown(&fx);
+	unsetenv("DG_LOGLIK_CHUNK_BYTES");
+	return st;
+}
+
+static void test_loglik_chunks(void)
+{
+	/* 7 draws of NC images per chunk: 50 = 7 chunks of 7 and one of 1 */
+	char seven[32];
+	snprintf(seven, sizeof seven, "%d", 7 * NC * D * 4);
+	float a[4][NC], b[4][NC];
+	uint64_t pa = 0, pb = 0;
+	int st = loglik_chunked(NULL, 50, a, &pa) || loglik_chunked(seven, 50, b, &pb);
+	double err = 0;
+	for (int t = 0; t < 4 && !st; t++)
+		for (int i = 0; i < NC; i++)
+			err = fmax(err, fabs((double)a[t][i] - b[t][i]) / fmax(1, fabs(a[t][i])));
+	ok(!st && err < 2e-6, "loglik k=50 in chunks of 7 draws = in one (rel. error %.2g)", err);
+	ok(!st && b[3][0] <= b[0][0] + 1 && fabs(b[0][0] - b[1][0] - b[2][0]) < 1e-3 * b[0][0],
+	   "  iwae %.2f, nelbo %.2f = rec %.2f + kl %.2f", b[3][0], b[0][0], b[1][0], b[2][0]);
+	/* k = 400: one chunk holds 400·NC·D floats per k×n×d tensor (5 MB);
+	 * chunks of 7 draws must plan far less */
+	st = loglik_chunked(NULL, 400, a, &pa) || loglik_chunked(seven, 400, b, &pb);
+	ok(!st && pb * 10 < pa && pb < 2u << 20,
+	   "  k=400: chunks of 7 plan %.2f MB against %.2f MB at once",
+	   (double)pb / 1048576, (double)pa / 1048576);
+	err = 0;
+	for (int t = 0; t < 4 && !st; t++)
+		for (int i = 0; i < NC; i++)
+			err = fmax(err, fabs((double)a[t][i] - b[t][i]) / fmax(1, fabs(a[t][i])));
+	ok(!st && err < 1e-5, "  and the same values (rel. error %.2g)", err);
+}
+
 int main(void)
 {
 	if (!getenv("DG_PLUGIN_PATH")) {
@@ -553,6 +612,7 @@ int main(void)
 	test_beta();
 	test_variants();
 	test_ae();
+	test_loglik_chunks();
 	free(images);
 	free(labels);
 	return done_testing();

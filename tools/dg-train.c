@@ -41,6 +41,8 @@ static const char usage_text[] =
 	"  -n, --limit N         use at most the first N images of DATA\n"
 	"      --binarize        dynamic binarization of the pixels each epoch\n"
 	"      --log FILE        the training log as CSV, rewritten every epoch\n"
+	"      --plain           write the checkpoint uncompressed: larger, but\n"
+	"                        quicker for dg-sample, dg-decode, dg-eval to load\n"
 	"      --val DATA        after every epoch, the loss terms on DATA (e.g.\n"
 	"                        fashion-mnist-test)\n"
 	"      --snapshot DIR    after every epoch, DIR/samples-EPOCH.png (64 images\n"
@@ -64,11 +66,12 @@ struct cmdline {
 	uint64_t epochs, limit;
 	struct dg_train_config cfg;
 	int quiet, progress, list, help;
+	int plain;               /* --plain: an uncompressed checkpoint */
 };
 
 enum {
 	OPT_LR = 256, OPT_SEED, OPT_DEVICE, OPT_BINARIZE, OPT_LOG, OPT_RESUME, OPT_PROGRESS,
-	OPT_LIST, OPT_VERSION, OPT_SNAPSHOT, OPT_VAL,
+	OPT_LIST, OPT_VERSION, OPT_SNAPSHOT, OPT_VAL, OPT_PLAIN,
 };
 
 static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
@@ -86,6 +89,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"limit", required_argument, NULL, 'n'},
 		{"binarize", no_argument, NULL, OPT_BINARIZE},
 		{"log", required_argument, NULL, OPT_LOG},
+		{"plain", no_argument, NULL, OPT_PLAIN},
 		{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
 		{"val", required_argument, NULL, OPT_VAL},
 		{"resume", required_argument, NULL, OPT_RESUME},
@@ -153,6 +157,9 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			break;
 		case OPT_LOG:
 			cl->log = optarg;
+			break;
+		case OPT_PLAIN:
+			cl->plain = 1;
 			break;
 		case OPT_VAL:
 			cl->val = optarg;
@@ -505,7 +512,10 @@ static int train(struct cmdline *cl)
 		st = r.status;
 	if (st)
 		goto out;
-	if ((st = dg_trainer_save(t, cl->output, DG_CHECKPOINT_FAST)))
+	/* gzip level 1 halves the file; inflating it is most of what a
+	 * pipeline tool spends loading the model, hence --plain */
+	if ((st = dg_trainer_save(t, cl->output,
+				  cl->plain ? DG_CHECKPOINT_PLAIN : DG_CHECKPOINT_FAST)))
 		goto out;
 	if (stop) {
 		dg_tool_error(0, "%s: checkpoint saved to %s after step %llu (continue with "
