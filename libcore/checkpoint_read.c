@@ -206,7 +206,11 @@ static int check_manifest(struct rd *r)
  * with the data actually present, never with what a header claims. */
 static int read_data(struct rd *r, const char *path, uint64_t size, unsigned char **out)
 {
-	size_t cap = size < (1u << 20) ? (size_t)size + 1 : (1u << 20), got = 0;
+	/* Sized from the (checked) header in one go up to 64 MiB, so common
+	 * members are read without reallocation; beyond that the buffer grows
+	 * with the data actually read, so a header claiming gigabytes over a
+	 * short file costs nothing. */
+	size_t cap = size < (64u << 20) ? (size_t)size + 1 : (64u << 20), got = 0;
 	unsigned char *buf = malloc(cap);
 
 	*out = NULL;

@@ -64,6 +64,14 @@ static int cpu_alloc(void *dev, uint64_t bytes, void **buf)
 	return *buf ? DG_OK : DG_ENOMEM;
 }
 
+static int cpu_adopt(void *dev, void *host, uint64_t bytes, void **buf)
+{
+	(void)dev;
+	(void)bytes;
+	*buf = host;
+	return DG_OK;
+}
+
 static void cpu_release(void *dev, void *buf)
 {
 	(void)dev;
@@ -223,6 +231,7 @@ const struct dg_backend dg_cpu_backend = {
 	.open = cpu_open,
 	.close = cpu_close,
 	.alloc = cpu_alloc,
+	.adopt = cpu_adopt,
 	.release = cpu_release,
 	.write = cpu_write,
 	.read = cpu_read,

@@ -81,6 +81,10 @@ struct dg_backend {
 	int (*execute)(void *dev, void *prog, const struct dg_run_info *ri);
 	/* Prints per-call timings (DG_PROFILE) to f-less stderr and frees. */
 	void (*unprepare)(void *dev, void *prog);
+	/* Optional: makes a buffer of host memory from dg_alloc() holding
+	 * bytes, taking it over (the cpu backend uses it as it is, sparing a
+	 * variable's copy at bind time); NULL where buffers live elsewhere. */
+	int (*adopt)(void *dev, void *host, uint64_t bytes, void **buf);
 };
 
 extern const struct dg_backend dg_cpu_backend;

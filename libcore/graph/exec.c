@@ -64,6 +64,14 @@ static int bind(struct dg_graph *g, const char *spec)
 		struct dg_var *v = &g->vars[i];
 		if (v->kind == DG_VAR_COUNTER || v->buf)
 			continue;
+		if ((st = dg__var_host(g, v, 1)))
+			return st;
+		if (be->adopt) {
+			if ((st = be->adopt(g->dev, v->host, v->count * sizeof(float), &v->buf)))
+				return st;
+			v->host = NULL;
+			continue;
+		}
 		if ((st = be->alloc(g->dev, v->count * sizeof(float), &v->buf)) ||
 		    (st = be->write(g->dev, v->buf, 0, v->host, v->count * sizeof(float)))) {
 			if (v->buf)

@@ -265,15 +265,10 @@ int32_t dg__new_var(struct dg_graph *g, const char *name, enum dg_var_kind kind,
 		return -1;
 	}
 	if (kind != DG_VAR_COUNTER) {
-		if (!(v->host = dg_alloc(count * sizeof(float)))) {
-			free(v->name);
-			dg__fail(g, DG_ENOMEM, "variable %s: out of memory", name);
-			return -1;
-		}
-		int st = dg__init_fill(v->host, rank, dims, count, init, g->seed,
-				       DG_VAR_STREAM | g->nvars);
+		int st = dg__init_check(rank, init);
+		v->init = init;
+		v->init_stream = DG_VAR_STREAM | g->nvars;
 		if (st || !(id = leaf(g, OP_VAR, name, DG_F32, rank, dims))) {
-			dg_free(v->host);
 			free(v->name);
 			if (st)
 				dg__fail(g, st, "variable %s: %s", name, dg_errmsg());
@@ -333,6 +328,23 @@ dg_tensor dg_constant(struct dg_graph *g, unsigned rank, const uint64_t *dims,
 
 /* ---- variables on the host side ------------------------------------------ */
 
+int dg__var_host(struct dg_graph *g, struct dg_var *v, int fill)
+{
+	int st;
+
+	if (!v->host && !(v->host = dg_alloc(v->count * sizeof(float))))
+		return DG_ENOMEM;
+	if (fill && !v->initialized) {
+		/* the graph's seed and the variable's own stream: the values do
+		 * not depend on when they are drawn */
+		if ((st = dg__init_fill(v->host, v->rank, v->dims, v->count, v->init, g->seed,
+					v->init_stream)))
+			return dg_error_context(st, "variable %s", v->name);
+	}
+	v->initialized = 1;
+	return DG_OK;
+}
+
 size_t dg_var_count(const struct dg_graph *g)
 {
 	return g->nvars;
@@ -369,7 +381,7 @@ int dg_var_get(struct dg_graph *g, const char *name, struct dg_array **out)
 		return DG_ENOMEM;
 	if (v->buf)
 		st = g->be->read(g->dev, v->buf, 0, a->data, v->count * sizeof(float));
-	else
+	else if (!(st = dg__var_host(g, v, 1)))
 		memcpy(a->data, v->host, v->count * sizeof(float));
 	if (st) {
 		dg_array_free(a);
@@ -383,6 +395,7 @@ int dg_var_set(struct dg_graph *g, const char *name, const struct dg_array *a)
 {
 	int32_t i = dg__find_var(g, name);
 	char want[128], got[128];
+	int st;
 
 	if (i < 0)
 		return dg_error(DG_ENOINPUT, "no variable named %s", name);
@@ -401,6 +414,8 @@ int dg_var_set(struct dg_graph *g, const char *name, const struct dg_array *a)
 	}
 	if (v->buf)
 		return g->be->write(g->dev, v->buf, 0, a->data, v->count * sizeof(float));
+	if ((st = dg__var_host(g, v, 0)))
+		return st;
 	memcpy(v->host, a->data, v->count * sizeof(float));
 	return DG_OK;
 }

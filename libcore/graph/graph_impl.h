@@ -83,6 +83,12 @@ struct dg_var {
 	uint64_t count;
 	uint32_t node;          /* the OP_VAR leaf */
 	float *host;            /* values while not bound to a device */
+	/* Initial values are drawn when first needed (dg__var_host), so a
+	 * model whose parameters are all loaded from a checkpoint never
+	 * draws them: tools that load a model start faster. */
+	struct dg_init init;
+	uint64_t init_stream;
+	int initialized;
 	int64_t counter;        /* DG_VAR_COUNTER */
 	void *buf;              /* backend buffer once bound */
 	int32_t ema;            /* index of the EMA variable, or -1 */
@@ -166,6 +172,12 @@ int32_t dg__find_var(const struct dg_graph *g, const char *name);
 /* Broadcast shape of two shapes (NumPy); DG_EDATA if incompatible. */
 int dg__broadcast(unsigned ra, const uint64_t *a, unsigned rb, const uint64_t *b,
 		  unsigned *r, uint64_t *out);
+/* Makes v->host (a variable other than a counter) hold its values:
+ * allocated and drawn from the initializer on first use.  With fill 0 the
+ * caller overwrites every value, so nothing is drawn (graph/graph.c). */
+int dg__var_host(struct dg_graph *g, struct dg_var *v, int fill);
+/* DG_EUSAGE for an initializer that cannot apply to a rank (graph/init.c). */
+int dg__init_check(unsigned rank, struct dg_init init);
 /* Fills an initializer's values (graph/init.c). */
 int dg__init_fill(float *v, unsigned rank, const uint64_t *dims, uint64_t count,
 		  struct dg_init init, uint64_t seed, uint64_t stream);

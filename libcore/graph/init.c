@@ -80,6 +80,15 @@ static int orthogonal(float *v, uint64_t rows, uint64_t cols, float gain,
 	return DG_OK;
 }
 
+int dg__init_check(unsigned rank, struct dg_init init)
+{
+	if (init.kind > DG_INIT_ORTHOGONAL)
+		return dg_error(DG_EUSAGE, "unknown initializer %d", (int)init.kind);
+	if (init.kind == DG_INIT_ORTHOGONAL && rank < 2)
+		return dg_error(DG_EUSAGE, "orthogonal initializer needs rank >= 2");
+	return DG_OK;
+}
+
 int dg__init_fill(float *v, unsigned rank, const uint64_t *dims, uint64_t count,
 		  struct dg_init init, uint64_t seed, uint64_t stream)
 {
