@@ -1,38 +1,85 @@
 #version 450
 // graph_eltwise.comp — the graph engine's elementwise ops on the vulkan
-// backend: c = f(a) or f(a, b) with NumPy broadcasting, one invocation per
-// output element.  OP (a specialization constant) picks f; the codes are
-// set by libcore/graph/backend_vk.c.  Offsets and strides are in floats;
-// strides are per output axis, 0 where the input is broadcast.
+// backend: y = f(a), f(a, b) or where(a, b, c) with NumPy broadcasting, and
+// casts of u8/i32 inputs; one invocation per output element.
+//
+// OP (specialization constant 0) picks f; the codes are set by
+// libcore/graph/vk_k_eltwise.c.  DT (constant 1) is input a's type: 0 f32,
+// 1 u8 (offa in bytes, read out of 32-bit words), 2 i32.  GENERAL (constant
+// 2) is 1 when some input is broadcast along some axes: then each input's
+// index comes from the output coordinates, skipping the axes whose bit is
+// set in its mask; otherwise an input is either the same shape (index i)
+// or one element (mask != 0).  The host merges axes first, so rank is
+// small.  Inputs are read as uint words so that one binding serves every
+// dtype; floats are bit casts.
 layout(local_size_x = 64) in;
 layout(constant_id = 0) const uint OP = 0;
-layout(std430, binding = 0) readonly buffer A { float a[]; };
-layout(std430, binding = 1) readonly buffer B { float b[]; };
-layout(std430, binding = 2) writeonly buffer C { float c[]; };
+layout(constant_id = 1) const uint DT = 0;
+layout(constant_id = 2) const uint GENERAL = 0;
+layout(std430, binding = 0) readonly buffer A { uint a[]; };
+layout(std430, binding = 1) readonly buffer B { uint b[]; };
+layout(std430, binding = 2) readonly buffer C { uint c[]; };
+layout(std430, binding = 3) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Push {
-	uint n, rank, offa, offb, offc;
+	uint n, rank, offa, offb, offc, offy;
 	float p, q;
-	uint pad;
+	uint maska, maskb, maskc, pad;
 	uvec4 dims[2];
-	uvec4 sa[2];
-	uvec4 sb[2];
 } pc;
 
 uint at(uvec4 v[2], uint k) { return v[k >> 2][k & 3]; }
+
+float load_a(uint i)
+{
+	if (DT == 1u) {
+		uint byte = pc.offa + i;
+		return float((a[byte >> 2] >> ((byte & 3u) * 8u)) & 0xffu);
+	}
+	if (DT == 2u)
+		return float(int(a[pc.offa + i]));
+	return uintBitsToFloat(a[pc.offa + i]);
+}
+
+// x^e as the C library's powf for the cases a graph meets: integer
+// exponents of negative bases keep their sign, other negative bases give
+// NaN (GLSL's pow is undefined for x < 0).
+float pows(float x, float e)
+{
+	if (e == 2.0)
+		return x * x;
+	if (x == 0.0)
+		return e > 0.0 ? 0.0 : e == 0.0 ? 1.0 : 1.0 / 0.0;
+	float m = pow(abs(x), e);
+	if (x > 0.0)
+		return m;
+	if (floor(e) != e)
+		return uintBitsToFloat(0x7fc00000u);
+	return mod(e, 2.0) == 1.0 ? -m : m;
+}
 
 void main()
 {
 	uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * 65535u * 64u;
 	if (i >= pc.n)
 		return;
-	uint ia = 0, ib = 0, q = i;
-	for (int k = int(pc.rank) - 1; k >= 0; k--) {
-		uint d = at(pc.dims, uint(k)), ck = q % d;
-		q /= d;
-		ia += ck * at(pc.sa, uint(k));
-		ib += ck * at(pc.sb, uint(k));
+	uint ia = 0u, ib = 0u, ic = 0u;
+	if (GENERAL != 0u) {
+		uint q = i, sa = 1u, sb = 1u, sc = 1u;
+		for (int k = int(pc.rank) - 1; k >= 0; k--) {
+			uint d = at(pc.dims, uint(k)), ck = q % d, bit = 1u << uint(k);
+			q /= d;
+			if ((pc.maska & bit) == 0u) { ia += ck * sa; sa *= d; }
+			if ((pc.maskb & bit) == 0u) { ib += ck * sb; sb *= d; }
+			if ((pc.maskc & bit) == 0u) { ic += ck * sc; sc *= d; }
+		}
+	} else {
+		ia = pc.maska != 0u ? 0u : i;
+		ib = pc.maskb != 0u ? 0u : i;
+		ic = pc.maskc != 0u ? 0u : i;
 	}
-	float x = a[pc.offa + ia], y = b[pc.offb + ib], r = 0;
+	float x = load_a(ia);
+	float v = OP >= 20u ? uintBitsToFloat(b[pc.offb + ib]) : 0.0;   // unary: b unread
+	float r = 0.0;
 	switch (OP) {
 	case 0: r = x; break;                                   // copy, expand
 	case 1: r = pc.p * x + pc.q; break;                     // affine
@@ -41,26 +88,32 @@ void main()
 	case 4: r = sqrt(x); break;
 	case 5: r = inversesqrt(x); break;
 	case 6: r = abs(x); break;
-	case 7: r = sign(x); break;
-	case 8: r = max(x, 0.0); break;                         // relu
-	case 9: r = x > 0 ? x : pc.p * x; break;                // leaky relu
-	case 10: r = x > 0 ? x : pc.p * (exp(x) - 1); break;    // elu
-	case 11: r = tanh(x); break;
-	case 12: r = x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)); break;
-	case 13: r = x > 0 ? x + log(1 + exp(-x)) : log(1 + exp(x)); break;
-	case 14: r = clamp(x, pc.p, pc.q); break;
-	case 15: r = (x >= pc.p && x <= pc.q) ? 1 : 0; break;   // inrange
-	case 16: r = x > 0 ? 1 : 0; break;                      // step
-	case 17: r = pow(x, pc.p); break;
-	case 20: r = x + y; break;
-	case 21: r = x - y; break;
-	case 22: r = x * y; break;
-	case 23: r = x / y; break;
-	case 24: r = x >= y ? x : y; break;
-	case 25: r = x <= y ? x : y; break;
-	case 26: r = x > y ? 1 : 0; break;
-	case 27: r = x >= y ? 1 : 0; break;
-	case 28: r = x == y ? 1 : 0; break;
+	case 7: r = x > 0.0 ? 1.0 : x < 0.0 ? -1.0 : 0.0; break;
+	case 8: r = x > 0.0 ? x : 0.0; break;                   // relu
+	case 9: r = x > 0.0 ? x : pc.p * x; break;              // leaky relu
+	case 10: r = x > 0.0 ? x : pc.p * (exp(x) - 1.0); break; // elu
+	case 11: r = tanh(clamp(x, -15.0, 15.0)); break;        // no inf/inf inside
+	case 12: r = x >= 0.0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)); break;
+	case 13: {                                              // softplus
+		float u = exp(-abs(x));
+		r = max(x, 0.0) + (u < 1e-3 ? u - 0.5 * u * u : log(1.0 + u));
+		break;
 	}
-	c[pc.offc + i] = r;
+	case 14: r = x < pc.p ? pc.p : x > pc.q ? pc.q : x; break;  // clamp
+	case 15: r = (x >= pc.p && x <= pc.q) ? 1.0 : 0.0; break;   // inrange
+	case 16: r = x > 0.0 ? 1.0 : 0.0; break;                // step
+	case 17: r = pows(x, pc.p); break;
+	case 18: r = x * pc.p; break;                           // cast (x already converted)
+	case 20: r = x + v; break;
+	case 21: r = x - v; break;
+	case 22: r = x * v; break;
+	case 23: r = x / v; break;
+	case 24: r = x >= v ? x : v; break;
+	case 25: r = x <= v ? x : v; break;
+	case 26: r = x > v ? 1.0 : 0.0; break;
+	case 27: r = x >= v ? 1.0 : 0.0; break;
+	case 28: r = x == v ? 1.0 : 0.0; break;
+	case 29: r = x != 0.0 ? v : uintBitsToFloat(c[pc.offc + ic]); break;  // where
+	}
+	y[pc.offy + i] = r;
 }

@@ -1,42 +1,155 @@
 #version 450
-// graph_reduce.comp — y = sum (MAX: max) of x over the axes where y's dim
-// is 1, same rank; one invocation per output element, summing in a fixed
-// order (no atomics), for the graph engine's minimal vulkan path.
+// graph_reduce.comp — reductions on the vulkan backend, each output
+// reduced in a fixed order (no atomics: the same bits every run).
+//
+// MODE (constant 0): 0 sum, 1 max of x over its reduced axes (SUM_TO and
+// MAX_TO); 2 softmax, 3 log-softmax, 4 argmax over rows of K = kd[0]
+// contiguous elements.  For 0 and 1 the host has merged x's axes into
+// alternating kept (kd, ks: dims, strides) and reduced (rd, rs) groups,
+// at most four of each, outermost first.  WG (constant 1): 0 one
+// invocation per output; 1 one 64-wide workgroup per output (long
+// reductions to few outputs), lanes taking every 64th element, then a
+// tree in shared memory.  Sums are compensated (Kahan), `precise` so the
+// compiler keeps the correction.
 layout(local_size_x = 64) in;
-layout(constant_id = 0) const uint MAX = 0;
+layout(constant_id = 0) const uint MODE = 0;
+layout(constant_id = 1) const uint WG = 0;
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Push {
-	uint nout, rank, per, offx, offy, pad0, pad1, pad2;
-	uvec4 xd[2];
-	uvec4 yd[2];
+	uint nout, offx, offy, nk, nr, per, pad0, pad1;
+	uvec4 kd, ks, rd, rs;
 } pc;
 
-uint at(uvec4 v[2], uint k) { return v[k >> 2][k & 3]; }
+shared float part[64];
+
+float combine(float acc, float v)
+{
+	// as the cpu: NaN wins, else the larger
+	return (v > acc || isnan(v)) ? v : acc;
+}
+
+uint base_of(uint o)
+{
+	uint base = 0u, q = o;
+	for (int k = int(pc.nk) - 1; k >= 0; k--) {
+		base += (q % pc.kd[k]) * pc.ks[k];
+		q /= pc.kd[k];
+	}
+	return base;
+}
+
+uint roff(uint r)
+{
+	uint off = 0u;
+	for (int k = int(pc.nr) - 1; k >= 0; k--) {
+		off += (r % pc.rd[k]) * pc.rs[k];
+		r /= pc.rd[k];
+	}
+	return off;
+}
+
+void reduce_one(uint o)
+{
+	uint base = pc.offx + base_of(o);
+	precise float acc = MODE == 1u ? -1.0 / 0.0 : 0.0, comp = 0.0;
+	uint inner = pc.nr > 0u ? pc.rd[pc.nr - 1u] : 1u;
+	uint istr = pc.nr > 0u ? pc.rs[pc.nr - 1u] : 0u;
+	uint outer = pc.per / inner;
+	for (uint ro = 0u; ro < outer; ro++) {
+		uint off = base, q = ro;
+		for (int k = int(pc.nr) - 2; k >= 0; k--) {
+			off += (q % pc.rd[k]) * pc.rs[k];
+			q /= pc.rd[k];
+		}
+		for (uint t = 0u; t < inner; t++) {
+			float v = x[off + t * istr];
+			if (MODE == 1u) {
+				acc = combine(acc, v);
+			} else {
+				precise float yk = v - comp;
+				precise float tk = acc + yk;
+				comp = (tk - acc) - yk;
+				acc = tk;
+			}
+		}
+	}
+	y[pc.offy + o] = acc;
+}
+
+void reduce_group(uint o)
+{
+	uint lane = gl_LocalInvocationID.x, base = pc.offx + base_of(o);
+	precise float acc = MODE == 1u ? -1.0 / 0.0 : 0.0, comp = 0.0;
+	for (uint r = lane; r < pc.per; r += 64u) {
+		float v = x[base + roff(r)];
+		if (MODE == 1u) {
+			acc = combine(acc, v);
+		} else {
+			precise float yk = v - comp;
+			precise float tk = acc + yk;
+			comp = (tk - acc) - yk;
+			acc = tk;
+		}
+	}
+	part[lane] = acc;
+	barrier();
+	for (uint h = 32u; h > 0u; h >>= 1) {
+		if (lane < h) {
+			float u = part[lane], v = part[lane + h];
+			part[lane] = MODE == 1u ? combine(u, v) : u + v;
+		}
+		barrier();
+	}
+	if (lane == 0u)
+		y[pc.offy + o] = part[0];
+}
+
+void row(uint o)
+{
+	uint k = pc.kd[0], b = pc.offx + o * k, yb = pc.offy + o * k;
+	if (MODE == 4u) {
+		uint best = 0u;
+		for (uint i = 1u; i < k; i++)
+			if (x[b + i] > x[b + best])
+				best = i;
+		y[pc.offy + o] = float(best);
+		return;
+	}
+	float m = -1.0 / 0.0;
+	for (uint i = 0u; i < k; i++)
+		m = x[b + i] > m ? x[b + i] : m;
+	precise float s = 0.0, comp = 0.0;
+	for (uint i = 0u; i < k; i++) {
+		precise float yk = exp(x[b + i] - m) - comp;
+		precise float tk = s + yk;
+		comp = (tk - s) - yk;
+		s = tk;
+	}
+	if (MODE == 3u) {
+		float ls = log(s);
+		for (uint i = 0u; i < k; i++)
+			y[yb + i] = (x[b + i] - m) - ls;
+	} else {
+		float inv = 1.0 / s;
+		for (uint i = 0u; i < k; i++)
+			y[yb + i] = exp(x[b + i] - m) * inv;
+	}
+}
 
 void main()
 {
-	uint o = gl_GlobalInvocationID.x;
+	if (WG != 0u) {
+		uint o = gl_WorkGroupID.x + gl_WorkGroupID.y * 65535u;
+		if (o < pc.nout)     // uniform per workgroup: barriers stay in uniform flow
+			reduce_group(o);
+		return;
+	}
+	uint o = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * 65535u * 64u;
 	if (o >= pc.nout)
 		return;
-	float acc = MAX != 0 ? -1.0 / 0.0 : 0.0;
-	for (uint r = 0; r < pc.per; r++) {
-		// coordinates: kept axes from o, reduced axes from r
-		uint qo = o, qr = r, idx = 0, stride = 1;
-		for (int k = int(pc.rank) - 1; k >= 0; k--) {
-			uint d = at(pc.xd, uint(k)), c;
-			if (at(pc.yd, uint(k)) == 1u && d != 1u) {
-				c = qr % d;
-				qr /= d;
-			} else {
-				c = qo % d;
-				qo /= d;
-			}
-			idx += c * stride;
-			stride *= d;
-		}
-		float v = x[pc.offx + idx];
-		acc = MAX != 0 ? max(acc, v) : acc + v;
-	}
-	y[pc.offy + o] = acc;
+	if (MODE >= 2u)
+		row(o);
+	else
+		reduce_one(o);
 }

@@ -130,6 +130,11 @@ grep -q '^  driver  *oneDNN' "$tmp/out"; t $? "cpu driver is oneDNN"
 if command -v vulkaninfo > /dev/null && vulkaninfo --summary 2> /dev/null | grep -q llvmpipe; then
 	grep -q '^vulkan:0$' "$tmp/out" && grep -q 'llvmpipe' "$tmp/out"
 	t $? "--devices lists lavapipe (vulkaninfo sees llvmpipe)"
+	grep -q '^  tuning  *gemm tile [0-9]*x[0-9]* ([0-9]*x[0-9]* invocations of [0-9]*x[0-9]*), subgroup [1-9]' "$tmp/out"
+	t $? "--devices shows the vulkan GEMM tiles and subgroup size"
+	DG_VK_GEMM_TILES=4x4/16x16 dg-info --devices --device vulkan:0 > "$tmp/out2"
+	grep -q '^  tuning  *gemm tile 64x64 (16x16 invocations of 4x4)' "$tmp/out2"
+	t $? "DG_VK_GEMM_TILES shows in the tuning line"
 else
 	grep -q '^vulkan: ' "$tmp/out"
 	t $? "no Vulkan device: --devices says why"

@@ -1,7 +1,13 @@
 /* graph/backend_vk.c — the vulkan backend: devices, buffers, and the
  * compiled kernel list recorded once into one command buffer (a barrier
- * between calls), resubmitted each run.  The kernels' recorders are in
+ * between calls), resubmitted each run.  What changes between runs (the
+ * run counter of random draws, optimizer scalars) lives in a small
+ * host-visible buffer of parameter words written before each submit;
+ * kernels report bad indices through a status word in it.  DG_PROFILE=1
+ * times each call with timestamp queries.  The kernels' recorders are in
  * vk_k_*.c (graph/vk_kernels.h). */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "graph/vk_kernels.h"
@@ -134,14 +140,59 @@ static void vk_release(void *dev, void *buf)
 	free(buf);
 }
 
+/* DG_PROFILE=1: totals per op name in the order ops first appear (as the
+ * cpu backend prints them), from timestamps around every call; =2 adds
+ * one line per call. */
+static void print_profile(const struct vkprog *p)
+{
+	double total = 0;
+	const char *lvl = getenv("DG_PROFILE");
+
+	fprintf(stderr, "dg: profile: vulkan, %zu kernels, %llu runs\n", p->ncalls,
+		(unsigned long long)p->runs);
+	for (size_t i = 0; i < p->ncalls; i++)
+		total += p->ns[i];
+	for (size_t i = 0; i < p->ncalls; i++) {
+		int op = p->calls[i].n.op, seen = 0, count = 0;
+		double t = 0;
+		for (size_t j = 0; j < i; j++)
+			seen |= p->calls[j].n.op == op;
+		if (seen)
+			continue;
+		for (size_t j = i; j < p->ncalls; j++)
+			if (p->calls[j].n.op == op) {
+				t += p->ns[j];
+				count++;
+			}
+		fprintf(stderr, "dg: profile: %-20s %4d calls %10.1f us/run %5.1f%%\n",
+			dg_opdefs[op].name, count, t / 1e3 / (double)p->runs,
+			total > 0 ? 100 * t / total : 0);
+	}
+	fprintf(stderr, "dg: profile: total %.1f us/run\n", total / 1e3 / (double)p->runs);
+	for (size_t i = 0; lvl && !strcmp(lvl, "2") && i < p->ncalls; i++) {
+		const struct dg_kcall *c = &p->calls[i];
+		char y[64], a[64];
+		fprintf(stderr, "dg: profile: %%%-5u %-16s %10.1f us %s <- %s\n", c->id,
+			dg_opdefs[c->n.op].name, p->ns[i] / 1e3 / (double)p->runs,
+			dg_shape_format(y, sizeof y, c->n.rank, c->n.dims),
+			dg_shape_format(a, sizeof a, c->in_node[0].rank, c->in_node[0].dims));
+	}
+}
+
 static void vk_unprepare(void *dev, void *prog)
 {
 	struct vkprog *p = prog;
-	(void)dev;
+	struct dg_vk *vk = ((struct vkdev *)dev)->vk;
 	if (!p)
 		return;
+	if (p->ns && p->runs)
+		print_profile(p);
 	dg_vk_cmd_destroy(p->cmd);
 	dg_vk_descs_destroy(p->descs);
+	dg_vk_buffer_destroy(vk, &p->params);
+	free(p->slots);
+	free(p->calls);
+	free(p->ns);
 	free(p);
 }
 
@@ -159,20 +210,51 @@ static int vk_prepare(void *dev, const struct dg_plan *plan, void **out)
 {
 	struct dg_vk *vk = ((struct vkdev *)dev)->vk;
 	struct vkprog *p = calloc(1, sizeof *p);
+	const char *prof = getenv("DG_PROFILE");
+	uint32_t nupd = 0;
 	int st;
 
 	*out = NULL;
 	if (!p)
 		return dg_error_nomem("a vulkan step", sizeof *p);
-	if ((st = dg_vk_cmd_create(vk, 0, &p->cmd)) ||
+	p->seed = plan->seed;
+	p->ncalls = plan->ncalls;
+	p->profile = prof && *prof && strcmp(prof, "0");
+	for (size_t i = 0; i < plan->ncalls; i++)
+		nupd += plan->calls[i].n.op >= OP_UPD_SGD && plan->calls[i].n.op <= OP_UPD_RMSPROP;
+	p->calls = malloc((plan->ncalls + 1) * sizeof *p->calls);
+	p->ns = p->profile ? calloc(plan->ncalls + 1, sizeof *p->ns) : NULL;
+	if (!p->calls || (p->profile && !p->ns)) {
+		vk_unprepare(dev, p);
+		return dg_error_nomem("a vulkan step", plan->ncalls * sizeof *p->calls);
+	}
+	memcpy(p->calls, plan->calls, plan->ncalls * sizeof *p->calls);
+	/* Per-run words: run counter, status, four floats per update. */
+	if ((st = dg_vk_buffer_create(vk, 4 * (DG_VKP_SLOTS + 4 * (uint64_t)nupd),
+				      DG_VK_MEM_UPLOAD, &p->params))) {
+		vk_unprepare(dev, p);
+		return st;
+	}
+	if (!p->params.map) {
+		vk_unprepare(dev, p);
+		return dg_error(DG_EINTERNAL, "vulkan backend: parameter words are not mapped");
+	}
+	memset(p->params.map, 0, p->params.size);
+	uint32_t nts = p->profile ? (uint32_t)plan->ncalls + 1 : 0;
+	if ((st = dg_vk_cmd_create(vk, nts, &p->cmd)) ||
 	    (st = dg_vk_descs_create(vk, 64, &p->descs)) || (st = dg_vk_cmd_begin(p->cmd))) {
 		vk_unprepare(dev, p);
 		return st;
 	}
+	if (p->profile)
+		dg_vk_cmd_timestamp(p->cmd);
 	for (size_t i = 0; i < plan->ncalls && !st; i++) {
+		p->call = (uint32_t)i;
 		if ((st = record(vk, p, &plan->calls[i])))
 			break;
 		dg_vk_cmd_barrier(p->cmd);
+		if (p->profile)
+			dg_vk_cmd_timestamp(p->cmd);
 	}
 	if (st || (st = dg_vk_cmd_end(p->cmd))) {
 		vk_unprepare(dev, p);
@@ -182,12 +264,64 @@ static int vk_prepare(void *dev, const struct dg_plan *plan, void **out)
 	return DG_OK;
 }
 
+/* Writes the per-run words: the run counter, a clear status, and each
+ * update's scalars derived as the cpu kernel derives them. */
+static int write_params(struct dg_vk *vk, struct vkprog *p, uint64_t run)
+{
+	uint32_t *w = p->params.map;
+	float *f = p->params.map;
+
+	w[DG_VKP_RUN] = (uint32_t)run;
+	w[DG_VKP_RUN + 1] = (uint32_t)(run >> 32);
+	w[DG_VKP_STATUS] = DG_VKP_NONE;
+	for (uint32_t s = 0; s < p->nslots; s++) {
+		const struct vkslot *u = &p->slots[s];
+		float lr = u->rt[0];
+		float *o = f + DG_VKP_SLOTS + 4 * s;
+		o[0] = lr;
+		o[1] = lr / u->rt[1];
+		o[2] = 1 / sqrtf(u->rt[2]);
+		o[3] = u->decoupled ? 1 - lr * u->wd : 1;
+	}
+	return dg_vk_buffer_flush(vk, &p->params);
+}
+
 static int vk_execute(void *dev, void *prog, const struct dg_run_info *ri)
 {
+	struct dg_vk *vk = ((struct vkdev *)dev)->vk;
 	struct vkprog *p = prog;
-	(void)dev;
-	(void)ri;
-	return dg_vk_cmd_run(p->cmd);
+	int st;
+
+	if ((st = write_params(vk, p, ri->run)) || (st = dg_vk_cmd_run(p->cmd)) ||
+	    (st = dg_vk_buffer_invalidate(vk, &p->params)))
+		return st;
+	uint32_t bad = ((const uint32_t *)p->params.map)[DG_VKP_STATUS];
+	if (bad != DG_VKP_NONE && bad < p->ncalls) {
+		const struct dg_kcall *c = &p->calls[bad];
+		return dg_error(DG_EDATA, "%s (node %u): index outside 0..%llu",
+				dg_opdefs[c->n.op].name, c->id,
+				(unsigned long long)(c->n.op == OP_GATHER ? c->in_node[0].dims[0]
+						     : c->n.op == OP_PICK
+						     ? c->in_node[0].dims[c->in_node[0].rank - 1]
+						     : (uint64_t)c->n.ia[0]) - 1);
+	}
+	if (p->ns && ri->profile) {
+		double *t = malloc((p->ncalls + 1) * sizeof *t);
+		if (!t)
+			return dg_error_nomem("timestamps", p->ncalls * sizeof *t);
+		if (!(st = dg_vk_cmd_timestamps(p->cmd, t, (uint32_t)p->ncalls + 1))) {
+			for (size_t i = 0; i < p->ncalls; i++)
+				p->ns[i] += t[i + 1] - t[i];
+			p->runs++;
+		}
+		free(t);
+		if (st == DG_EINTERNAL) {   /* no timestamps on this queue: no profile */
+			free(p->ns);
+			p->ns = NULL;
+			st = DG_OK;
+		}
+	}
+	return st;
 }
 
 const struct dg_backend dg_vk_backend = {

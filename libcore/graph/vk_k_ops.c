@@ -1,113 +1,83 @@
-/* graph/vk_k_ops.c — recorders for the vulkan backend's ops other than
- * matmul and convolution: elementwise (graph_eltwise.comp) and
- * reductions (graph_reduce.comp). */
+/* graph/vk_k_ops.c — the vulkan backend's ops other than matmul and
+ * convolution: which family records each op, the limits they share, and
+ * the helper that binds and dispatches one pipeline. */
 #include "graph/vk_kernels.h"
 
-/* Shader codes of graph_eltwise.comp; -1: not an elementwise op. */
-static int elt_code(int op)
+int dg_vkk_record(struct dg_vk *vk, struct vkprog *p, const char *shader,
+		  const struct dg_vk_buffer *const *binds, uint32_t nb, const void *push,
+		  uint32_t push_size, const uint32_t *spec, uint32_t nspec, uint32_t gx, uint32_t gy)
 {
-	switch (op) {
-	case OP_STOPGRAD: case OP_EXPAND: return 0;
-	case OP_AFFINE: return 1;
-	case OP_EXP: return 2;
-	case OP_LOG: return 3;
-	case OP_SQRT: return 4;
-	case OP_RSQRT: return 5;
-	case OP_ABS: return 6;
-	case OP_SIGN: return 7;
-	case OP_RELU: return 8;
-	case OP_LEAKY: return 9;
-	case OP_ELU: return 10;
-	case OP_TANH: return 11;
-	case OP_SIGMOID: return 12;
-	case OP_SOFTPLUS: return 13;
-	case OP_CLAMP: return 14;
-	case OP_INRANGE: return 15;
-	case OP_STEP: return 16;
-	case OP_POWS: return 17;
-	case OP_ADD: return 20;
-	case OP_SUB: return 21;
-	case OP_MUL: return 22;
-	case OP_DIV: return 23;
-	case OP_MAX: return 24;
-	case OP_MIN: return 25;
-	case OP_GT: return 26;
-	case OP_GE: return 27;
-	case OP_EQ: return 28;
-	}
-	return -1;
+	const struct dg_vk_pipeline *pl;
+	struct dg_vk_bind b[DG_VK_MAX_BINDINGS];
+	VkDescriptorSet set;
+	int st;
+
+	if ((st = dg_vk_pipeline_get(vk, shader, nb, push_size, spec, nspec, &pl)))
+		return st;
+	for (uint32_t i = 0; i < nb; i++)
+		b[i] = (struct dg_vk_bind){binds[i], 0, 0};
+	if ((st = dg_vk_descs_alloc(p->descs, pl, b, &set)))
+		return st;
+	dg_vk_cmd_dispatch(p->cmd, pl, set, push, gx, gy, 1);
+	return DG_OK;
 }
 
-/* Per-output-axis strides of an input broadcast to the output shape. */
-static void bstrides(const struct dg_node *out, const struct dg_node *in, uint32_t *s)
+/* Shaders index with 32-bit integers; every input's type must be one
+ * the op's family reads. */
+static int check(const struct dg_kcall *c)
 {
-	unsigned off = out->rank - in->rank;
-	uint64_t acc = 1;
-	for (int k = (int)out->rank - 1; k >= 0; k--) {
-		uint64_t d = k < (int)off ? 1 : in->dims[k - off];
-		s[k] = d == 1 ? 0 : (uint32_t)acc;
-		acc *= d;
+	int op = c->n.op;
+	int side = (dg_opdefs[op].flags & OPF_SIDE) != 0;
+	uint64_t n = side ? c->in_node[0].count : c->n.count;
+
+	if (n >= (1ull << 31) || c->n.rank > DG_MAX_RANK)
+		return dg_error(DG_ENODEV, "vulkan backend: %s of %llu elements is too large",
+				dg_opdefs[op].name, (unsigned long long)n);
+	for (unsigned k = 0; k < c->n.nin; k++) {
+		int dt = c->in_node[k].dtype;
+		int index_in = k == 1 && (op == OP_GATHER || op == OP_SCATTER_ADD || op == OP_PICK ||
+					  op == OP_PLACE);
+		index_in |= k == 0 && op == OP_ONE_HOT;
+		if (c->in_node[k].count >= (1ull << 31))
+			return dg_error(DG_ENODEV, "vulkan backend: %s input too large",
+					dg_opdefs[op].name);
+		if (dt == DG_F32 || ((index_in || op == OP_CAST) && dt == DG_I32) ||
+		    (op == OP_CAST && dt == DG_U8))
+			continue;
+		return dg_error(DG_ENODEV, "vulkan backend: %s of %s input not supported",
+				dg_opdefs[op].name, dg_dtype_name(dt));
 	}
+	return DG_OK;
 }
 
 int dg_vkk_ops(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 {
-	const struct dg_vk_pipeline *pl;
-	VkDescriptorSet set;
-	int op = c->n.op, code = elt_code(op), st;
+	int st;
 
-	for (unsigned k = 0; k < c->n.nin; k++)
-		if (c->in_node[k].dtype != DG_F32)
-			return dg_error(DG_ENODEV, "vulkan backend: %s of %s input not supported yet",
-					dg_opdefs[op].name, dg_dtype_name(c->in_node[k].dtype));
-	if (c->n.count >= (1ull << 32) || c->n.rank > 8)
-		return dg_error(DG_ENODEV, "vulkan backend: tensor too large");
-	if (code >= 0) {
-		uint32_t push[32] = {0}, spec = (uint32_t)code;
-		const struct dg_node *b = c->n.nin > 1 ? &c->in_node[1] : &c->in_node[0];
-		struct dg_bref rb = c->n.nin > 1 ? c->in[1] : c->in[0];
-		push[0] = (uint32_t)c->n.count;
-		push[1] = c->n.rank;
-		push[2] = dg_vkk_elems(c->in[0]);
-		push[3] = dg_vkk_elems(rb);
-		push[4] = dg_vkk_elems(c->out);
-		push[5] = dg_vkk_f2u(c->n.fa[0]);
-		push[6] = dg_vkk_f2u(c->n.fa[1]);
-		for (unsigned k = 0; k < c->n.rank; k++)
-			push[8 + k] = (uint32_t)c->n.dims[k];
-		bstrides(&c->n, &c->in_node[0], push + 16);
-		bstrides(&c->n, b, push + 24);
-		if ((st = dg_vk_pipeline_get(vk, "graph_eltwise", 3, sizeof push, &spec, 1, &pl)))
-			return st;
-		struct dg_vk_bind binds[3] = {{c->in[0].buf, 0, 0}, {rb.buf, 0, 0}, {c->out.buf, 0, 0}};
-		if ((st = dg_vk_descs_alloc(p->descs, pl, binds, &set)))
-			return st;
-		uint32_t groups = (uint32_t)((c->n.count + 63) / 64);
-		uint32_t gx = groups < 65535 ? groups : 65535, gy = (groups + 65534) / 65535;
-		dg_vk_cmd_dispatch(p->cmd, pl, set, push, gx, gy, 1);
-		return DG_OK;
+	if ((st = check(c)))
+		return st;
+	switch (c->n.op) {
+	case OP_AFFINE: case OP_EXP: case OP_LOG: case OP_SQRT: case OP_RSQRT: case OP_ABS:
+	case OP_SIGN: case OP_RELU: case OP_LEAKY: case OP_ELU: case OP_TANH: case OP_SIGMOID:
+	case OP_SOFTPLUS: case OP_CLAMP: case OP_INRANGE: case OP_STEP: case OP_POWS:
+	case OP_STOPGRAD: case OP_CAST: case OP_EXPAND:
+	case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_MAX: case OP_MIN:
+	case OP_GT: case OP_GE: case OP_EQ: case OP_WHERE:
+		return dg_vkk_eltwise(vk, p, c);
+	case OP_SUM_TO: case OP_MAX_TO: case OP_SOFTMAX: case OP_LOG_SOFTMAX: case OP_ARGMAX:
+		return dg_vkk_reduce(vk, p, c);
+	case OP_PERMUTE: case OP_SLICE: case OP_PAD:
+		return dg_vkk_shape(vk, p, c);
+	case OP_GATHER: case OP_SCATTER_ADD: case OP_ONE_HOT: case OP_PICK: case OP_PLACE:
+		return dg_vkk_index(vk, p, c);
+	case OP_RNG_UNIFORM: case OP_RNG_NORMAL:
+		return dg_vkk_rng(vk, p, c);
+	case OP_UPD_SGD: case OP_UPD_ADAM:
+	case OP_UPD_RMSPROP: case OP_ASSIGN: case OP_EMA:
+		return dg_vkk_optim(vk, p, c);
 	}
-	if (op == OP_SUM_TO || op == OP_MAX_TO) {
-		uint32_t push[24] = {0}, spec = op == OP_MAX_TO;
-		const struct dg_node *x = &c->in_node[0];
-		push[0] = (uint32_t)c->n.count;
-		push[1] = x->rank;
-		push[2] = (uint32_t)(x->count / c->n.count);
-		push[3] = dg_vkk_elems(c->in[0]);
-		push[4] = dg_vkk_elems(c->out);
-		for (unsigned k = 0; k < x->rank; k++) {
-			push[8 + k] = (uint32_t)x->dims[k];
-			push[16 + k] = (uint32_t)c->n.dims[k];
-		}
-		if ((st = dg_vk_pipeline_get(vk, "graph_reduce", 2, sizeof push, &spec, 1, &pl)))
-			return st;
-		struct dg_vk_bind binds[2] = {{c->in[0].buf, 0, 0}, {c->out.buf, 0, 0}};
-		if ((st = dg_vk_descs_alloc(p->descs, pl, binds, &set)))
-			return st;
-		dg_vk_cmd_dispatch(p->cmd, pl, set, push, (uint32_t)((c->n.count + 63) / 64), 1, 1);
-		return DG_OK;
-	}
+	/* Leaves (inputs, variables, constants, fills) and reshapes are no
+	 * calls; anything else is a new op without a shader yet. */
 	return dg_error(DG_ENODEV, "vulkan backend: %s is not implemented yet (use --device cpu)",
-			dg_opdefs[op].name);
+			dg_opdefs[c->n.op].name);
 }
-

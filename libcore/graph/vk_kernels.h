@@ -5,7 +5,12 @@
  * bind a pipeline and record its dispatches into p->cmd:
  *   vk_k_gemm.c  — matmul and convolutions (forward, backward data and
  *                  filter), with the fused bias + activation epilogue;
- *   vk_k_ops.c   — everything else.
+ *   vk_k_ops.c   — everything else, by family: vk_k_eltwise.c (unary,
+ *                  binary, where, cast, expand), vk_k_reduce.c (sum/max
+ *                  to a shape, softmax, log-softmax, argmax), vk_k_shape.c
+ *                  (permute, slice, pad; gather, scatter-add, one-hot,
+ *                  pick, place), vk_k_rng.c (random draws),
+ *                  vk_k_optim.c (updates, assign, EMA).
  * A recorder returns DG_ENODEV with a message for what it cannot do, so
  * dg_compile fails cleanly and the caller may fall back to cpu. */
 #ifndef DG_GRAPH_VK_KERNELS_H
@@ -16,14 +21,71 @@
 #include "graph/backend.h"
 #include "vk/vk.h"
 
+/* Per-run words of a step (vkprog.params, host-visible, rewritten by
+ * execute before each submit): the run counter for random draws, a
+ * status word kernels lower (atomicMin) to the index of a call that met
+ * a bad index, then four floats per update call (its slot). */
+enum {
+	DG_VKP_RUN = 0,         /* run counter, low and high words */
+	DG_VKP_STATUS = 2,      /* DG_VKP_NONE, or a call's index */
+	DG_VKP_SLOTS = 4,       /* slot s at words 4 + 4 s */
+};
+#define DG_VKP_NONE 0xffffffffu /* the status word: no error */
+
+/* An update's per-run scalars, as execute derives them from the engine's
+ * rt (lr, 1-β1^t, 1-β2^t, t) into its slot: lr, lr/(1-β1^t),
+ * 1/sqrt(1-β2^t), and the decoupled decay factor 1 - lr·wd (or 1). */
+struct vkslot {
+	const float *rt;
+	float wd;
+	int decoupled;
+};
+
 /* A prepared step. */
 struct vkprog {
 	struct dg_vk_cmd *cmd;
 	struct dg_vk_descs *descs;
+	/* Added for the ops beyond matmul and conv; recorders that do not
+	 * need them ignore them. */
+	struct dg_vk_buffer params;     /* DG_VKP_* words, host-visible */
+	struct vkslot *slots;
+	uint32_t nslots, maxslots;
+	uint32_t call;                  /* index of the call being recorded */
+	struct dg_kcall *calls;         /* a copy of the plan's, for messages */
+	size_t ncalls;
+	double *ns;                     /* DG_PROFILE: time per call, summed */
+	uint64_t runs;
+	int profile;
+	uint64_t seed;                  /* the plan's, for random draws */
 };
 
 int dg_vkk_gemm(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
 int dg_vkk_ops(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
+/* The families dg_vkk_ops dispatches to. */
+int dg_vkk_eltwise(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
+int dg_vkk_reduce(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
+int dg_vkk_shape(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
+int dg_vkk_index(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
+int dg_vkk_optim(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
+int dg_vkk_rng(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
+
+/* Gets pipeline shader (all bindings storage buffers, push_size bytes of
+ * push constants, spec constants), allocates its set with binds[0..nb-1]
+ * (whole buffers) and records gx×gy workgroups. */
+int dg_vkk_record(struct dg_vk *vk, struct vkprog *p, const char *shader,
+		  const struct dg_vk_buffer *const *binds, uint32_t nb, const void *push,
+		  uint32_t push_size, const uint32_t *spec, uint32_t nspec, uint32_t gx, uint32_t gy);
+
+/* A grid for n invocations of 64-wide workgroups: gx <= 65535, and when
+ * gy > 1, gx == 65535 (shaders index x + y·65535·64). */
+static inline void dg_vkk_grid(uint64_t n, uint32_t *gx, uint32_t *gy)
+{
+	uint64_t groups = (n + 63) / 64;
+	*gx = groups < 65535 ? (uint32_t)(groups ? groups : 1) : 65535;
+	*gy = (uint32_t)((groups + 65534) / 65535);
+	if (!*gy)
+		*gy = 1;
+}
 
 /* The bits of a float, for push constants. */
 static inline uint32_t dg_vkk_f2u(float f)
