@@ -69,9 +69,9 @@ static int build(struct vae *v)
 	return dg_graph_status(g) ? -1 : 0;
 }
 
-static int compile(struct vae *v, struct dg_exec **e)
+static int compile(struct vae *v, const char *device, struct dg_exec **e)
 {
-	if (dg_compile(v->g, "cpu", 1, &v->loss, 1, &v->upd, e))
+	if (dg_compile(v->g, device, 1, &v->loss, 1, &v->upd, e))
 		return -1;
 	return dg_exec_feed(*e, "x", DG_F32, v->x, (uint64_t)B * D) ? -1 : 0;
 }
@@ -113,7 +113,7 @@ int main(void)
 		s ^= s << 13, s ^= s >> 7, s ^= s << 17;
 		v.x[i] = (float)(s >> 40) / (float)(1u << 24);
 	}
-	if (build(&v) || compile(&v, &r.e)) {
+	if (build(&v) || compile(&v, "cpu", &r.e)) {
 		fprintf(stderr, "b_vae: %s\n", v.g ? dg_graph_error(v.g) : "out of memory");
 		fprintf(stderr, "b_vae: %s\n", dg_errmsg());
 		return 1;
@@ -156,7 +156,7 @@ int main(void)
 	 * overhead (everything between kernels, plus the clock reads). */
 	setenv("DG_PROFILE", "1", 1);
 	struct run p = {0};
-	int bad = compile(&v, &p.e);
+	int bad = compile(&v, "cpu", &p.e);
 	unsetenv("DG_PROFILE");
 	if (bad) {
 		fprintf(stderr, "b_vae: profiled compile: %s\n", dg_errmsg());
@@ -176,6 +176,31 @@ int main(void)
 
 	dg_exec_free(r.e);
 	dg_graph_free(v.g);
+	v.g = NULL;
+
+	/* The same step on the vulkan backend, when there is a device (on
+	 * lavapipe here: a CPU driver, so this measures the shaders and the
+	 * recorded command buffer, not a GPU).  A new graph: one graph is
+	 * bound to one device. */
+	struct dg_device_info dev;
+	struct run q = {0};
+	if (!dg_device_select("vulkan", &dev)) {
+		const char *lp = getenv("LP_NUM_THREADS");
+		if (build(&v) || compile(&v, "vulkan", &q.e)) {
+			fprintf(stderr, "b_vae: vulkan: %s\n", dg_errmsg());
+			q.failed = 1;
+		} else {
+			step(&q);
+			struct timing tv = time_calls(step, &q, 1.0);
+			report("dg.vae.train.vulkan", B / tv.median, "images/s",
+			       "same step on %s, LP_NUM_THREADS=%s; best %.0f images/s", dev.name,
+			       lp ? lp : "unset", B / tv.best);
+		}
+		dg_exec_free(q.e);
+		dg_graph_free(v.g);
+	} else {
+		printf("# no vulkan device: %s\n", dg_errmsg());
+	}
 	free(v.x);
-	return r.failed || p.failed;
+	return r.failed || p.failed || q.failed;
 }

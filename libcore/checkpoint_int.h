@@ -8,6 +8,9 @@
 #include "dg/stream.h"
 
 #define CK_TENSOR_SUFFIX ".dgt"
+/* Optimizer state members, written last (dg_checkpoint_read_flags with
+ * DG_CHECKPOINT_NO_OPTIM stops before them). */
+#define CK_OPTIM_PREFIX "optim/"
 
 struct ck_member {
 	char *name;                 /* as callers name it, without ".dgt" */

@@ -36,6 +36,11 @@ struct rd {
 	int flags;             /* DG_CHECKPOINT_NO_OPTIM */
 };
 
+static int is_optim(const char *path)
+{
+	return strncmp(path, CK_OPTIM_PREFIX, strlen(CK_OPTIM_PREFIX)) == 0;
+}
+
 /* libarchive's message for the last error, quoted for one line (it may
  * quote a member name).  In a per-thread buffer, valid until the next
  * call. */
@@ -269,19 +274,62 @@ static int check_tensor(const struct expect *e, const struct dg_array *a)
 			got, want);
 }
 
-/* One stream record in memory -> a tensor matching the manifest.  The
- * stream reader's messages name the member (it is the stream's name). */
-static int parse_tensor(struct expect *e, unsigned char *buf)
+/* A tensor member is parsed straight from libarchive through a stdio
+ * cookie, so its payload lands once, in the tensor, instead of being
+ * copied through a whole-member buffer: loading a model faults half as
+ * many fresh pages.  The cookie counts the bytes and runs the member's
+ * CRC on the way. */
+struct member_src {
+	struct archive *ar;
+	uint64_t left;          /* bytes the header announces, not yet read */
+	uint32_t crc;
+	int failed;             /* libarchive reported an error */
+};
+
+static ssize_t member_read(void *cookie, char *buf, size_t size)
 {
+	struct member_src *m = cookie;
+	la_ssize_t k;
+
+	if (m->failed || !m->left)
+		return 0;
+	if (size > m->left)
+		size = (size_t)m->left;
+	k = archive_read_data(m->ar, buf, size);
+	if (k < 0) {
+		m->failed = 1;
+		errno = EIO;
+		return -1;
+	}
+	m->crc = (uint32_t)crc32_z(m->crc, (const unsigned char *)buf, (size_t)k);
+	m->left -= (uint64_t)k;
+	return k;
+}
+
+/* Reads what the parser left of the member, for its CRC. */
+static void member_drain(struct member_src *m)
+{
+	char scratch[16384];
+	while (member_read(m, scratch, sizeof scratch) > 0)
+		;
+}
+
+/* One stream record -> a tensor matching the manifest.  The stream
+ * reader's messages name the member (it is the stream's name); a member
+ * whose bytes disagree with the manifest's CRC is reported as such
+ * whatever the parser made of them. */
+static int read_tensor(struct rd *r, struct expect *e)
+{
+	static const cookie_io_functions_t io = {.read = member_read};
+	struct member_src m = {.ar = r->ar, .left = e->size};
 	struct dg_array *a = NULL, *extra = NULL;
 	struct dg_reader *rd;
 	FILE *f;
 	int st;
 
-	if (e->size == 0)   /* fmemopen() refuses empty buffers */
+	if (e->size == 0)
 		return dg_error(DG_EDATA, "member '%s' is empty", e->path);
-	f = fmemopen(buf, (size_t)e->size, "rb");
-	if (!f)
+	if (!(f = fopencookie(&m, "rb", io)))
 		return dg_error_errno("member '%s'", e->path);
 	rd = dg_reader_file(f, e->path);
 	if (!rd) {
@@ -301,6 +349,16 @@ static int parse_tensor(struct expect *e, unsigned char *buf)
 	dg_array_free(extra);
 	dg_reader_close(rd);
 	fclose(f);
+	member_drain(&m);
+	if (m.failed)
+		st = dg_error(DG_EDATA, "member '%s': %s", e->path, ar_msg(r->ar));
+	else if (m.left)
+		st = dg_error(DG_EDATA, "member '%s': truncated (%llu of %llu bytes)", e->path,
+			      (unsigned long long)(e->size - m.left),
+			      (unsigned long long)e->size);
+	else if (m.crc != e->crc)
+		st = dg_error(DG_EDATA, "member '%s': CRC %08lx, manifest says %08lx", e->path,
+			      (unsigned long)m.crc, (unsigned long)e->crc);
 	if (st) {
 		dg_array_free(a);
 		return st;
@@ -334,7 +392,7 @@ static int read_member(struct rd *r, struct archive_entry *ent)
 	    (uint64_t)archive_entry_size(ent) != e->size)
 		return dg_error(DG_EDATA, "member '%s': %lld bytes, manifest says %llu", path,
 				(long long)archive_entry_size(ent), (unsigned long long)e->size);
-	if ((r->flags & DG_CHECKPOINT_NO_OPTIM) && strncmp(path, "optim/", 6) == 0) {
+	if ((r->flags & DG_CHECKPOINT_NO_OPTIM) && is_optim(path)) {
 		/* Present and of the right size; its bytes are not even read
 		 * where the source can seek. */
 		e->skipped = 1;
@@ -343,6 +401,8 @@ static int read_member(struct rd *r, struct archive_entry *ent)
 					ar_msg(r->ar));
 		return DG_OK;
 	}
+	if (e->dtype)
+		return read_tensor(r, e);
 	if ((st = read_data(r, e->path, e->size, &buf)))
 		return st;
 	crc = (uint32_t)crc32_z(0, buf, (size_t)e->size);
@@ -351,13 +411,8 @@ static int read_member(struct rd *r, struct archive_entry *ent)
 		return dg_error(DG_EDATA, "member '%s': CRC %08lx, manifest says %08lx",
 				path, (unsigned long)crc, (unsigned long)e->crc);
 	}
-	if (!e->dtype) {
-		e->bytes = buf;
-		return DG_OK;
-	}
-	st = parse_tensor(e, buf);
-	free(buf);
-	return st;
+	e->bytes = buf;
+	return DG_OK;
 }
 
 /* A bound on the lines, before parsing: the metadata parser checks each
@@ -436,22 +491,34 @@ static int read_archive(struct rd *r, struct dg_checkpoint **out)
 	char fp[17];
 	const char *want, *last;
 	char after[DG_CHECKPOINT_MAX_NAME + 32] = "manifest";
-	int ret, st;
+	int ret = ARCHIVE_EOF, st;
 
 	if ((st = read_manifest(r)))
 		return st;
-	while ((ret = archive_read_next_header(r->ar, &ent)) == ARCHIVE_OK) {
+	/* Without the optimizer state, reading ends once every other member
+	 * is in: dg writes optim/ members last, so the rest of the file (most
+	 * of it, after training with Adam) is neither read nor inflated. */
+	int no_optim = (r->flags & DG_CHECKPOINT_NO_OPTIM) != 0;
+	size_t wanted = 0;
+	for (size_t i = 0; i < r->n; i++)
+		wanted += !(no_optim && is_optim(r->ex[i].path));
+	while ((!no_optim || wanted) &&
+	       (ret = archive_read_next_header(r->ar, &ent)) == ARCHIVE_OK) {
 		if ((st = read_member(r, ent)))
 			return st;
 		last = archive_entry_pathname(ent);
 		snprintf(after, sizeof after, "%s", last ? last : "?");
+		wanted -= !(no_optim && last && is_optim(last));
 	}
-	if (ret != ARCHIVE_EOF)
+	if ((!no_optim || wanted) && ret != ARCHIVE_EOF)
 		return dg_error(DG_EDATA, "after member '%s': %s", after,
 				ar_msg(r->ar));
-	for (size_t i = 0; i < r->n; i++)
-		if (!r->ex[i].seen)
+	for (size_t i = 0; i < r->n; i++) {
+		if (no_optim && is_optim(r->ex[i].path))
+			r->ex[i].skipped = 1;
+		else if (!r->ex[i].seen)
 			return dg_error(DG_EDATA, "member '%s' missing", r->ex[i].path);
+	}
 
 	ck = dg_checkpoint_new(NULL);
 	if (!ck)

@@ -1,6 +1,7 @@
 /* tool.c — the shared manners of dg tools: messages, exit, terminals. */
 #include <errno.h>
 #include <math.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +18,13 @@ void dg_tool_init(const char *name)
 	/* A parent (or a shell script with `trap '' PIPE`) may have left
 	 * SIGPIPE ignored; restoring it makes `dg-X | head` end quietly. */
 	signal(SIGPIPE, SIG_DFL);
+	/* Tensors of a few megabytes are copied through several short-lived
+	 * buffers while a model loads.  glibc gives each its own mmap, so
+	 * every one is freshly page-faulted (about 10 us a page on a VM: most
+	 * of a small tool's run).  Keeping freed memory in the heap lets the
+	 * next buffer reuse pages already mapped. */
+	mallopt(M_MMAP_THRESHOLD, 256 << 20);
+	mallopt(M_TRIM_THRESHOLD, 512 << 20);
 }
 
 const char *dg_tool_name(void)

@@ -1084,8 +1084,14 @@ int main(int argc, char **argv)
 		f = fopen(path, "wb");
 		fwrite(buf, 1, len, f);
 		fclose(f);
-		is_int(dg_checkpoint_read_flags(path, DG_CHECKPOINT_NO_OPTIM, &back), DG_EDATA,
-		       "missing optim/ member refused even when skipping: %s", dg_errmsg());
+		/* A model-only read stops before the optimizer state, so it
+		 * does not notice; training (a full read) refuses the file. */
+		is_int(dg_checkpoint_read_flags(path, DG_CHECKPOINT_NO_OPTIM, &back), DG_OK,
+		       "missing optim/ member: the model still reads without optim/");
+		dg_checkpoint_free(back);
+		back = NULL;
+		is_int(dg_checkpoint_read(path, &back), DG_EDATA,
+		       "missing optim/ member refused by a full read: %s", dg_errmsg());
 		free(buf);
 		free_ents(e, n);
 		unlink(path);

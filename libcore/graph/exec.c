@@ -43,11 +43,9 @@ static const struct dg_backend *pick_backend(const char *spec)
 	return NULL;
 }
 
-/* Binds the graph to a device on first use and gives every variable a
- * device buffer (variables added after an earlier compile too). */
-static int bind(struct dg_graph *g, const char *spec)
+static int bind_used(struct dg_graph *g, const struct dg_backend *be, const char *spec,
+		     const uint8_t *use)
 {
-	const struct dg_backend *be = pick_backend(spec);
 	int st;
 
 	if (!be)
@@ -62,7 +60,7 @@ static int bind(struct dg_graph *g, const char *spec)
 	}
 	for (size_t i = 0; i < g->nvars; i++) {
 		struct dg_var *v = &g->vars[i];
-		if (v->kind == DG_VAR_COUNTER || v->buf)
+		if (v->kind == DG_VAR_COUNTER || v->buf || !use[i])
 			continue;
 		if ((st = dg__var_host(g, v, 1)))
 			return st;
@@ -83,6 +81,33 @@ static int bind(struct dg_graph *g, const char *spec)
 		v->host = NULL;
 	}
 	return DG_OK;
+}
+
+/* Binds the graph to a device on first use and gives a device buffer to
+ * every variable the step reads or updates (need[] marks its nodes).
+ * Variables no step has needed yet stay on the host, undrawn: a tool that
+ * only samples from a VAE's prior never touches its decoder's weights. */
+static int bind(struct dg_graph *g, const char *spec, const uint8_t *need)
+{
+	const struct dg_backend *be = pick_backend(spec);
+	uint8_t *use = calloc(g->nvars ? g->nvars : 1, 1);
+	int st;
+
+	if (!use)
+		return dg_error_nomem("a compiled step", g->nvars);
+	for (size_t id = 1; id < g->nnodes; id++) {
+		const struct dg_node *n = &g->nodes[id];
+		if (!need[id])
+			continue;
+		if (n->op == OP_VAR)
+			use[n->var] = 1;
+		for (unsigned k = 0; k < 3; k++)
+			if (n->state[k] >= 0 && (dg_opdefs[n->op].flags & OPF_SIDE))
+				use[n->state[k]] = 1;
+	}
+	st = bind_used(g, be, spec, use);
+	free(use);
+	return st;
 }
 
 void dg_exec_free(struct dg_exec *e)
@@ -321,7 +346,7 @@ static int compile(struct dg_exec *e, const char *device, size_t nout, const dg_
 	}
 	for (size_t i = 0; i < nout; i++)
 		last[root[outs[i].id]] = SIZE_MAX;
-	if ((st = bind(g, device)))
+	if ((st = bind(g, device, need)))
 		goto out;
 	/* Leaves get buffers of their own; intermediates get arena offsets. */
 	for (size_t p = 0; p < nsched && !st; p++) {

@@ -120,8 +120,9 @@ int dg_checkpoint_write_mem(struct dg_checkpoint *ck, int flags, void **bytes,
  * message is one line naming the file and the member. */
 int dg_checkpoint_read(const char *path, struct dg_checkpoint **out);
 /* The same with flags: DG_CHECKPOINT_NO_OPTIM leaves the optim/ members
- * out (for tools that only use the model): they must still be listed and
- * present with the listed size, but their bytes are not checked. */
+ * out (for tools that only use the model): reading stops once every
+ * other member is in, so optimizer state written last (as dg writes it)
+ * is neither read nor checked; state found earlier is skipped unread. */
 int dg_checkpoint_read_flags(const char *path, int flags, struct dg_checkpoint **out);
 /* The same from memory; name is used in messages. */
 int dg_checkpoint_read_mem(const void *bytes, size_t len, const char *name,
