@@ -4,6 +4,10 @@
 # term.  Writes sweep/beta-<β>.dgm, sweep/beta-<β>.csv and the last epoch's
 # sample grid sweep/beta-<β>.png.  Usage: examples/beta-sweep.sh [EPOCHS]
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+if ! command -v dg-train > /dev/null && [ -x "$root/build/bin/dg-train" ]; then
+	PATH=$root/build/bin:$PATH
+fi
 epochs=${1:-3}
 mkdir -p sweep
 for beta in 0.5 1 2 4; do
