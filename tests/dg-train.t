@@ -116,6 +116,12 @@ t $? "  every tensor is identical byte for byte"
 t $? "  and so is the log (but for images/s)"
 dg-train -q --resume r1.dgm -d small.dgs --epochs 2 && same_tensors s2.dgm r1.dgm
 t $? "--resume without -o continues in place"
+cp r1.dgm done.dgm && touch -d '2001-01-01 00:00' done.dgm
+dg-train --resume done.dgm -d small.dgs --epochs 1 2> err
+t $? "--resume of a finished run exits 0"
+grep -q "nothing to do" err && cmp -s r1.dgm done.dgm &&
+	[ "$(stat -c %Y done.dgm)" = "$(date -d '2001-01-01 00:00' +%s)" ]
+t $? "  says there is nothing to do and leaves the file alone"
 
 # ---- signals --------------------------------------------------------------------------
 dg-train -p tiny -d small.dgs -o int.dgm --epochs 1000000 --batch 64 2> err &

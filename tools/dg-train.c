@@ -495,6 +495,13 @@ static int train(struct cmdline *cl)
 		: dg_trainer_new(f, hp, ds, &cl->cfg, &t);
 	if (st)
 		goto out;
+	if (ck && dg_trainer_done(t, cl->epochs)) {
+		/* Nothing to train: say so rather than rewrite the file. */
+		dg_tool_error(0, "%s has %llu epochs done already (--epochs %llu): nothing "
+			      "to do", cl->resume, (unsigned long long)dg_trainer_epoch(t),
+			      (unsigned long long)cl->epochs);
+		goto done;
+	}
 	if (cl->val) {
 		struct dg_dataset_options vopt = {.warn = dopt.warn};
 		if ((st = dg_dataset_open(cl->val, &vopt, &val)) ||
