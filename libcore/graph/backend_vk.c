@@ -8,6 +8,7 @@
  * vk_k_*.c (graph/vk_kernels.h). */
 #include <math.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "graph/vk_kernels.h"
@@ -16,23 +17,58 @@ struct vkdev {
 	struct dg_vk *vk;
 };
 
+/* Open devices, shared by every graph of the process that asks for the
+ * same index: pipelines are created once per process rather than once
+ * per graph (lavapipe compiles each in up to a second), and memory blocks
+ * are shared.  A struct dg_vk locks its queue, pipelines and memory
+ * itself, so graphs on different threads may share one. */
+static struct shared_dev {
+	int index;
+	unsigned users;
+	struct dg_vk *vk;
+} shared[8];
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int vk_open(const char *spec, void **dev)
 {
 	struct vkdev *d = calloc(1, sizeof *d);
+	struct shared_dev *slot = NULL;
 	long index = 0;
-	int st;
+	int st = DG_OK;
 
 	if (!d)
 		return dg_error_nomem("a vulkan device", sizeof *d);
 	if (spec && !strncmp(spec, "vulkan:", 7)) {
 		char *end;
 		index = strtol(spec + 7, &end, 10);
-		if (*end || index < 0) {
+		if (*end || index < 0 || index > INT32_MAX) {
 			free(d);
 			return dg_error(DG_EUSAGE, "bad device name %s", spec);
 		}
 	}
-	if ((st = dg_vk_open((int)index, 0, &d->vk))) {
+	pthread_mutex_lock(&shared_lock);
+	for (size_t i = 0; i < sizeof shared / sizeof *shared && !slot; i++)
+		if (shared[i].users && shared[i].index == index)
+			slot = &shared[i];
+	if (!slot) {
+		struct shared_dev *free_slot = NULL;
+		for (size_t i = 0; i < sizeof shared / sizeof *shared && !free_slot; i++)
+			if (!shared[i].users)
+				free_slot = &shared[i];
+		if (!free_slot)
+			st = dg_error(DG_ENODEV, "more than %zu vulkan devices open at once",
+				      sizeof shared / sizeof *shared);
+		else if (!(st = dg_vk_open((int)index, 0, &free_slot->vk))) {
+			slot = free_slot;
+			slot->index = (int)index;
+		}
+	}
+	if (slot) {
+		slot->users++;
+		d->vk = slot->vk;
+	}
+	pthread_mutex_unlock(&shared_lock);
+	if (!slot) {
 		free(d);
 		return st;
 	}
@@ -43,7 +79,14 @@ static int vk_open(const char *spec, void **dev)
 static void vk_close(void *dev)
 {
 	struct vkdev *d = dev;
-	dg_vk_close(d->vk);
+
+	pthread_mutex_lock(&shared_lock);
+	for (size_t i = 0; i < sizeof shared / sizeof *shared; i++)
+		if (shared[i].users && shared[i].vk == d->vk && !--shared[i].users) {
+			dg_vk_close(shared[i].vk);
+			shared[i].vk = NULL;
+		}
+	pthread_mutex_unlock(&shared_lock);
 	free(d);
 }
 
