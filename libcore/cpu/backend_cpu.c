@@ -103,43 +103,8 @@ static void cpu_unprepare(void *dev, void *prog)
 	(void)dev;
 	if (!p)
 		return;
-	if (p->ns && p->runs) {
-		/* Totals per op name, in the order ops first appear. */
-		double total = 0;
-		fprintf(stderr, "dg: profile: %zu kernels, %llu runs\n", p->n,
-			(unsigned long long)p->runs);
-		for (size_t i = 0; i < p->n; i++)
-			total += p->ns[i];
-		for (size_t i = 0; i < p->n; i++) {
-			int op = p->calls[i].n.op, seen = 0, count = 0;
-			double t = 0;
-			for (size_t j = 0; j < i; j++)
-				seen |= p->calls[j].n.op == op;
-			if (seen)
-				continue;
-			for (size_t j = i; j < p->n; j++)
-				if (p->calls[j].n.op == op) {
-					t += p->ns[j];
-					count++;
-				}
-			fprintf(stderr, "dg: profile: %-20s %4d calls %10.1f us/run %5.1f%%\n",
-				dg_opdefs[op].name, count, t / 1e3 / (double)p->runs,
-				total > 0 ? 100 * t / total : 0);
-		}
-		fprintf(stderr, "dg: profile: total %.1f us/run\n", total / 1e3 / (double)p->runs);
-		const char *lvl = getenv("DG_PROFILE");
-		for (size_t i = 0; lvl && !strcmp(lvl, "2") && i < p->n; i++) {
-			const struct dg_kcall *c = &p->calls[i];
-			char a[64], b[64], y[64];
-			fprintf(stderr, "dg: profile: %%%-5u %-16s %10.1f us %s%s <- %s, %s%s\n", c->id,
-				dg_opdefs[c->n.op].name, p->ns[i] / 1e3 / (double)p->runs,
-				dg_shape_format(y, sizeof y, c->n.rank, c->n.dims),
-				c->n.op == OP_MATMUL ? (c->n.ia[0] ? " (Aᵀ" : " (A") : "",
-				dg_shape_format(a, sizeof a, c->in_node[0].rank, c->in_node[0].dims),
-				c->n.nin > 1 ? dg_shape_format(b, sizeof b, c->in_node[1].rank, c->in_node[1].dims) : "-",
-				c->n.op == OP_MATMUL ? (c->n.ia[1] ? ", Bᵀ)" : ", B)") : "");
-		}
-	}
+	if (p->ns && p->runs)
+		dg__profile_report("cpu", p->calls, p->n, p->ns, p->runs);
 	for (size_t i = 0; i < p->n; i++) {
 		dg_free(p->args[i].scratch);
 		dg_dnnl_plan_free(p->args[i].plan);

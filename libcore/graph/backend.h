@@ -87,6 +87,11 @@ struct dg_backend {
 	int (*adopt)(void *dev, void *host, uint64_t bytes, void **buf);
 };
 
+/* Prints the DG_PROFILE report of a step to stderr: ns[i] is the time
+ * call i took over all runs (graph/profile.c). */
+void dg__profile_report(const char *backend, const struct dg_kcall *calls, size_t n,
+			const double *ns, uint64_t runs);
+
 extern const struct dg_backend dg_cpu_backend;
 extern const struct dg_backend dg_vk_backend;   /* minimal: see backend_vk.c */
 

@@ -183,45 +183,6 @@ static void vk_release(void *dev, void *buf)
 	free(buf);
 }
 
-/* DG_PROFILE=1: totals per op name in the order ops first appear (as the
- * cpu backend prints them), from timestamps around every call; =2 adds
- * one line per call. */
-static void print_profile(const struct vkprog *p)
-{
-	double total = 0;
-	const char *lvl = getenv("DG_PROFILE");
-
-	fprintf(stderr, "dg: profile: vulkan, %zu kernels, %llu runs\n", p->ncalls,
-		(unsigned long long)p->runs);
-	for (size_t i = 0; i < p->ncalls; i++)
-		total += p->ns[i];
-	for (size_t i = 0; i < p->ncalls; i++) {
-		int op = p->calls[i].n.op, seen = 0, count = 0;
-		double t = 0;
-		for (size_t j = 0; j < i; j++)
-			seen |= p->calls[j].n.op == op;
-		if (seen)
-			continue;
-		for (size_t j = i; j < p->ncalls; j++)
-			if (p->calls[j].n.op == op) {
-				t += p->ns[j];
-				count++;
-			}
-		fprintf(stderr, "dg: profile: %-20s %4d calls %10.1f us/run %5.1f%%\n",
-			dg_opdefs[op].name, count, t / 1e3 / (double)p->runs,
-			total > 0 ? 100 * t / total : 0);
-	}
-	fprintf(stderr, "dg: profile: total %.1f us/run\n", total / 1e3 / (double)p->runs);
-	for (size_t i = 0; lvl && !strcmp(lvl, "2") && i < p->ncalls; i++) {
-		const struct dg_kcall *c = &p->calls[i];
-		char y[64], a[64];
-		fprintf(stderr, "dg: profile: %%%-5u %-16s %10.1f us %s <- %s\n", c->id,
-			dg_opdefs[c->n.op].name, p->ns[i] / 1e3 / (double)p->runs,
-			dg_shape_format(y, sizeof y, c->n.rank, c->n.dims),
-			dg_shape_format(a, sizeof a, c->in_node[0].rank, c->in_node[0].dims));
-	}
-}
-
 static void vk_unprepare(void *dev, void *prog)
 {
 	struct vkprog *p = prog;
@@ -229,7 +190,7 @@ static void vk_unprepare(void *dev, void *prog)
 	if (!p)
 		return;
 	if (p->ns && p->runs)
-		print_profile(p);
+		dg__profile_report("vulkan", p->calls, p->ncalls, p->ns, p->runs);
 	dg_vk_cmd_destroy(p->cmd);
 	dg_vk_descs_destroy(p->descs);
 	dg_vk_buffer_destroy(vk, &p->params);
