@@ -1,6 +1,6 @@
 # dg — deep generative models as small Unix tools.
 #
-# Targets: all (default), check, bench, fuzz, install, uninstall, deps,
+# Targets: all (default), check, valgrind, bench, fuzz, install, uninstall, deps,
 # lint-man, clean.  Variables: CC, PREFIX, DESTDIR, SANITIZE=1, BUILD.
 #
 # Sources are found by wildcard so that adding a file needs no edit here:
@@ -77,7 +77,7 @@ FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 MAN_PAGES := $(sort $(wildcard man/*.[1-8]))
 
-.PHONY: all check bench fuzz install uninstall deps lint-man clean tests
+.PHONY: all check valgrind bench fuzz install uninstall deps lint-man clean tests
 .DELETE_ON_ERROR:
 
 all: $(LIB) $(TOOLS) $(PLUGINS) $(BUILD)/dg.pc
@@ -142,6 +142,14 @@ check: tests
 	PATH=$(abspath $(BUILD))/bin:$$PATH \
 	DG_PLUGIN_PATH=$(abspath $(BUILD))/lib/dg \
 	prove $(PROVE_FLAGS) --exec '' $(TESTS)
+
+# The tools under valgrind's memcheck (tests/valgrind.sh says why it
+# uses dg's C kernels); slower than check, so not part of it.
+valgrind: all
+	DG_BUILD=$(abspath $(BUILD)) DG_SRC=$(CURDIR) \
+	PATH=$(abspath $(BUILD))/bin:$$PATH \
+	DG_PLUGIN_PATH=$(abspath $(BUILD))/lib/dg \
+	prove --exec 'sh' tests/valgrind.sh
 
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------
 
