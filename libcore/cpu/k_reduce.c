@@ -9,9 +9,7 @@
 
 struct red {
 	const struct dg_kargs *a;
-	unsigned nk, nr;                /* kept and reduced axes, collapsed */
-	uint64_t kd[DG_MAX_RANK], ks[DG_MAX_RANK];
-	uint64_t rd[DG_MAX_RANK], rs[DG_MAX_RANK];
+	struct dg_reduce_groups g;      /* kept and reduced axes, merged */
 	int is_max;
 };
 
@@ -21,7 +19,7 @@ static void red_rows(void *ctx, size_t b, size_t e)
 {
 	const struct red *r = ctx;
 	const float *x = r->a->x[0];
-	uint64_t rows = r->rd[0], cols = r->kd[0];
+	uint64_t rows = r->g.rd[0], cols = r->g.kd[0];
 	double acc[512];
 
 	for (size_t j0 = b; j0 < e; j0 += 512) {
@@ -42,13 +40,13 @@ static void red_range(void *ctx, size_t b, size_t e)
 {
 	const struct red *r = ctx;
 	const float *x = r->a->x[0];
-	uint64_t inner = r->nr ? r->rd[r->nr - 1] : 1, istride = r->nr ? r->rs[r->nr - 1] : 0;
+	uint64_t inner = r->g.nr ? r->g.rd[r->g.nr - 1] : 1, istride = r->g.nr ? r->g.rs[r->g.nr - 1] : 0;
 
 	for (size_t o = b; o < e; o++) {
 		uint64_t base = 0, q = o;
-		for (int k = (int)r->nk - 1; k >= 0; k--) {
-			base += (q % r->kd[k]) * r->ks[k];
-			q /= r->kd[k];
+		for (int k = (int)r->g.nk - 1; k >= 0; k--) {
+			base += (q % r->g.kd[k]) * r->g.ks[k];
+			q /= r->g.kd[k];
 		}
 		uint64_t c[DG_MAX_RANK] = {0}, off = base;
 		double acc = r->is_max ? -INFINITY : 0;
@@ -62,12 +60,12 @@ static void red_range(void *ctx, size_t b, size_t e)
 				for (uint64_t i = 0; i < inner; i++)
 					acc += p[i * istride];
 			}
-			int k = (int)r->nr - 2;
+			int k = (int)r->g.nr - 2;
 			for (; k >= 0; k--) {
-				off += r->rs[k];
-				if (++c[k] < r->rd[k])
+				off += r->g.rs[k];
+				if (++c[k] < r->g.rd[k])
 					break;
-				off -= r->rs[k] * r->rd[k];
+				off -= r->g.rs[k] * r->g.rd[k];
 				c[k] = 0;
 			}
 			if (k < 0)
@@ -81,41 +79,9 @@ int dg_k_reduce(const struct dg_kargs *a)
 {
 	const struct dg_node *x = &a->c->in_node[0], *y = &a->c->n;
 	struct red r = {.a = a, .is_max = y->op == OP_MAX_TO};
-	uint64_t stride = 1;
-	int prev = -1;   /* kind of the axis collapsed last: 0 kept, 1 reduced */
-
-	/* Walk axes from the innermost, merging neighbours of one kind. */
-	for (int k = (int)x->rank - 1; k >= 0; k--) {
-		uint64_t d = x->dims[k];
-		if (d == 1)
-			continue;
-		int red = y->dims[k] == 1;
-		if (red == prev) {
-			if (red)
-				r.rd[r.nr - 1] *= d;
-			else
-				r.kd[r.nk - 1] *= d;
-		} else if (red) {
-			r.rd[r.nr] = d;
-			r.rs[r.nr++] = stride;
-		} else {
-			r.kd[r.nk] = d;
-			r.ks[r.nk++] = stride;
-		}
-		prev = red;
-		stride *= d;
-	}
-	/* Collected innermost first; the loops want outermost first. */
-	for (unsigned i = 0; i < r.nk / 2; i++) {
-		uint64_t t = r.kd[i]; r.kd[i] = r.kd[r.nk - 1 - i]; r.kd[r.nk - 1 - i] = t;
-		t = r.ks[i]; r.ks[i] = r.ks[r.nk - 1 - i]; r.ks[r.nk - 1 - i] = t;
-	}
-	for (unsigned i = 0; i < r.nr / 2; i++) {
-		uint64_t t = r.rd[i]; r.rd[i] = r.rd[r.nr - 1 - i]; r.rd[r.nr - 1 - i] = t;
-		t = r.rs[i]; r.rs[i] = r.rs[r.nr - 1 - i]; r.rs[r.nr - 1 - i] = t;
-	}
+	dg__reduce_groups(x, y, &r.g);
 	uint64_t work = x->count / (y->count ? y->count : 1);
-	int rows = !r.is_max && r.nr == 1 && r.nk == 1 && r.rs[0] == r.kd[0] && r.ks[0] == 1;
+	int rows = !r.is_max && r.g.nr == 1 && r.g.nk == 1 && r.g.rs[0] == r.g.kd[0] && r.g.ks[0] == 1;
 	dg_pool_for(y->count, 1 + 16384 / (work ? work : 1), rows ? red_rows : red_range, &r);
 	return DG_OK;
 }

@@ -87,6 +87,17 @@ struct dg_backend {
 	int (*adopt)(void *dev, void *host, uint64_t bytes, void **buf);
 };
 
+/* A reduction (SUM_TO, MAX_TO) of x to y as both backends run it: x's
+ * axes without their 1s, neighbours of one kind merged into kept and
+ * reduced groups, outermost first, with their strides in x. */
+struct dg_reduce_groups {
+	unsigned nk, nr;
+	uint64_t kd[DG_MAX_RANK], ks[DG_MAX_RANK];
+	uint64_t rd[DG_MAX_RANK], rs[DG_MAX_RANK];
+};
+void dg__reduce_groups(const struct dg_node *x, const struct dg_node *y,
+		       struct dg_reduce_groups *g);
+
 /* Prints the DG_PROFILE report of a step to stderr: ns[i] is the time
  * call i took over all runs (graph/profile.c). */
 void dg__profile_report(const char *backend, const struct dg_kcall *calls, size_t n,

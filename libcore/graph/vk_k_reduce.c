@@ -8,45 +8,24 @@ struct push {
 	uint32_t kd[4], ks[4], rd[4], rs[4];
 };
 
-/* Merges x's axes from the innermost into alternating kept and reduced
- * groups (as the cpu kernel does), stored outermost first. */
+/* The shared axis groups (graph/reduce_groups.c) as push constants. */
 static int groups(const struct dg_node *x, const struct dg_node *y, struct push *pc)
 {
-	uint64_t kd[DG_MAX_RANK], ks[DG_MAX_RANK], rd[DG_MAX_RANK], rs[DG_MAX_RANK], stride = 1;
-	unsigned nk = 0, nr = 0;
-	int prev = -1;
+	struct dg_reduce_groups g;
 
-	for (int k = (int)x->rank - 1; k >= 0; k--) {
-		uint64_t d = x->dims[k];
-		if (d == 1)
-			continue;
-		int red = y->dims[k] == 1;
-		if (red == prev) {
-			if (red)
-				rd[nr - 1] *= d;
-			else
-				kd[nk - 1] *= d;
-		} else if (red) {
-			rd[nr] = d;
-			rs[nr++] = stride;
-		} else {
-			kd[nk] = d;
-			ks[nk++] = stride;
-		}
-		prev = red;
-		stride *= d;
+	dg__reduce_groups(x, y, &g);
+	if (g.nk > 4 || g.nr > 4)
+		return dg_error(DG_EINTERNAL, "vulkan reduce: %u kept and %u reduced groups",
+				g.nk, g.nr);
+	pc->nk = g.nk;
+	pc->nr = g.nr;
+	for (unsigned i = 0; i < g.nk; i++) {
+		pc->kd[i] = (uint32_t)g.kd[i];
+		pc->ks[i] = (uint32_t)g.ks[i];
 	}
-	if (nk > 4 || nr > 4)
-		return dg_error(DG_EINTERNAL, "vulkan reduce: %u kept and %u reduced groups", nk, nr);
-	pc->nk = nk;
-	pc->nr = nr;
-	for (unsigned i = 0; i < nk; i++) {
-		pc->kd[i] = (uint32_t)kd[nk - 1 - i];
-		pc->ks[i] = (uint32_t)ks[nk - 1 - i];
-	}
-	for (unsigned i = 0; i < nr; i++) {
-		pc->rd[i] = (uint32_t)rd[nr - 1 - i];
-		pc->rs[i] = (uint32_t)rs[nr - 1 - i];
+	for (unsigned i = 0; i < g.nr; i++) {
+		pc->rd[i] = (uint32_t)g.rd[i];
+		pc->rs[i] = (uint32_t)g.rs[i];
 	}
 	return DG_OK;
 }
