@@ -506,6 +506,26 @@ static int read_latents(const struct cmdline *cl, struct decoder *dec, const cha
 	return st;
 }
 
+/* Makes room in the batch for the next image: a full batch is written
+ * out (-o), or, for the one grid on standard output, ends the input
+ * (*done, with a warning). */
+static int next_slot(const struct cmdline *cl, struct batch *b, long long *files, int *done)
+{
+	int st;
+
+	if (b->cap && b->n == b->cap) {
+		if (!cl->format) {
+			dg_tool_warn("the %ux%u grid is full; the rest of the input is left "
+				     "unread (see --limit and -o)", cl->grid.cols, cl->grid.rows);
+			*done = 1;
+			return DG_OK;
+		}
+		if ((st = emit(cl, b, files)))
+			return st;
+	}
+	return grow(cl, b);
+}
+
 /* Puts decoded images into the batch (or writes them as a record with
  * --raw), honouring --limit and the grid as for image records. */
 static int take_images(const struct cmdline *cl, struct decoder *dec,
@@ -542,19 +562,10 @@ static int take_images(const struct cmdline *cl, struct decoder *dec,
 	b->w = (unsigned)im->dims[3];
 	per = (size_t)b->c * b->h * b->w;
 	for (uint64_t j = 0; j < n && !*done; j++) {
-		if (b->cap && b->n == b->cap) {
-			if (!cl->format) {
-				dg_tool_warn("the %ux%u grid is full; the rest of the "
-					     "input is left unread (see --limit and -o)",
-					     cl->grid.cols, cl->grid.rows);
-				*done = 1;
-				break;
-			}
-			if ((st = emit(cl, b, files)))
-				return st;
-		}
-		if ((st = grow(cl, b)))
+		if ((st = next_slot(cl, b, files, done)))
 			return st;
+		if (*done)
+			break;
 		memcpy(b->data + b->n * per, (const float *)im->data + j * per, per * sizeof(float));
 		b->n++;
 		if (++*seen == cl->limit)
@@ -631,18 +642,8 @@ static int decode_input(const struct cmdline *cl, struct decoder *dec, const cha
 		}
 		tmp = nt;
 		for (uint64_t j = 0; j < n && !*done; j++) {
-			if (b->cap && b->n == b->cap) {
-				if (!cl->format) {
-					dg_tool_warn("the %ux%u grid is full; the rest of the "
-						     "input is left unread (see --limit and -o)",
-						     cl->grid.cols, cl->grid.rows);
-					*done = 1;
-					break;
-				}
-				if ((st = emit(cl, b, files)))
-					break;
-			}
-			if ((st = grow(cl, b)) || (st = dg_reader_read(r, tmp, bytes)))
+			if ((st = next_slot(cl, b, files, done)) || *done ||
+			    (st = dg_reader_read(r, tmp, bytes)))
 				break;
 			to_f32(b->data + b->n * per, tmp, per, rec->dtype);
 			b->n++;
