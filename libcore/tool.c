@@ -1,5 +1,6 @@
 /* tool.c — the shared manners of dg tools: messages, exit, terminals. */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <malloc.h>
 #include <signal.h>
@@ -74,6 +75,22 @@ int dg_tool_usage(const char *fmt, ...)
 void dg_tool_version(void)
 {
 	printf("%s (dg) %s\n", tool_name, DG_VERSION);
+}
+
+int dg_tool_option(int c, const char *usage, char **argv)
+{
+	switch (c) {
+	case 'h':
+		fputs(usage, stdout);
+		return -1;
+	case DG_OPT_VERSION:
+		dg_tool_version();
+		return -1;
+	case ':':
+		return dg_tool_usage("option '%s' needs a value", argv[optind - 1]);
+	default:
+		return dg_tool_usage("unknown option '%s'", argv[optind - 1]);
+	}
 }
 
 int dg_tool_check_binary_output(FILE *f)

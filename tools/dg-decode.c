@@ -67,7 +67,7 @@ struct batch {
 	float *data;
 };
 
-enum { OPT_PAD_VALUE = 256, OPT_VERSION, OPT_RAW, OPT_FORCE, OPT_DEVICE };
+enum { OPT_PAD_VALUE = 256, OPT_RAW, OPT_FORCE, OPT_DEVICE };
 
 /* Checks an -o pattern: exactly one %d, %i or %u (flags 0, -, + or space
  * and a width allowed), %% for a percent sign, nothing else.  Sets
@@ -154,7 +154,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"force", no_argument, NULL, OPT_FORCE},
 		{"device", required_argument, NULL, OPT_DEVICE},
 		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, OPT_VERSION},
+		{"version", no_argument, NULL, DG_OPT_VERSION},
 		{0},
 	};
 	int c;
@@ -219,16 +219,8 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case OPT_DEVICE:
 			cl->device = optarg;
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		case OPT_VERSION:
-			dg_tool_version();
-			return -1;
-		case ':':
-			return dg_tool_usage("option '%s' needs a value", argv[optind - 1]);
 		default:
-			return dg_tool_usage("unknown option '%s'", argv[optind - 1]);
+			return dg_tool_option(c, usage_text, argv);
 		}
 	}
 	if ((cl->raw || cl->force || cl->device) && !cl->model)

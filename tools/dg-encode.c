@@ -49,7 +49,7 @@ struct cmdline {
 	int nsources;
 };
 
-enum { OPT_STRICT = 256, OPT_VERSION, OPT_SKIP, OPT_SAMPLE, OPT_DEVICE };
+enum { OPT_STRICT = 256, OPT_SKIP, OPT_SAMPLE, OPT_DEVICE };
 
 static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 {
@@ -66,7 +66,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"seed", required_argument, NULL, 's'},
 		{"device", required_argument, NULL, OPT_DEVICE},
 		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, OPT_VERSION},
+		{"version", no_argument, NULL, DG_OPT_VERSION},
 		{0},
 	};
 	int c;
@@ -124,16 +124,8 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case OPT_DEVICE:
 			cl->device = optarg;
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		case OPT_VERSION:
-			dg_tool_version();
-			return -1;
-		case ':':
-			return dg_tool_usage("option '%s' needs a value", argv[optind - 1]);
 		default:
-			return dg_tool_usage("unknown option '%s'", argv[optind - 1]);
+			return dg_tool_option(c, usage_text, argv);
 		}
 	}
 	cl->sources = argv + optind;

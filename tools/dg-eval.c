@@ -95,7 +95,7 @@ static const char *term_label(const struct dg_inference *inf, const char *name,
 
 /* ---- command line ----------------------------------------------------------- */
 
-enum { OPT_DEVICE = 256, OPT_VERSION, OPT_BINARIZE, OPT_NO_BINARIZE };
+enum { OPT_DEVICE = 256, OPT_BINARIZE, OPT_NO_BINARIZE };
 
 struct cmdline {
 	const char *model, *data, *device;
@@ -119,7 +119,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"json", no_argument, NULL, 'j'},
 		{"device", required_argument, NULL, OPT_DEVICE},
 		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, OPT_VERSION},
+		{"version", no_argument, NULL, DG_OPT_VERSION},
 		{0},
 	};
 	int c;
@@ -172,16 +172,8 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case OPT_DEVICE:
 			cl->device = optarg;
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		case OPT_VERSION:
-			dg_tool_version();
-			return -1;
-		case ':':
-			return dg_tool_usage("option '%s' needs a value", argv[optind - 1]);
 		default:
-			return dg_tool_usage("unknown option '%s'", argv[optind - 1]);
+			return dg_tool_option(c, usage_text, argv);
 		}
 	}
 	if (optind < argc)

@@ -21,25 +21,23 @@ struct cmdline {
 	int nfiles;
 };
 
-static void usage(void)
-{
-	printf("Usage: dg-info [OPTIONS] [FILE...]\n"
-	       "       dg-info --devices [--device SPEC] [--json]\n"
-	       "Describe dg tensor streams record by record and checkpoints\n"
-	       "(.dgm: manifest and tensors) (FILE '-' or none reads standard\n"
-	       "input), or list the compute devices.\n"
-	       "\n"
-	       "  -j, --json          one JSON object per line\n"
-	       "  -D, --devices       list compute devices instead\n"
-	       "  -d, --device SPEC   with --devices: only this device (cpu,\n"
-	       "                      vulkan, vulkan:N)\n"
-	       "  -h, --help          show this help and exit\n"
-	       "  -V, --version       show the version and exit\n"
-	       "\n"
-	       "Exit status: 0 ok, 64 usage, 65 bad data, 66 missing file,\n"
-	       "69 device missing, 74 I/O error.  See dg-info(1), dg-stream(5),\n"
-	       "dg-checkpoint(5).\n");
-}
+static const char usage_text[] =
+	"Usage: dg-info [OPTIONS] [FILE...]\n"
+	"       dg-info --devices [--device SPEC] [--json]\n"
+	"Describe dg tensor streams record by record and checkpoints\n"
+	"(.dgm: manifest and tensors) (FILE '-' or none reads standard\n"
+	"input), or list the compute devices.\n"
+	"\n"
+	"  -j, --json          one JSON object per line\n"
+	"  -D, --devices       list compute devices instead\n"
+	"  -d, --device SPEC   with --devices: only this device (cpu,\n"
+	"                      vulkan, vulkan:N)\n"
+	"  -h, --help          show this help and exit\n"
+	"  -V, --version       show the version and exit\n"
+	"\n"
+	"Exit status: 0 ok, 64 usage, 65 bad data, 66 missing file,\n"
+	"69 device missing, 74 I/O error.  See dg-info(1), dg-stream(5),\n"
+	"dg-checkpoint(5).\n";
 
 /* Fills cl; returns -1 to go on, else the exit status. */
 static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
@@ -61,11 +59,10 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case 'j': cl->json = 1; break;
 		case 'D': cl->devices = 1; break;
 		case 'd': cl->device = optarg; break;
-		case 'h': usage(); return 0;
-		case 'V': dg_tool_version(); return 0;
-		case ':': return dg_tool_usage("option '%s' needs a value", argv[optind - 1]);
-		default:
-			return dg_tool_usage("unknown option '%s'", argv[optind - 1]);
+		default: {
+			int st = dg_tool_option(c == 'V' ? DG_OPT_VERSION : c, usage_text, argv);
+			return st < 0 ? 0 : st;   /* -1: help or version shown */
+		}
 		}
 	}
 	if (cl->device && !cl->devices)

@@ -42,7 +42,7 @@ static const char usage_text[] =
 	"See dg-interp(1).\n";
 
 enum mode { PATH, GRID, EXPR, MEAN };
-enum { OPT_LERP = 256, OPT_SLERP, OPT_MEAN, OPT_FORCE, OPT_VERSION };
+enum { OPT_LERP = 256, OPT_SLERP, OPT_MEAN, OPT_FORCE };
 
 struct cmdline {
 	enum mode mode;
@@ -93,7 +93,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"class", required_argument, NULL, 'c'},
 		{"force", no_argument, NULL, OPT_FORCE},
 		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, OPT_VERSION},
+		{"version", no_argument, NULL, DG_OPT_VERSION},
 		{0},
 	};
 	int c, modes = 0, have_n = 0;
@@ -152,16 +152,8 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case OPT_FORCE:
 			cl->force = 1;
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		case OPT_VERSION:
-			dg_tool_version();
-			return -1;
-		case ':':
-			return dg_tool_usage("option '%s' needs a value", argv[optind - 1]);
 		default:
-			return dg_tool_usage("unknown option '%s'", argv[optind - 1]);
+			return dg_tool_option(c, usage_text, argv);
 		}
 	}
 	if (modes > 1)

@@ -28,7 +28,7 @@ static const char usage_text[] =
 	"\n"
 	"See dg-sample(1).\n";
 
-enum { OPT_DEVICE = 256, OPT_VERSION };
+enum { OPT_DEVICE = 256 };
 
 struct cmdline {
 	const char *model, *device;
@@ -48,7 +48,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"class", required_argument, NULL, 'c'},
 		{"device", required_argument, NULL, OPT_DEVICE},
 		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, OPT_VERSION},
+		{"version", no_argument, NULL, DG_OPT_VERSION},
 		{0},
 	};
 	int c, have_n = 0;
@@ -94,16 +94,8 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case OPT_DEVICE:
 			cl->device = optarg;
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		case OPT_VERSION:
-			dg_tool_version();
-			return -1;
-		case ':':
-			return dg_tool_usage("option '%s' needs a value", argv[optind - 1]);
 		default:
-			return dg_tool_usage("unknown option '%s'", argv[optind - 1]);
+			return dg_tool_option(c, usage_text, argv);
 		}
 	}
 	if (optind < argc)

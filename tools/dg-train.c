@@ -71,7 +71,7 @@ struct cmdline {
 
 enum {
 	OPT_LR = 256, OPT_SEED, OPT_DEVICE, OPT_BINARIZE, OPT_LOG, OPT_RESUME, OPT_PROGRESS,
-	OPT_LIST, OPT_VERSION, OPT_SNAPSHOT, OPT_VAL, OPT_PLAIN,
+	OPT_LIST, OPT_SNAPSHOT, OPT_VAL, OPT_PLAIN,
 };
 
 static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
@@ -97,7 +97,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"quiet", no_argument, NULL, 'q'},
 		{"list", no_argument, NULL, OPT_LIST},
 		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, OPT_VERSION},
+		{"version", no_argument, NULL, DG_OPT_VERSION},
 		{0},
 	};
 	int c;
@@ -184,13 +184,8 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			/* acted on after parsing: -p may come after --help */
 			cl->help = 1;
 			break;
-		case OPT_VERSION:
-			dg_tool_version();
-			return -1;
-		case ':':
-			return dg_tool_usage("option '%s' needs a value", argv[optind - 1]);
 		default:
-			return dg_tool_usage("unknown option '%s'", argv[optind - 1]);
+			return dg_tool_option(c, usage_text, argv);
 		}
 	}
 	if (optind < argc)

@@ -25,6 +25,14 @@ int dg_tool_usage(const char *fmt, ...) DG_PRINTF(1, 2);
 /* Prints "dg-X (dg) VERSION" to stdout. */
 void dg_tool_version(void);
 
+/* getopt_long's value for --version in every tool's option table. */
+#define DG_OPT_VERSION 0x7f00
+/* The options every tool shares, for a getopt_long result c the tool
+ * does not handle itself: 'h' prints usage and DG_OPT_VERSION the
+ * version (both return -1: exit 0); a missing value or an unknown option
+ * is a usage error (returns 64).  Call it from the switch's default. */
+int dg_tool_option(int c, const char *usage, char **argv);
+
 /* Refuses to write a binary stream to a terminal, like gzip(1):
  * returns DG_EUSAGE with a hint when f is a tty, else DG_OK. */
 int dg_tool_check_binary_output(FILE *f);
