@@ -232,11 +232,25 @@ uint16_t dg_f32_to_bf16(float f)
 	return (uint16_t)(x >> 16);
 }
 
+void dg_to_f32(float *dst, const void *src, uint64_t n, int dtype, int scale_u8)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		switch (dtype) {
+		case DG_F32: dst[i] = ((const float *)src)[i]; break;
+		case DG_F16: dst[i] = dg_f16_to_f32(((const uint16_t *)src)[i]); break;
+		case DG_BF16: dst[i] = dg_bf16_to_f32(((const uint16_t *)src)[i]); break;
+		case DG_U8: dst[i] = ((const uint8_t *)src)[i] * (scale_u8 ? 1.0f / 255 : 1.0f); break;
+		case DG_I8: dst[i] = ((const int8_t *)src)[i]; break;
+		case DG_I32: dst[i] = (float)((const int32_t *)src)[i]; break;
+		case DG_I64: dst[i] = (float)((const int64_t *)src)[i]; break;
+		case DG_F64: dst[i] = (float)((const double *)src)[i]; break;
+		}
+	}
+}
+
 struct dg_array *dg_array_to_f32(const struct dg_array *a, int scale_u8)
 {
 	struct dg_array *b = dg_array_new(DG_F32, a->rank, a->dims);
-	uint64_t n;
-	float *out;
 
 	if (!b)
 		return NULL;
@@ -244,19 +258,6 @@ struct dg_array *dg_array_to_f32(const struct dg_array *a, int scale_u8)
 		dg_array_free(b);
 		return NULL;
 	}
-	n = dg_array_count(a);
-	out = b->data;
-	for (uint64_t i = 0; i < n; i++) {
-		switch (a->dtype) {
-		case DG_F32: out[i] = ((const float *)a->data)[i]; break;
-		case DG_F16: out[i] = dg_f16_to_f32(((const uint16_t *)a->data)[i]); break;
-		case DG_BF16: out[i] = dg_bf16_to_f32(((const uint16_t *)a->data)[i]); break;
-		case DG_U8: out[i] = ((const uint8_t *)a->data)[i] * (scale_u8 ? 1.0f / 255 : 1.0f); break;
-		case DG_I8: out[i] = ((const int8_t *)a->data)[i]; break;
-		case DG_I32: out[i] = (float)((const int32_t *)a->data)[i]; break;
-		case DG_I64: out[i] = (float)((const int64_t *)a->data)[i]; break;
-		case DG_F64: out[i] = (float)((const double *)a->data)[i]; break;
-		}
-	}
+	dg_to_f32(b->data, a->data, dg_array_count(a), a->dtype, scale_u8);
 	return b;
 }

@@ -306,19 +306,6 @@ static int grow(const struct cmdline *cl, struct batch *b)
 	return DG_OK;
 }
 
-/* Converts n elements of dtype at src to f32 in [0,1] at dst. */
-static void to_f32(float *dst, const void *src, size_t n, int dtype)
-{
-	for (size_t i = 0; i < n; i++)
-		switch (dtype) {
-		case DG_F32: dst[i] = ((const float *)src)[i]; break;
-		case DG_F64: dst[i] = (float)((const double *)src)[i]; break;
-		case DG_F16: dst[i] = dg_f16_to_f32(((const uint16_t *)src)[i]); break;
-		case DG_BF16: dst[i] = dg_bf16_to_f32(((const uint16_t *)src)[i]); break;
-		default: dst[i] = ((const unsigned char *)src)[i] / 255.0f; break;
-		}
-}
-
 /* Checks that a record holds images; sets *n to how many. */
 static int check_record(const char *in, const struct dg_record *rec, uint64_t *n,
 			int have_model)
@@ -484,12 +471,7 @@ static int read_latents(const struct cmdline *cl, struct decoder *dec, const cha
 			dg_free(buf);
 			return dg_error_nomem("latents", n * d * sizeof *z);
 		}
-		for (uint64_t i = 0; i < n * d; i++)
-			switch (rec->dtype) {
-			case DG_F64: z[i] = (float)((const double *)buf)[i]; break;
-			case DG_F16: z[i] = dg_f16_to_f32(((const uint16_t *)buf)[i]); break;
-			default: z[i] = dg_bf16_to_f32(((const uint16_t *)buf)[i]); break;
-			}
+		dg_to_f32(z, buf, n * d, rec->dtype, 0);
 	}
 	st = decode_latents(dec, in, rec, z, n, imgs);
 	if ((void *)z != buf)
@@ -637,7 +619,7 @@ static int decode_input(const struct cmdline *cl, struct decoder *dec, const cha
 			if ((st = next_slot(cl, b, files, done)) || *done ||
 			    (st = dg_reader_read(r, tmp, bytes)))
 				break;
-			to_f32(b->data + b->n * per, tmp, per, rec->dtype);
+			dg_to_f32(b->data + b->n * per, tmp, per, rec->dtype, 1);
 			b->n++;
 			/* stop without reading on: the writer may be endless */
 			if (++*seen == cl->limit)

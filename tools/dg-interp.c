@@ -393,12 +393,7 @@ static int read_record(struct state *s, const char *in, struct dg_reader *r,
 			dg_free(buf);
 			return dg_error_nomem("codes", n * s->d * sizeof *z);
 		}
-		for (uint64_t i = 0; i < n * s->d; i++)
-			switch (rec->dtype) {
-			case DG_F64: z[i] = (float)((const double *)buf)[i]; break;
-			case DG_F16: z[i] = dg_f16_to_f32(((const uint16_t *)buf)[i]); break;
-			default: z[i] = dg_bf16_to_f32(((const uint16_t *)buf)[i]); break;
-			}
+		dg_to_f32(z, buf, n * s->d, rec->dtype, 0);
 	}
 	for (uint64_t i = 0; i < n && !st; i++)
 		st = take(s, in, rec, z + i * s->d);

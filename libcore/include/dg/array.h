@@ -61,6 +61,10 @@ uint16_t dg_f32_to_f16(float f);
 float dg_bf16_to_f32(uint16_t h);
 uint16_t dg_f32_to_bf16(float f);
 
+/* Converts n elements of dtype at src to f32 at dst (u8 is scaled by
+ * 1/255 only if scale_u8 is set). */
+void dg_to_f32(float *dst, const void *src, uint64_t n, int dtype, int scale_u8);
+
 /* Converts an array to f32 (u8 is scaled by 1/255 only if scale_u8 is
  * set).  Returns a new array with a copy of the metadata, or NULL. */
 struct dg_array *dg_array_to_f32(const struct dg_array *a, int scale_u8);
