@@ -583,6 +583,28 @@ int dg_reader_payload(struct dg_reader *r, void **out)
 	return DG_OK;
 }
 
+int dg_reader_payload_f32(struct dg_reader *r, float **out)
+{
+	int dtype = r->rec.dtype;
+	uint64_t n = r->payload_left / dg_dtype_size(dtype);
+	float *f;
+	void *buf;
+	int st;
+
+	*out = NULL;
+	if ((st = dg_reader_payload(r, &buf)))
+		return st;
+	if (dtype == DG_F32) {
+		*out = buf;
+		return DG_OK;
+	}
+	if ((f = dg_alloc(n ? n * sizeof *f : 1)))
+		dg_to_f32(f, buf, n, dtype, 0);
+	dg_free(buf);
+	*out = f;
+	return f ? DG_OK : DG_ENOMEM;
+}
+
 int dg_read_array(struct dg_reader *r, struct dg_array **out)
 {
 	const struct dg_record *rec;

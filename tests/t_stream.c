@@ -436,6 +436,40 @@ static void test_unread(void)
 	dg_array_free(x);
 }
 
+/* dg_reader_payload_f32: every dtype's payload as the f32 that
+ * dg_array_to_f32 makes of it (u8 unscaled). */
+static void test_payload_f32(void)
+{
+	for (int i = 0; i < NDT; i++) {
+		struct dg_array *x = make_array(all_dtypes[i], 2, 40 + i), *want;
+		const struct dg_record *rec;
+		struct dg_reader *r;
+		struct mem m;
+		float *got = NULL;
+		FILE *f;
+		int st;
+
+		mem_writer(&m);
+		dg_write_array(m.w, x);
+		mem_finish(&m);
+		f = mem_file(m.p, m.n);
+		r = dg_reader_file(f, "f32");
+		want = dg_array_to_f32(x, 0);
+		st = dg_reader_next(r, &rec);
+		if (!st)
+			st = dg_reader_payload_f32(r, &got);
+		ok(!st && got && want &&
+		   !memcmp(got, want->data, dg_array_count(x) * sizeof(float)),
+		   "payload of %s as f32", dg_dtype_name(all_dtypes[i]));
+		dg_free(got);
+		dg_array_free(want);
+		dg_reader_close(r);
+		fclose(f);
+		free(m.p);
+		dg_array_free(x);
+	}
+}
+
 /* Writer errors: a full disk, a bad shape; the reader's byte limit. */
 static void test_limits(void)
 {
@@ -512,6 +546,7 @@ int main(void)
 	test_pipe();
 	test_eintr();
 	test_unread();
+	test_payload_f32();
 	test_limits();
 	return done_testing();
 }

@@ -439,7 +439,6 @@ static int read_latents(const struct cmdline *cl, struct decoder *dec, const cha
 	unsigned long long ri = (unsigned long long)rec->index;
 	const char *fp = dg_meta_get(rec->meta, "model");
 	unsigned d = dec->inf->m.latent_dim;
-	void *buf = NULL;
 	float *z;
 	uint64_t n;
 	int st;
@@ -458,25 +457,11 @@ static int read_latents(const struct cmdline *cl, struct decoder *dec, const cha
 		return dg_error(DG_EDATA, "%s: record %llu: dtype %s is not a float type",
 				in, ri, dg_dtype_name(rec->dtype));
 	n = rec->dims[0];
-	if ((st = dg_reader_payload(r, &buf)))
+	if ((st = dg_reader_payload_f32(r, &z)))
 		return st;
-	if (!n) {
-		dg_free(buf);
-		return DG_OK;
-	}
-	if (rec->dtype == DG_F32) {
-		z = buf;
-	} else {
-		if (!(z = malloc(n * d * sizeof *z))) {
-			dg_free(buf);
-			return dg_error_nomem("latents", n * d * sizeof *z);
-		}
-		dg_to_f32(z, buf, n * d, rec->dtype, 0);
-	}
-	st = decode_latents(dec, in, rec, z, n, imgs);
-	if ((void *)z != buf)
-		free(z);
-	dg_free(buf);
+	if (n)
+		st = decode_latents(dec, in, rec, z, n, imgs);
+	dg_free(z);
 	return st;
 }
 

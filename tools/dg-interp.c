@@ -354,8 +354,7 @@ static int read_record(struct state *s, const char *in, struct dg_reader *r,
 	unsigned long long ri = (unsigned long long)rec->index;
 	const char *space = dg_meta_get(rec->meta, "space");
 	const char *fp = dg_meta_get(rec->meta, "model");
-	void *buf = NULL;
-	float *z = NULL;
+	float *z;
 	uint64_t n;
 	int st;
 
@@ -384,22 +383,11 @@ static int read_record(struct state *s, const char *in, struct dg_reader *r,
 				"ones of model %s (--force mixes them)", in, ri,
 				fp ? fp : "(none)", s->fp ? s->fp : "(none)");
 	n = rec->dims[0];
-	if ((st = dg_reader_payload(r, &buf)))
+	if ((st = dg_reader_payload_f32(r, &z)))
 		return st;
-	if (rec->dtype == DG_F32) {
-		z = buf;
-	} else if (n) {
-		if (!(z = malloc(n * s->d * sizeof *z))) {
-			dg_free(buf);
-			return dg_error_nomem("codes", n * s->d * sizeof *z);
-		}
-		dg_to_f32(z, buf, n * s->d, rec->dtype, 0);
-	}
 	for (uint64_t i = 0; i < n && !st; i++)
 		st = take(s, in, rec, z + i * s->d);
-	if ((void *)z != buf)
-		free(z);
-	dg_free(buf);
+	dg_free(z);
 	return st;
 }
 

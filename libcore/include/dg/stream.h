@@ -100,6 +100,9 @@ int dg_reader_read(struct dg_reader *r, void *buf, size_t len);
  * larger than the limit of dg_reader_set_max_payload(); the record then
  * stays current, and can be read in chunks or skipped. */
 int dg_reader_payload(struct dg_reader *r, void **buf);
+/* The same converted to f32 (u8 as it is, not scaled), for records of
+ * numbers whatever their dtype: *out is a dg_alloc() buffer. */
+int dg_reader_payload_f32(struct dg_reader *r, float **out);
 
 /* Skips the rest of the current record, verifying its checksum and
  * padding (DG_EDATA on mismatch).  Does nothing between records. */
