@@ -78,6 +78,6 @@ int dg_vkk_ops(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 	}
 	/* Leaves (inputs, variables, constants, fills) and reshapes are no
 	 * calls; anything else is a new op without a shader yet. */
-	return dg_error(DG_ENODEV, "vulkan backend: %s is not implemented yet (use --device cpu)",
+	return dg_error(DG_ENODEV, "vulkan backend: no kernel for %s (use --device cpu)",
 			dg_opdefs[c->n.op].name);
 }
