@@ -90,7 +90,8 @@ static void vk_close(void *dev)
 	free(d);
 }
 
-/* A one-off command (transfers for unmapped memory, fills). */
+/* A one-off command for unmapped memory: a copy, or with src NULL a fill
+ * of dst with zeros (bytes a multiple of 4). */
 static int oneoff_copy(struct dg_vk *vk, const struct dg_vk_buffer *src, uint64_t soff,
 		       const struct dg_vk_buffer *dst, uint64_t doff, uint64_t bytes)
 {
@@ -99,7 +100,10 @@ static int oneoff_copy(struct dg_vk *vk, const struct dg_vk_buffer *src, uint64_
 	if (st)
 		return st;
 	if (!(st = dg_vk_cmd_begin(c))) {
-		dg_vk_cmd_copy(c, src, soff, dst, doff, bytes);
+		if (src)
+			dg_vk_cmd_copy(c, src, soff, dst, doff, bytes);
+		else
+			dg_vk_cmd_fill(c, dst, doff, bytes, 0);
 		if (!(st = dg_vk_cmd_end(c)))
 			st = dg_vk_cmd_run(c);
 	}
@@ -164,10 +168,14 @@ static int vk_alloc(void *dev, uint64_t bytes, void **out)
 		free(b);
 		return st;
 	}
-	/* Zeroed, as the interface promises. */
-	void *zero = calloc(1, b->size);
-	st = zero ? vk_write(dev, b, 0, zero, b->size) : dg_error_nomem("zeros", b->size);
-	free(zero);
+	/* Zeroed, as the interface promises: in place where mapped, else by
+	 * the device (no staging buffer of zeros). */
+	if (b->map) {
+		memset(b->map, 0, b->size);
+		st = dg_vk_buffer_flush(vk, b);
+	} else {
+		st = oneoff_copy(vk, NULL, 0, b, 0, b->size);
+	}
 	if (st) {
 		dg_vk_buffer_destroy(vk, b);
 		free(b);
