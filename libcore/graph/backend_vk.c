@@ -90,6 +90,17 @@ static void vk_close(void *dev)
 	free(d);
 }
 
+/* Where the host may read and write b directly, or NULL: then transfers
+ * go through staging copies, as on a discrete GPU.  $DG_VK_FORCE_STAGING
+ * takes that path on any device, so tests cover it on lavapipe. */
+static void *host_map(const struct dg_vk_buffer *b)
+{
+	static int force = -1;
+	if (force < 0)
+		force = getenv("DG_VK_FORCE_STAGING") != NULL;
+	return force ? NULL : b->map;
+}
+
 /* A one-off command for unmapped memory: a copy, or with src NULL a fill
  * of dst with zeros (bytes a multiple of 4). */
 static int oneoff_copy(struct dg_vk *vk, const struct dg_vk_buffer *src, uint64_t soff,
@@ -119,7 +130,7 @@ static int vk_write(void *dev, void *buf, uint64_t off, const void *src, uint64_
 
 	if (!bytes)
 		return DG_OK;
-	if (b->map) {
+	if (host_map(b)) {
 		memcpy((char *)b->map + off, src, bytes);
 		return dg_vk_buffer_flush(vk, b);
 	}
@@ -140,7 +151,7 @@ static int vk_read(void *dev, void *buf, uint64_t off, void *dst, uint64_t bytes
 
 	if (!bytes)
 		return DG_OK;
-	if (b->map) {
+	if (host_map(b)) {
 		if ((st = dg_vk_buffer_invalidate(vk, b)))
 			return st;
 		memcpy(dst, (const char *)b->map + off, bytes);
@@ -170,7 +181,7 @@ static int vk_alloc(void *dev, uint64_t bytes, void **out)
 	}
 	/* Zeroed, as the interface promises: in place where mapped, else by
 	 * the device (no staging buffer of zeros). */
-	if (b->map) {
+	if (host_map(b)) {
 		memset(b->map, 0, b->size);
 		st = dg_vk_buffer_flush(vk, b);
 	} else {
