@@ -26,9 +26,12 @@ SANITIZE ?= 0
 ifeq ($(SANITIZE),1)
 BUILD    ?= build-san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# libcore/sanitize.c says why sanitizer builds keep shared objects loaded
+SANDEFS  := -DDG_SANITIZE
 else
 BUILD    ?= build
 SANFLAGS :=
+SANDEFS  :=
 endif
 
 PKGS      := libarchive libpng zlib
@@ -40,7 +43,7 @@ VOLK_SRC  := /usr/include/volk.c
 
 WARN      := -Wall -Wextra -Werror
 CFLAGS    ?= -O2 -g
-ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) -fPIC -pthread \
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) $(SANDEFS) -fPIC -pthread \
              -D_GNU_SOURCE -DVK_NO_PROTOTYPES \
              -DDG_VERSION='"$(VERSION)"' -DDG_PLUGINDIR='"$(PLUGINDIR)"' \
              -Ilibcore/include -Ilibcore -I$(BUILD)/gen $(PKG_CFLAGS)
