@@ -1,4 +1,4 @@
-/* t_atomic.c — the atomic file replacement of libcore/atomic.c: success,
+/* t_atomic.c — the atomic file replacement of libcore/io/atomic.c: success,
  * abort and every failure leave either the old file or the new one, and
  * never a temporary behind. */
 #include <dirent.h>
@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "tap.h"
-#include "atomic.h"
+#include "io/atomic.h"
 #include "dg/error.h"
 
 static char dir[256];

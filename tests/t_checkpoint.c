@@ -13,7 +13,7 @@
 #include <archive_entry.h>
 #include <zlib.h>
 #include "tap.h"
-#include "atomic.h"
+#include "io/atomic.h"
 #include "dg.h"
 
 /* ---- building test checkpoints --------------------------------------- */

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include "tap.h"
 #include "dg.h"
-#include "archive_members.h"
+#include "io/archive_members.h"
 
 static char tmp[] = "/tmp/t_dataset.XXXXXX";
 static int warnings;

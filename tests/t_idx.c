@@ -9,7 +9,7 @@
 #include <zlib.h>
 #include "tap.h"
 #include "dg.h"
-#include "dataset_impl.h"
+#include "data/dataset_impl.h"
 
 struct buf {
 	uint8_t *p;

@@ -1,4 +1,4 @@
-/* t_stream_meta.c — record metadata (libcore/meta.c): order, replace,
+/* t_stream_meta.c — record metadata (libcore/io/meta.c): order, replace,
  * unset, repeated keys, and a megabyte of tiny lines parsed in linear time
  * (it once took minutes: a reader could be stalled by one record). */
 #include <time.h>

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dg.h"
-#include "atomic.h"
+#include "io/atomic.h"
 
 static const char usage_text[] =
 	"Usage: dg-decode [OPTIONS] [FILE...]\n"

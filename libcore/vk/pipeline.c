@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include "atomic.h"
+#include "io/atomic.h"
 #include "dg/error.h"
 #include "shaders.h"
 #include "vk/vk.h"

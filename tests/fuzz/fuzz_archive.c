@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "archive_members.h"
+#include "io/archive_members.h"
 #include "dg/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

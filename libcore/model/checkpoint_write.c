@@ -8,8 +8,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <zlib.h>
-#include "atomic.h"
-#include "checkpoint_int.h"
+#include "io/atomic.h"
+#include "model/checkpoint_int.h"
 #include "dg/error.h"
 
 /* One member as it goes into the archive. */

@@ -3,7 +3,7 @@
  * draw a pure function of (seed, epoch, image) so resume is exact. */
 #include <stdlib.h>
 #include <string.h>
-#include "dataset_impl.h"
+#include "data/dataset_impl.h"
 #include "dg/rng.h"
 
 #define RNG_BINARIZE 0x42494e0000000000ull   /* "BIN" + epoch */

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "checkpoint_int.h"
+#include "model/checkpoint_int.h"
 #include "dg/error.h"
 
 struct dg_checkpoint *dg_checkpoint_new(const char *family)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "dataset_impl.h"
+#include "data/dataset_impl.h"
 
 #define FASHION_DIR "/usr/share/datasets"
 

@@ -11,7 +11,7 @@
 #include <zlib.h>
 #include "dg/error.h"
 #include "dg/stream.h"
-#include "stream_format.h"
+#include "io/stream_format.h"
 
 #define DEFAULT_MAX_PAYLOAD (2ull << 30)
 #define SCRATCH 65536

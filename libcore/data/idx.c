@@ -6,7 +6,7 @@
 #include <zlib.h>
 #include "dg/dataset.h"
 #include "dg/error.h"
-#include "dataset_impl.h"
+#include "data/dataset_impl.h"
 
 /* A source of (decompressed) bytes: read() returns the bytes it got,
  * fewer only at the end, or -1 with the message set. */

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "dataset_impl.h"
+#include "data/dataset_impl.h"
 
 struct dg_store *dg__store_new(uint64_t max_bytes)
 {

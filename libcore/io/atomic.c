@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "atomic.h"
+#include "io/atomic.h"
 #include "dg/error.h"
 
 int dg_atomic_fail_stage;

@@ -10,7 +10,7 @@
 #include <zlib.h>
 #include "dg/error.h"
 #include "dg/stream.h"
-#include "stream_format.h"
+#include "io/stream_format.h"
 
 struct dg_writer {
 	int fd;          /* used when f is NULL */

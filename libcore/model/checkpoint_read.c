@@ -8,7 +8,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <zlib.h>
-#include "checkpoint_int.h"
+#include "model/checkpoint_int.h"
 #include "dg/error.h"
 
 /* A member as the manifest announces it. */

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "archive_members.h"
-#include "dataset_impl.h"
+#include "io/archive_members.h"
+#include "data/dataset_impl.h"
 #include "dg/image.h"
 
 #define MAX_DEPTH 64

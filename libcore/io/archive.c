@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "archive_members.h"
+#include "io/archive_members.h"
 #include "dg/dataset.h"
 #include "dg/error.h"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <zlib.h>
-#include "dataset_impl.h"
+#include "data/dataset_impl.h"
 #include "dg/rng.h"
 #include "dg/stream.h"
 
