@@ -143,11 +143,9 @@ static int build(struct dg_model *m)
 	dg_tensor loss = recon(m, decoder(m, encoder(m, m->x)), m->x, DG_SUM_MEAN_BATCH);
 	m->latent_dim = (unsigned)l;
 	m->prior = DG_PRIOR_NONE;
-	m->nphases = 1;
-	m->phases[0] = (struct dg_phase){"ae", loss, DG_GROUP(0), 1, NULL};
-	m->nterms = 2;
-	m->terms[0] = (struct dg_term){"loss", loss};
-	m->terms[1] = (struct dg_term){"recon", loss};
+	struct dg_phase *ph = dg_model_phase(m, "ae", loss, DG_GROUP(0));
+	dg_model_term(m, ph, "loss", loss);
+	dg_model_term(m, ph, "recon", loss);
 	return dg_graph_status(g);
 }
 
@@ -166,6 +164,12 @@ static int decode(struct dg_model *m, dg_tensor z, dg_tensor y, dg_tensor *x)
 	int64_t shape[4] = {-1, m->channels, m->height, m->width};
 	*x = dg_reshape(m->g, dg_sigmoid(m->g, decoder(m, z)), 4, shape);
 	return dg_graph_status(m->g);
+}
+
+/* The reconstruction: x through the bottleneck. */
+static int translate(struct dg_model *m, dg_tensor x, dg_tensor y, dg_tensor *out)
+{
+	return decode(m, encoder(m, x), y, out);
 }
 
 static int sample(struct dg_model *m, uint64_t n, float t, dg_tensor y, dg_tensor *out)
@@ -209,11 +213,12 @@ static const struct dg_family family = {
 	.name = "ae",
 	.summary = "deterministic autoencoder (MLP or conv); encodes and decodes, cannot sample",
 	.hparams = hparams,
-	.caps = DG_CAP_ENCODE | DG_CAP_DECODE,
+	.caps = DG_CAP_ENCODE | DG_CAP_DECODE | DG_CAP_TRANSLATE,
 	.build = build,
 	.encode = encode,
 	.decode = decode,
 	.sample = sample,
+	.translate = translate,
 	.loglik = loglik,
 	.release = release,
 };

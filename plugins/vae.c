@@ -328,12 +328,10 @@ static void objective(struct dg_model *m)
 		dg_tensor logw = dg_add(g, log_px, dg_mul_scalar(g, log_ratio, v->beta));
 		loss = dg_neg(g, dg_mean(g, log_mean_exp(g, logw, v->k), DG_AXES_ALL, 0));
 	}
-	m->nphases = 1;
-	m->phases[0] = (struct dg_phase){"vae", loss, DG_GROUP(0), 1, NULL};
-	m->nterms = 3;
-	m->terms[0] = (struct dg_term){"loss", loss};
-	m->terms[1] = (struct dg_term){"recon", recon};
-	m->terms[2] = (struct dg_term){"kl", kl};
+	struct dg_phase *ph = dg_model_phase(m, "vae", loss, DG_GROUP(0));
+	dg_model_term(m, ph, "loss", loss);
+	dg_model_term(m, ph, "recon", recon);
+	dg_model_term(m, ph, "kl", kl);
 }
 
 static int build(struct dg_model *m)
@@ -366,6 +364,15 @@ static int encode(struct dg_model *m, dg_tensor x, dg_tensor y, dg_tensor *mean,
 static int decode(struct dg_model *m, dg_tensor z, dg_tensor y, dg_tensor *x)
 {
 	*x = to_image(m, dg_sigmoid(m->g, decoder(m, z, one_hot(m, y))));
+	return dg_graph_status(m->g);
+}
+
+/* The reconstruction: the mean image of the posterior mean's code. */
+static int translate(struct dg_model *m, dg_tensor x, dg_tensor y, dg_tensor *out)
+{
+	dg_tensor oh = one_hot(m, y), mu, logvar;
+	encoder(m, x, oh, &mu, &logvar);
+	*out = to_image(m, dg_sigmoid(m->g, decoder(m, mu, oh)));
 	return dg_graph_status(m->g);
 }
 
@@ -459,11 +466,12 @@ static const struct dg_family family = {
 		   "MLP 784-400-20 by default",
 	.hparams = hparams,
 	.caps = DG_CAP_ENCODE | DG_CAP_DECODE | DG_CAP_SAMPLE_LATENT | DG_CAP_LIKELIHOOD |
-		DG_CAP_CONDITIONAL,
+		DG_CAP_CONDITIONAL | DG_CAP_TRANSLATE,
 	.build = build,
 	.encode = encode,
 	.decode = decode,
 	.sample = sample,
+	.translate = translate,
 	.loglik = loglik,
 	.release = release,
 };

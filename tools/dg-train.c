@@ -19,7 +19,7 @@
 #include "dg.h"
 
 static const char usage_text[] =
-	"Usage: dg-train -p FAMILY -d DATA -o MODEL.dgm [OPTIONS]\n"
+	"Usage: dg-train -p FAMILY -d DATA [-d [INPUT=]DATA...] -o MODEL.dgm [OPTIONS]\n"
 	"       dg-train --resume MODEL.dgm -d DATA [-o OUT.dgm] [--epochs N]\n"
 	"       dg-train --list | -p FAMILY --help\n"
 	"Train a model family on images and write a checkpoint (dg-checkpoint(5)).\n"
@@ -27,14 +27,18 @@ static const char usage_text[] =
 	"archives, stream files, '-' for a stream on standard input.\n"
 	"\n"
 	"  -p, --family FAMILY   the model family (see --list)\n"
-	"  -d, --data DATA       the training images\n"
+	"  -d, --data DATA       the training images; again for the family's other\n"
+	"                        inputs, in the order -p F --help lists them, or\n"
+	"                        as INPUT=DATA\n"
 	"  -o, --output MODEL    the checkpoint to write (with --resume: default\n"
 	"                        the resumed file)\n"
 	"  -s, --set NAME=VALUE  a hyperparameter of the family (repeatable)\n"
 	"  -e, --epochs N        train until N epochs are complete (default 10)\n"
 	"  -b, --batch N         images per step (default 128); a last partial\n"
 	"                        batch of each epoch is dropped\n"
-	"      --lr X            learning rate (default 1e-3, or the family's)\n"
+	"      --lr X            learning rate of every phase (default: each\n"
+	"                        phase's own, from the family, else 1e-3)\n"
+	"      --lr PHASE=X      the learning rate of one phase (repeatable)\n"
 	"      --seed N          seed of weights, data order and noise (default 0)\n"
 	"      --device SPEC     cpu, vulkan, vulkan:N (default $DG_DEVICE, then\n"
 	"                        the first GPU, then cpu)\n"
@@ -63,6 +67,10 @@ struct cmdline {
 	const char *family, *data, *output, *resume, *log, *device, *snapshot, *val;
 	char **sets;
 	int nsets;
+	char **datas;            /* -d after the first */
+	int ndatas;
+	char **phase_lr;         /* --lr NAME=X */
+	int nphase_lr;
 	uint64_t epochs, limit;
 	struct dg_train_config cfg;
 	int quiet, progress, list, help;
@@ -106,7 +114,10 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 
 	memset(cl, 0, sizeof *cl);
 	cl->epochs = 10;
-	if (!(cl->sets = calloc((size_t)argc, sizeof *cl->sets)))
+	cl->sets = calloc((size_t)argc, sizeof *cl->sets);
+	cl->datas = calloc((size_t)argc, sizeof *cl->datas);
+	cl->phase_lr = calloc((size_t)argc, sizeof *cl->phase_lr);
+	if (!cl->sets || !cl->datas || !cl->phase_lr)
 		return dg_tool_fail(dg_error_nomem("options", (size_t)argc * sizeof(char *)));
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:d:o:s:e:b:n:qh", longs, NULL)) != -1) {
@@ -115,7 +126,10 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			cl->family = optarg;
 			break;
 		case 'd':
-			cl->data = optarg;
+			if (cl->data)
+				cl->datas[cl->ndatas++] = optarg;
+			else
+				cl->data = optarg;
 			break;
 		case 'o':
 			cl->output = optarg;
@@ -134,6 +148,13 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			cl->cfg.batch = (uint64_t)v;
 			break;
 		case OPT_LR:
+			if (strchr(optarg, '=')) {
+				const char *eq = strchr(optarg, '=');
+				if (dg_parse_double("--lr", eq + 1, 1e-12, 1e3, &x))
+					return dg_tool_usage("%s", dg_errmsg());
+				cl->phase_lr[cl->nphase_lr++] = optarg;
+				break;
+			}
 			if (dg_parse_double("--lr", optarg, 1e-12, 1e3, &x))
 				return dg_tool_usage("%s", dg_errmsg());
 			cl->cfg.lr = x;
@@ -207,6 +228,8 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 	}
 	if (!cl->data)
 		return dg_tool_usage("no training data given (-d DATA)");
+	cl->cfg.phase_lr = (const char *const *)cl->phase_lr;
+	cl->cfg.nphase_lr = (size_t)cl->nphase_lr;
 	return DG_OK;
 }
 
@@ -263,7 +286,17 @@ static void family_help(const struct dg_family *f)
 	int wn = 4, wd = 7, wr = 5;
 	char range[128];
 
-	printf("\nFamily %s: %s.\nHyperparameters (--set NAME=VALUE):\n", f->name, f->summary);
+	printf("\nFamily %s: %s.\n", f->name, f->summary);
+	if (f->inputs && f->inputs[0].name) {
+		printf("Inputs besides the images of the first -d (-d DATA in this order, or\n"
+		       "-d INPUT=DATA):\n");
+		for (const struct dg_input_decl *d = f->inputs; d->name; d++)
+			printf("  %-10s %s, %s\n", d->name,
+			       d->kind == DG_INPUT_PAIRED ? "paired with each image"
+							  : "a set of its own",
+			       d->help ? d->help : "");
+	}
+	printf("Hyperparameters (--set NAME=VALUE):\n");
 	if (!f->hparams || !f->hparams[0].name) {
 		printf("  (none)\n");
 		return;
@@ -441,6 +474,60 @@ static int check_output(const char *path)
 	return st;
 }
 
+/* ---- the other inputs ------------------------------------------------------------ */
+
+/* The declared input that DATA names as "INPUT=...", or NULL. */
+static const struct dg_input_decl *named_input(const struct dg_family *f, const char *data)
+{
+	const char *eq = strchr(data, '=');
+	for (const struct dg_input_decl *d = f->inputs; eq && d && d->name; d++)
+		if ((size_t)(eq - data) == strlen(d->name) && !strncmp(data, d->name, strlen(d->name)))
+			return d;
+	return NULL;
+}
+
+/* Opens the data of the family's other inputs: each -d after the first,
+ * named (INPUT=DATA) or in the order the family declares its inputs. */
+static int open_inputs(const struct cmdline *cl, const struct dg_family *f,
+		       const struct dg_dataset_options *dopt, struct dg_dataset **ds,
+		       struct dg_train_input *ti)
+{
+	size_t ndecl = 0;
+	for (const struct dg_input_decl *d = f->inputs; d && d->name; d++)
+		ndecl++;
+	if ((size_t)cl->ndatas > ndecl)
+		return dg_tool_usage("%d -d options: family %s takes %zu input%s besides its "
+				     "images (dg-train -p %s --help)", cl->ndatas + 1, f->name,
+				     ndecl, ndecl == 1 ? "" : "s", f->name);
+	for (int i = 0; i < cl->ndatas; i++) {
+		const struct dg_input_decl *d = named_input(f, cl->datas[i]);
+		const char *src = d ? strchr(cl->datas[i], '=') + 1 : cl->datas[i];
+		if (!d) /* the first declared input not named by any -d */
+			for (const struct dg_input_decl *e = f->inputs; !d && e->name; e++) {
+				int taken = 0;
+				for (int j = 0; j < i; j++)
+					taken |= ti[j].name == e->name;
+				for (int j = i + 1; j < cl->ndatas; j++)
+					taken |= named_input(f, cl->datas[j]) == e;
+				if (!taken)
+					d = e;
+			}
+		if (!d)
+			return dg_tool_usage("-d %s: no input of family %s is left for it",
+					     cl->datas[i], f->name);
+		for (int j = 0; j < i; j++)
+			if (ti[j].name == d->name)
+				return dg_tool_usage("-d %s: input %s given twice", cl->datas[i],
+						     d->name);
+		ti[i].name = d->name;
+		int st = dg_dataset_open(src, dopt, &ds[i]);
+		if (st)
+			return dg_tool_fail(dg_error_context(st, "input %s", d->name));
+		ti[i].ds = ds[i];
+	}
+	return DG_OK;
+}
+
 /* ---- main ------------------------------------------------------------------------ */
 
 static int train(struct cmdline *cl)
@@ -448,7 +535,8 @@ static int train(struct cmdline *cl)
 	const struct dg_family *f = NULL;
 	struct dg_hparams *hp = NULL;
 	struct dg_checkpoint *ck = NULL;
-	struct dg_dataset *ds = NULL, *val = NULL;
+	struct dg_dataset *ds = NULL, *val = NULL, **extra = NULL;
+	struct dg_train_input *inputs = NULL;
 	struct dg_trainer *t = NULL;
 	struct dg_dataset_options dopt = {.limit = cl->limit, .warn = cl->quiet ? NULL : warn};
 	int st;
@@ -481,6 +569,23 @@ static int train(struct cmdline *cl)
 	dopt.sequential = strcmp(cl->data, "-") == 0;
 	if ((st = dg_dataset_open(cl->data, &dopt, &ds)))
 		goto out;
+	if (cl->ndatas) {
+		const struct dg_family *ff = f;
+		struct dg_dataset_options iopt = dopt;
+		iopt.sequential = 0;
+		if (!ff && (st = dg_family_load(dg_checkpoint_family(ck), &ff)))
+			goto out;
+		extra = calloc((size_t)cl->ndatas, sizeof *extra);
+		inputs = calloc((size_t)cl->ndatas, sizeof *inputs);
+		if (!extra || !inputs) {
+			st = dg_error_nomem("inputs", (size_t)cl->ndatas * sizeof *inputs);
+			goto out;
+		}
+		if ((st = open_inputs(cl, ff, &iopt, extra, inputs)))
+			goto done;
+		cl->cfg.inputs = inputs;
+		cl->cfg.ninputs = (size_t)cl->ndatas;
+	}
 	if (dg_dataset_info(ds)->sequential && cl->epochs > 1) {
 		st = dg_tool_usage("-d -: standard input can be read only once; train on a "
 				   "file for more than one epoch");
@@ -531,6 +636,10 @@ out:
 done:
 	dg_trainer_free(t);
 	dg_dataset_close(val);
+	for (int i = 0; extra && i < cl->ndatas; i++)
+		dg_dataset_close(extra[i]);
+	free(extra);
+	free(inputs);
 	dg_dataset_close(ds);
 	dg_hparams_free(hp);
 	dg_checkpoint_free(ck);
@@ -559,5 +668,7 @@ int main(int argc, char **argv)
 	} else if (!st)
 		st = train(&cl);
 	free(cl.sets);
+	free(cl.datas);
+	free(cl.phase_lr);
 	return dg_tool_exit(st < 0 ? DG_OK : st);
 }

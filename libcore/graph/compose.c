@@ -318,15 +318,29 @@ static dg_tensor scale_shift(struct dg_graph *g, dg_tensor y, dg_tensor gamma, d
 	return y;
 }
 
-static void assign(struct dg_graph *g, dg_tensor var, dg_tensor value, dg_tensor trigger)
+int dg_assign(struct dg_graph *g, dg_tensor var, dg_tensor value, dg_tensor trigger)
 {
 	uint32_t in[2] = {var.id, value.id};
 	int64_t ia = trigger.id;
+	if (!valid(g, var) || !valid(g, trigger))
+		return g->status ? g->status : dg__fail(g, DG_EUSAGE, "assign: not a tensor");
+	const struct dg_node *n = N(g, var);
+	if (n->op != OP_VAR || (g->vars[n->var].kind != DG_VAR_BUFFER &&
+				g->vars[n->var].kind != DG_VAR_SCRATCH)) {
+		fail(g, "assign", "the target must be a dg_buffer or dg_variable");
+		return g->status;
+	}
+	dg__op(g, OP_ASSIGN, 2, in, &ia, 1, NULL, 0);
+	return g->status;
+}
+
+static void assign(struct dg_graph *g, dg_tensor var, dg_tensor value, dg_tensor trigger)
+{
 	if (valid(g, var) && N(g, var)->op != OP_VAR) {
 		fail(g, "batch_norm", "running statistics must be dg_buffer variables");
 		return;
 	}
-	dg__op(g, OP_ASSIGN, 2, in, &ia, 1, NULL, 0);
+	dg_assign(g, var, value, trigger);
 }
 
 dg_tensor dg_batch_norm(struct dg_graph *g, dg_tensor x, dg_tensor gamma, dg_tensor beta,

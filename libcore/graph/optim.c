@@ -127,7 +127,7 @@ int dg_optimize(struct dg_graph *g, dg_tensor loss, unsigned mask, const struct 
 		if (opt.ema_decay > 0 && n) {
 			char ename[512];
 			snprintf(ename, sizeof ename, "%s.ema", name);
-			int32_t e = dg__new_var(g, ename, DG_VAR_STATE, pv.group, pv.rank, pv.dims,
+			int32_t e = dg__new_var(g, ename, DG_VAR_EMA, pv.group, pv.rank, pv.dims,
 						(struct dg_init){DG_INIT_ZEROS, 0, 0});
 			if (e < 0)
 				break;

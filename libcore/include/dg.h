@@ -18,6 +18,7 @@
 #include "dg/tool.h"
 #include "dg/plugin.h"
 #include "dg/train.h"
+#include "dg/inference.h"
 #include "dg/latent.h"
 
 #endif

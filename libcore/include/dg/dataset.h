@@ -124,6 +124,11 @@ void dg_batcher_free(struct dg_batcher *b);
  * epoch reopens the file (DG_EUSAGE for stdin). */
 int dg_batcher_next(struct dg_batcher *b, float *images, int32_t *labels, size_t *n);
 
+/* The set indices of the images of the batch last returned (in-memory
+ * sets; NULL for a sequential set, and before the first batch), valid
+ * until the next call: a paired input gathers the same images. */
+const uint64_t *dg_batcher_indices(const struct dg_batcher *b);
+
 /* Where the batcher is (the next batch to be returned), and a jump there,
  * for exact resume. */
 void dg_batcher_tell(const struct dg_batcher *b, uint64_t *epoch, uint64_t *batch);

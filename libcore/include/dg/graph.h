@@ -98,6 +98,11 @@ dg_tensor dg_param(struct dg_graph *g, const char *name, unsigned rank,
  * statistics); saved with parameters. */
 dg_tensor dg_buffer(struct dg_graph *g, const char *name, unsigned rank,
 		    const uint64_t *dims, struct dg_init init);
+/* A variable that is neither trained nor saved: the working state of a
+ * step run repeatedly (a sampling canvas), zero until set with
+ * dg_var_set() and updated in the graph with dg_assign(). */
+dg_tensor dg_variable(struct dg_graph *g, const char *name, unsigned rank,
+		      const uint64_t *dims);
 /* Constants: a scalar, a filled tensor, a tensor from host data (copied). */
 dg_tensor dg_scalar(struct dg_graph *g, float v);
 dg_tensor dg_full(struct dg_graph *g, unsigned rank, const uint64_t *dims, float v);
@@ -284,6 +289,15 @@ dg_tensor dg_gaussian_nll(struct dg_graph *g, dg_tensor x, dg_tensor mu, dg_tens
 /* Applies a reduction to a per-element tensor. */
 dg_tensor dg_reduce(struct dg_graph *g, dg_tensor x, enum dg_reduction r);
 
+/* ---- state updates ---------------------------------------------------------------- */
+
+/* var := value (same shape) as a side effect of any step that computes
+ * trigger, after every read of var in that step (running statistics, a
+ * spectral-norm vector, a sampling canvas).  var is a dg_buffer or
+ * dg_variable; value is not differentiated through the assignment.
+ * Returns the graph's status. */
+int dg_assign(struct dg_graph *g, dg_tensor var, dg_tensor value, dg_tensor trigger);
+
 /* ---- autograd -------------------------------------------------------------------- */
 
 /* Appends to the graph the gradients of the scalar y with respect to each
@@ -334,7 +348,13 @@ double dg_schedule_lr(const struct dg_optim *opt, uint64_t t);
 
 /* ---- variables: parameters, buffers and optimizer state, for checkpoints ------ */
 
-enum dg_var_kind { DG_VAR_PARAM = 1, DG_VAR_BUFFER, DG_VAR_STATE, DG_VAR_COUNTER };
+/* PARAM and BUFFER are the model; STATE and COUNTER the optimizers'
+ * (and the graph's run counter); EMA the averages "<param>.ema" an
+ * optimizer with ema_decay keeps; SCRATCH (dg_variable) is never saved. */
+enum dg_var_kind {
+	DG_VAR_PARAM = 1, DG_VAR_BUFFER, DG_VAR_STATE, DG_VAR_COUNTER, DG_VAR_EMA,
+	DG_VAR_SCRATCH,
+};
 size_t dg_var_count(const struct dg_graph *g);
 const char *dg_var_name(const struct dg_graph *g, size_t i);
 enum dg_var_kind dg_var_kind(const struct dg_graph *g, size_t i);
@@ -347,6 +367,9 @@ int dg_var_set(struct dg_graph *g, const char *name, const struct dg_array *a);
 /* Copies the EMA of every parameter that has one into the parameter
  * (for sampling from averaged weights). */
 int dg_graph_use_ema(struct dg_graph *g);
+/* Exchanges every parameter that has an EMA with its EMA; a second call
+ * restores both (pictures from averaged weights during training). */
+int dg_graph_swap_ema(struct dg_graph *g);
 
 /* ---- compile and run ---------------------------------------------------------- */
 

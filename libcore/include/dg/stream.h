@@ -41,6 +41,12 @@ int dg_meta_merge(struct dg_meta *dst, const struct dg_meta *src);
 int dg_meta_parse(struct dg_meta *m, const char *text, size_t len);
 /* Formats as "key=value\n" lines; caller frees *text with free(). */
 int dg_meta_format(const struct dg_meta *m, char **text, size_t *len);
+/* The labels= key of a record of n items ("3,0,7": n labels in
+ * 0..2^31-1): set from y[0..n), and parsed into y (*found = 0 and y
+ * untouched when the key is absent; DG_EDATA when it does not hold
+ * exactly n labels). */
+int dg_meta_set_labels(struct dg_meta *m, const int32_t *y, uint64_t n);
+int dg_meta_get_labels(const struct dg_meta *m, uint64_t n, int32_t *y, int *found);
 
 /* ---- reading ---------------------------------------------------------- */
 
