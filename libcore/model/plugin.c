@@ -34,9 +34,11 @@ static int family_name_ok(const char *s)
 	return 1;
 }
 
+/* [a-z0-9_], short enough to make a manifest key ("hparam.<name>",
+ * "train.input.<name>": keys have at most 64 bytes). */
 static int hparam_name_ok(const char *s)
 {
-	if (!*s || strlen(s) > 64)
+	if (!*s || strlen(s) > DG_NAME_MAX)
 		return 0;
 	for (; *s; s++)
 		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '_'))
@@ -120,8 +122,8 @@ static int check_hparams(const struct dg_family *f)
 	for (size_t i = 0; f->hparams[i].name; i++) {
 		const struct dg_hparam *h = &f->hparams[i];
 		if (!hparam_name_ok(h->name))
-			return dg_error(DG_EDATA, "hyperparameter name '%s' is not [a-z0-9_]",
-					h->name);
+			return dg_error(DG_EDATA, "hyperparameter name '%s' is not [a-z0-9_]{1,%d}",
+					h->name, DG_NAME_MAX);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(f->hparams[j].name, h->name) == 0)
 				return dg_error(DG_EDATA, "hyperparameter %s declared twice",
@@ -161,8 +163,8 @@ static int check_inputs(const struct dg_family *f)
 	for (size_t i = 0; f->inputs && f->inputs[i].name; i++) {
 		const struct dg_input_decl *d = &f->inputs[i];
 		if (!hparam_name_ok(d->name) || !strcmp(d->name, "x") || !strcmp(d->name, "y"))
-			return dg_error(DG_EDATA, "input name '%s' is not [a-z0-9_] or is x or y",
-					d->name);
+			return dg_error(DG_EDATA, "input name '%s' is not [a-z0-9_]{1,%d}, or is x "
+					"or y", d->name, DG_NAME_MAX);
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(f->inputs[j].name, d->name))
 				return dg_error(DG_EDATA, "input %s declared twice", d->name);
@@ -675,7 +677,7 @@ struct dg_model_core {
 
 static int ident_ok(const char *s)
 {
-	return s && *s && strlen(s) <= 64 && hparam_name_ok(s);
+	return s && hparam_name_ok(s);
 }
 
 static void *grow(void *p, size_t n, size_t size)
@@ -691,8 +693,8 @@ struct dg_phase *dg_model_phase(struct dg_model *m, const char *name, dg_tensor 
 	if (dg_graph_status(m->g))
 		return NULL;
 	if (!ident_ok(name)) {
-		dg_graph_fail(m->g, DG_EINTERNAL, "phase name '%s' is not [a-z0-9_]",
-			      name ? name : "(null)");
+		dg_graph_fail(m->g, DG_EINTERNAL, "phase name '%s' is not [a-z0-9_]{1,%d}",
+			      name ? name : "(null)", DG_NAME_MAX);
 		return NULL;
 	}
 	for (size_t i = 0; i < c->nphases; i++)
@@ -734,8 +736,8 @@ int dg_model_term(struct dg_model *m, struct dg_phase *phase, const char *name,
 		return dg_graph_fail(m->g, DG_EINTERNAL, "term %s: not a phase of this model",
 				     name ? name : "(null)");
 	if (!ident_ok(name))
-		return dg_graph_fail(m->g, DG_EINTERNAL, "term name '%s' is not [a-z0-9_]",
-				     name ? name : "(null)");
+		return dg_graph_fail(m->g, DG_EINTERNAL, "term name '%s' is not [a-z0-9_]{1,%d}",
+				     name ? name : "(null)", DG_NAME_MAX);
 	for (size_t i = 0; i < c->nterms; i++)
 		if (!strcmp(c->terms[i].t.name, name))
 			return dg_graph_fail(m->g, DG_EINTERNAL, "term %s declared twice", name);
@@ -859,6 +861,16 @@ int dg_model_build(const struct dg_family *f, struct dg_model *m, struct dg_grap
 	int st = core_inputs(m->core, spec);
 	if (st)
 		return st;
+	/* training needs the data of every declared input */
+	for (const struct dg_input_decl *d = f->inputs; spec->training && d && d->name; d++) {
+		int have = 0;
+		for (size_t i = 0; i < m->core->ninputs; i++)
+			have |= !strcmp(m->core->inputs[i].shape.name, d->name);
+		if (!have)
+			return dg_error(DG_EUSAGE, "family %s needs data for its input %s (%s; "
+					"dg-train: -d %s=DATA)", f->name, d->name,
+					d->help ? d->help : "", d->name);
+	}
 	m->x = dg_input(g, "x", DG_F32, DG_SHAPE(spec->batch, spec->channels, spec->height,
 						 spec->width));
 	if (spec->classes > 0)
@@ -874,17 +886,6 @@ int dg_model_build(const struct dg_family *f, struct dg_model *m, struct dg_grap
 	if (m->core->nphases < 1)
 		return dg_error(DG_EINTERNAL, "family %s: build declared no training phase",
 				f->name);
-	if (spec->training)
-		for (const struct dg_input_decl *d = f->inputs; d && d->name; d++) {
-			const struct input_rec *r = NULL;
-			for (size_t i = 0; i < m->core->ninputs; i++)
-				if (!strcmp(m->core->inputs[i].shape.name, d->name))
-					r = &m->core->inputs[i];
-			if (!r)
-				return dg_error(DG_EUSAGE, "family %s needs input %s (%s): give "
-						"its data with -d %s=DATA", f->name, d->name,
-						d->help ? d->help : "", d->name);
-		}
 	return 0;
 }
 

@@ -107,6 +107,8 @@ static int phase_optim(struct dg_trainer *t, const struct dg_phase *p, struct dg
 		if (n == strlen(p->name) && !strncmp(s, p->name, n))
 			o->lr = (float)strtod(eq + 1, NULL);
 	}
+	/* spelled out, as the checkpoint will say it */
+	dg_optim_resolve(o);
 	return DG_OK;
 }
 
@@ -477,8 +479,6 @@ int dg_trainer_run(struct dg_trainer *t, uint64_t epochs, dg_train_callback cb, 
 	int st = DG_OK;
 
 	rs.start = rs.estart = now();
-	memset(t->sums, 0, sizeof t->sums);
-	memset(t->counts, 0, sizeof t->counts);
 	while (!rs.halt && !dg_trainer_done(t, epochs) && !(stop && *stop)) {
 		uint64_t epoch, bi;
 		size_t n;

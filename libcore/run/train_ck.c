@@ -156,6 +156,7 @@ int dg__optim_parse(const char *key, const char *text, struct dg_optim *o)
 	}
 	if (*p)
 		return dg_error(DG_EDATA, "%s: trailing '%s'", key, p);
+	o->exact = 1;   /* the values as saved, zeros included */
 	return DG_OK;
 }
 
@@ -174,6 +175,14 @@ static int put_phases(struct dg_trainer *t, struct dg_meta *mf)
 		snprintf(key, sizeof key, "phase.%s", r->p->name);
 		if ((st = dg_meta_set(mf, key, text)))
 			return st;
+	}
+	/* the current epoch's term sums, so that a resumed run logs the
+	 * averages a run without the stop would have */
+	for (size_t i = 0; i < t->nterms; i++) {
+		char key[128];
+		snprintf(key, sizeof key, "train.term.%s", t->names[i]);
+		if (dg_meta_setf(mf, key, "%.17g %llu", t->sums[i], (unsigned long long)t->counts[i]))
+			return DG_ENOMEM;
 	}
 	/* where each unpaired input's own order is */
 	for (size_t i = 0; i < t->nin; i++) {
@@ -351,6 +360,19 @@ static int restore(struct dg_trainer *t, const struct dg_checkpoint *ck)
 			return dg_error(DG_EDATA, "%s: manifest: no position %s", src, key);
 		if ((st = dg_batcher_seek(t->in[i].b, e, b)))
 			return st;
+	}
+	for (size_t i = 0; i < t->nterms; i++) {
+		char key[128];
+		unsigned long long c;
+		int used = 0;
+		snprintf(key, sizeof key, "train.term.%s", t->names[i]);
+		const char *v = dg_meta_get(mf, key);
+		if (!v)         /* older checkpoints: the epoch's averages restart */
+			continue;
+		if (sscanf(v, "%lf %llu%n", &t->sums[i], &c, &used) != 2 || v[used] ||
+		    !isfinite(t->sums[i]))
+			return dg_error(DG_EDATA, "%s: manifest: bad %s", src, key);
+		t->counts[i] = c;
 	}
 	const char *log = dg_checkpoint_bytes(ck, "log.csv", &len);
 	if (!log)

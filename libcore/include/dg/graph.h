@@ -333,7 +333,13 @@ struct dg_optim {
 				      the update (WGAN weight clipping) */
 	float ema_decay;           /* > 0: keep "<name>.ema" = d·ema + (1-d)·p */
 	struct dg_schedule schedule;
+	/* 1: beta1, beta2 and eps are used as given, zeros included (WGAN-GP
+	 * trains with Adam β = (0, 0.9)); 0: a zero means the default. */
+	int exact;
 };
+/* Replaces the zeros that mean defaults by the defaults, and sets exact:
+ * what dg_optimize will use, spelled out. */
+void dg_optim_resolve(struct dg_optim *o);
 
 /* Appends the backward pass of loss and an update of the parameters in
  * the groups of group_mask.  Returns an update id (> 0) to name in

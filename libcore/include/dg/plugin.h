@@ -34,6 +34,10 @@ typedef const struct dg_family *(*dg_family_entry_fn)(void);
  * (the charset of a checkpoint's family=, so every family can be saved). */
 #define DG_FAMILY_MAX_NAME 64
 
+/* Longest name of a hyperparameter, phase, term or input: names are
+ * [a-z0-9_]{1,DG_NAME_MAX}, and become manifest keys. */
+#define DG_NAME_MAX 40
+
 /* ---- hyperparameters ------------------------------------------------------ */
 
 enum dg_hparam_type {
@@ -49,7 +53,7 @@ enum dg_hparam_type {
  * loader parses every default and refuses the plugin if one is invalid.
  * lo == hi (e.g. both 0) means unbounded. */
 struct dg_hparam {
-	const char *name;          /* [a-z0-9_], unique in the table */
+	const char *name;          /* [a-z0-9_]{1,DG_NAME_MAX}, unique in the table */
 	enum dg_hparam_type type;
 	const char *def;
 	double lo, hi;             /* DG_HP_INT, DG_HP_FLOAT */

@@ -51,9 +51,9 @@ struct dg_train_config {
 };
 
 /* What the callback sees.  Term averages are over the runs of each
- * term's phase in the current epoch so far (since the start, or since a
- * resume); a phase that runs every N iterations is averaged over the
- * iterations it ran. */
+ * term's phase in the current epoch so far (a checkpoint keeps the sums,
+ * so a resumed run goes on with them); a phase that runs every N
+ * iterations is averaged over the iterations it ran. */
 struct dg_train_progress {
 	uint64_t epoch;          /* 0-based epoch under way (or just ended) */
 	uint64_t epochs;         /* the run's target */
