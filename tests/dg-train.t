@@ -163,6 +163,15 @@ if [ -e "$DG_BUILD/lib/dg/dg-vae.so" ]; then
 	dg-train -q -p vae -d small.dgs -o v1.dgm --epochs 1 --batch 64 &&
 		dg-train -q --resume v1.dgm -d small.dgs --epochs 2 && same_tensors v.dgm v1.dgm
 	t $? "  and resumes exactly (its noise included)"
+	dg-train -q -p ae --set arch=conv -d small.dgs -o a3.dgm --epochs 3 --batch 64 &&
+		dg-train -q -p ae --set arch=conv -d small.dgs -o a1.dgm --epochs 1 --batch 64 &&
+		dg-train -q --resume a1.dgm -d small.dgs --epochs 3 && same_tensors a3.dgm a1.dgm
+	t $? "ae (conv): 3 epochs = 1 + --resume to 3, byte for byte"
+	dg-train -q -p vae -d small.dgs -o vl3.dgm --epochs 3 --batch 64 --lr vae=0.002 &&
+		dg-train -q -p vae -d small.dgs -o vl1.dgm --epochs 1 --batch 64 --lr vae=0.002 &&
+		dg-train -q --resume vl1.dgm -d small.dgs --epochs 3 && same_tensors vl3.dgm vl1.dgm &&
+		! same_tensors v.dgm vl1.dgm > /dev/null
+	t $? "vae --lr vae=0.002: 3 epochs = 1 + --resume to 3 (the phase's rate is kept)"
 	dg-train -q -p vae -d small.dgs -o vs.dgm --epochs 2 --batch 64 --snapshot snap &&
 		dg-encode snap/samples-0002.png snap/recon-0002.png | dg-info > info &&
 		grep -q '1x1x242x242' info && grep -q '1x1x482x242' info
@@ -173,7 +182,7 @@ if [ -e "$DG_BUILD/lib/dg/dg-vae.so" ]; then
 		[ "$(grep -c '| val loss .* recon .* kl ' err)" = 2 ] && same_tensors v.dgm vv.dgm
 	t $? "  --val: validation terms each epoch, the training unchanged"
 else
-	for i in 1 2 3 4 5; do n=$((n + 1)); echo "ok $n # SKIP vae not built"; done
+	for i in 1 2 3 4 5 6 7; do n=$((n + 1)); echo "ok $n # SKIP vae not built"; done
 fi
 
 echo "1..$n"

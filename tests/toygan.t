@@ -44,9 +44,9 @@ for v in "toygan" "toygan2 -DTOYGAN_INPUTS -DTOYGAN_NAME=\"toygan2\""; do
 done
 DG_PLUGIN_PATH=$tmp${DG_PLUGIN_PATH:+:$DG_PLUGIN_PATH}
 export DG_PLUGIN_PATH
-st="python3 $DG_SRC/tests/data/png/streamtool.py"
+stool="python3 $DG_SRC/tests/data/png/streamtool.py"
 cd "$tmp" || exit 1
-$st points 640 1 > p.dgt && $st points 640 1 flip > q.dgt && $st points 300 2 > b.dgt ||
+$stool points 640 1 > p.dgt && $stool points 640 1 flip > q.dgt && $stool points 300 2 > b.dgt ||
 	{ echo "Bail out! no points"; exit 1; }
 
 # ---- two phases, k critic steps, a lazy phase, EMA --------------------------------
