@@ -348,30 +348,23 @@ static int check_record(const char *in, const struct dg_record *rec, uint64_t *n
 	return DG_OK;
 }
 
-/* Parses labels=a,b,... of a record into n labels. */
+/* The n labels of rec (labels=), checked against the model's classes. */
 static int parse_labels(const char *in, const struct dg_record *rec, int32_t *y, uint64_t n,
 			unsigned classes)
 {
-	const char *p = dg_meta_get(rec->meta, "labels");
 	unsigned long long ri = (unsigned long long)rec->index;
+	int found, st = dg_meta_get_labels(rec->meta, n, y, &found);
 
+	if (st)
+		return dg_error_context(st, "%s: record %llu", in, ri);
 	/* without labels=, they cycle through the classes, as dg-sample's do
 	 * (a model trained on labelled data without using them ignores them) */
-	if (!p) {
-		for (uint64_t i = 0; i < n; i++)
-			y[i] = (int32_t)(i % classes);
-		return DG_OK;
-	}
-	for (uint64_t i = 0; i < n; i++) {
-		char *end;
-		long v = strtol(p, &end, 10);
-		if (end == p || v < 0 || v >= (long)classes || (*end != ',' && *end) ||
-		    (i + 1 < n) != (*end == ','))
-			return dg_error(DG_EDATA, "%s: record %llu: labels= is not %llu "
-					"labels below %u", in, ri, (unsigned long long)n, classes);
-		y[i] = (int32_t)v;
-		p = end + (*end == ',');
-	}
+	for (uint64_t i = 0; !found && i < n; i++)
+		y[i] = (int32_t)(i % classes);
+	for (uint64_t i = 0; i < n; i++)
+		if ((uint32_t)y[i] >= classes)
+			return dg_error(DG_EDATA, "%s: record %llu: label %ld is not below the "
+					"model's %u classes", in, ri, (long)y[i], classes);
 	return DG_OK;
 }
 

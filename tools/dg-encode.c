@@ -186,22 +186,6 @@ struct progress {
 	uint64_t skip_left, written;
 };
 
-/* labels=3,0,7 for n labels. */
-static int set_labels(struct dg_meta *m, const int32_t *y, uint64_t n)
-{
-	char *text = malloc(n * 12 + 1), *p = text;
-	int st;
-
-	if (!text)
-		return dg_error_nomem("labels", n * 12);
-	*p = 0;
-	for (uint64_t i = 0; i < n; i++)
-		p += sprintf(p, "%s%d", i ? "," : "", (int)y[i]);
-	st = dg_meta_set(m, "labels", text);
-	free(text);
-	return st;
-}
-
 /* Encodes the pending images and writes their codes as one record. */
 static int write_codes(const struct cmdline *cl, struct encoder *enc, struct pending *p,
 		       struct dg_writer *w)
@@ -243,7 +227,7 @@ static int write_codes(const struct cmdline *cl, struct encoder *enc, struct pen
 		       (st = dg_meta_set(m, "prior", prior)) ||
 		       (st = dg_meta_set(m, "encoding", cl->sample ? "sample" : "mean")) ||
 		       (src && (st = dg_meta_set(m, "source", src))) ||
-		       (p->has_labels && (st = set_labels(m, p->y, p->n))) ||
+		       (p->has_labels && (st = dg_meta_set_labels(m, p->y, p->n))) ||
 		       (classes && (st = dg_meta_set(m, "classes", classes))));
 	}
 	if (!st)
@@ -265,7 +249,7 @@ static int flush(const struct cmdline *cl, struct encoder *enc, struct pending *
 		return DG_OK;
 	if (enc)
 		st = write_codes(cl, enc, p, w);
-	else if (!(p->has_labels && (st = set_labels(p->meta, p->y, p->n))))
+	else if (!(p->has_labels && (st = dg_meta_set_labels(p->meta, p->y, p->n))))
 		st = dg_write_record(w, DG_F32, 4, dims, p->meta, p->x);
 	p->n = 0;
 	return st;

@@ -114,22 +114,6 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 	return DG_OK;
 }
 
-/* labels=K,K,... for n items. */
-static int set_labels(struct dg_meta *m, long k, uint64_t n)
-{
-	char *text = malloc(n * 12 + 1), *p = text;
-	int st;
-
-	if (!text)
-		return dg_error_nomem("labels", n * 12);
-	*p = 0;
-	for (uint64_t i = 0; i < n; i++)
-		p += sprintf(p, "%s%ld", i ? "," : "", k);
-	st = dg_meta_set(m, "labels", text);
-	free(text);
-	return st;
-}
-
 static int run(const struct cmdline *cl, struct dg_writer *w)
 {
 	struct dg_checkpoint *ck = NULL;
@@ -191,7 +175,7 @@ static int run(const struct cmdline *cl, struct dg_writer *w)
 		uint64_t k = cl->n - done < b ? cl->n - done : b;
 		if ((st = dg_inference_sample(inf, k, (float)cl->temperature, labels, &out)))
 			break;
-		if (mi->conditional && cl->klass >= 0 && (st = set_labels(meta, cl->klass, k)))
+		if (mi->conditional && cl->klass >= 0 && (st = dg_meta_set_labels(meta, labels, k)))
 			break;
 		st = dg_write_record(w, DG_F32, out->rank, out->dims, meta, out->data);
 		dg_array_free(out);

@@ -17,29 +17,18 @@ struct dg_seq {
 	int eof;
 };
 
-/* labels=3,0,7: exactly n non-negative ints. */
-static int parse_labels(const char *text, uint64_t n, int32_t **out)
+/* The n labels of labels=, in a new array. */
+static int parse_labels(const struct dg_meta *m, uint64_t n, int32_t **out)
 {
 	int32_t *v = malloc((n ? n : 1) * sizeof *v);
-	const char *p = text;
+	int found, st;
 
 	*out = NULL;
 	if (!v)
 		return dg_error_nomem("labels", n * 4);
-	for (uint64_t i = 0; i < n; i++) {
-		char *end;
-		long x;
-
-		errno = 0;
-		x = strtol(p, &end, 10);
-		if (end == p || errno || x < 0 || x > INT32_MAX || *p < '0' || *p > '9' ||
-		    (*end != ',' && *end) || (i + 1 < n && *end != ',') || (i + 1 == n && *end)) {
-			free(v);
-			return dg_error(DG_EDATA, "labels= does not hold %llu labels (0..2^31-1)",
-					(unsigned long long)n);
-		}
-		v[i] = (int32_t)x;
-		p = end + 1;
+	if ((st = dg_meta_get_labels(m, n, v, &found))) {
+		free(v);
+		return st;
 	}
 	*out = v;
 	return DG_OK;
@@ -52,7 +41,7 @@ static int next_record(struct dg_reader *r, uint64_t index, struct dg_array **a,
 		       int32_t **labels)
 {
 	struct dg_array *rec, *f;
-	const char *space, *lb;
+	const char *space;
 	int st;
 
 	*a = NULL;
@@ -67,8 +56,8 @@ static int next_record(struct dg_reader *r, uint64_t index, struct dg_array **a,
 		 rec->dims[2] > UINT32_MAX || rec->dims[3] > UINT32_MAX)
 		st = dg_error(DG_EDATA, "record %llu: not N×C×H×W images (C 1..4)",
 			      (unsigned long long)index);
-	if (!st && (lb = dg_meta_get(rec->meta, "labels")))
-		st = dg_error_context(parse_labels(lb, rec->dims[0], labels), "record %llu",
+	if (!st && dg_meta_get(rec->meta, "labels"))
+		st = dg_error_context(parse_labels(rec->meta, rec->dims[0], labels), "record %llu",
 				      (unsigned long long)index);
 	if (!st && rec->dtype != DG_F32 && rec->dtype != DG_U8) {
 		f = dg_array_to_f32(rec, 1);
