@@ -264,6 +264,14 @@ int main(void)
 	char lin[600];
 	snprintf(lin, sizeof lin, "%s/lin.c", tmp);
 	st = st || cc_plugin("b", "lin", lin, "");
+	/* and its two-network walk-through */
+	snprintf(cmd, sizeof cmd,
+		 "awk '/^\\.Ss A two-network family/{f=1} f&&/^\\.Bd -literal$/{p=1;next} "
+		 "p&&/^\\.Ed/{exit} p' '%s/man/dg-plugin.7' > '%s/mlpgan.c'", src, tmp);
+	st = st || system(cmd);
+	char gan[600];
+	snprintf(gan, sizeof gan, "%s/mlpgan.c", tmp);
+	st = st || cc_plugin("b", "mlpgan", gan, "");
 	if (!ok(st == 0, "test plugins compile out of tree")) {
 		printf("Bail out! cannot compile test plugins\n");
 		return 1;
@@ -388,6 +396,32 @@ int main(void)
 			diag("  %s", dg_errmsg());
 		dg_exec_free(e);
 		dg_model_release(lf, &m);
+		dg_graph_free(g);
+		dg_hparams_free(hp);
+	}
+
+	const struct dg_family *gf = NULL;
+	is_int(dg_family_load("mlpgan", &gf), 0, "dg-plugin(7)'s two-network example loads");
+	if (gf) {
+		struct dg_hparams *hp = NULL;
+		struct dg_graph *g = dg_graph_new(3);
+		struct dg_model m = {0};
+		st = dg_hparams_new(gf, &hp) || dg_hparams_set(hp, "critic_steps=3") ||
+		     build_for(gf, &m, g, hp, 4, 1);
+		const struct dg_phase *pd = st ? NULL : dg_model_phase_at(&m, 0);
+		const struct dg_phase *pg = st ? NULL : dg_model_phase_at(&m, 1);
+		ok(!st && dg_model_phase_count(&m) == 2 && !strcmp(pd->name, "critic") &&
+			   pd->groups == DG_GROUP(1) && pd->steps == 3 && pd->optim &&
+			   pd->optim->beta1 == 0.5f && !strcmp(pg->name, "generator") &&
+			   pg->groups == DG_GROUP(0) && pg->optim->ema_decay > 0,
+		   "  two phases: critic (group 1, 3 steps, Adam beta1 0.5), generator (group 0, EMA)");
+		size_t owner = 9;
+		ok(!st && dg_model_term_count(&m) == 2 &&
+			   !strcmp(dg_model_term_at(&m, 1, &owner)->name, "g_loss") && owner == 1,
+		   "  g_loss is the generator's term");
+		if (st)
+			diag("  %s", dg_errmsg());
+		dg_model_release(gf, &m);
 		dg_graph_free(g);
 		dg_hparams_free(hp);
 	}
