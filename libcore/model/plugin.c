@@ -844,8 +844,8 @@ static int core_inputs(struct dg_model_core *c, const struct dg_model_spec *spec
 	return DG_OK;
 }
 
-int dg_model_build(const struct dg_family *f, struct dg_model *m, struct dg_graph *g,
-		   const struct dg_hparams *hp, const struct dg_model_spec *spec)
+static int model_build(const struct dg_family *f, struct dg_model *m, struct dg_graph *g,
+		       const struct dg_hparams *hp, const struct dg_model_spec *spec)
 {
 	*m = (struct dg_model){
 		.struct_size = sizeof *m, .g = g, .hp = hp, .channels = spec->channels,
@@ -887,6 +887,15 @@ int dg_model_build(const struct dg_family *f, struct dg_model *m, struct dg_grap
 		return dg_error(DG_EINTERNAL, "family %s: build declared no training phase",
 				f->name);
 	return 0;
+}
+
+int dg_model_build(const struct dg_family *f, struct dg_model *m, struct dg_graph *g,
+		   const struct dg_hparams *hp, const struct dg_model_spec *spec)
+{
+	int st = model_build(f, m, g, hp, spec);
+	if (st)   /* nothing is left for the caller to release */
+		dg_model_release(f, m);
+	return st;
 }
 
 void dg_model_release(const struct dg_family *f, struct dg_model *m)

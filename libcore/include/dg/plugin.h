@@ -333,7 +333,8 @@ struct dg_model_spec {
  * phase, each with a scalar loss and groups; terms of those phases;
  * that a training build used every declared input; and the graph's
  * status.  Errors are prefixed with the family's name.  The caller owns
- * g and calls dg_model_release(). */
+ * g and, after a success, calls dg_model_release(); a failure releases
+ * what the family allocated itself. */
 int dg_model_build(const struct dg_family *f, struct dg_model *m, struct dg_graph *g,
 		   const struct dg_hparams *hp, const struct dg_model_spec *spec);
 void dg_model_release(const struct dg_family *f, struct dg_model *m);
