@@ -98,6 +98,14 @@ dg_tensor dg_param(struct dg_graph *g, const char *name, unsigned rank,
  * statistics); saved with parameters. */
 dg_tensor dg_buffer(struct dg_graph *g, const char *name, unsigned rank,
 		    const uint64_t *dims, struct dg_init init);
+/* var := value at the end of every run that computes trigger, after
+ * every read of var in that run (so the run sees the old values).  var
+ * is a dg_buffer (parameters belong to optimizers), value a tensor of
+ * its shape.  Running statistics (dg_batch_norm) and spectral
+ * normalization's power-iteration vector (dg/nn.h) are kept this way.
+ * Returns the graph's status (sticky: DG_EUSAGE for a var that is not a
+ * buffer, or shapes that differ). */
+int dg_assign(struct dg_graph *g, dg_tensor var, dg_tensor value, dg_tensor trigger);
 /* Constants: a scalar, a filled tensor, a tensor from host data (copied). */
 dg_tensor dg_scalar(struct dg_graph *g, float v);
 dg_tensor dg_full(struct dg_graph *g, unsigned rank, const uint64_t *dims, float v);
@@ -338,6 +346,10 @@ enum dg_var_kind { DG_VAR_PARAM = 1, DG_VAR_BUFFER, DG_VAR_STATE, DG_VAR_COUNTER
 size_t dg_var_count(const struct dg_graph *g);
 const char *dg_var_name(const struct dg_graph *g, size_t i);
 enum dg_var_kind dg_var_kind(const struct dg_graph *g, size_t i);
+/* The tensor of the parameter or buffer called name, as dg_param and
+ * dg_buffer returned it; DG_NONE (and no error recorded) when the graph
+ * has none of that name or it is optimizer state or a counter. */
+dg_tensor dg_var_tensor(const struct dg_graph *g, const char *name);
 /* Copies a variable to a new host array (f32, or i64 for counters); the
  * caller frees it.  DG_ENOINPUT for an unknown name. */
 int dg_var_get(struct dg_graph *g, const char *name, struct dg_array **out);
