@@ -19,5 +19,6 @@
 #include "dg/plugin.h"
 #include "dg/train.h"
 #include "dg/latent.h"
+#include "dg/nn.h"
 
 #endif
