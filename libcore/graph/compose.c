@@ -322,25 +322,15 @@ int dg_assign(struct dg_graph *g, dg_tensor var, dg_tensor value, dg_tensor trig
 {
 	uint32_t in[2] = {var.id, value.id};
 	int64_t ia = trigger.id;
-	if (!valid(g, var) || !valid(g, trigger))
-		return g->status ? g->status : dg__fail(g, DG_EUSAGE, "assign: not a tensor");
-	const struct dg_node *n = N(g, var);
-	if (n->op != OP_VAR || (g->vars[n->var].kind != DG_VAR_BUFFER &&
-				g->vars[n->var].kind != DG_VAR_SCRATCH)) {
-		fail(g, "assign", "the target must be a dg_buffer or dg_variable");
-		return g->status;
-	}
+	if (!valid(g, var) || !valid(g, value) || !valid(g, trigger))
+		return g->status ? g->status : dg__fail(g, DG_EUSAGE, "assign: invalid tensor");
+	const struct dg_node *v = N(g, var);
+	if (v->op != OP_VAR || (g->vars[v->var].kind != DG_VAR_BUFFER &&
+				g->vars[v->var].kind != DG_VAR_SCRATCH))
+		return dg__fail(g, DG_EUSAGE, "assign: the target must be a dg_buffer or a "
+				"dg_variable");
 	dg__op(g, OP_ASSIGN, 2, in, &ia, 1, NULL, 0);
 	return g->status;
-}
-
-static void assign(struct dg_graph *g, dg_tensor var, dg_tensor value, dg_tensor trigger)
-{
-	if (valid(g, var) && N(g, var)->op != OP_VAR) {
-		fail(g, "batch_norm", "running statistics must be dg_buffer variables");
-		return;
-	}
-	dg_assign(g, var, value, trigger);
 }
 
 dg_tensor dg_batch_norm(struct dg_graph *g, dg_tensor x, dg_tensor gamma, dg_tensor beta,
@@ -373,10 +363,10 @@ dg_tensor dg_batch_norm(struct dg_graph *g, dg_tensor x, dg_tensor gamma, dg_ten
 		dg_tensor bv = dg_stop_gradient(g, dg_reshape(g, var, 1, c1));
 		float unbias = n > 1 ? (float)n / (float)(n - 1) : 1;
 		(void)cd;
-		assign(g, rmean, dg_add(g, dg_mul_scalar(g, rmean, 1 - momentum),
-					dg_mul_scalar(g, bm, momentum)), y);
-		assign(g, rvar, dg_add(g, dg_mul_scalar(g, rvar, 1 - momentum),
-				       dg_mul_scalar(g, bv, momentum * unbias)), y);
+		dg_assign(g, rmean, dg_add(g, dg_mul_scalar(g, rmean, 1 - momentum),
+					   dg_mul_scalar(g, bm, momentum)), y);
+		dg_assign(g, rvar, dg_add(g, dg_mul_scalar(g, rvar, 1 - momentum),
+					  dg_mul_scalar(g, bv, momentum * unbias)), y);
 	}
 	return y;
 }

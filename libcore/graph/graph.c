@@ -368,6 +368,14 @@ enum dg_var_kind dg_var_kind(const struct dg_graph *g, size_t i)
 	return i < g->nvars ? g->vars[i].kind : 0;
 }
 
+dg_tensor dg_var_tensor(const struct dg_graph *g, const char *name)
+{
+	int32_t i = dg__find_var(g, name);
+	if (i < 0 || (g->vars[i].kind != DG_VAR_PARAM && g->vars[i].kind != DG_VAR_BUFFER))
+		return DG_NONE;
+	return (dg_tensor){g->vars[i].node};
+}
+
 int dg_var_get(struct dg_graph *g, const char *name, struct dg_array **out)
 {
 	int32_t i = dg__find_var(g, name);

@@ -20,5 +20,6 @@
 #include "dg/train.h"
 #include "dg/inference.h"
 #include "dg/latent.h"
+#include "dg/nn.h"
 
 #endif

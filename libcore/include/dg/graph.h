@@ -103,6 +103,15 @@ dg_tensor dg_buffer(struct dg_graph *g, const char *name, unsigned rank,
  * dg_var_set() and updated in the graph with dg_assign(). */
 dg_tensor dg_variable(struct dg_graph *g, const char *name, unsigned rank,
 		      const uint64_t *dims);
+/* var := value at the end of every run that computes trigger, after
+ * every read of var in that run (so the run sees the old values).  var
+ * is a dg_buffer or a dg_variable (parameters belong to optimizers),
+ * value a tensor of its shape.  Running statistics (dg_batch_norm) and spectral
+ * normalization's power-iteration vector (dg/nn.h) are kept this way.
+ * Returns the graph's status (sticky: DG_EUSAGE for a var that is not a
+ * buffer or variable, or shapes that differ); a sampling canvas is
+ * updated this way too. */
+int dg_assign(struct dg_graph *g, dg_tensor var, dg_tensor value, dg_tensor trigger);
 /* Constants: a scalar, a filled tensor, a tensor from host data (copied). */
 dg_tensor dg_scalar(struct dg_graph *g, float v);
 dg_tensor dg_full(struct dg_graph *g, unsigned rank, const uint64_t *dims, float v);
@@ -289,15 +298,6 @@ dg_tensor dg_gaussian_nll(struct dg_graph *g, dg_tensor x, dg_tensor mu, dg_tens
 /* Applies a reduction to a per-element tensor. */
 dg_tensor dg_reduce(struct dg_graph *g, dg_tensor x, enum dg_reduction r);
 
-/* ---- state updates ---------------------------------------------------------------- */
-
-/* var := value (same shape) as a side effect of any step that computes
- * trigger, after every read of var in that step (running statistics, a
- * spectral-norm vector, a sampling canvas).  var is a dg_buffer or
- * dg_variable; value is not differentiated through the assignment.
- * Returns the graph's status. */
-int dg_assign(struct dg_graph *g, dg_tensor var, dg_tensor value, dg_tensor trigger);
-
 /* ---- autograd -------------------------------------------------------------------- */
 
 /* Appends to the graph the gradients of the scalar y with respect to each
@@ -364,6 +364,10 @@ enum dg_var_kind {
 size_t dg_var_count(const struct dg_graph *g);
 const char *dg_var_name(const struct dg_graph *g, size_t i);
 enum dg_var_kind dg_var_kind(const struct dg_graph *g, size_t i);
+/* The tensor of the parameter or buffer called name, as dg_param and
+ * dg_buffer returned it; DG_NONE (and no error recorded) when the graph
+ * has none of that name or it is optimizer state or a counter. */
+dg_tensor dg_var_tensor(const struct dg_graph *g, const char *name);
 /* Copies a variable to a new host array (f32, or i64 for counters); the
  * caller frees it.  DG_ENOINPUT for an unknown name. */
 int dg_var_get(struct dg_graph *g, const char *name, struct dg_array **out);
