@@ -99,16 +99,21 @@ $(BUILD)/obj/gen/shaders.o: $(BUILD)/gen/shaders.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# -z defs: a function that the op list names and nobody wrote fails here
+# (sanitizer runtimes resolve only in executables, so not with SANITIZE=1).
+LIB_DEFS := $(if $(filter 1,$(SANITIZE)),,-Wl,-z,defs)
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
-	$(CC) -shared -Wl,-soname,libdg.so.0 $(SANFLAGS) -o $@ $(LIB_OBJ) $(LIBS)
+	$(CC) -shared -Wl,-soname,libdg.so.0 $(LIB_DEFS) $(SANFLAGS) -o $@ $(LIB_OBJ) $(LIBS)
 	ln -sf libdg.so $(BUILD)/lib/libdg.so.0
 
 # ---- shaders: glslc -> spirv-val -> C arrays ---------------------------
 
-$(BUILD)/spv/%.spv: shaders/%.comp $(wildcard shaders/*.glsl)
+# Shaders include shaders/*.glsl and libcore/vk/kernel_codes.h, the
+# numbers they share with the C recorders.
+$(BUILD)/spv/%.spv: shaders/%.comp $(wildcard shaders/*.glsl) libcore/vk/kernel_codes.h
 	@mkdir -p $(@D)
-	$(GLSLC) --target-env=vulkan1.1 -O -Ishaders -o $@ $<
+	$(GLSLC) --target-env=vulkan1.1 -O -Ishaders -Ilibcore -o $@ $<
 	$(SPIRV_VAL) --target-env vulkan1.1 $@
 
 $(BUILD)/gen/shaders.c $(BUILD)/gen/shaders.h &: $(SHADER_SPV) shaders/embed.sh

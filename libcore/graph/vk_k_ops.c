@@ -1,7 +1,38 @@
-/* graph/vk_k_ops.c — the vulkan backend's ops other than matmul and
- * convolution: which family records each op, the limits they share, and
- * the helper that binds and dispatches one pipeline. */
+/* graph/vk_k_ops.c — the vulkan backend's op table, generated from the op
+ * list (which recorder records each op, and the shader code it passes),
+ * the limits the recorders share, and the helper that binds and
+ * dispatches one pipeline. */
 #include "graph/vk_kernels.h"
+
+const dg_vkk_fn dg_vkk_recorders[OP_COUNT] = {
+#define DG_OP(id, name, nin, flags, infer, backward, cpu, vk, code) [OP_##id] = dg_vkk_##vk,
+#include "graph/op_list.h"
+#undef DG_OP
+};
+_Static_assert(sizeof dg_vkk_recorders / sizeof *dg_vkk_recorders == OP_COUNT,
+	       "one vulkan recorder per op");
+
+const uint32_t dg_vkk_codes[OP_COUNT] = {
+#define DG_OP(id, name, nin, flags, infer, backward, cpu, vk, code) [OP_##id] = code,
+#include "graph/op_list.h"
+#undef DG_OP
+};
+
+/* The fused epilogue's activation codes are the public enum's. */
+_Static_assert(DG_EPI_NONE == DG_ACT_NONE && DG_EPI_RELU == DG_ACT_RELU &&
+	       DG_EPI_LEAKY_RELU == DG_ACT_LEAKY_RELU && DG_EPI_ELU == DG_ACT_ELU &&
+	       DG_EPI_TANH == DG_ACT_TANH && DG_EPI_SIGMOID == DG_ACT_SIGMOID &&
+	       DG_EPI_SOFTPLUS == DG_ACT_SOFTPLUS, "kernel_codes.h: DG_EPI_* == enum dg_act");
+
+/* The recorder of ops that are no call (leaves, reshape): never reached,
+ * dg_vkk_supports refuses them. */
+int dg_vkk_none(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
+{
+	(void)vk;
+	(void)p;
+	return dg_error(DG_EINTERNAL, "vulkan backend: %s is not a kernel call",
+			dg_opdefs[c->n.op].name);
+}
 
 int dg_vkk_record(struct dg_vk *vk, struct vkprog *p, const char *shader,
 		  const struct dg_vk_buffer *const *binds, uint32_t nb, const void *push,
@@ -24,9 +55,13 @@ int dg_vkk_record(struct dg_vk *vk, struct vkprog *p, const char *shader,
 
 /* Shaders index with 32-bit integers; every input's type must be one
  * the op's family reads. */
-static int check(const struct dg_kcall *c)
+int dg_vkk_supports(const struct dg_kcall *c)
 {
 	int op = c->n.op;
+
+	if (op >= OP_COUNT || dg_vkk_recorders[op] == dg_vkk_none)
+		return dg_error(DG_ENODEV, "vulkan backend has no kernel for %s (use --device cpu)",
+				op < OP_COUNT ? dg_opdefs[op].name : "an unknown op");
 	int side = (dg_opdefs[op].flags & OPF_SIDE) != 0;
 	uint64_t n = side ? c->in_node[0].count : c->n.count;
 
@@ -47,37 +82,8 @@ static int check(const struct dg_kcall *c)
 		return dg_error(DG_ENODEV, "vulkan backend: %s of %s input not supported",
 				dg_opdefs[op].name, dg_dtype_name(dt));
 	}
+	if (c->act > DG_ACT_SOFTPLUS)
+		return dg_error(DG_ENODEV, "vulkan backend: %s with epilogue %d not supported",
+				dg_opdefs[op].name, c->act);
 	return DG_OK;
-}
-
-int dg_vkk_ops(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
-{
-	int st;
-
-	if ((st = check(c)))
-		return st;
-	switch (c->n.op) {
-	case OP_AFFINE: case OP_EXP: case OP_LOG: case OP_SQRT: case OP_RSQRT: case OP_ABS:
-	case OP_SIGN: case OP_RELU: case OP_LEAKY: case OP_ELU: case OP_TANH: case OP_SIGMOID:
-	case OP_SOFTPLUS: case OP_CLAMP: case OP_INRANGE: case OP_STEP: case OP_POWS:
-	case OP_STOPGRAD: case OP_CAST: case OP_EXPAND:
-	case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_MAX: case OP_MIN:
-	case OP_GT: case OP_GE: case OP_EQ: case OP_WHERE:
-		return dg_vkk_eltwise(vk, p, c);
-	case OP_SUM_TO: case OP_MAX_TO: case OP_SOFTMAX: case OP_LOG_SOFTMAX: case OP_ARGMAX:
-		return dg_vkk_reduce(vk, p, c);
-	case OP_PERMUTE: case OP_SLICE: case OP_PAD:
-		return dg_vkk_shape(vk, p, c);
-	case OP_GATHER: case OP_SCATTER_ADD: case OP_ONE_HOT: case OP_PICK: case OP_PLACE:
-		return dg_vkk_index(vk, p, c);
-	case OP_RNG_UNIFORM: case OP_RNG_NORMAL:
-		return dg_vkk_rng(vk, p, c);
-	case OP_UPD_SGD: case OP_UPD_ADAM:
-	case OP_UPD_RMSPROP: case OP_ASSIGN: case OP_EMA:
-		return dg_vkk_optim(vk, p, c);
-	}
-	/* Leaves (inputs, variables, constants, fills) and reshapes are no
-	 * calls; anything else is a new op without a shader yet. */
-	return dg_error(DG_ENODEV, "vulkan backend: no kernel for %s (use --device cpu)",
-			dg_opdefs[c->n.op].name);
 }
