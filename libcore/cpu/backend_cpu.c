@@ -197,6 +197,7 @@ const struct dg_backend dg_cpu_backend = {
 	.release = cpu_release,
 	.write = cpu_write,
 	.read = cpu_read,
+	.supports_op = cpu_supports,
 	.prepare = cpu_prepare,
 	.execute = cpu_execute,
 	.unprepare = cpu_unprepare,

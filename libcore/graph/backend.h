@@ -75,6 +75,13 @@ struct dg_backend {
 	void (*release)(void *dev, void *buf);
 	int (*write)(void *dev, void *buf, uint64_t off, const void *src, uint64_t bytes);
 	int (*read)(void *dev, void *buf, uint64_t off, void *dst, uint64_t bytes);
+	/* Whether the backend can run the call: DG_OK, or a status (DG_ENODEV
+	 * for a limit of the backend) with a message naming the op.  Asked by
+	 * dg_compile for every call of a step before the graph is bound to the
+	 * device or any memory is allocated, so a refusal leaves the graph free
+	 * to compile elsewhere.  The call's node, inputs' nodes and epilogue
+	 * (act, alpha) are set; its buffer references are not yet. */
+	int (*supports_op)(const struct dg_kcall *c);
 	/* Prepares a plan (the backend keeps no pointer into plan after
 	 * returning, except the calls' rt). */
 	int (*prepare)(void *dev, const struct dg_plan *plan, void **prog);

@@ -347,6 +347,7 @@ const struct dg_backend dg_vk_backend = {
 	.release = vk_release,
 	.write = vk_write,
 	.read = vk_read,
+	.supports_op = dg_vkk_supports,
 	.prepare = vk_prepare,
 	.execute = vk_execute,
 	.unprepare = vk_unprepare,
