@@ -110,7 +110,7 @@ void dg__reduce_groups(const struct dg_node *x, const struct dg_node *y,
 void dg__profile_report(const char *backend, const struct dg_kcall *calls, size_t n,
 			const double *ns, uint64_t runs);
 
-extern const struct dg_backend dg_cpu_backend;
-extern const struct dg_backend dg_vk_backend;   /* minimal: see backend_vk.c */
+extern const struct dg_backend dg_cpu_backend;   /* cpu/backend_cpu.c */
+extern const struct dg_backend dg_vk_backend;    /* vk/backend_vk.c */
 
 #endif

@@ -1,10 +1,10 @@
-/* graph/vk_k_optim.c — side-effect calls on vulkan (graph_optim.comp):
+/* vk/vk_k_optim.c — side-effect calls on vulkan (graph_optim.comp):
  * optimizer updates of a variable in[0] by a gradient in[1] with state
  * variables st[], assignment, EMA.  Sizes come from in_node[0] (the
  * call's out is empty).  An update's per-run scalars get a slot in the
  * step's parameter words; backend_vk.c fills it from c->rt each run. */
 #include <stdlib.h>
-#include "graph/vk_kernels.h"
+#include "vk/vk_kernels.h"
 
 struct push {
 	uint32_t n, offp, offg, slot;

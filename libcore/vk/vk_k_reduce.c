@@ -1,7 +1,7 @@
-/* graph/vk_k_reduce.c — reductions on vulkan (graph_reduce.comp): sum or
+/* vk/vk_k_reduce.c — reductions on vulkan (graph_reduce.comp): sum or
  * max of x (any rank) to a shape with 1 on the reduced axes; softmax,
  * log-softmax and argmax over the last axis (rows of K). */
-#include "graph/vk_kernels.h"
+#include "vk/vk_kernels.h"
 
 struct push {
 	uint32_t nout, offx, offy, nk, nr, per, pad0, pad1;

@@ -1,4 +1,4 @@
-/* graph/vk_k_gemm.c — recorders for matmul and the three convolutions on
+/* vk/vk_k_gemm.c — recorders for matmul and the three convolutions on
  * the vulkan backend, all through the one register-blocked GEMM of
  * shaders/gemm.glsl (a convolution is an implicit GEMM: its im2col matrix
  * is indexed in the shader, never stored).  Shapes, as GEMM M×N×K:
@@ -12,7 +12,7 @@
  * (vk/gemm_tiles.c).  A and B are read through texel buffers where their
  * views are allowed, else through storage buffers (gemm_storage.comp). */
 #include <stdlib.h>
-#include "graph/vk_kernels.h"
+#include "vk/vk_kernels.h"
 #include "vk/gemm_tiles.h"
 
 /* One call as the shader sees it. */

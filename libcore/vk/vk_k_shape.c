@@ -1,9 +1,9 @@
-/* graph/vk_k_shape.c — data movement on vulkan: permute, slice and pad
+/* vk/vk_k_shape.c — data movement on vulkan: permute, slice and pad
  * (graph_shape.comp), and the index ops gather, scatter-add, one-hot,
  * pick and place (graph_index.comp).  Shapes as the cpu's k_shape.c:
  * gather (V×D table, S indices) -> S×D; scatter-add (S×D, S) -> V×D;
  * one-hot (S) -> S×K; pick (S×K, S) -> S; place (S, S) -> S×K. */
-#include "graph/vk_kernels.h"
+#include "vk/vk_kernels.h"
 
 struct shape_push {
 	uint32_t n, rank, offx, offy, value, xcount, pad0, pad1;

@@ -1,8 +1,8 @@
-/* graph/vk_k_ops.c — the vulkan backend's op table, generated from the op
+/* vk/vk_k_ops.c — the vulkan backend's op table, generated from the op
  * list (which recorder records each op, and the shader code it passes),
  * the limits the recorders share, and the helper that binds and
  * dispatches one pipeline. */
-#include "graph/vk_kernels.h"
+#include "vk/vk_kernels.h"
 
 const dg_vkk_fn dg_vkk_recorders[OP_COUNT] = {
 #define DG_OP(id, name, nin, flags, infer, backward, cpu, vk, code) [OP_##id] = dg_vkk_##vk,

@@ -1,4 +1,4 @@
-/* graph/vk_kernels.h — how the vulkan backend records one kernel call.
+/* vk/vk_kernels.h — how the vulkan backend records one kernel call.
  *
  * backend_vk.c owns devices, buffers and the step's command buffer; for
  * each call of a plan it asks the recorder the op list names for the op
@@ -15,8 +15,8 @@
  * dg_vkk_supports when the step is compiled, before anything is bound;
  * a recorder returns DG_ENODEV with a message for a limit of the device,
  * so dg_compile fails cleanly. */
-#ifndef DG_GRAPH_VK_KERNELS_H
-#define DG_GRAPH_VK_KERNELS_H
+#ifndef DG_VK_KERNELS_H
+#define DG_VK_KERNELS_H
 
 #include <stdint.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* graph/backend_vk.c — the vulkan backend: devices, buffers, and the
+/* vk/backend_vk.c — the vulkan backend: devices, buffers, and the
  * compiled kernel list recorded once into one command buffer (a barrier
  * between calls), resubmitted each run.  What changes between runs (the
  * run counter of random draws, optimizer scalars) lives in a small
@@ -6,13 +6,13 @@
  * kernels report bad indices through a status word in it.  DG_PROFILE=1
  * times each call with timestamp queries.  The kernels' recorders are in
  * vk_k_*.c, one per op family, found through the table the op list
- * generates (graph/vk_kernels.h). */
+ * generates (vk/vk_kernels.h). */
 #include <math.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include "graph/vk_kernels.h"
+#include "vk/vk_kernels.h"
 
 struct vkdev {
 	struct dg_vk *vk;

@@ -1,9 +1,9 @@
-/* graph/vk_k_eltwise.c — elementwise calls on vulkan (graph_eltwise.comp):
+/* vk/vk_k_eltwise.c — elementwise calls on vulkan (graph_eltwise.comp):
  * unary ops, casts of f32/u8/i32, broadcasting binary ops, where, expand.
  * Output shape: the call's; inputs right-aligned and broadcast (NumPy).
  * Axes of size 1 are dropped and neighbours broadcast alike are merged,
  * so the shader decodes few coordinates. */
-#include "graph/vk_kernels.h"
+#include "vk/vk_kernels.h"
 
 struct push {
 	uint32_t n, rank, off[3], offy;

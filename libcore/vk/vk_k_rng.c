@@ -1,8 +1,8 @@
-/* graph/vk_k_rng.c — random draws on vulkan (graph_rng.comp): element i
+/* vk/vk_k_rng.c — random draws on vulkan (graph_rng.comp): element i
  * of a call with stream n.ia[0] is word i % 4 of Philox block (plan seed,
  * stream, (run << 32) + i / 4), as on the cpu; the run comes from the
  * step's parameter words (DG_VKP_RUN), written before each submit. */
-#include "graph/vk_kernels.h"
+#include "vk/vk_kernels.h"
 
 struct push {
 	uint32_t seed[2], stream[2], n, offy;
