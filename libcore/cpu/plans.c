@@ -8,7 +8,7 @@
 
 #define ELTWISE_MIN 4096
 
-static int dnnl_wanted(void)
+static int onednn_wanted(void)
 {
 	const char *s = getenv("DG_NO_DNNL");
 	return !(s && *s && strcmp(s, "0"));
@@ -43,7 +43,7 @@ int dg_cpu_plan(const struct dg_kcall *c, struct dg_dnnl_plan **plan)
 	int st = DG_OK;
 
 	*plan = NULL;
-	if (!dnnl_wanted())
+	if (!onednn_wanted())
 		return DG_OK;
 	switch (c->n.op) {
 	case OP_MATMUL: {
