@@ -9,6 +9,7 @@
 #   plugins/<family>.c or plugins/<family>/*.c  -> $(BUILD)/lib/dg/dg-<family>.so
 #   shaders/*.comp                              -> SPIR-V embedded in libdg
 #   tests/t_*.c                                 -> $(BUILD)/tests/t_* (TAP)
+#     (one that includes an internal header links libdg-internal.a)
 #   tests/*.t                                   -> shell TAP tests
 #   tests/fuzz/fuzz_*.c                         -> $(BUILD)/fuzz/fuzz_* (make fuzz)
 #   bench/b_*.c                                 -> $(BUILD)/bench/b_* (make bench)
@@ -51,9 +52,26 @@ LIBS      := $(PKG_LIBS) -ldnnl -ldl -lm -pthread
 RPATH     := -Wl,-rpath,'$$ORIGIN/../lib'
 
 LIB       := $(BUILD)/lib/libdg.so
+# The same objects as an archive, for tests and benchmarks of internals.
+LIB_INTERNAL := $(BUILD)/lib/libdg-internal.a
 LIB_SRC   := $(sort $(wildcard libcore/*.c libcore/*/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/volk.o $(BUILD)/obj/gen/shaders.o
 HEADERS   := $(wildcard libcore/include/*.h libcore/include/dg/*.h libcore/*.h libcore/*/*.h)
+# libdg exports its API and nothing else: its objects are compiled with
+# hidden visibility, the public headers declared first with default
+# visibility (libcore/exports.h).
+LIB_CFLAGS := -fvisibility=hidden -include libcore/exports.h
+
+# A test or benchmark that includes an internal header (libcore/<area>/,
+# not include/) reaches symbols libdg.so does not export: it links
+# libdg-internal.a instead.  Such a program must not load plugins: a plugin
+# links libdg.so, and two copies of libdg in one process do not mix.
+INTERNAL_AREAS := $(filter-out include,$(patsubst libcore/%/,%,$(wildcard libcore/*/)))
+INTERNAL_RE := ^.include "($(subst $(eval) ,|,$(INTERNAL_AREAS)))/
+INTERNAL_SRC := $(shell grep -lE '$(INTERNAL_RE)' tests/t_*.c bench/b_*.c 2>/dev/null)
+# How a test or benchmark ($<) links libdg.
+LINK_DG = $(if $(filter $<,$(INTERNAL_SRC)),$(LIB_INTERNAL), \
+	    -L$(BUILD)/lib -ldg -Wl,-rpath,'$(abspath $(BUILD))/lib')
 
 TOOL_SRC  := $(sort $(wildcard tools/dg-*.c))
 TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/bin/%)
@@ -89,15 +107,15 @@ all: $(LIB) $(TOOLS) $(PLUGINS) $(BUILD)/dg.pc
 
 $(BUILD)/obj/%.o: %.c $(HEADERS) | $(BUILD)/gen/shaders.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(LIB_CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/volk.o: $(VOLK_SRC)
+$(BUILD)/obj/volk.o: $(VOLK_SRC) Makefile
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -O2 -g -fPIC $(SANFLAGS) -DVK_NO_PROTOTYPES -w -c $< -o $@
+	$(CC) -std=c11 -O2 -g -fPIC -fvisibility=hidden $(SANFLAGS) -DVK_NO_PROTOTYPES -w -c $< -o $@
 
-$(BUILD)/obj/gen/shaders.o: $(BUILD)/gen/shaders.c
+$(BUILD)/obj/gen/shaders.o: $(BUILD)/gen/shaders.c Makefile
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(LIB_CFLAGS) -c $< -o $@
 
 # -z defs: a function that the op list names and nobody wrote fails here
 # (sanitizer runtimes resolve only in executables, so not with SANITIZE=1).
@@ -106,6 +124,11 @@ $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	$(CC) -shared -Wl,-soname,libdg.so.0 $(LIB_DEFS) $(SANFLAGS) -o $@ $(LIB_OBJ) $(LIBS)
 	ln -sf libdg.so $(BUILD)/lib/libdg.so.0
+
+$(LIB_INTERNAL): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
 
 # ---- shaders: glslc -> spirv-val -> C arrays ---------------------------
 
@@ -134,10 +157,9 @@ $(BUILD)/lib/dg/dg-%.so: $(LIB) $(HEADERS) $$(wildcard plugins/%.c plugins/%/*.c
 
 # ---- tests -------------------------------------------------------------
 
-$(BUILD)/tests/%: tests/%.c tests/tap.h $(LIB) $(HEADERS)
+$(BUILD)/tests/%: tests/%.c tests/tap.h $(LIB) $(LIB_INTERNAL) $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< -L$(BUILD)/lib -ldg \
-		-Wl,-rpath,'$(abspath $(BUILD))/lib' $(LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LINK_DG) $(LIBS)
 
 tests: all $(TEST_BINS)
 
@@ -185,10 +207,9 @@ fuzz: $(FUZZ_BINS)
 
 # ---- benchmarks --------------------------------------------------------
 
-$(BUILD)/bench/%: bench/%.c $(LIB) $(HEADERS)
+$(BUILD)/bench/%: bench/%.c $(LIB) $(LIB_INTERNAL) $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< -L$(BUILD)/lib -ldg \
-		-Wl,-rpath,'$(abspath $(BUILD))/lib' $(LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LINK_DG) $(LIBS)
 
 # bench/run.sh runs every benchmark and prints a report; bench/RESULTS.md
 # keeps the numbers with the commands that produced them.
