@@ -48,7 +48,9 @@ ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) $(SANDEFS) -fPIC -pthread \
              -D_GNU_SOURCE -DVK_NO_PROTOTYPES \
              -DDG_VERSION='"$(VERSION)"' -DDG_PLUGINDIR='"$(PLUGINDIR)"' \
              -Ilibcore/include -Ilibcore -I$(BUILD)/gen $(PKG_CFLAGS)
-LIBS      := $(PKG_LIBS) -ldnnl -ldl -lm -pthread
+# Nor is oneDNN: libdg opens it at the first cpu plan (cpu/dnnl_load.c),
+# so a tool that does not compute on the cpu does not load it.
+LIBS      := $(PKG_LIBS) -ldl -lm -pthread
 RPATH     := -Wl,-rpath,'$$ORIGIN/../lib'
 
 LIB       := $(BUILD)/lib/libdg.so
@@ -209,7 +211,7 @@ fuzz: $(FUZZ_BINS)
 
 $(BUILD)/bench/%: bench/%.c $(LIB) $(LIB_INTERNAL) $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LINK_DG) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LINK_DG) $(LIBS) -ldnnl
 
 # bench/run.sh runs every benchmark and prints a report; bench/RESULTS.md
 # keeps the numbers with the commands that produced them.

@@ -77,20 +77,20 @@ static int geom(struct geom *g, const struct dg_dnnl_conv *c, int deconv)
 		return st;
 	/* Plain NCHW makes oneDNN fall back to im2col + GEMM, 2-5x slower
 	 * than its blocked kernels here; the plan stages blocked copies. */
-	if ((st = dgd_fail(dnnl_memory_desc_init_by_tag(&g->asrc, 4, g->src.dims, dnnl_f32,
-							dnnl_format_tag_any), "descriptor")) ||
-	    (st = dgd_fail(dnnl_memory_desc_init_by_tag(&g->adst, 4, g->dst.dims, dnnl_f32,
-							dnnl_format_tag_any), "descriptor")) ||
-	    (st = dgd_fail(dnnl_memory_desc_init_by_tag(&g->awei, 4, wd, dnnl_f32,
-							dnnl_format_tag_any), "descriptor")))
+	if ((st = dgd_fail(DNNL(memory_desc_init_by_tag)(&g->asrc, 4, g->src.dims, dnnl_f32,
+							 dnnl_format_tag_any), "descriptor")) ||
+	    (st = dgd_fail(DNNL(memory_desc_init_by_tag)(&g->adst, 4, g->dst.dims, dnnl_f32,
+							 dnnl_format_tag_any), "descriptor")) ||
+	    (st = dgd_fail(DNNL(memory_desc_init_by_tag)(&g->awei, 4, wd, dnnl_f32,
+							 dnnl_format_tag_any), "descriptor")))
 		return st;
 	/* Weights: OIHW for a convolution; for a deconvolution oneDNN's
 	 * logical dims are still (OC, IC, KH, KW) but stored IC-major, which
 	 * is PyTorch's ConvTranspose2d layout. */
-	if ((st = dgd_fail(dnnl_memory_desc_init_by_tag(&g->wei, 4, wd, dnnl_f32,
-							deconv ? dnnl_iohw : dnnl_oihw),
+	if ((st = dgd_fail(DNNL(memory_desc_init_by_tag)(&g->wei, 4, wd, dnnl_f32,
+							 deconv ? dnnl_iohw : dnnl_oihw),
 			   "weights descriptor")) ||
-	    (st = dgd_fail(dnnl_memory_desc_init_by_tag(&g->bias, 1, bd, dnnl_f32, dnnl_a),
+	    (st = dgd_fail(DNNL(memory_desc_init_by_tag)(&g->bias, 1, bd, dnnl_f32, dnnl_a),
 			   "bias descriptor")))
 		return st;
 	/* The padded extent of the larger side must be exactly covered by
@@ -113,15 +113,15 @@ static int geom(struct geom *g, const struct dg_dnnl_conv *c, int deconv)
 static int fwd_desc(dnnl_convolution_desc_t *d, struct geom *g, int deconv, int bias)
 {
 	if (deconv)
-		return dgd_fail(dnnl_dilated_deconvolution_forward_desc_init(
-					d, dnnl_forward_training, dnnl_deconvolution_direct,
-					&g->asrc, &g->awei, bias ? &g->bias : NULL, &g->adst,
-					g->strides, g->dil, g->pl, g->pr),
+		return dgd_fail(DNNL(dilated_deconvolution_forward_desc_init)(
+					 d, dnnl_forward_training, dnnl_deconvolution_direct,
+					 &g->asrc, &g->awei, bias ? &g->bias : NULL, &g->adst,
+					 g->strides, g->dil, g->pl, g->pr),
 				"deconvolution");
-	return dgd_fail(dnnl_dilated_convolution_forward_desc_init(
-				d, dnnl_forward_training, dnnl_convolution_direct,
-				&g->asrc, &g->awei, bias ? &g->bias : NULL, &g->adst,
-				g->strides, g->dil, g->pl, g->pr),
+	return dgd_fail(DNNL(dilated_convolution_forward_desc_init)(
+				 d, dnnl_forward_training, dnnl_convolution_direct,
+				 &g->asrc, &g->awei, bias ? &g->bias : NULL, &g->adst,
+				 g->strides, g->dil, g->pl, g->pr),
 			"convolution");
 }
 
@@ -151,7 +151,7 @@ static int fwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *c, int
 	st = dgd_plan_make_any(out, &d, po, NULL, bias ? args_bias : args_nobias, plain, 4,
 			       !!(flags & DG_DNNL_ACCUMULATE), what);
 	if (po)
-		dnnl_post_ops_destroy(po);
+		DNNL(post_ops_destroy)(po);
 	if (!st && separate && (st = dgd_plan_add_post_act(*out, 3, act, alpha))) {
 		dg_dnnl_plan_free(*out);
 		*out = NULL;
@@ -175,18 +175,18 @@ static int bwd_data_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *c
 	    (st = fwd_desc(&fd, &g, deconv, 0)) || (st = dgd_pd_make(&hint, &fd, NULL, what)))
 		return st;
 	if (deconv)
-		st = dgd_fail(dnnl_dilated_deconvolution_backward_data_desc_init(
-				      &d, dnnl_deconvolution_direct, &g.asrc, &g.awei, &g.adst,
-				      g.strides, g.dil, g.pl, g.pr), what);
+		st = dgd_fail(DNNL(dilated_deconvolution_backward_data_desc_init)(
+				       &d, dnnl_deconvolution_direct, &g.asrc, &g.awei, &g.adst,
+				       g.strides, g.dil, g.pl, g.pr), what);
 	else
-		st = dgd_fail(dnnl_dilated_convolution_backward_data_desc_init(
-				      &d, dnnl_convolution_direct, &g.asrc, &g.awei, &g.adst,
-				      g.strides, g.dil, g.pl, g.pr), what);
+		st = dgd_fail(DNNL(dilated_convolution_backward_data_desc_init)(
+				       &d, dnnl_convolution_direct, &g.asrc, &g.awei, &g.adst,
+				       g.strides, g.dil, g.pl, g.pr), what);
 	if (!st) {
 		const dnnl_memory_desc_t *plain[] = { &g.dst, &g.wei, &g.src };
 		st = dgd_plan_make_any(out, &d, NULL, hint, args, plain, 3, 0, what);
 	}
-	dnnl_primitive_desc_destroy(hint);
+	DNNL(primitive_desc_destroy)(hint);
 	return st;
 }
 
@@ -209,21 +209,21 @@ static int bwd_weights_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv
 	    (st = fwd_desc(&fd, &g, deconv, bias)) || (st = dgd_pd_make(&hint, &fd, NULL, what)))
 		return st;
 	if (deconv)
-		st = dgd_fail(dnnl_dilated_deconvolution_backward_weights_desc_init(
-				      &d, dnnl_deconvolution_direct, &g.asrc, &g.awei,
-				      bias ? &g.bias : NULL, &g.adst, g.strides, g.dil, g.pl,
-				      g.pr), what);
+		st = dgd_fail(DNNL(dilated_deconvolution_backward_weights_desc_init)(
+				       &d, dnnl_deconvolution_direct, &g.asrc, &g.awei,
+				       bias ? &g.bias : NULL, &g.adst, g.strides, g.dil, g.pl,
+				       g.pr), what);
 	else
-		st = dgd_fail(dnnl_dilated_convolution_backward_weights_desc_init(
-				      &d, dnnl_convolution_direct, &g.asrc, &g.awei,
-				      bias ? &g.bias : NULL, &g.adst, g.strides, g.dil, g.pl,
-				      g.pr), what);
+		st = dgd_fail(DNNL(dilated_convolution_backward_weights_desc_init)(
+				       &d, dnnl_convolution_direct, &g.asrc, &g.awei,
+				       bias ? &g.bias : NULL, &g.adst, g.strides, g.dil, g.pl,
+				       g.pr), what);
 	if (!st) {
 		const dnnl_memory_desc_t *plain[] = { &g.src, &g.dst, &g.wei, NULL };
 		st = dgd_plan_make_any(out, &d, NULL, hint, bias ? args_bias : args_nobias,
 				       plain, 4, 0, what);
 	}
-	dnnl_primitive_desc_destroy(hint);
+	DNNL(primitive_desc_destroy)(hint);
 	return st;
 }
 

@@ -38,7 +38,7 @@ int dgd_fail(dnnl_status_t s, const char *what)
 	case dnnl_unimplemented: st = DG_EUSAGE; break;
 	default: st = DG_EINTERNAL; break;
 	}
-	return dg_error(st, "oneDNN %s: dnnl_%s", what, dnnl_status2str(s));
+	return dg_error(st, "oneDNN %s: dnnl_%s", what, DNNL(status2str)(s));
 }
 
 static void find_omp(void)
@@ -76,13 +76,18 @@ static void init(void)
 		}
 		want_threads = (int)v;
 	}
+	if (dgd_load()) {
+		snprintf(init_msg, sizeof init_msg, "%s", dg_errmsg());
+		init_status = DG_ENODEV;
+		return;
+	}
 	find_omp();
-	s = dnnl_engine_create(&dg_dnnl_engine, dnnl_cpu, 0);
+	s = DNNL(engine_create)(&dg_dnnl_engine, dnnl_cpu, 0);
 	if (s == dnnl_success)
-		s = dnnl_stream_create(&stream, dg_dnnl_engine, dnnl_stream_default_flags);
+		s = DNNL(stream_create)(&stream, dg_dnnl_engine, dnnl_stream_default_flags);
 	if (s != dnnl_success) {
 		snprintf(init_msg, sizeof init_msg, "oneDNN cpu engine: dnnl_%s",
-			 dnnl_status2str(s));
+			 DNNL(status2str)(s));
 		init_status = DG_ENODEV;
 		return;
 	}
@@ -136,21 +141,21 @@ int dgd_md_plain(dnnl_memory_desc_t *md, int nd, const int64_t *dims)
 					i, (long long)dims[i]);
 		d[i] = dims[i];
 	}
-	return dgd_fail(dnnl_memory_desc_init_by_tag(md, nd, d, dnnl_f32,
-						     tags[nd - 1]), "memory descriptor");
+	return dgd_fail(DNNL(memory_desc_init_by_tag)(md, nd, d, dnnl_f32,
+						      tags[nd - 1]), "memory descriptor");
 }
 
 static int make_attr(dnnl_primitive_attr_t *attr, const_dnnl_post_ops_t po,
 		     const char *what)
 {
-	dnnl_status_t s = dnnl_primitive_attr_create(attr);
+	dnnl_status_t s = DNNL(primitive_attr_create)(attr);
 
 	if (s == dnnl_success)
-		s = dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
+		s = DNNL(primitive_attr_set_scratchpad_mode)(*attr, dnnl_scratchpad_mode_user);
 	if (s == dnnl_success && po)
-		s = dnnl_primitive_attr_set_post_ops(*attr, po);
+		s = DNNL(primitive_attr_set_post_ops)(*attr, po);
 	if (s != dnnl_success && *attr) {
-		dnnl_primitive_attr_destroy(*attr);
+		DNNL(primitive_attr_destroy)(*attr);
 		*attr = NULL;
 	}
 	return dgd_fail(s, what);
@@ -165,9 +170,9 @@ int dgd_pd_make(dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t op_desc,
 	*pd = NULL;
 	if ((st = dgd_ready()) || (st = make_attr(&attr, post_ops, what)))
 		return st;
-	st = dgd_fail(dnnl_primitive_desc_create(pd, op_desc, attr, dg_dnnl_engine,
-						 NULL), what);
-	dnnl_primitive_attr_destroy(attr);
+	st = dgd_fail(DNNL(primitive_desc_create)(pd, op_desc, attr, dg_dnnl_engine,
+						  NULL), what);
+	DNNL(primitive_attr_destroy)(attr);
 	return st;
 }
 
@@ -181,11 +186,11 @@ static int make_reorder(dnnl_primitive_t *r, const dnnl_memory_desc_t *from,
 			const dnnl_memory_desc_t *to, const char *what)
 {
 	dnnl_primitive_desc_t pd;
-	dnnl_status_t s = dnnl_reorder_primitive_desc_create(&pd, from, dg_dnnl_engine, to,
-							     dg_dnnl_engine, NULL);
+	dnnl_status_t s = DNNL(reorder_primitive_desc_create)(&pd, from, dg_dnnl_engine, to,
+							      dg_dnnl_engine, NULL);
 	if (s == dnnl_success) {
-		s = dnnl_primitive_create(r, pd);
-		dnnl_primitive_desc_destroy(pd);
+		s = DNNL(primitive_create)(r, pd);
+		DNNL(primitive_desc_destroy)(pd);
 	}
 	return dgd_fail(s, what);
 }
@@ -196,15 +201,15 @@ static int make_stage(struct dg_dnnl_plan *p, int i, const dnnl_memory_desc_t *m
 		      const dnnl_memory_desc_t *plain, int accumulate, const char *what)
 {
 	struct dgd_stage *g = &p->stage[i];
-	size_t bytes = dnnl_memory_desc_get_size(md);
+	size_t bytes = DNNL(memory_desc_get_size)(md);
 	int out = is_output(p->arg_id[i]), st;
 
 	if (!(g->buf = dg_alloc(bytes)))
 		return DG_ENOMEM;
 	p->internal_bytes += bytes;
-	if ((st = dgd_fail(dnnl_memory_set_data_handle(p->mem[i], g->buf), what)) ||
-	    (st = dgd_fail(dnnl_memory_create(&g->user, plain, dg_dnnl_engine,
-					      DNNL_MEMORY_NONE), what)))
+	if ((st = dgd_fail(DNNL(memory_set_data_handle)(p->mem[i], g->buf), what)) ||
+	    (st = dgd_fail(DNNL(memory_create)(&g->user, plain, dg_dnnl_engine,
+					       DNNL_MEMORY_NONE), what)))
 		return st;
 	if ((!out || accumulate) && (st = make_reorder(&g->in, plain, md, what)))
 		return st;
@@ -243,14 +248,14 @@ int dgd_plan_make_any(struct dg_dnnl_plan **out, const_dnnl_op_desc_t op_desc,
 		return dg_error_nomem("oneDNN plan", sizeof *p);
 	if ((st = make_attr(&attr, post_ops, what)))
 		goto fail;
-	st = dgd_fail(dnnl_primitive_desc_create(&pd, op_desc, attr, dg_dnnl_engine,
-						 hint), what);
-	dnnl_primitive_attr_destroy(attr);
+	st = dgd_fail(DNNL(primitive_desc_create)(&pd, op_desc, attr, dg_dnnl_engine,
+						  hint), what);
+	DNNL(primitive_attr_destroy)(attr);
 	if (st)
 		goto fail;
-	if ((st = dgd_fail(dnnl_primitive_create(&p->prim, pd), what)))
+	if ((st = dgd_fail(DNNL(primitive_create)(&p->prim, pd), what)))
 		goto fail;
-	dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+	DNNL(primitive_desc_query)(pd, dnnl_query_impl_info_str, 0, &impl);
 	snprintf(p->impl, sizeof p->impl, "%s", impl ? impl : "?");
 
 	p->nargs = nargs;
@@ -258,28 +263,28 @@ int dgd_plan_make_any(struct dg_dnnl_plan **out, const_dnnl_op_desc_t op_desc,
 		p->arg_id[i] = args[i];
 		if (!args[i])
 			continue;
-		md = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, args[i]);
-		if (!md || (st = dgd_fail(dnnl_memory_create(&p->mem[i], md, dg_dnnl_engine,
-							      DNNL_MEMORY_NONE), what)))
+		md = DNNL(primitive_desc_query_md)(pd, dnnl_query_exec_arg_md, args[i]);
+		if (!md || (st = dgd_fail(DNNL(memory_create)(&p->mem[i], md, dg_dnnl_engine,
+							       DNNL_MEMORY_NONE), what)))
 			goto fail;
 		if (args[i] == DNNL_ARG_WORKSPACE)
-			p->workspace_bytes = dnnl_memory_desc_get_size(md);
-		if (plain && plain[i] && !dnnl_memory_desc_equal(md, plain[i]) &&
+			p->workspace_bytes = DNNL(memory_desc_get_size)(md);
+		if (plain && plain[i] && !DNNL(memory_desc_equal)(md, plain[i]) &&
 		    (st = make_stage(p, i, md, plain[i], accumulate, what)))
 			goto fail;
 	}
-	md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-	p->scratch_bytes = md ? dnnl_memory_desc_get_size(md) : 0;
+	md = DNNL(primitive_desc_query_md)(pd, dnnl_query_scratchpad_md, 0);
+	p->scratch_bytes = md ? DNNL(memory_desc_get_size)(md) : 0;
 	if (p->scratch_bytes &&
-	    (st = dgd_fail(dnnl_memory_create(&p->scratch_mem, md, dg_dnnl_engine,
-					      DNNL_MEMORY_NONE), what)))
+	    (st = dgd_fail(DNNL(memory_create)(&p->scratch_mem, md, dg_dnnl_engine,
+					       DNNL_MEMORY_NONE), what)))
 		goto fail;
-	dnnl_primitive_desc_destroy(pd);
+	DNNL(primitive_desc_destroy)(pd);
 	*out = p;
 	return DG_OK;
 fail:
 	if (pd)
-		dnnl_primitive_desc_destroy(pd);
+		DNNL(primitive_desc_destroy)(pd);
 	dg_dnnl_plan_free(p);
 	return st;
 }
@@ -291,21 +296,21 @@ void dg_dnnl_plan_free(struct dg_dnnl_plan *p)
 	for (int i = 0; i < p->nargs; i++) {
 		struct dgd_stage *g = &p->stage[i];
 		if (p->mem[i])
-			dnnl_memory_destroy(p->mem[i]);
+			DNNL(memory_destroy)(p->mem[i]);
 		if (g->user)
-			dnnl_memory_destroy(g->user);
+			DNNL(memory_destroy)(g->user);
 		if (g->in)
-			dnnl_primitive_destroy(g->in);
+			DNNL(primitive_destroy)(g->in);
 		if (g->out)
-			dnnl_primitive_destroy(g->out);
+			DNNL(primitive_destroy)(g->out);
 		dg_free(g->buf);
 	}
 	if (p->scratch_mem)
-		dnnl_memory_destroy(p->scratch_mem);
+		DNNL(memory_destroy)(p->scratch_mem);
 	if (p->prim)
-		dnnl_primitive_destroy(p->prim);
+		DNNL(primitive_destroy)(p->prim);
 	if (p->post)
-		dnnl_primitive_destroy(p->post);
+		DNNL(primitive_destroy)(p->post);
 	dg_free(p->own_scratch);
 	free(p);
 }
@@ -324,7 +329,7 @@ static dnnl_status_t reorder(const struct dgd_stage *g, dnnl_primitive_t r,
 		{ DNNL_ARG_FROM, to_internal ? g->user : internal },
 		{ DNNL_ARG_TO, to_internal ? internal : g->user },
 	};
-	return dnnl_primitive_execute(r, stream, 2, a);
+	return DNNL(primitive_execute)(r, stream, 2, a);
 }
 
 /* Binding handles costs a few stores per argument on the cpu engine, so
@@ -341,11 +346,11 @@ int dg_dnnl_run(struct dg_dnnl_plan *p, void *const *args, void *scratch)
 		if (!p->arg_id[i])
 			continue;
 		if (g->user) {
-			s = dnnl_memory_set_data_handle(g->user, args[i]);
+			s = DNNL(memory_set_data_handle)(g->user, args[i]);
 			if (s == dnnl_success && g->in)
 				s = reorder(g, g->in, p->mem[i], 1);
 		} else {
-			s = dnnl_memory_set_data_handle(p->mem[i], args[i]);
+			s = DNNL(memory_set_data_handle)(p->mem[i], args[i]);
 		}
 		p->exec[n].arg = p->arg_id[i];
 		p->exec[n++].memory = p->mem[i];
@@ -356,22 +361,22 @@ int dg_dnnl_run(struct dg_dnnl_plan *p, void *const *args, void *scratch)
 				return DG_ENOMEM;
 			scratch = p->own_scratch;
 		}
-		s = dnnl_memory_set_data_handle(p->scratch_mem, scratch);
+		s = DNNL(memory_set_data_handle)(p->scratch_mem, scratch);
 		p->exec[n].arg = DNNL_ARG_SCRATCHPAD;
 		p->exec[n++].memory = p->scratch_mem;
 	}
 	if (s == dnnl_success)
-		s = dnnl_primitive_execute(p->prim, stream, n, p->exec);
+		s = DNNL(primitive_execute)(p->prim, stream, n, p->exec);
 	if (s == dnnl_success && p->post) {
 		dnnl_exec_arg_t a[2] = { { DNNL_ARG_SRC, p->mem[p->post_slot] },
 					 { DNNL_ARG_DST, p->mem[p->post_slot] } };
-		s = dnnl_primitive_execute(p->post, stream, 2, a);
+		s = DNNL(primitive_execute)(p->post, stream, 2, a);
 	}
 	for (int i = 0; i < p->nargs && s == dnnl_success; i++)
 		if (p->arg_id[i] && p->stage[i].out)
 			s = reorder(&p->stage[i], p->stage[i].out, p->mem[i], 0);
 	if (s == dnnl_success)
-		s = dnnl_stream_wait(stream);
+		s = DNNL(stream_wait)(stream);
 	if (s != dnnl_success) {
 		dgd_fail(s, "execute");
 		return DG_EINTERNAL;
@@ -443,13 +448,13 @@ int dgd_plan_add_post_act(struct dg_dnnl_plan *p, int slot, enum dg_dnnl_act act
 
 	if ((st = dgd_act_alg(act, alpha, 0, &alg, &a, &b)))
 		return st;
-	if ((s = dnnl_memory_get_memory_desc(p->mem[slot], &md)) == dnnl_success &&
-	    (s = dnnl_eltwise_forward_desc_init(&d, dnnl_forward_inference, alg, md, a, b)) ==
+	if ((s = DNNL(memory_get_memory_desc)(p->mem[slot], &md)) == dnnl_success &&
+	    (s = DNNL(eltwise_forward_desc_init)(&d, dnnl_forward_inference, alg, md, a, b)) ==
 		    dnnl_success &&
-	    (s = dnnl_primitive_desc_create(&pd, &d, NULL, dg_dnnl_engine, NULL)) ==
+	    (s = DNNL(primitive_desc_create)(&pd, &d, NULL, dg_dnnl_engine, NULL)) ==
 		    dnnl_success) {
-		s = dnnl_primitive_create(&p->post, pd);
-		dnnl_primitive_desc_destroy(pd);
+		s = DNNL(primitive_create)(&p->post, pd);
+		DNNL(primitive_desc_destroy)(pd);
 	}
 	p->post_slot = slot;
 	return dgd_fail(s, "activation");
@@ -468,16 +473,16 @@ int dgd_epilogue(dnnl_post_ops_t *po, enum dg_dnnl_act act, float alpha,
 		return DG_OK;
 	if ((st = dgd_act_alg(act, alpha, 0, &alg, &a, &b)))
 		return st;
-	if ((s = dnnl_post_ops_create(po)) != dnnl_success)
+	if ((s = DNNL(post_ops_create)(po)) != dnnl_success)
 		return dgd_fail(s, "post-ops");
 	if (act != DG_DNNL_NONE)
-		s = dnnl_post_ops_append_eltwise(*po, 1.0f, alg, a, b);
+		s = DNNL(post_ops_append_eltwise)(*po, 1.0f, alg, a, b);
 	/* The sum post-op adds the old dst to what the ops before it made,
 	 * so placing it last gives dst += act(x). */
 	if (s == dnnl_success && accumulate)
-		s = dnnl_post_ops_append_sum(*po, 1.0f);
+		s = DNNL(post_ops_append_sum)(*po, 1.0f);
 	if (s != dnnl_success) {
-		dnnl_post_ops_destroy(*po);
+		DNNL(post_ops_destroy)(*po);
 		*po = NULL;
 	}
 	return dgd_fail(s, "post-ops");

@@ -13,8 +13,8 @@ static int elt_fwd_desc(dnnl_eltwise_desc_t *d, dnnl_memory_desc_t *md, int64_t 
 	if ((st = dgd_md_plain(md, 1, &count)) ||
 	    (st = dgd_act_alg(act, alpha, from_dst, &alg, &a, &b)))
 		return st;
-	return dgd_fail(dnnl_eltwise_forward_desc_init(d, dnnl_forward_training, alg, md,
-						       a, b), "eltwise");
+	return dgd_fail(DNNL(eltwise_forward_desc_init)(d, dnnl_forward_training, alg, md,
+							a, b), "eltwise");
 }
 
 int dg_dnnl_eltwise_fwd_plan(struct dg_dnnl_plan **out, int64_t count,
@@ -46,14 +46,14 @@ int dg_dnnl_eltwise_bwd_plan(struct dg_dnnl_plan **out, int64_t count,
 		return dg_error(DG_EUSAGE, "oneDNN eltwise backward: no activation");
 	if ((st = dgd_ready()) || (st = elt_fwd_desc(&fd, &md, count, act, alpha, from_dst)))
 		return st;
-	if ((st = dgd_fail(dnnl_eltwise_backward_desc_init(&d, fd.alg_kind, &md, &md,
-							   fd.alpha, fd.beta),
+	if ((st = dgd_fail(DNNL(eltwise_backward_desc_init)(&d, fd.alg_kind, &md, &md,
+							    fd.alpha, fd.beta),
 			   "eltwise backward")) ||
 	    (st = dgd_pd_make(&hint, &fd, NULL, "eltwise backward")))
 		return st;
 	st = dgd_plan_make(out, &d, NULL, hint, from_dst ? args_dst : args_src, 3,
 			   "eltwise backward");
-	dnnl_primitive_desc_destroy(hint);
+	DNNL(primitive_desc_destroy)(hint);
 	return st;
 }
 
@@ -74,10 +74,10 @@ int dg_dnnl_softmax_fwd_plan(struct dg_dnnl_plan **out, int64_t outer,
 
 	*out = NULL;
 	if ((st = dgd_ready()) || (st = sm_md(&md, outer, axis, inner)) ||
-	    (st = dgd_fail(dnnl_softmax_v2_forward_desc_init(
-				   &d, dnnl_forward_training,
-				   log_softmax ? dnnl_softmax_log : dnnl_softmax_accurate,
-				   &md, &md, 1), "softmax")))
+	    (st = dgd_fail(DNNL(softmax_v2_forward_desc_init)(
+				    &d, dnnl_forward_training,
+				    log_softmax ? dnnl_softmax_log : dnnl_softmax_accurate,
+				    &md, &md, 1), "softmax")))
 		return st;
 	return dgd_plan_make(out, &d, NULL, NULL, args, 2, "softmax");
 }
@@ -94,13 +94,13 @@ int dg_dnnl_softmax_bwd_plan(struct dg_dnnl_plan **out, int64_t outer,
 
 	*out = NULL;
 	if ((st = dgd_ready()) || (st = sm_md(&md, outer, axis, inner)) ||
-	    (st = dgd_fail(dnnl_softmax_v2_forward_desc_init(&fd, dnnl_forward_training, alg,
-							     &md, &md, 1), "softmax")) ||
-	    (st = dgd_fail(dnnl_softmax_v2_backward_desc_init(&d, alg, &md, &md, &md, 1),
+	    (st = dgd_fail(DNNL(softmax_v2_forward_desc_init)(&fd, dnnl_forward_training, alg,
+							      &md, &md, 1), "softmax")) ||
+	    (st = dgd_fail(DNNL(softmax_v2_backward_desc_init)(&d, alg, &md, &md, &md, 1),
 			   "softmax backward")) ||
 	    (st = dgd_pd_make(&hint, &fd, NULL, "softmax backward")))
 		return st;
 	st = dgd_plan_make(out, &d, NULL, hint, args, 3, "softmax backward");
-	dnnl_primitive_desc_destroy(hint);
+	DNNL(primitive_desc_destroy)(hint);
 	return st;
 }

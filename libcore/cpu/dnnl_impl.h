@@ -4,8 +4,77 @@
 #define DG_CPU_DNNL_IMPL_H
 
 #include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
 
 #include "cpu/dnnl.h"
+
+/* The oneDNN functions dg calls.  libdg does not link libdnnl: it is
+ * opened at the first plan (cpu/dnnl_load.c), so a process that never
+ * computes on the cpu backend does not load it, and dg runs with its own
+ * C kernels where it is missing.  Calls go through the table of resolved
+ * functions, DNNL(memory_create)(...); oneDNN's headers still give every
+ * type and signature.  A function missing here fails the link (-z defs). */
+#define DGD_FUNCTIONS(X) \
+	X(batch_normalization_backward_desc_init) \
+	X(batch_normalization_forward_desc_init) \
+	X(binary_desc_init) \
+	X(dilated_convolution_backward_data_desc_init) \
+	X(dilated_convolution_backward_weights_desc_init) \
+	X(dilated_convolution_forward_desc_init) \
+	X(dilated_deconvolution_backward_data_desc_init) \
+	X(dilated_deconvolution_backward_weights_desc_init) \
+	X(dilated_deconvolution_forward_desc_init) \
+	X(eltwise_backward_desc_init) \
+	X(eltwise_forward_desc_init) \
+	X(engine_create) \
+	X(layer_normalization_backward_desc_init) \
+	X(layer_normalization_forward_desc_init) \
+	X(matmul_desc_init) \
+	X(memory_create) \
+	X(memory_desc_equal) \
+	X(memory_desc_get_size) \
+	X(memory_desc_init_by_strides) \
+	X(memory_desc_init_by_tag) \
+	X(memory_destroy) \
+	X(memory_get_memory_desc) \
+	X(memory_set_data_handle) \
+	X(pooling_v2_backward_desc_init) \
+	X(pooling_v2_forward_desc_init) \
+	X(post_ops_append_eltwise) \
+	X(post_ops_append_sum) \
+	X(post_ops_create) \
+	X(post_ops_destroy) \
+	X(primitive_attr_create) \
+	X(primitive_attr_destroy) \
+	X(primitive_attr_set_post_ops) \
+	X(primitive_attr_set_scratchpad_mode) \
+	X(primitive_create) \
+	X(primitive_desc_create) \
+	X(primitive_desc_destroy) \
+	X(primitive_desc_query) \
+	X(primitive_desc_query_md) \
+	X(primitive_destroy) \
+	X(primitive_execute) \
+	X(reduction_desc_init) \
+	X(reorder_primitive_desc_create) \
+	X(softmax_v2_backward_desc_init) \
+	X(softmax_v2_forward_desc_init) \
+	X(status2str) \
+	X(stream_create) \
+	X(stream_wait) \
+	X(version)
+
+struct dgd_api {
+#define X(f) __typeof__(dnnl_##f) *f;
+	DGD_FUNCTIONS(X)
+#undef X
+};
+extern struct dgd_api dgd_api;
+#define DNNL(f) (dgd_api.f)
+
+/* Opens libdnnl and resolves dgd_api, once per process: DG_OK, or
+ * DG_ENODEV with the reason (said once on stderr when DG_DEBUG is set). */
+int dgd_load(void);
 
 #define DNNL_PLAN_MAX_ARGS 10
 

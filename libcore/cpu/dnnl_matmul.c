@@ -24,7 +24,7 @@ static int md_matrix(dnnl_memory_desc_t *md, int64_t batch, int64_t rows,
 		d[0] = batch;
 		s[0] = rows * cols;
 	}
-	return dgd_fail(dnnl_memory_desc_init_by_strides(md, nd, d, dnnl_f32, s),
+	return dgd_fail(DNNL(memory_desc_init_by_strides)(md, nd, d, dnnl_f32, s),
 			"matmul descriptor");
 }
 
@@ -52,7 +52,7 @@ int dg_dnnl_matmul_plan(struct dg_dnnl_plan **out, int64_t batch,
 	    (st = md_matrix(&c, nb, m, n, 0)) ||
 	    (has_bias && (st = md_matrix(&bias, nb ? 1 : 0, 1, n, 0))))
 		return st;
-	if ((st = dgd_fail(dnnl_matmul_desc_init(&desc, &a, &b, has_bias ? &bias : NULL, &c),
+	if ((st = dgd_fail(DNNL(matmul_desc_init)(&desc, &a, &b, has_bias ? &bias : NULL, &c),
 			   "matmul")))
 		return st;
 	if ((st = dgd_epilogue(&po, act, alpha, !!(flags & DG_DNNL_ACCUMULATE))))
@@ -60,7 +60,7 @@ int dg_dnnl_matmul_plan(struct dg_dnnl_plan **out, int64_t batch,
 	st = dgd_plan_make(out, &desc, po, NULL, has_bias ? args_bias : args_nobias, 4,
 			   "matmul");
 	if (po)
-		dnnl_post_ops_destroy(po);
+		DNNL(post_ops_destroy)(po);
 	return st;
 }
 
@@ -116,7 +116,7 @@ int dg_dnnl_binary_plan(struct dg_dnnl_plan **out, enum dg_dnnl_binop op,
 	    (st = dgd_md_plain(&b, rank, swap ? adims : bdims)) ||
 	    (st = dgd_md_plain(&d, rank, dims)))
 		return st;
-	if ((st = dgd_fail(dnnl_binary_desc_init(&desc, algs[op], &a, &b, &d), "binary")))
+	if ((st = dgd_fail(DNNL(binary_desc_init)(&desc, algs[op], &a, &b, &d), "binary")))
 		return st;
 	return dgd_plan_make(out, &desc, NULL, NULL, swap ? swapped : straight, 3, "binary");
 }
@@ -139,9 +139,9 @@ int dg_dnnl_reduce_plan(struct dg_dnnl_plan **out, int rank,
 					i, (long long)sdims[i]);
 	if ((st = dgd_md_plain(&s, rank, sdims)) || (st = dgd_md_plain(&d, rank, ddims)))
 		return st;
-	if ((st = dgd_fail(dnnl_reduction_desc_init(&desc, mean ? dnnl_reduction_mean
-							   : dnnl_reduction_sum,
-						    &s, &d, 0.0f, 0.0f), "reduction")))
+	if ((st = dgd_fail(DNNL(reduction_desc_init)(&desc, mean ? dnnl_reduction_mean
+							    : dnnl_reduction_sum,
+						     &s, &d, 0.0f, 0.0f), "reduction")))
 		return st;
 	return dgd_plan_make(out, &desc, NULL, NULL, args, 2, "reduction");
 }

@@ -13,10 +13,10 @@ static int bn_desc(dnnl_batch_normalization_desc_t *d, dnnl_memory_desc_t *md,
 	if ((st = dgd_md_plain(md, 4, dims)))
 		return st;
 	if (prop == dnnl_backward)
-		return dgd_fail(dnnl_batch_normalization_backward_desc_init(d, prop, md, md,
-									    eps, flags),
+		return dgd_fail(DNNL(batch_normalization_backward_desc_init)(d, prop, md, md,
+									     eps, flags),
 				"batch norm backward");
-	return dgd_fail(dnnl_batch_normalization_forward_desc_init(d, prop, md, eps, flags),
+	return dgd_fail(DNNL(batch_normalization_forward_desc_init)(d, prop, md, eps, flags),
 			"batch norm");
 }
 
@@ -67,7 +67,7 @@ int dg_dnnl_bnorm_bwd_plan(struct dg_dnnl_plan **out, int64_t n, int64_t c,
 	    (st = dgd_pd_make(&hint, &fd, NULL, "batch norm backward")))
 		return st;
 	st = dgd_plan_make(out, &d, NULL, hint, args, relu ? 10 : 9, "batch norm backward");
-	dnnl_primitive_desc_destroy(hint);
+	DNNL(primitive_desc_destroy)(hint);
 	return st;
 }
 
@@ -82,11 +82,11 @@ static int ln_desc(dnnl_layer_normalization_desc_t *d, dnnl_prop_kind_t prop,
 	if ((st = dgd_md_plain(&md, 2, dims)) || (st = dgd_md_plain(&sd, 1, dims)))
 		return st;
 	if (prop == dnnl_backward)
-		return dgd_fail(dnnl_layer_normalization_backward_desc_init(d, prop, &md, &md,
-									    &sd, eps, flags),
+		return dgd_fail(DNNL(layer_normalization_backward_desc_init)(d, prop, &md, &md,
+									     &sd, eps, flags),
 				"layer norm backward");
-	return dgd_fail(dnnl_layer_normalization_forward_desc_init(d, prop, &md, &sd, eps,
-								   flags),
+	return dgd_fail(DNNL(layer_normalization_forward_desc_init)(d, prop, &md, &sd, eps,
+								    flags),
 			"layer norm");
 }
 
@@ -125,6 +125,6 @@ int dg_dnnl_lnorm_bwd_plan(struct dg_dnnl_plan **out, int64_t outer, int64_t inn
 	    (st = dgd_pd_make(&hint, &fd, NULL, "layer norm backward")))
 		return st;
 	st = dgd_plan_make(out, &d, NULL, hint, args, 9, "layer norm backward");
-	dnnl_primitive_desc_destroy(hint);
+	DNNL(primitive_desc_destroy)(hint);
 	return st;
 }

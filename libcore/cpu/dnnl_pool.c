@@ -32,11 +32,11 @@ static int pool_desc(dnnl_pooling_v2_desc_t *d, dnnl_memory_desc_t *src,
 	if ((st = dgd_md_plain(src, 4, sd)) || (st = dgd_md_plain(dst, 4, dd)))
 		return st;
 	if (prop == dnnl_backward_data)
-		return dgd_fail(dnnl_pooling_v2_backward_desc_init(d, algs[kind], src, dst,
-								   strides, kernel, dil, pl, pr),
+		return dgd_fail(DNNL(pooling_v2_backward_desc_init)(d, algs[kind], src, dst,
+								    strides, kernel, dil, pl, pr),
 				"pooling backward");
-	return dgd_fail(dnnl_pooling_v2_forward_desc_init(d, prop, algs[kind], src, dst,
-							  strides, kernel, dil, pl, pr),
+	return dgd_fail(DNNL(pooling_v2_forward_desc_init)(d, prop, algs[kind], src, dst,
+							   strides, kernel, dil, pl, pr),
 			"pooling");
 }
 
@@ -76,6 +76,6 @@ int dg_dnnl_pool_bwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *
 		return st;
 	st = dgd_plan_make(out, &d, NULL, hint, kind == DG_DNNL_POOL_MAX ? args_ws : args,
 			   3, "pooling backward");
-	dnnl_primitive_desc_destroy(hint);
+	DNNL(primitive_desc_destroy)(hint);
 	return st;
 }
