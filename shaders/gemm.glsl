@@ -29,6 +29,7 @@
 // stored), so the k loop has no edge branches.  No integer division
 // happens per k (x86 has no vector one): backward-data runs one dispatch
 // per output phase instead of testing which taps divide.
+#include "vk/kernel_codes.h"   // MODE 0-3: DG_GEMM_*; ACT: DG_EPI_*
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
 layout(constant_id = 0) const uint WGM = 8;
 layout(constant_id = 1) const uint WGN = 2;
@@ -63,12 +64,12 @@ layout(push_constant) uniform Push {
 float act(float s)
 {
 	switch (ACT) {
-	case 1: return max(s, 0.0);
-	case 2: return s > 0 ? s : pc.alpha * s;
-	case 3: return s > 0 ? s : pc.alpha * (exp(s) - 1);
-	case 4: return tanh(clamp(s, -15.0, 15.0));   // exp(2s) overflows past 44
-	case 5: return s >= 0 ? 1 / (1 + exp(-s)) : exp(s) / (1 + exp(s));
-	case 6: return max(s, 0.0) + log(1 + exp(-abs(s)));   // softplus, overflow-free
+	case DG_EPI_RELU: return max(s, 0.0);
+	case DG_EPI_LEAKY_RELU: return s > 0 ? s : pc.alpha * s;
+	case DG_EPI_ELU: return s > 0 ? s : pc.alpha * (exp(s) - 1);
+	case DG_EPI_TANH: return tanh(clamp(s, -15.0, 15.0));   // exp(2s) overflows past 44
+	case DG_EPI_SIGMOID: return s >= 0 ? 1 / (1 + exp(-s)) : exp(s) / (1 + exp(s));
+	case DG_EPI_SOFTPLUS: return max(s, 0.0) + log(1 + exp(-abs(s)));   // softplus, overflow-free
 	}
 	return s;
 }
@@ -88,10 +89,10 @@ void main()
 	for (uint r = 0; r < TM; r++) {
 		uint i = min(i0 + r, pc.m - 1);
 		ra[r] = pc.offa + z * pc.stra +
-			(MODE == 2 ? i * uint(pc.kh * pc.kw) :
-			 MODE == 3 ? i * uint(pc.oh * pc.ow) : TA ? i : i * pc.k);
+			(MODE == DG_GEMM_BWD_DATA ? i * uint(pc.kh * pc.kw) :
+			 MODE == DG_GEMM_BWD_FILTER ? i * uint(pc.oh * pc.ow) : TA ? i : i * pc.k);
 	}
-	if (MODE == 0 && VEC4) {
+	if (MODE == DG_GEMM_MATMUL && VEC4) {
 		// A and B as vec4 texels: one fetch brings four floats, along k
 		// for an operand stored k-contiguous (A, Bᵀ), else along the
 		// block's rows or columns (Aᵀ, B: TM, TN multiples of 4).  The
@@ -144,7 +145,7 @@ void main()
 					acc[r][q] = s;
 				}
 		}
-	} else if (MODE == 0) {
+	} else if (MODE == DG_GEMM_MATMUL) {
 		uint cb[TN];
 		for (uint q = 0; q < TN; q++) {
 			uint j = min(j0 + q, pc.n - 1);
@@ -161,7 +162,7 @@ void main()
 				for (uint q = 0; q < TN; q++)
 					acc[r][q] = fma(av[r], bv[q], acc[r][q]);
 		}
-	} else if (MODE == 1) {
+	} else if (MODE == DG_GEMM_CONV) {
 		int hb[TN], wb[TN];   // per column: the input corner (oh·s-P, ow·s-P)
 		for (uint q = 0; q < TN; q++) {
 			int j = int(min(j0 + q, pc.n - 1));
@@ -185,7 +186,7 @@ void main()
 						for (uint q = 0; q < TN; q++)
 							acc[r][q] = fma(av[r], bv[q], acc[r][q]);
 				}
-	} else if (MODE == 2) {
+	} else if (MODE == DG_GEMM_BWD_DATA) {
 		// One dispatch per output phase (h mod s, w mod s): only the taps
 		// (u, v) with u·D ≡ h+P (mod s) reach such a pixel, so they are
 		// enumerated directly (u0 + t·ustep, nu of them, i = hs + qh0 -
@@ -254,24 +255,24 @@ void main()
 	const uint cz = pc.offc + z * pc.strc;
 	// Where column j is stored: j, or for backward-data its pixel
 	// (hs·s + phase, ws·s + phase) of the H×W plane.
-	const uint rs = MODE == 2 ? uint(pc.h * pc.w) : pc.n;
+	const uint rs = MODE == DG_GEMM_BWD_DATA ? uint(pc.h * pc.w) : pc.n;
 	uint cs[TN];
 	for (uint q = 0; q < TN; q++) {
 		uint j = j0 + q;
-		cs[q] = MODE != 2 ? j : uint(((int(j) / pc.wp) * pc.s + (pc.phase & 65535)) * pc.w +
+		cs[q] = MODE != DG_GEMM_BWD_DATA ? j : uint(((int(j) / pc.wp) * pc.s + (pc.phase & 65535)) * pc.w +
 					     (int(j) % pc.wp) * pc.s + (pc.phase >> 16));
 	}
 	for (uint r = 0; r < TM; r++) {
 		uint i = i0 + r;
 		if (i >= pc.m)
 			break;
-		float rb = BIAS && MODE == 1 ? bias[pc.offbias + i] : 0.0;
+		float rb = BIAS && MODE == DG_GEMM_CONV ? bias[pc.offbias + i] : 0.0;
 		for (uint q = 0; q < TN; q++) {
 			uint j = j0 + q;
 			if (j >= pc.n)
 				break;
 			float s = acc[r][q] + rb;
-			if (BIAS && MODE == 0)
+			if (BIAS && MODE == DG_GEMM_MATMUL)
 				s += bias[pc.offbias + j];
 			c[cz + i * rs + cs[q]] = act(s);
 		}

@@ -3,15 +3,16 @@
 // backend: y = f(a), f(a, b) or where(a, b, c) with NumPy broadcasting, and
 // casts of u8/i32 inputs; one invocation per output element.
 //
-// OP (specialization constant 0) picks f; the codes are set by
-// libcore/graph/vk_k_eltwise.c.  DT (constant 1) is input a's type: 0 f32,
-// 1 u8 (offa in bytes, read out of 32-bit words), 2 i32.  GENERAL (constant
-// 2) is 1 when some input is broadcast along some axes: then each input's
-// index comes from the output coordinates, skipping the axes whose bit is
-// set in its mask; otherwise an input is either the same shape (index i)
-// or one element (mask != 0).  The host merges axes first, so rank is
-// small.  Inputs are read as uint words so that one binding serves every
-// dtype; floats are bit casts.
+// OP (specialization constant 0) picks f: a DG_ELT_* code of
+// libcore/vk/kernel_codes.h, the one the op list gives the op.  DT
+// (constant 1) is input a's type: 0 f32, 1 u8 (offa in bytes, read out of
+// 32-bit words), 2 i32.  GENERAL (constant 2) is 1 when some input is
+// broadcast along some axes: then each input's index comes from the output
+// coordinates, skipping the axes whose bit is set in its mask; otherwise
+// an input is either the same shape (index i) or one element (mask != 0).
+// The host merges axes first, so rank is small.  Inputs are read as uint
+// words so that one binding serves every dtype; floats are bit casts.
+#include "vk/kernel_codes.h"
 layout(local_size_x = 64) in;
 layout(constant_id = 0) const uint OP = 0;
 layout(constant_id = 1) const uint DT = 0;
@@ -78,42 +79,42 @@ void main()
 		ic = pc.maskc != 0u ? 0u : i;
 	}
 	float x = load_a(ia);
-	float v = OP >= 20u ? uintBitsToFloat(b[pc.offb + ib]) : 0.0;   // unary: b unread
+	float v = OP >= DG_ELT_ADD ? uintBitsToFloat(b[pc.offb + ib]) : 0.0;   // unary: b unread
 	float r = 0.0;
 	switch (OP) {
-	case 0: r = x; break;                                   // copy, expand
-	case 1: r = pc.p * x + pc.q; break;                     // affine
-	case 2: r = exp(x); break;
-	case 3: r = log(x); break;
-	case 4: r = sqrt(x); break;
-	case 5: r = inversesqrt(x); break;
-	case 6: r = abs(x); break;
-	case 7: r = x > 0.0 ? 1.0 : x < 0.0 ? -1.0 : 0.0; break;
-	case 8: r = x > 0.0 ? x : 0.0; break;                   // relu
-	case 9: r = x > 0.0 ? x : pc.p * x; break;              // leaky relu
-	case 10: r = x > 0.0 ? x : pc.p * (exp(x) - 1.0); break; // elu
-	case 11: r = tanh(clamp(x, -15.0, 15.0)); break;        // no inf/inf inside
-	case 12: r = x >= 0.0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)); break;
-	case 13: {                                              // softplus
+	case DG_ELT_COPY: r = x; break;  // copy, expand
+	case DG_ELT_AFFINE: r = pc.p * x + pc.q; break;
+	case DG_ELT_EXP: r = exp(x); break;
+	case DG_ELT_LOG: r = log(x); break;
+	case DG_ELT_SQRT: r = sqrt(x); break;
+	case DG_ELT_RSQRT: r = inversesqrt(x); break;
+	case DG_ELT_ABS: r = abs(x); break;
+	case DG_ELT_SIGN: r = x > 0.0 ? 1.0 : x < 0.0 ? -1.0 : 0.0; break;
+	case DG_ELT_RELU: r = x > 0.0 ? x : 0.0; break;
+	case DG_ELT_LEAKY: r = x > 0.0 ? x : pc.p * x; break;
+	case DG_ELT_ELU: r = x > 0.0 ? x : pc.p * (exp(x) - 1.0); break;
+	case DG_ELT_TANH: r = tanh(clamp(x, -15.0, 15.0)); break;  // no inf/inf inside
+	case DG_ELT_SIGMOID: r = x >= 0.0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)); break;
+	case DG_ELT_SOFTPLUS: {
 		float u = exp(-abs(x));
 		r = max(x, 0.0) + (u < 1e-3 ? u - 0.5 * u * u : log(1.0 + u));
 		break;
 	}
-	case 14: r = x < pc.p ? pc.p : x > pc.q ? pc.q : x; break;  // clamp
-	case 15: r = (x >= pc.p && x <= pc.q) ? 1.0 : 0.0; break;   // inrange
-	case 16: r = x > 0.0 ? 1.0 : 0.0; break;                // step
-	case 17: r = pows(x, pc.p); break;
-	case 18: r = x * pc.p; break;                           // cast (x already converted)
-	case 20: r = x + v; break;
-	case 21: r = x - v; break;
-	case 22: r = x * v; break;
-	case 23: r = x / v; break;
-	case 24: r = x >= v ? x : v; break;
-	case 25: r = x <= v ? x : v; break;
-	case 26: r = x > v ? 1.0 : 0.0; break;
-	case 27: r = x >= v ? 1.0 : 0.0; break;
-	case 28: r = x == v ? 1.0 : 0.0; break;
-	case 29: r = x != 0.0 ? v : uintBitsToFloat(c[pc.offc + ic]); break;  // where
+	case DG_ELT_CLAMP: r = x < pc.p ? pc.p : x > pc.q ? pc.q : x; break;
+	case DG_ELT_INRANGE: r = (x >= pc.p && x <= pc.q) ? 1.0 : 0.0; break;
+	case DG_ELT_STEP: r = x > 0.0 ? 1.0 : 0.0; break;
+	case DG_ELT_POWS: r = pows(x, pc.p); break;
+	case DG_ELT_CAST: r = x * pc.p; break;  // x already converted
+	case DG_ELT_ADD: r = x + v; break;
+	case DG_ELT_SUB: r = x - v; break;
+	case DG_ELT_MUL: r = x * v; break;
+	case DG_ELT_DIV: r = x / v; break;
+	case DG_ELT_MAX: r = x >= v ? x : v; break;
+	case DG_ELT_MIN: r = x <= v ? x : v; break;
+	case DG_ELT_GT: r = x > v ? 1.0 : 0.0; break;
+	case DG_ELT_GE: r = x >= v ? 1.0 : 0.0; break;
+	case DG_ELT_EQ: r = x == v ? 1.0 : 0.0; break;
+	case DG_ELT_WHERE: r = x != 0.0 ? v : uintBitsToFloat(c[pc.offc + ic]); break;
 	}
 	y[pc.offy + i] = r;
 }

@@ -2,15 +2,17 @@
 // graph_reduce.comp — reductions on the vulkan backend, each output
 // reduced in a fixed order (no atomics: the same bits every run).
 //
-// MODE (constant 0): 0 sum, 1 max of x over its reduced axes (SUM_TO and
-// MAX_TO); 2 softmax, 3 log-softmax, 4 argmax over rows of K = kd[0]
-// contiguous elements.  For 0 and 1 the host has merged x's axes into
+// MODE (constant 0, codes of libcore/vk/kernel_codes.h): DG_REDUCE_SUM or
+// DG_REDUCE_MAX of x over its reduced axes (SUM_TO and MAX_TO); softmax,
+// log-softmax, argmax over rows of K = kd[0] contiguous elements.  For sum
+// and max the host has merged x's axes into
 // alternating kept (kd, ks: dims, strides) and reduced (rd, rs) groups,
 // at most four of each, outermost first.  WG (constant 1): 0 one
 // invocation per output; 1 one 64-wide workgroup per output (long
 // reductions to few outputs), lanes taking every 64th element, then a
 // tree in shared memory.  Sums are compensated (Kahan), `precise` so the
 // compiler keeps the correction.
+#include "vk/kernel_codes.h"
 layout(local_size_x = 64) in;
 layout(constant_id = 0) const uint MODE = 0;
 layout(constant_id = 1) const uint WG = 0;
@@ -52,7 +54,7 @@ uint roff(uint r)
 void reduce_one(uint o)
 {
 	uint base = pc.offx + base_of(o);
-	precise float acc = MODE == 1u ? -1.0 / 0.0 : 0.0, comp = 0.0;
+	precise float acc = MODE == DG_REDUCE_MAX ? -1.0 / 0.0 : 0.0, comp = 0.0;
 	uint inner = pc.nr > 0u ? pc.rd[pc.nr - 1u] : 1u;
 	uint istr = pc.nr > 0u ? pc.rs[pc.nr - 1u] : 0u;
 	uint outer = pc.per / inner;
@@ -64,7 +66,7 @@ void reduce_one(uint o)
 		}
 		for (uint t = 0u; t < inner; t++) {
 			float v = x[off + t * istr];
-			if (MODE == 1u) {
+			if (MODE == DG_REDUCE_MAX) {
 				acc = combine(acc, v);
 			} else {
 				precise float yk = v - comp;
@@ -80,10 +82,10 @@ void reduce_one(uint o)
 void reduce_group(uint o)
 {
 	uint lane = gl_LocalInvocationID.x, base = pc.offx + base_of(o);
-	precise float acc = MODE == 1u ? -1.0 / 0.0 : 0.0, comp = 0.0;
+	precise float acc = MODE == DG_REDUCE_MAX ? -1.0 / 0.0 : 0.0, comp = 0.0;
 	for (uint r = lane; r < pc.per; r += 64u) {
 		float v = x[base + roff(r)];
-		if (MODE == 1u) {
+		if (MODE == DG_REDUCE_MAX) {
 			acc = combine(acc, v);
 		} else {
 			precise float yk = v - comp;
@@ -97,7 +99,7 @@ void reduce_group(uint o)
 	for (uint h = 32u; h > 0u; h >>= 1) {
 		if (lane < h) {
 			float u = part[lane], v = part[lane + h];
-			part[lane] = MODE == 1u ? combine(u, v) : u + v;
+			part[lane] = MODE == DG_REDUCE_MAX ? combine(u, v) : u + v;
 		}
 		barrier();
 	}
@@ -108,7 +110,7 @@ void reduce_group(uint o)
 void row(uint o)
 {
 	uint k = pc.kd[0], b = pc.offx + o * k, yb = pc.offy + o * k;
-	if (MODE == 4u) {
+	if (MODE == DG_REDUCE_ARGMAX) {
 		uint best = 0u;
 		for (uint i = 1u; i < k; i++)
 			if (x[b + i] > x[b + best])
@@ -126,7 +128,7 @@ void row(uint o)
 		comp = (tk - s) - yk;
 		s = tk;
 	}
-	if (MODE == 3u) {
+	if (MODE == DG_REDUCE_LOG_SOFTMAX) {
 		float ls = log(s);
 		for (uint i = 0u; i < k; i++)
 			y[yb + i] = (x[b + i] - m) - ls;
@@ -148,7 +150,7 @@ void main()
 	uint o = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * 65535u * 64u;
 	if (o >= pc.nout)
 		return;
-	if (MODE >= 2u)
+	if (MODE >= DG_REDUCE_SOFTMAX)
 		row(o);
 	else
 		reduce_one(o);

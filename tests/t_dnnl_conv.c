@@ -2,6 +2,7 @@
  * convolution plans (forward with bias + activation, backward-data,
  * backward-weights + bias) against double-precision references on odd
  * shapes with stride, padding and dilation. */
+#include "cpu/dnnl.h"     /* internal: links libdg-internal.a */
 #include "t_dnnl_util.h"
 
 #define IDX4(a, b, c, d, B, C, D) ((((size_t)(a) * (B) + (b)) * (C) + (c)) * (D) + (d))

@@ -1,6 +1,7 @@
 /* t_dnnl_ops.c — the oneDNN layer's batch and layer norm, eltwise, softmax,
  * pooling and binary plans against double-precision references, and the
  * DG_THREADS setting (this test runs oneDNN with one thread). */
+#include "cpu/dnnl.h"     /* internal: links libdg-internal.a */
 #include "t_dnnl_util.h"
 
 /* ---- batch norm --------------------------------------------------- */

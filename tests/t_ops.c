@@ -2,10 +2,13 @@
  * double-precision reference on odd shapes; gradients against central
  * finite differences of that reference.
  *
- * How to add an op test: write `ref_x(const struct tc *t, double *const *in,
- * double *out)` computing the op in double from the inputs' shapes (t->in)
- * and the output shape (t->out), a `build_x` that applies the op to the
- * graph inputs, and add a row to cases[] with the input shapes, value
+ * How to add an op test: an elementwise op is one line of ELEMENTWISE (its
+ * double reference and its constructor) and a UN or BI row of cases[].
+ * Otherwise write `ref_x(const struct tc *t, double *const *in, double
+ * *out)` computing the op in double from the inputs' shapes (t->in) and
+ * the output shape (t->out), a `b_x` that applies the op to the graph
+ * inputs, and add a row to cases[] with the op it tests (OP_NONE for a
+ * composition), the input shapes, value
  * kinds (ANY: [-1,1] kept 0.05 away from 0; POS: [0.2,2]; IDX: i32
  * class indices below p[0]; FIDX: the same as f32 values; U8: bytes;
  * NOGRAD: f32 values not differentiated), the
@@ -18,12 +21,18 @@
  * plain C kernels (DG_NO_DNNL=1); then on the vulkan backend when there is
  * a Vulkan device, for the ops it implements (the others are listed),
  * checked against the same reference and against the cpu backend on the
- * same inputs.  `t_ops vulkan` runs only the vulkan part. */
+ * same inputs.  `t_ops vulkan` runs only the vulkan part.
+ *
+ * The op list (graph/op_list.h) is the checklist: every op must run in
+ * some row's graph (as the op tested, inside a composition or in a
+ * gradient) on each backend, or name the test that covers it in
+ * elsewhere[]; a missing row fails, naming the op. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dg.h"
+#include "graph/graph_impl.h"   /* the op list: the ops every backend must run */
 #include "tap.h"
 
 enum { ANY = 0, POS, IDX, NOGRAD, DISTINCT, U8, FIDX };
@@ -38,7 +47,8 @@ typedef dg_tensor (*build_fn)(struct dg_graph *g, const dg_tensor *x, const stru
 typedef void (*ref_fn)(const struct tc *t, double *const *in, double *out);
 
 struct tc {
-	const char *name;
+	const char *name;       /* NULL: the op's name */
+	int op;                 /* enum dg_op tested, OP_NONE for a composition */
 	build_fn build;
 	ref_fn ref;
 	int nin;
@@ -85,51 +95,84 @@ static uint64_t bidx(const struct shape *out, const struct shape *s, uint64_t i)
 	return idx;
 }
 
-static double unary(const struct tc *t, double v)
+/* ---- elementwise ops: one row per op ----------------------------------------
+ * X(op, reference, constructor): the double reference of y from a (and b)
+ * with the row's parameters p, q, and the graph built from inputs x0 (and
+ * x1) as a plugin builds it (ops without a public constructor through
+ * dg__op1). */
+#define ELEMENTWISE(X) \
+	X(AFFINE, p * a + q, dg_affine(g, x0, p, q)) \
+	X(EXP, exp(a), dg_exp(g, x0)) \
+	X(LOG, log(a), dg_log(g, x0)) \
+	X(SQRT, sqrt(a), dg_sqrt(g, x0)) \
+	X(RSQRT, 1 / sqrt(a), dg_rsqrt(g, x0)) \
+	X(ABS, fabs(a), dg_abs(g, x0)) \
+	X(SIGN, (a > 0) - (a < 0), dg_sign(g, x0)) \
+	X(RELU, a > 0 ? a : 0, dg_relu(g, x0)) \
+	X(LEAKY, a > 0 ? a : p * a, dg_leaky_relu(g, x0, p)) \
+	X(ELU, a > 0 ? a : p * (exp(a) - 1), dg_elu(g, x0, p)) \
+	X(TANH, tanh(a), dg_tanh(g, x0)) \
+	X(SIGMOID, 1 / (1 + exp(-a)), dg_sigmoid(g, x0)) \
+	X(SOFTPLUS, log1p(exp(a)), dg_softplus(g, x0)) \
+	X(CLAMP, a < p ? p : a > q ? q : a, dg_clamp(g, x0, p, q)) \
+	X(INRANGE, a >= p && a <= q, T(dg__op1(g, OP_INRANGE, x0.id, p, q))) \
+	X(STEP, a > 0, T(dg__op1(g, OP_STEP, x0.id, 0, 0))) \
+	X(POWS, pow(a, p), dg_pow_scalar(g, x0, p)) \
+	X(STOPGRAD, a, dg_stop_gradient(g, x0)) \
+	X(ADD, a + b, dg_add(g, x0, x1)) \
+	X(SUB, a - b, dg_sub(g, x0, x1)) \
+	X(MUL, a * b, dg_mul(g, x0, x1)) \
+	X(DIV, a / b, dg_div(g, x0, x1)) \
+	X(MAX, a > b ? a : b, dg_maximum(g, x0, x1)) \
+	X(MIN, a < b ? a : b, dg_minimum(g, x0, x1)) \
+	X(GT, a > b, dg_greater(g, x0, x1)) \
+	X(GE, a >= b, dg_greater_equal(g, x0, x1)) \
+	X(EQ, a == b, dg_equal(g, x0, x1))
+
+#define T(id) ((dg_tensor){(id)})
+#define X(op, ref, build) \
+	static double ref_##op(double a, double b, double p, double q) \
+	{ \
+		(void)a, (void)b, (void)p, (void)q; \
+		return (ref); \
+	} \
+	static dg_tensor build_##op(struct dg_graph *g, dg_tensor x0, dg_tensor x1, float p, float q) \
+	{ \
+		(void)x1, (void)p, (void)q; \
+		return (build); \
+	}
+ELEMENTWISE(X)
+#undef X
+
+/* The elementwise table, keyed by the op. */
+static const struct {
+	double (*ref)(double a, double b, double p, double q);
+	dg_tensor (*build)(struct dg_graph *g, dg_tensor x0, dg_tensor x1, float p, float q);
+} elt[OP_COUNT] = {
+#define X(op, ref, build) [OP_##op] = {ref_##op, build_##op},
+	ELEMENTWISE(X)
+#undef X
+};
+
+static void ref_elt(const struct tc *t, double *const *in, double *out)
 {
-	double p = t->p[0], q = t->p[1];
-	const char *n = t->name;
-	if (!strcmp(n, "affine")) return p * v + q;
-	if (!strcmp(n, "exp")) return exp(v);
-	if (!strcmp(n, "log")) return log(v);
-	if (!strcmp(n, "sqrt")) return sqrt(v);
-	if (!strcmp(n, "rsqrt")) return 1 / sqrt(v);
-	if (!strcmp(n, "abs")) return fabs(v);
-	if (!strcmp(n, "relu")) return v > 0 ? v : 0;
-	if (!strcmp(n, "leaky_relu")) return v > 0 ? v : p * v;
-	if (!strcmp(n, "elu")) return v > 0 ? v : p * (exp(v) - 1);
-	if (!strcmp(n, "tanh")) return tanh(v);
-	if (!strcmp(n, "sigmoid")) return 1 / (1 + exp(-v));
-	if (!strcmp(n, "softplus")) return log1p(exp(v));
-	if (!strcmp(n, "clamp")) return v < p ? p : v > q ? q : v;
-	if (!strcmp(n, "pow")) return pow(v, p);
-	if (!strcmp(n, "square")) return v * v;
-	if (!strcmp(n, "neg")) return -v;
-	return NAN;
+	for (uint64_t i = 0; i < count(&t->out); i++) {
+		double a = in[0][bidx(&t->out, &t->in[0], i)];
+		double b = t->nin > 1 ? in[1][bidx(&t->out, &t->in[1], i)] : 0;
+		out[i] = elt[t->op].ref(a, b, t->p[0], t->p[1]);
+	}
 }
 
-static void ref_unary(const struct tc *t, double *const *in, double *out)
+static void ref_neg(const struct tc *t, double *const *in, double *out)
 {
 	for (uint64_t i = 0; i < count(&t->out); i++)
-		out[i] = unary(t, in[0][i]);
+		out[i] = -in[0][i];
 }
 
-static double binary(const char *n, double a, double b)
-{
-	if (!strcmp(n, "add")) return a + b;
-	if (!strcmp(n, "sub")) return a - b;
-	if (!strcmp(n, "mul")) return a * b;
-	if (!strcmp(n, "div")) return a / b;
-	if (!strcmp(n, "maximum")) return a > b ? a : b;
-	if (!strcmp(n, "minimum")) return a < b ? a : b;
-	return NAN;
-}
-
-static void ref_binary(const struct tc *t, double *const *in, double *out)
+static void ref_square(const struct tc *t, double *const *in, double *out)
 {
 	for (uint64_t i = 0; i < count(&t->out); i++)
-		out[i] = binary(t->name, in[0][bidx(&t->out, &t->in[0], i)],
-				in[1][bidx(&t->out, &t->in[1], i)]);
+		out[i] = in[0][i] * in[0][i];
 }
 
 static void ref_where(const struct tc *t, double *const *in, double *out)
@@ -507,39 +550,21 @@ static void ref_loss(const struct tc *t, double *const *in, double *out)
 
 /* ---- builders ------------------------------------------------------------- */
 
-static dg_tensor b_unary(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
+static dg_tensor b_elt(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
 {
-	const char *n = t->name;
-	float p = t->p[0], q = t->p[1];
-	if (!strcmp(n, "affine")) return dg_affine(g, x[0], p, q);
-	if (!strcmp(n, "exp")) return dg_exp(g, x[0]);
-	if (!strcmp(n, "log")) return dg_log(g, x[0]);
-	if (!strcmp(n, "sqrt")) return dg_sqrt(g, x[0]);
-	if (!strcmp(n, "rsqrt")) return dg_rsqrt(g, x[0]);
-	if (!strcmp(n, "abs")) return dg_abs(g, x[0]);
-	if (!strcmp(n, "relu")) return dg_relu(g, x[0]);
-	if (!strcmp(n, "leaky_relu")) return dg_leaky_relu(g, x[0], p);
-	if (!strcmp(n, "elu")) return dg_elu(g, x[0], p);
-	if (!strcmp(n, "tanh")) return dg_tanh(g, x[0]);
-	if (!strcmp(n, "sigmoid")) return dg_sigmoid(g, x[0]);
-	if (!strcmp(n, "softplus")) return dg_softplus(g, x[0]);
-	if (!strcmp(n, "clamp")) return dg_clamp(g, x[0], p, q);
-	if (!strcmp(n, "pow")) return dg_pow_scalar(g, x[0], p);
-	if (!strcmp(n, "square")) return dg_square(g, x[0]);
-	if (!strcmp(n, "neg")) return dg_neg(g, x[0]);
-	return DG_NONE;
+	return elt[t->op].build(g, x[0], t->nin > 1 ? x[1] : DG_NONE, t->p[0], t->p[1]);
 }
 
-static dg_tensor b_binary(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
+static dg_tensor b_neg(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
 {
-	const char *n = t->name;
-	if (!strcmp(n, "add")) return dg_add(g, x[0], x[1]);
-	if (!strcmp(n, "sub")) return dg_sub(g, x[0], x[1]);
-	if (!strcmp(n, "mul")) return dg_mul(g, x[0], x[1]);
-	if (!strcmp(n, "div")) return dg_div(g, x[0], x[1]);
-	if (!strcmp(n, "maximum")) return dg_maximum(g, x[0], x[1]);
-	if (!strcmp(n, "minimum")) return dg_minimum(g, x[0], x[1]);
-	return DG_NONE;
+	(void)t;
+	return dg_neg(g, x[0]);
+}
+
+static dg_tensor b_square(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
+{
+	(void)t;
+	return dg_square(g, x[0]);
 }
 
 static dg_tensor b_where(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
@@ -682,101 +707,111 @@ static dg_tensor b_loss(struct dg_graph *g, const dg_tensor *x, const struct tc 
 #define S2(a, b) {2, {a, b}}
 #define S3(a, b, c) {3, {a, b, c}}
 #define S4(a, b, c, d) {4, {a, b, c, d}}
-#define UN(nm, kind, p0, p1, tf, tg) \
-	{nm, b_unary, ref_unary, 1, {S2(3, 7)}, {kind}, {p0, p1}, tf, tg, {0}}
-#define UNL(nm, kind, p0, p1, tf, tg) \
-	{nm, b_unary, ref_unary, 1, {S2(43, 97)}, {kind}, {p0, p1}, tf, tg, {0}}
-#define BI(nm, sa, sb, kb, tf, tg) \
-	{nm, b_binary, ref_binary, 2, {sa, sb}, {DISTINCT, kb}, {0}, tf, tg, {0}}
+#define UN(op, kind, p0, p1, tf, tg) \
+	{NULL, OP_##op, b_elt, ref_elt, 1, {S2(3, 7)}, {kind}, {p0, p1}, tf, tg, {0}}
+#define UNL(op, kind, p0, p1, tf, tg) \
+	{NULL, OP_##op, b_elt, ref_elt, 1, {S2(43, 97)}, {kind}, {p0, p1}, tf, tg, {0}}
+#define BI(op, sa, sb, kb, tf, tg) \
+	{NULL, OP_##op, b_elt, ref_elt, 2, {sa, sb}, {DISTINCT, kb}, {0}, tf, tg, {0}}
+/* comparisons, of small integers so that ties happen */
+#define CMP(op, sa, sb) \
+	{NULL, OP_##op, b_elt, ref_elt, 2, {sa, sb}, {FIDX, FIDX}, {3}, 0, 0, {0}}
 
 static struct tc cases[] = {
-	/* name, builder, reference, inputs, shapes, kinds, params, tol fwd, tol grad */
-	UN("affine", ANY, 1.5f, -0.25f, 1e-6, 1e-4),
-	UN("neg", ANY, 0, 0, 1e-6, 1e-4),
-	UN("exp", ANY, 0, 0, 1e-6, 1e-4),
-	UN("log", POS, 0, 0, 1e-6, 1e-4),
-	UN("sqrt", POS, 0, 0, 1e-6, 1e-4),
-	UN("rsqrt", POS, 0, 0, 1e-6, 1e-4),
-	UN("abs", ANY, 0, 0, 1e-6, 1e-4),
-	UN("square", ANY, 0, 0, 1e-6, 1e-4),
-	UN("relu", ANY, 0, 0, 1e-6, 1e-4),
-	UN("leaky_relu", ANY, 0.2f, 0, 1e-6, 1e-4),
-	UN("elu", ANY, 1.3f, 0, 1e-6, 1e-4),
-	UN("tanh", ANY, 0, 0, 1e-6, 1e-4),
-	UN("sigmoid", ANY, 0, 0, 1e-6, 1e-4),
-	UN("softplus", ANY, 0, 0, 1e-6, 1e-4),
-	UN("clamp", ANY, -0.5f, 0.51f, 1e-6, 1e-4),
-	UN("pow", POS, 2.5f, 0, 1e-6, 1e-4),
-	UN("pow", ANY, 3, 0, 1e-6, 1e-4),      /* negative bases, odd power */
+	/* name, op, builder, reference, inputs, shapes, kinds, params, tol fwd, tol grad */
+	UN(AFFINE, ANY, 1.5f, -0.25f, 1e-6, 1e-4),
+	{"neg", OP_NONE, b_neg, ref_neg, 1, {S2(3, 7)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
+	UN(EXP, ANY, 0, 0, 1e-6, 1e-4),
+	UN(LOG, POS, 0, 0, 1e-6, 1e-4),
+	UN(SQRT, POS, 0, 0, 1e-6, 1e-4),
+	UN(RSQRT, POS, 0, 0, 1e-6, 1e-4),
+	UN(ABS, ANY, 0, 0, 1e-6, 1e-4),
+	{"square", OP_NONE, b_square, ref_square, 1, {S2(3, 7)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
+	UN(RELU, ANY, 0, 0, 1e-6, 1e-4),
+	UN(LEAKY, ANY, 0.2f, 0, 1e-6, 1e-4),
+	UN(ELU, ANY, 1.3f, 0, 1e-6, 1e-4),
+	UN(TANH, ANY, 0, 0, 1e-6, 1e-4),
+	UN(SIGMOID, ANY, 0, 0, 1e-6, 1e-4),
+	UN(SOFTPLUS, ANY, 0, 0, 1e-6, 1e-4),
+	UN(CLAMP, ANY, -0.5f, 0.51f, 1e-6, 1e-4),
+	UN(POWS, POS, 2.5f, 0, 1e-6, 1e-4),
+	UN(POWS, ANY, 3, 0, 1e-6, 1e-4),      /* negative bases, odd power */
+	UN(SIGN, ANY, 0, 0, 0, 0),
+	UN(INRANGE, ANY, -0.5f, 0.51f, 0, 0),
+	UN(STEP, ANY, 0, 0, 0, 0),
+	UN(STOPGRAD, ANY, 0, 0, 0, 0),
 	/* Large enough (>= 4096 elements) for the cpu backend's oneDNN path. */
-	UNL("exp", ANY, 0, 0, 1e-6, 1e-4),
-	UNL("log", POS, 0, 0, 1e-5, 1e-4),   /* oneDNN's log: ~3e-6 near 1 */
-	UNL("sqrt", POS, 0, 0, 1e-6, 1e-4),
-	UNL("tanh", ANY, 0, 0, 1e-6, 1e-4),
-	UNL("sigmoid", ANY, 0, 0, 1e-6, 1e-4),
-	UNL("softplus", ANY, 0, 0, 1e-6, 1e-4),
-	UNL("elu", ANY, 0.7f, 0, 1e-6, 1e-4),
-	BI("add", S2(5, 7), S1(7), ANY, 1e-6, 1e-4),
-	BI("sub", S3(2, 5, 1), S2(1, 3), ANY, 1e-6, 1e-4),
-	BI("mul", S3(3, 1, 7), S3(1, 5, 1), ANY, 1e-6, 1e-4),
-	BI("div", S2(5, 3), S2(5, 1), POS, 1e-6, 1e-4),
-	BI("maximum", S2(7, 3), S2(7, 3), DISTINCT, 1e-6, 1e-4),
-	BI("minimum", S2(3, 7), S1(7), DISTINCT, 1e-6, 1e-4),
-	{"where", b_where, ref_where, 3, {S2(5, 1), S2(5, 3), S1(3)}, {NOGRAD, ANY, ANY}, {0}, 1e-6, 1e-4, {0}},
-	{"sum", b_reduce, ref_reduce, 1, {S3(3, 5, 7)}, {ANY}, {5}, 1e-5, 1e-4, {0}},
-	{"sum", b_reduce, ref_reduce, 1, {S3(3, 5, 7)}, {ANY}, {2}, 1e-5, 1e-4, {0}},
-	{"mean", b_reduce, ref_reduce, 1, {S3(3, 5, 7)}, {ANY}, {7}, 1e-5, 1e-4, {0}},
-	{"max", b_reduce, ref_reduce, 1, {S3(3, 5, 7)}, {DISTINCT}, {4}, 1e-6, 1e-4, {0}},
-	{"logsumexp", b_reduce, ref_reduce, 1, {S2(5, 7)}, {ANY}, {2}, 1e-5, 1e-4, {0}},
-	{"matmul", b_matmul, ref_matmul, 2, {S2(5, 7), S2(7, 3)}, {ANY, ANY}, {0, 0}, 1e-5, 1e-4, {0}},
-	{"matmul", b_matmul, ref_matmul, 2, {S2(7, 5), S2(7, 3)}, {ANY, ANY}, {1, 0}, 1e-5, 1e-4, {0}},
-	{"matmul", b_matmul, ref_matmul, 2, {S2(5, 7), S2(3, 7)}, {ANY, ANY}, {0, 1}, 1e-5, 1e-4, {0}},
-	{"matmul", b_matmul, ref_matmul, 2, {S2(7, 5), S2(3, 7)}, {ANY, ANY}, {1, 1}, 1e-5, 1e-4, {0}},
-	{"matmul", b_matmul, ref_matmul, 2, {S3(2, 5, 7), S2(7, 3)}, {ANY, ANY}, {0, 0}, 1e-5, 1e-4, {0}},
-	{"matmul", b_matmul, ref_matmul, 2, {S3(2, 5, 7), S3(2, 3, 7)}, {ANY, ANY}, {0, 1}, 1e-5, 1e-4, {0}},
-	{"matmul", b_matmul, ref_matmul, 2, {S3(3, 7, 5), S3(3, 7, 2)}, {ANY, ANY}, {1, 0}, 1e-5, 1e-4, {0}},
-	{"linear", b_linear, ref_linear, 3, {S2(6, 13), S2(11, 13), S1(11)}, {ANY, ANY, ANY}, {0}, 1e-5, 1e-4, {0}},
-	{"reshape", b_reshape, ref_copy, 1, {S3(2, 15, 7)}, {ANY}, {6, 7}, 0, 1e-4, {0}},
-	{"permute", b_transpose, ref_transpose, 1, {S3(2, 5, 7)}, {ANY}, {0}, 0, 1e-4, {0}},
-	{"transpose", b_transpose, ref_transpose, 1, {S2(5, 3)}, {ANY}, {0}, 0, 1e-4, {0}},
-	{"slice", b_slice, ref_slice, 1, {S3(2, 7, 3)}, {ANY}, {2, 4}, 0, 1e-4, {0}},
-	{"pad", b_pad, ref_pad, 1, {S2(3, 5)}, {ANY}, {2, 1, 0.5f}, 0, 1e-4, {0}},
-	{"concat", b_concat, ref_concat, 2, {S3(2, 3, 5), S3(2, 4, 5)}, {ANY, ANY}, {0}, 0, 1e-4, {0}},
-	{"softmax", b_softmax, ref_softmax, 1, {S2(3, 7)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
-	{"log_softmax", b_softmax, ref_softmax, 1, {S3(2, 3, 7)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
-	{"conv2d", b_conv, ref_conv, 3, {S4(2, 3, 7, 6), S4(5, 3, 3, 3), S1(5)}, {ANY, ANY, ANY}, {1, 1, 1, 0}, 1e-5, 1e-4, {0}},
-	{"conv2d", b_conv, ref_conv, 3, {S4(2, 2, 9, 7), S4(3, 2, 3, 2), S1(3)}, {ANY, ANY, ANY}, {2, 1, 2, 0}, 1e-5, 1e-4, {0}},
-	{"conv2d+relu", b_conv, ref_conv, 3, {S4(2, 3, 5, 7), S4(4, 3, 3, 3), S1(4)}, {ANY, ANY, ANY}, {1, 1, 1, 0}, 1e-5, 1e-4, {0}},
-	{"conv_transpose2d", b_conv, ref_deconv, 2, {S4(2, 3, 4, 5), S4(3, 2, 3, 3)}, {ANY, ANY}, {2, 1, 1, 1}, 1e-5, 1e-4, {0}},
-	{"masked_conv2d", b_masked, ref_masked, 2, {S4(2, 2, 5, 5), S4(3, 2, 3, 3)}, {ANY, ANY}, {0, 0, 0, 0}, 1e-5, 1e-4, {0}},
-	{"masked_conv2d", b_masked, ref_masked, 2, {S4(1, 2, 4, 5), S4(2, 2, 5, 5)}, {ANY, ANY}, {0, 0, 0, 1}, 1e-5, 1e-4, {0}},
-	{"upsample_nearest", b_image, ref_upsample, 1, {S4(2, 3, 3, 2)}, {ANY}, {3}, 0, 1e-4, {0}},
-	{"upsample_bilinear", b_image, ref_upsample, 1, {S4(1, 2, 3, 5)}, {ANY}, {2}, 1e-5, 1e-4, {0}},
-	{"avg_pool", b_image, ref_pool, 1, {S4(2, 3, 6, 4)}, {ANY}, {2}, 1e-6, 1e-4, {0}},
-	{"max_pool", b_image, ref_pool, 1, {S4(2, 3, 6, 9)}, {DISTINCT}, {3}, 0, 1e-4, {0}},
-	{"batch_norm", b_norm, ref_norm, 3, {S4(4, 3, 3, 2), S1(3), S1(3)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
-	{"batch_norm", b_norm, ref_norm, 3, {S2(7, 5), S1(5), S1(5)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
-	{"layer_norm", b_norm, ref_norm, 3, {S3(3, 5, 2), S2(5, 2), S2(5, 2)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
-	{"instance_norm", b_norm, ref_norm, 3, {S4(2, 3, 3, 3), S1(3), S1(3)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
-	{"embedding", b_embedding, ref_embedding, 2, {S2(7, 5), S1(11)}, {ANY, IDX}, {7}, 0, 1e-4, {0}},
-	{"pick", b_pick, ref_pick, 2, {S3(2, 3, 7), S2(2, 3)}, {ANY, IDX}, {7}, 0, 1e-4, {0}},
-	{"one_hot", b_one_hot, ref_one_hot, 1, {S2(3, 5)}, {IDX}, {7}, 0, 1e-4, {0}},
+	UNL(EXP, ANY, 0, 0, 1e-6, 1e-4),
+	UNL(LOG, POS, 0, 0, 1e-5, 1e-4),   /* oneDNN's log: ~3e-6 near 1 */
+	UNL(SQRT, POS, 0, 0, 1e-6, 1e-4),
+	UNL(TANH, ANY, 0, 0, 1e-6, 1e-4),
+	UNL(SIGMOID, ANY, 0, 0, 1e-6, 1e-4),
+	UNL(SOFTPLUS, ANY, 0, 0, 1e-6, 1e-4),
+	UNL(ELU, ANY, 0.7f, 0, 1e-6, 1e-4),
+	BI(ADD, S2(5, 7), S1(7), ANY, 1e-6, 1e-4),
+	BI(SUB, S3(2, 5, 1), S2(1, 3), ANY, 1e-6, 1e-4),
+	BI(MUL, S3(3, 1, 7), S3(1, 5, 1), ANY, 1e-6, 1e-4),
+	BI(DIV, S2(5, 3), S2(5, 1), POS, 1e-6, 1e-4),
+	BI(MAX, S2(7, 3), S2(7, 3), DISTINCT, 1e-6, 1e-4),
+	BI(MIN, S2(3, 7), S1(7), DISTINCT, 1e-6, 1e-4),
+	CMP(GT, S2(5, 7), S2(5, 7)),
+	CMP(GE, S3(2, 5, 1), S2(1, 3)),
+	CMP(EQ, S2(5, 3), S1(3)),
+	{"where", OP_WHERE, b_where, ref_where, 3, {S2(5, 1), S2(5, 3), S1(3)}, {NOGRAD, ANY, ANY}, {0}, 1e-6, 1e-4, {0}},
+	{"sum", OP_SUM_TO, b_reduce, ref_reduce, 1, {S3(3, 5, 7)}, {ANY}, {5}, 1e-5, 1e-4, {0}},
+	{"sum", OP_SUM_TO, b_reduce, ref_reduce, 1, {S3(3, 5, 7)}, {ANY}, {2}, 1e-5, 1e-4, {0}},
+	{"mean", OP_NONE, b_reduce, ref_reduce, 1, {S3(3, 5, 7)}, {ANY}, {7}, 1e-5, 1e-4, {0}},
+	{"max", OP_MAX_TO, b_reduce, ref_reduce, 1, {S3(3, 5, 7)}, {DISTINCT}, {4}, 1e-6, 1e-4, {0}},
+	{"logsumexp", OP_NONE, b_reduce, ref_reduce, 1, {S2(5, 7)}, {ANY}, {2}, 1e-5, 1e-4, {0}},
+	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S2(5, 7), S2(7, 3)}, {ANY, ANY}, {0, 0}, 1e-5, 1e-4, {0}},
+	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S2(7, 5), S2(7, 3)}, {ANY, ANY}, {1, 0}, 1e-5, 1e-4, {0}},
+	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S2(5, 7), S2(3, 7)}, {ANY, ANY}, {0, 1}, 1e-5, 1e-4, {0}},
+	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S2(7, 5), S2(3, 7)}, {ANY, ANY}, {1, 1}, 1e-5, 1e-4, {0}},
+	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S3(2, 5, 7), S2(7, 3)}, {ANY, ANY}, {0, 0}, 1e-5, 1e-4, {0}},
+	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S3(2, 5, 7), S3(2, 3, 7)}, {ANY, ANY}, {0, 1}, 1e-5, 1e-4, {0}},
+	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S3(3, 7, 5), S3(3, 7, 2)}, {ANY, ANY}, {1, 0}, 1e-5, 1e-4, {0}},
+	{"linear", OP_NONE, b_linear, ref_linear, 3, {S2(6, 13), S2(11, 13), S1(11)}, {ANY, ANY, ANY}, {0}, 1e-5, 1e-4, {0}},
+	{"reshape", OP_RESHAPE, b_reshape, ref_copy, 1, {S3(2, 15, 7)}, {ANY}, {6, 7}, 0, 1e-4, {0}},
+	{"permute", OP_PERMUTE, b_transpose, ref_transpose, 1, {S3(2, 5, 7)}, {ANY}, {0}, 0, 1e-4, {0}},
+	{"transpose", OP_PERMUTE, b_transpose, ref_transpose, 1, {S2(5, 3)}, {ANY}, {0}, 0, 1e-4, {0}},
+	{"slice", OP_SLICE, b_slice, ref_slice, 1, {S3(2, 7, 3)}, {ANY}, {2, 4}, 0, 1e-4, {0}},
+	{"pad", OP_PAD, b_pad, ref_pad, 1, {S2(3, 5)}, {ANY}, {2, 1, 0.5f}, 0, 1e-4, {0}},
+	{"concat", OP_NONE, b_concat, ref_concat, 2, {S3(2, 3, 5), S3(2, 4, 5)}, {ANY, ANY}, {0}, 0, 1e-4, {0}},
+	{"softmax", OP_SOFTMAX, b_softmax, ref_softmax, 1, {S2(3, 7)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
+	{"log_softmax", OP_LOG_SOFTMAX, b_softmax, ref_softmax, 1, {S3(2, 3, 7)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
+	{"conv2d", OP_CONV, b_conv, ref_conv, 3, {S4(2, 3, 7, 6), S4(5, 3, 3, 3), S1(5)}, {ANY, ANY, ANY}, {1, 1, 1, 0}, 1e-5, 1e-4, {0}},
+	{"conv2d", OP_CONV, b_conv, ref_conv, 3, {S4(2, 2, 9, 7), S4(3, 2, 3, 2), S1(3)}, {ANY, ANY, ANY}, {2, 1, 2, 0}, 1e-5, 1e-4, {0}},
+	{"conv2d+relu", OP_NONE, b_conv, ref_conv, 3, {S4(2, 3, 5, 7), S4(4, 3, 3, 3), S1(4)}, {ANY, ANY, ANY}, {1, 1, 1, 0}, 1e-5, 1e-4, {0}},
+	{"conv_transpose2d", OP_CONV_BWD_DATA, b_conv, ref_deconv, 2, {S4(2, 3, 4, 5), S4(3, 2, 3, 3)}, {ANY, ANY}, {2, 1, 1, 1}, 1e-5, 1e-4, {0}},
+	{"masked_conv2d", OP_NONE, b_masked, ref_masked, 2, {S4(2, 2, 5, 5), S4(3, 2, 3, 3)}, {ANY, ANY}, {0, 0, 0, 0}, 1e-5, 1e-4, {0}},
+	{"masked_conv2d", OP_NONE, b_masked, ref_masked, 2, {S4(1, 2, 4, 5), S4(2, 2, 5, 5)}, {ANY, ANY}, {0, 0, 0, 1}, 1e-5, 1e-4, {0}},
+	{"upsample_nearest", OP_NONE, b_image, ref_upsample, 1, {S4(2, 3, 3, 2)}, {ANY}, {3}, 0, 1e-4, {0}},
+	{"upsample_bilinear", OP_NONE, b_image, ref_upsample, 1, {S4(1, 2, 3, 5)}, {ANY}, {2}, 1e-5, 1e-4, {0}},
+	{"avg_pool", OP_NONE, b_image, ref_pool, 1, {S4(2, 3, 6, 4)}, {ANY}, {2}, 1e-6, 1e-4, {0}},
+	{"max_pool", OP_NONE, b_image, ref_pool, 1, {S4(2, 3, 6, 9)}, {DISTINCT}, {3}, 0, 1e-4, {0}},
+	{"batch_norm", OP_NONE, b_norm, ref_norm, 3, {S4(4, 3, 3, 2), S1(3), S1(3)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
+	{"batch_norm", OP_NONE, b_norm, ref_norm, 3, {S2(7, 5), S1(5), S1(5)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
+	{"layer_norm", OP_NONE, b_norm, ref_norm, 3, {S3(3, 5, 2), S2(5, 2), S2(5, 2)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
+	{"instance_norm", OP_NONE, b_norm, ref_norm, 3, {S4(2, 3, 3, 3), S1(3), S1(3)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
+	{"embedding", OP_GATHER, b_embedding, ref_embedding, 2, {S2(7, 5), S1(11)}, {ANY, IDX}, {7}, 0, 1e-4, {0}},
+	{"pick", OP_PICK, b_pick, ref_pick, 2, {S3(2, 3, 7), S2(2, 3)}, {ANY, IDX}, {7}, 0, 1e-4, {0}},
+	{"one_hot", OP_ONE_HOT, b_one_hot, ref_one_hot, 1, {S2(3, 5)}, {IDX}, {7}, 0, 1e-4, {0}},
 	/* f32 indices; a table of more than 32 rows (vulkan's scatter-add by columns) */
-	{"embedding", b_embedding, ref_embedding, 2, {S2(40, 3), S2(3, 7)}, {ANY, FIDX}, {40}, 0, 1e-4, {0}},
-	{"one_hot", b_one_hot, ref_one_hot, 1, {S1(9)}, {FIDX}, {4}, 0, 1e-4, {0}},
-	{"cast_u8", b_cast, ref_cast, 1, {S2(7, 3)}, {U8}, {0, 1 / 255.0f}, 1e-7, 0, {0}},
-	{"cast_i32", b_cast, ref_cast, 1, {S3(2, 3, 5)}, {IDX}, {100, -0.5f}, 0, 0, {0}},
-	{"argmax", b_argmax, ref_argmax, 1, {S3(2, 5, 7)}, {DISTINCT}, {0}, 0, 0, {0}},
+	{"embedding", OP_GATHER, b_embedding, ref_embedding, 2, {S2(40, 3), S2(3, 7)}, {ANY, FIDX}, {40}, 0, 1e-4, {0}},
+	{"one_hot", OP_ONE_HOT, b_one_hot, ref_one_hot, 1, {S1(9)}, {FIDX}, {4}, 0, 1e-4, {0}},
+	{"cast_u8", OP_CAST, b_cast, ref_cast, 1, {S2(7, 3)}, {U8}, {0, 1 / 255.0f}, 1e-7, 0, {0}},
+	{"cast_i32", OP_CAST, b_cast, ref_cast, 1, {S3(2, 3, 5)}, {IDX}, {100, -0.5f}, 0, 0, {0}},
+	{"argmax", OP_ARGMAX, b_argmax, ref_argmax, 1, {S3(2, 5, 7)}, {DISTINCT}, {0}, 0, 0, {0}},
 	/* long reductions to few outputs (vulkan: a workgroup per output) */
-	{"sum", b_reduce, ref_reduce, 1, {S2(43, 97)}, {ANY}, {3}, 1e-5, 1e-4, {0}},
-	{"max", b_reduce, ref_reduce, 1, {S3(3, 97, 11)}, {DISTINCT}, {5}, 0, 1e-4, {0}},
-	{"softmax", b_softmax, ref_softmax, 1, {S2(3, 300)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
-	{"mse_loss", b_loss, ref_loss, 2, {S2(5, 7), S2(5, 7)}, {ANY, ANY}, {0}, 1e-5, 1e-4, {0}},
-	{"l1_loss", b_loss, ref_loss, 2, {S2(5, 7), S2(5, 7)}, {ANY, DISTINCT}, {0}, 1e-5, 1e-4, {0}},
-	{"bce_logits_loss", b_loss, ref_loss, 2, {S2(5, 7), S2(5, 7)}, {ANY, NOGRAD}, {0}, 1e-5, 1e-4, {0}},
-	{"softmax_cross_entropy", b_loss, ref_loss, 2, {S2(6, 7), S1(6)}, {ANY, IDX}, {7}, 1e-5, 1e-4, {0}},
-	{"kl_normal", b_loss, ref_loss, 2, {S2(5, 3), S2(5, 3)}, {ANY, ANY}, {0}, 1e-5, 1e-4, {0}},
-	{"gaussian_nll", b_loss, ref_loss, 3, {S2(5, 3), S2(5, 3), S2(5, 3)}, {ANY, ANY, ANY}, {0}, 1e-5, 1e-4, {0}},
+	{"sum", OP_SUM_TO, b_reduce, ref_reduce, 1, {S2(43, 97)}, {ANY}, {3}, 1e-5, 1e-4, {0}},
+	{"max", OP_MAX_TO, b_reduce, ref_reduce, 1, {S3(3, 97, 11)}, {DISTINCT}, {5}, 0, 1e-4, {0}},
+	{"softmax", OP_SOFTMAX, b_softmax, ref_softmax, 1, {S2(3, 300)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
+	{"mse_loss", OP_NONE, b_loss, ref_loss, 2, {S2(5, 7), S2(5, 7)}, {ANY, ANY}, {0}, 1e-5, 1e-4, {0}},
+	{"l1_loss", OP_NONE, b_loss, ref_loss, 2, {S2(5, 7), S2(5, 7)}, {ANY, DISTINCT}, {0}, 1e-5, 1e-4, {0}},
+	{"bce_logits_loss", OP_NONE, b_loss, ref_loss, 2, {S2(5, 7), S2(5, 7)}, {ANY, NOGRAD}, {0}, 1e-5, 1e-4, {0}},
+	{"softmax_cross_entropy", OP_NONE, b_loss, ref_loss, 2, {S2(6, 7), S1(6)}, {ANY, IDX}, {7}, 1e-5, 1e-4, {0}},
+	{"kl_normal", OP_NONE, b_loss, ref_loss, 2, {S2(5, 3), S2(5, 3)}, {ANY, ANY}, {0}, 1e-5, 1e-4, {0}},
+	{"gaussian_nll", OP_NONE, b_loss, ref_loss, 3, {S2(5, 3), S2(5, 3), S2(5, 3)}, {ANY, ANY, ANY}, {0}, 1e-5, 1e-4, {0}},
 };
 
 /* ---- the driver ------------------------------------------------------------------- */
@@ -803,10 +838,11 @@ static int dtype_of(int kind)
 	return kind == IDX ? DG_I32 : kind == U8 ? DG_U8 : DG_F32;
 }
 
+/* Gradients are checked for compositions and for ops with a gradient
+ * (stop_gradient's is zero on purpose, not the finite difference). */
 static int differentiable(const struct tc *t)
 {
-	return strcmp(t->name, "one_hot") && strncmp(t->name, "cast", 4) &&
-	       strcmp(t->name, "argmax");
+	return t->op == OP_NONE || !(dg_opdefs[t->op].flags & OPF_NODIFF);
 }
 
 static double loss_of(struct tc *t, double *const *in, const double *r, double *out)
@@ -832,6 +868,20 @@ static void result_free(struct result *res)
 	for (int k = 0; k < 3; k++)
 		free(res->g[k]);
 }
+
+/* The ops each backend ran in some row's graph: [0] cpu, [1] vulkan. */
+static unsigned char covered[2][OP_COUNT];
+
+/* Ops whose tests live in another file, which says so here. */
+static const char *const elsewhere[OP_COUNT] = {
+	[OP_RNG_UNIFORM] = "t_rng (Philox reference), t_vk_ops (vulkan = cpu bit for bit)",
+	[OP_RNG_NORMAL] = "t_rng (Philox reference), t_vk_ops (vulkan = cpu bit for bit)",
+	[OP_UPD_SGD] = "t_optim (double references, both backends)",
+	[OP_UPD_ADAM] = "t_optim (double references, both backends)",
+	[OP_UPD_RMSPROP] = "t_optim (double references, both backends)",
+	[OP_ASSIGN] = "t_vk_ops (batch norm's running statistics, both backends)",
+	[OP_EMA] = "t_optim (double references, both backends)",
+};
 
 /* Builds the case on device, feeds in[] (f32 inputs rounded in place to
  * what the device sees), runs once and reads every output.  The status
@@ -889,6 +939,8 @@ static int evaluate(struct tc *t, const char *device, double **in, const float *
 	}
 	if (st || (st = dg_exec_run(e)))
 		goto out;
+	for (size_t id = 1; id < g->nnodes; id++)
+		covered[!strcmp(device, "vulkan")][g->nodes[id].op] = 1;
 	res->y = malloc(ny * sizeof *res->y);
 	st = dg_exec_read(e, 0, res->y, ny);
 	for (size_t k = 0; k < res->ngrad && !st; k++) {
@@ -1004,9 +1056,33 @@ out:
 	free(yref);
 }
 
+/* The op list as a checklist: an op that no row ran on the backend and
+ * whose test is not elsewhere is a missing row. */
+static void check_coverage(int vulkan)
+{
+	char missing[1024] = "";
+	size_t len = 0, nmissing = 0;
+
+	for (int op = 0; op < OP_COUNT; op++) {
+		if ((dg_opdefs[op].flags & OPF_LEAF) || covered[vulkan][op] || elsewhere[op])
+			continue;
+		nmissing++;
+		len += (size_t)snprintf(missing + len, len < sizeof missing ? sizeof missing - len : 0,
+					" %s", dg_opdefs[op].name);
+		if (len >= sizeof missing)
+			len = sizeof missing - 1;
+	}
+	if (!ok(nmissing == 0, "[%s] every op of the op list runs in some row (%zu without one)",
+		vulkan ? "vulkan" : "cpu", nmissing))
+		diag("ops without a test row in t_ops.c:%s", missing);
+}
+
 int main(int argc, char **argv)
 {
 	size_t n = sizeof cases / sizeof cases[0];
+	for (size_t i = 0; i < n; i++)
+		if (!cases[i].name)
+			cases[i].name = dg_opdefs[cases[i].op].name;
 	/* lavapipe's worker threads cost more than they give on graphs of
 	 * tiny dispatches (here, on a busy machine, 20 ms per XOR step against
 	 * 0.4 ms without); an explicit setting wins. */
@@ -1015,6 +1091,8 @@ int main(int argc, char **argv)
 	int only_vk = argc > 1 && !strcmp(argv[1], "vulkan");
 	for (size_t i = 0; i < n && !only_vk; i++)
 		run_case(&cases[i], "onednn");
+	if (!only_vk)
+		check_coverage(0);
 	setenv("DG_NO_DNNL", "1", 1);
 	for (size_t i = 0; i < n && !only_vk; i++)
 		if (!strcmp(cases[i].name, "matmul") || strstr(cases[i].name, "conv") ||
@@ -1024,10 +1102,12 @@ int main(int argc, char **argv)
 	/* The same table on the vulkan backend (lavapipe here), for the ops it
 	 * has; the cpu results above are checked against the same reference. */
 	struct dg_device_info dev;
-	if (!dg_device_select("vulkan", &dev))
+	if (!dg_device_select("vulkan", &dev)) {
 		for (size_t i = 0; i < n; i++)
 			run_case(&cases[i], "vulkan");
-	else
+		check_coverage(1);
+	} else {
 		diag("no Vulkan device: %s", dg_errmsg());
+	}
 	return done_testing();
 }

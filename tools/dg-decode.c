@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dg.h"
-#include "io/atomic.h"
 
 static const char usage_text[] =
 	"Usage: dg-decode [OPTIONS] [FILE...]\n"
@@ -252,7 +251,6 @@ static int emit(const struct cmdline *cl, struct batch *b, long long *fileno_)
 	struct dg_png_options po = {.bit_depth = cl->depth};
 	struct dg_array imgs = {.dtype = DG_F32, .rank = 4, .data = b->data};
 	struct dg_array *g;
-	struct dg_atomic *a;
 	char name[4096];
 	int st, len;
 
@@ -271,16 +269,8 @@ static int emit(const struct cmdline *cl, struct batch *b, long long *fileno_)
 	len = snprintf(name, sizeof name, cl->format, (*fileno_)++);
 	if (len < 0 || (size_t)len >= sizeof name)
 		st = dg_error(DG_ECANTCREAT, "-o: file name too long");
-	else if (!(st = dg_atomic_open(name, &a))) {
-		/* rename alone keeps readers from half files; an fsync per
-		 * image would make -o a hundred times slower */
-		a->nosync = 1;
-		st = dg_png_write(a->f, name, g, 0, &po);
-		if (st)
-			dg_atomic_abort(a);
-		else
-			st = dg_atomic_commit(a);
-	}
+	else
+		st = dg_png_write_file(name, g, 0, &po);  /* atomic, no fsync */
 	dg_array_free(g);
 	return st;
 }

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 #include "dg.h"
-#include "vk/gemm_tiles.h"   /* the GEMM tile choice, shared with libdg's recorder */
 
 #define META_TEXT_MAX 40  /* longer metadata values are cut in text mode */
 #define SNIFF_BYTES 512   /* read to recognize an input (a .dgm needs ~300) */
@@ -453,22 +452,8 @@ static void print_size(const char *what, uint64_t bytes)
 		printf("  %-26s %llu bytes\n", what, (unsigned long long)bytes);
 }
 
-/* The tuning line of a Vulkan device: the GEMM/convolution tiles libdg
- * records with on it (vk/gemm_tiles.c decides, from the same properties)
- * and the subgroup size it queried. */
-static void vk_tuning(struct dg_device_info *d)
+static void print_device(const struct cmdline *cl, const struct dg_device_info *d)
 {
-	struct dg_vk_gemm_tiles t;
-	if (d->kind != DG_DEVICE_VULKAN || d->tuning[0])
-		return;
-	dg_vk_gemm_tiles(!strcmp(d->type, "cpu-driver"), d->subgroup_size,
-			 d->max_workgroup_invocations, &t);
-	dg_vk_gemm_tiles_describe(&t, d->subgroup_size, d->tuning, sizeof d->tuning);
-}
-
-static void print_device(const struct cmdline *cl, struct dg_device_info *d)
-{
-	vk_tuning(d);
 	if (cl->json) {
 		fputs("{\"id\":", stdout);
 		json_string(d->id);

@@ -32,6 +32,12 @@
  * dg_dnnl_plan_workspace_bytes() (of the forward plan) and whose bytes are
  * opaque.
  *
+ * Loading: libdg does not link libdnnl; it is opened (dlopen) by the
+ * first constructor or dg_dnnl_init, which sets OMP_WAIT_POLICY=passive
+ * first unless it is set.  $DG_DNNL_LIBRARY names another library (tests
+ * use it to simulate a missing one).  The cpu backend asks for plans only
+ * when oneDNN loads; otherwise its C kernels run.
+ *
  * Threads: oneDNN here runs on libgomp.  The first call (any constructor,
  * or dg_dnnl_init) creates one global engine and stream and reads
  * DG_THREADS (unset or 0: all cores, OpenMP's default).  The thread count
@@ -40,8 +46,7 @@
  * its argument handles); run plans from one thread at a time.  libgomp
  * reads OMP_WAIT_POLICY at load time only: on a machine shared with other
  * busy processes, passive waiting was 3-5x faster than the default spinning
- * (bench/RESULTS.md), but it has to be set in the environment of the
- * process.
+ * (bench/RESULTS.md), which is why the loader sets it.
  *
  * Errors: constructors return a status from dg/error.h with the message
  * "oneDNN <what>: dnnl_<status>" (dnnl_unimplemented and bad arguments ->
@@ -88,9 +93,15 @@ enum {
 	                                 applied after the activation */
 };
 
-/* Creates the global engine and stream and applies DG_THREADS; idempotent
- * and thread-safe.  Returns DG_OK, or DG_ENODEV if oneDNN has no cpu
- * engine, or DG_EUSAGE for a malformed DG_THREADS. */
+/* What the cpu backend computes with, for the device list: "oneDNN
+ * 2.6.3" (loaded, or the version dg was built for when nothing has needed
+ * it yet), or "dg C kernels (oneDNN not loaded: why)".  Never loads it. */
+void dg_dnnl_describe(char *buf, size_t size);
+
+/* Opens oneDNN (cpu/dnnl_load.c) if needed, creates the global engine
+ * and stream and applies DG_THREADS; idempotent and thread-safe.  Returns
+ * DG_OK, or DG_ENODEV if oneDNN cannot be loaded or has no cpu engine, or
+ * DG_EUSAGE for a malformed DG_THREADS. */
 int dg_dnnl_init(void);
 /* The thread count oneDNN will use (after dg_dnnl_init). */
 int dg_dnnl_threads(void);

@@ -73,25 +73,25 @@ static int geom(struct geom *g, const struct dg_dnnl_conv *c, int deconv)
 	if (c->oc < 1)
 		return dg_error(DG_EUSAGE, "oneDNN convolution: %lld output channels",
 				(long long)c->oc);
-	if ((st = dnnl_md_plain(&g->src, 4, sd)) || (st = dnnl_md_plain(&g->dst, 4, dd)))
+	if ((st = dgd_md_plain(&g->src, 4, sd)) || (st = dgd_md_plain(&g->dst, 4, dd)))
 		return st;
 	/* Plain NCHW makes oneDNN fall back to im2col + GEMM, 2-5x slower
 	 * than its blocked kernels here; the plan stages blocked copies. */
-	if ((st = dnnl_fail(dnnl_memory_desc_init_by_tag(&g->asrc, 4, g->src.dims, dnnl_f32,
+	if ((st = dgd_fail(DNNL(memory_desc_init_by_tag)(&g->asrc, 4, g->src.dims, dnnl_f32,
 							 dnnl_format_tag_any), "descriptor")) ||
-	    (st = dnnl_fail(dnnl_memory_desc_init_by_tag(&g->adst, 4, g->dst.dims, dnnl_f32,
+	    (st = dgd_fail(DNNL(memory_desc_init_by_tag)(&g->adst, 4, g->dst.dims, dnnl_f32,
 							 dnnl_format_tag_any), "descriptor")) ||
-	    (st = dnnl_fail(dnnl_memory_desc_init_by_tag(&g->awei, 4, wd, dnnl_f32,
+	    (st = dgd_fail(DNNL(memory_desc_init_by_tag)(&g->awei, 4, wd, dnnl_f32,
 							 dnnl_format_tag_any), "descriptor")))
 		return st;
 	/* Weights: OIHW for a convolution; for a deconvolution oneDNN's
 	 * logical dims are still (OC, IC, KH, KW) but stored IC-major, which
 	 * is PyTorch's ConvTranspose2d layout. */
-	if ((st = dnnl_fail(dnnl_memory_desc_init_by_tag(&g->wei, 4, wd, dnnl_f32,
+	if ((st = dgd_fail(DNNL(memory_desc_init_by_tag)(&g->wei, 4, wd, dnnl_f32,
 							 deconv ? dnnl_iohw : dnnl_oihw),
-			    "weights descriptor")) ||
-	    (st = dnnl_fail(dnnl_memory_desc_init_by_tag(&g->bias, 1, bd, dnnl_f32, dnnl_a),
-			    "bias descriptor")))
+			   "weights descriptor")) ||
+	    (st = dgd_fail(DNNL(memory_desc_init_by_tag)(&g->bias, 1, bd, dnnl_f32, dnnl_a),
+			   "bias descriptor")))
 		return st;
 	/* The padded extent of the larger side must be exactly covered by
 	 * the kernel positions of the smaller side. */
@@ -113,16 +113,16 @@ static int geom(struct geom *g, const struct dg_dnnl_conv *c, int deconv)
 static int fwd_desc(dnnl_convolution_desc_t *d, struct geom *g, int deconv, int bias)
 {
 	if (deconv)
-		return dnnl_fail(dnnl_dilated_deconvolution_forward_desc_init(
+		return dgd_fail(DNNL(dilated_deconvolution_forward_desc_init)(
 					 d, dnnl_forward_training, dnnl_deconvolution_direct,
 					 &g->asrc, &g->awei, bias ? &g->bias : NULL, &g->adst,
 					 g->strides, g->dil, g->pl, g->pr),
-				 "deconvolution");
-	return dnnl_fail(dnnl_dilated_convolution_forward_desc_init(
+				"deconvolution");
+	return dgd_fail(DNNL(dilated_convolution_forward_desc_init)(
 				 d, dnnl_forward_training, dnnl_convolution_direct,
 				 &g->asrc, &g->awei, bias ? &g->bias : NULL, &g->adst,
 				 g->strides, g->dil, g->pl, g->pr),
-			 "convolution");
+			"convolution");
 }
 
 static int fwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *c, int deconv,
@@ -142,17 +142,17 @@ static int fwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *c, int
 	 * (measured 4x the whole deconvolution here), so without
 	 * accumulation the activation runs as its own in-place primitive. */
 	int separate = deconv && act != DG_DNNL_NONE && !(flags & DG_DNNL_ACCUMULATE);
-	if ((st = dnnl_ready()) || (st = geom(&g, c, deconv)) ||
+	if ((st = dgd_ready()) || (st = geom(&g, c, deconv)) ||
 	    (st = fwd_desc(&d, &g, deconv, bias)) ||
-	    (st = dnnl_epilogue(&po, separate ? DG_DNNL_NONE : act, alpha,
-				!!(flags & DG_DNNL_ACCUMULATE))))
+	    (st = dgd_epilogue(&po, separate ? DG_DNNL_NONE : act, alpha,
+			       !!(flags & DG_DNNL_ACCUMULATE))))
 		return st;
 	const dnnl_memory_desc_t *plain[] = { &g.src, &g.wei, NULL, &g.dst };
-	st = dnnl_plan_make_any(out, &d, po, NULL, bias ? args_bias : args_nobias, plain, 4,
-				!!(flags & DG_DNNL_ACCUMULATE), what);
+	st = dgd_plan_make_any(out, &d, po, NULL, bias ? args_bias : args_nobias, plain, 4,
+			       !!(flags & DG_DNNL_ACCUMULATE), what);
 	if (po)
-		dnnl_post_ops_destroy(po);
-	if (!st && separate && (st = dnnl_plan_add_post_act(*out, 3, act, alpha))) {
+		DNNL(post_ops_destroy)(po);
+	if (!st && separate && (st = dgd_plan_add_post_act(*out, 3, act, alpha))) {
 		dg_dnnl_plan_free(*out);
 		*out = NULL;
 	}
@@ -171,22 +171,22 @@ static int bwd_data_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *c
 	int st;
 
 	*out = NULL;
-	if ((st = dnnl_ready()) || (st = geom(&g, c, deconv)) ||
-	    (st = fwd_desc(&fd, &g, deconv, 0)) || (st = dnnl_pd_make(&hint, &fd, NULL, what)))
+	if ((st = dgd_ready()) || (st = geom(&g, c, deconv)) ||
+	    (st = fwd_desc(&fd, &g, deconv, 0)) || (st = dgd_pd_make(&hint, &fd, NULL, what)))
 		return st;
 	if (deconv)
-		st = dnnl_fail(dnnl_dilated_deconvolution_backward_data_desc_init(
+		st = dgd_fail(DNNL(dilated_deconvolution_backward_data_desc_init)(
 				       &d, dnnl_deconvolution_direct, &g.asrc, &g.awei, &g.adst,
 				       g.strides, g.dil, g.pl, g.pr), what);
 	else
-		st = dnnl_fail(dnnl_dilated_convolution_backward_data_desc_init(
+		st = dgd_fail(DNNL(dilated_convolution_backward_data_desc_init)(
 				       &d, dnnl_convolution_direct, &g.asrc, &g.awei, &g.adst,
 				       g.strides, g.dil, g.pl, g.pr), what);
 	if (!st) {
 		const dnnl_memory_desc_t *plain[] = { &g.dst, &g.wei, &g.src };
-		st = dnnl_plan_make_any(out, &d, NULL, hint, args, plain, 3, 0, what);
+		st = dgd_plan_make_any(out, &d, NULL, hint, args, plain, 3, 0, what);
 	}
-	dnnl_primitive_desc_destroy(hint);
+	DNNL(primitive_desc_destroy)(hint);
 	return st;
 }
 
@@ -205,25 +205,25 @@ static int bwd_weights_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv
 	struct geom g;
 
 	*out = NULL;
-	if ((st = dnnl_ready()) || (st = geom(&g, c, deconv)) ||
-	    (st = fwd_desc(&fd, &g, deconv, bias)) || (st = dnnl_pd_make(&hint, &fd, NULL, what)))
+	if ((st = dgd_ready()) || (st = geom(&g, c, deconv)) ||
+	    (st = fwd_desc(&fd, &g, deconv, bias)) || (st = dgd_pd_make(&hint, &fd, NULL, what)))
 		return st;
 	if (deconv)
-		st = dnnl_fail(dnnl_dilated_deconvolution_backward_weights_desc_init(
+		st = dgd_fail(DNNL(dilated_deconvolution_backward_weights_desc_init)(
 				       &d, dnnl_deconvolution_direct, &g.asrc, &g.awei,
 				       bias ? &g.bias : NULL, &g.adst, g.strides, g.dil, g.pl,
 				       g.pr), what);
 	else
-		st = dnnl_fail(dnnl_dilated_convolution_backward_weights_desc_init(
+		st = dgd_fail(DNNL(dilated_convolution_backward_weights_desc_init)(
 				       &d, dnnl_convolution_direct, &g.asrc, &g.awei,
 				       bias ? &g.bias : NULL, &g.adst, g.strides, g.dil, g.pl,
 				       g.pr), what);
 	if (!st) {
 		const dnnl_memory_desc_t *plain[] = { &g.src, &g.dst, &g.wei, NULL };
-		st = dnnl_plan_make_any(out, &d, NULL, hint, bias ? args_bias : args_nobias,
-					plain, 4, 0, what);
+		st = dgd_plan_make_any(out, &d, NULL, hint, bias ? args_bias : args_nobias,
+				       plain, 4, 0, what);
 	}
-	dnnl_primitive_desc_destroy(hint);
+	DNNL(primitive_desc_destroy)(hint);
 	return st;
 }
 

@@ -29,15 +29,15 @@ static int pool_desc(dnnl_pooling_v2_desc_t *d, dnnl_memory_desc_t *src,
 	 * size formula give exactly oh×ow. */
 	dnnl_dims_t pr = { (oh - 1) * c->sh + c->dh * (c->kh - 1) + 1 - c->ih - c->ph,
 			   (ow - 1) * c->sw + c->dw * (c->kw - 1) + 1 - c->iw - c->pw };
-	if ((st = dnnl_md_plain(src, 4, sd)) || (st = dnnl_md_plain(dst, 4, dd)))
+	if ((st = dgd_md_plain(src, 4, sd)) || (st = dgd_md_plain(dst, 4, dd)))
 		return st;
 	if (prop == dnnl_backward_data)
-		return dnnl_fail(dnnl_pooling_v2_backward_desc_init(d, algs[kind], src, dst,
+		return dgd_fail(DNNL(pooling_v2_backward_desc_init)(d, algs[kind], src, dst,
 								    strides, kernel, dil, pl, pr),
-				 "pooling backward");
-	return dnnl_fail(dnnl_pooling_v2_forward_desc_init(d, prop, algs[kind], src, dst,
+				"pooling backward");
+	return dgd_fail(DNNL(pooling_v2_forward_desc_init)(d, prop, algs[kind], src, dst,
 							   strides, kernel, dil, pl, pr),
-			 "pooling");
+			"pooling");
 }
 
 int dg_dnnl_pool_fwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *c,
@@ -50,11 +50,11 @@ int dg_dnnl_pool_fwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *
 	int ws = training && kind == DG_DNNL_POOL_MAX, st;
 
 	*out = NULL;
-	if ((st = dnnl_ready()) ||
+	if ((st = dgd_ready()) ||
 	    (st = pool_desc(&d, &src, &dst, c, kind,
 			    training ? dnnl_forward_training : dnnl_forward_inference)))
 		return st;
-	return dnnl_plan_make(out, &d, NULL, NULL, ws ? args_ws : args, 3, "pooling");
+	return dgd_plan_make(out, &d, NULL, NULL, ws ? args_ws : args, 3, "pooling");
 }
 
 int dg_dnnl_pool_bwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *c,
@@ -69,13 +69,13 @@ int dg_dnnl_pool_bwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *
 	int st;
 
 	*out = NULL;
-	if ((st = dnnl_ready()) ||
+	if ((st = dgd_ready()) ||
 	    (st = pool_desc(&fd, &src, &dst, c, kind, dnnl_forward_training)) ||
 	    (st = pool_desc(&d, &src, &dst, c, kind, dnnl_backward_data)) ||
-	    (st = dnnl_pd_make(&hint, &fd, NULL, "pooling backward")))
+	    (st = dgd_pd_make(&hint, &fd, NULL, "pooling backward")))
 		return st;
-	st = dnnl_plan_make(out, &d, NULL, hint, kind == DG_DNNL_POOL_MAX ? args_ws : args,
-			    3, "pooling backward");
-	dnnl_primitive_desc_destroy(hint);
+	st = dgd_plan_make(out, &d, NULL, hint, kind == DG_DNNL_POOL_MAX ? args_ws : args,
+			   3, "pooling backward");
+	DNNL(primitive_desc_destroy)(hint);
 	return st;
 }

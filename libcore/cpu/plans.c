@@ -8,10 +8,30 @@
 
 #define ELTWISE_MIN 4096
 
-static int dnnl_wanted(void)
+/* The calls oneDNN runs faster than dg's C kernels. */
+static int plannable(const struct dg_kcall *c)
+{
+	switch (c->n.op) {
+	case OP_MATMUL: case OP_CONV: case OP_CONV_BWD_DATA: case OP_CONV_BWD_FILTER:
+		return 1;
+	case OP_EXP: case OP_LOG: case OP_SQRT: case OP_TANH: case OP_SIGMOID:
+	case OP_SOFTPLUS: case OP_ELU:
+		/* oneDNN's vectorized transcendentals are about 10 times faster
+		 * than libm loops; small tensors stay in C (call overhead). */
+		return c->n.count >= ELTWISE_MIN;
+	}
+	return 0;
+}
+
+/* Whether such a call gets a plan: not with DG_NO_DNNL=1, nor where
+ * oneDNN cannot be loaded.  It is opened here, at the first call that
+ * wants it: a step without one (sampling a prior) never loads it. */
+static int onednn_wanted(void)
 {
 	const char *s = getenv("DG_NO_DNNL");
-	return !(s && *s && strcmp(s, "0"));
+	if (s && *s && strcmp(s, "0"))
+		return 0;
+	return dg_dnnl_init() == DG_OK;
 }
 
 static void conv_desc(const struct dg_node *x, const struct dg_node *w, const int64_t *c3,
@@ -43,7 +63,7 @@ int dg_cpu_plan(const struct dg_kcall *c, struct dg_dnnl_plan **plan)
 	int st = DG_OK;
 
 	*plan = NULL;
-	if (!dnnl_wanted())
+	if (!plannable(c) || !onednn_wanted())
 		return DG_OK;
 	switch (c->n.op) {
 	case OP_MATMUL: {
@@ -60,15 +80,11 @@ int dg_cpu_plan(const struct dg_kcall *c, struct dg_dnnl_plan **plan)
 	}
 	case OP_EXP: case OP_LOG: case OP_SQRT: case OP_TANH: case OP_SIGMOID:
 	case OP_SOFTPLUS: case OP_ELU: {
-		/* oneDNN's vectorized transcendentals are about 10 times faster
-		 * than libm loops; small tensors stay in C (call overhead). */
 		static const enum dg_dnnl_act elt[OP_COUNT] = {
 			[OP_EXP] = DG_DNNL_EXP, [OP_LOG] = DG_DNNL_LOG, [OP_SQRT] = DG_DNNL_SQRT,
 			[OP_TANH] = DG_DNNL_TANH, [OP_SIGMOID] = DG_DNNL_SIGMOID,
 			[OP_SOFTPLUS] = DG_DNNL_SOFTPLUS, [OP_ELU] = DG_DNNL_ELU,
 		};
-		if (c->n.count < ELTWISE_MIN)
-			return DG_OK;
 		st = dg_dnnl_eltwise_fwd_plan(plan, (int64_t)c->n.count, elt[c->n.op], c->n.fa[0]);
 		break;
 	}

@@ -75,6 +75,13 @@ struct dg_backend {
 	void (*release)(void *dev, void *buf);
 	int (*write)(void *dev, void *buf, uint64_t off, const void *src, uint64_t bytes);
 	int (*read)(void *dev, void *buf, uint64_t off, void *dst, uint64_t bytes);
+	/* Whether the backend can run the call: DG_OK, or a status (DG_ENODEV
+	 * for a limit of the backend) with a message naming the op.  Asked by
+	 * dg_compile for every call of a step before the graph is bound to the
+	 * device or any memory is allocated, so a refusal leaves the graph free
+	 * to compile elsewhere.  The call's node, inputs' nodes and epilogue
+	 * (act, alpha) are set; its buffer references are not yet. */
+	int (*supports_op)(const struct dg_kcall *c);
 	/* Prepares a plan (the backend keeps no pointer into plan after
 	 * returning, except the calls' rt). */
 	int (*prepare)(void *dev, const struct dg_plan *plan, void **prog);
@@ -103,7 +110,7 @@ void dg__reduce_groups(const struct dg_node *x, const struct dg_node *y,
 void dg__profile_report(const char *backend, const struct dg_kcall *calls, size_t n,
 			const double *ns, uint64_t runs);
 
-extern const struct dg_backend dg_cpu_backend;
-extern const struct dg_backend dg_vk_backend;   /* minimal: see backend_vk.c */
+extern const struct dg_backend dg_cpu_backend;   /* cpu/backend_cpu.c */
+extern const struct dg_backend dg_vk_backend;    /* vk/backend_vk.c */
 
 #endif

@@ -48,9 +48,6 @@ static int bind_used(struct dg_graph *g, const struct dg_backend *be, const char
 {
 	int st;
 
-	if (!be)
-		return dg_error(DG_EUSAGE, "device %s: not a device name (cpu, vulkan, vulkan:N)",
-				spec);
 	if (g->dev && be != g->be)
 		return dg_error(DG_EUSAGE, "graph already compiled for device %s", g->be->name);
 	if (!g->dev) {
@@ -87,9 +84,9 @@ static int bind_used(struct dg_graph *g, const struct dg_backend *be, const char
  * every variable the step reads or updates (need[] marks its nodes).
  * Variables no step has needed yet stay on the host, undrawn: a tool that
  * only samples from a VAE's prior never touches its decoder's weights. */
-static int bind(struct dg_graph *g, const char *spec, const uint8_t *need)
+static int bind(struct dg_graph *g, const struct dg_backend *be, const char *spec,
+		const uint8_t *need)
 {
-	const struct dg_backend *be = pick_backend(spec);
 	uint8_t *use = calloc(g->nvars ? g->nvars : 1, 1);
 	int st;
 
@@ -270,11 +267,17 @@ static int compile(struct dg_exec *e, const char *device, size_t nout, const dg_
 	struct dg_kcall *calls = calloc(nn, sizeof *calls);
 	uint8_t *skip = calloc(nn, 1), *in_arena = calloc(nn, 1);
 	struct fusion *fuse = calloc(nn, sizeof *fuse);
+	const struct dg_backend *be = pick_backend(device);
 	int st = DG_OK;
 
 	if (!need || !sched || !root || !last || !pos || !ref || !live || !calls || !skip || !fuse ||
 	    !in_arena) {
 		st = dg_error_nomem("a compiled step", nn * 64);
+		goto out;
+	}
+	if (!be) {
+		st = dg_error(DG_EUSAGE, "device %s: not a device name (cpu, vulkan, vulkan:N)",
+			      device);
 		goto out;
 	}
 	for (size_t i = 0; i < nout; i++) {
@@ -346,7 +349,26 @@ static int compile(struct dg_exec *e, const char *device, size_t nout, const dg_
 	}
 	for (size_t i = 0; i < nout; i++)
 		last[root[outs[i].id]] = SIZE_MAX;
-	if ((st = bind(g, device, need)))
+	/* The kernel list, and whether the backend runs every call: asked
+	 * before anything is bound, so a refusal leaves the graph free. */
+	for (size_t p = 0; p < nsched && !st; p++) {
+		uint32_t id = sched[p];
+		const struct dg_node *n = &g->nodes[id];
+		if (dg_opdefs[n->op].flags & (OPF_LEAF | OPF_ALIAS))
+			continue;
+		struct dg_kcall *c = &calls[ncalls++];
+		c->n = *n;
+		c->id = id;
+		if (fuse[id].mm) {
+			c->n = g->nodes[fuse[id].mm];
+			c->act = fuse[id].act;
+			c->alpha = fuse[id].alpha;
+		}
+		for (unsigned k = 0; k < c->n.nin; k++)
+			c->in_node[k] = g->nodes[c->n.in[k]];
+		st = be->supports_op(c);
+	}
+	if (st || (st = bind(g, be, device, need)))
 		goto out;
 	/* Leaves get buffers of their own; intermediates get arena offsets. */
 	for (size_t p = 0; p < nsched && !st; p++) {
@@ -458,27 +480,15 @@ static int compile(struct dg_exec *e, const char *device, size_t nout, const dg_
 	e->nupd = nupd;
 	if (nupd)
 		memcpy(e->upd, upds, nupd * sizeof *upds);
-	/* The kernel list. */
-	for (size_t p = 0; p < nsched; p++) {
-		uint32_t id = sched[p];
-		const struct dg_node *n = &g->nodes[id];
-		if (dg_opdefs[n->op].flags & OPF_LEAF || n->op == OP_RESHAPE)
-			continue;
-		struct dg_kcall *c = &calls[ncalls++];
-		c->n = *n;
-		c->id = id;
-		c->out = ref[id];
-		if (fuse[id].mm) {
-			c->n = g->nodes[fuse[id].mm];
-			n = &c->n;
-			c->bias = ref[fuse[id].bias];
-			c->act = fuse[id].act;
-			c->alpha = fuse[id].alpha;
-		}
-		for (unsigned k = 0; k < n->nin; k++) {
-			c->in_node[k] = g->nodes[n->in[k]];
+	/* Where each call's tensors live. */
+	for (size_t i = 0; i < ncalls; i++) {
+		struct dg_kcall *c = &calls[i];
+		const struct dg_node *n = &c->n;
+		c->out = ref[c->id];
+		if (fuse[c->id].mm)
+			c->bias = ref[fuse[c->id].bias];
+		for (unsigned k = 0; k < n->nin; k++)
 			c->in[k] = ref[n->in[k]];
-		}
 		for (int k = 0; k < 3; k++)
 			if (n->state[k] >= 0)
 				c->st[k] = (struct dg_bref){g->vars[n->state[k]].buf, 0};

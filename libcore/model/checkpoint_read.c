@@ -48,7 +48,7 @@ static const char *ar_msg(struct archive *ar)
 {
 	static _Thread_local char buf[256];
 	const char *m = archive_error_string(ar);
-	return ck_quote(m ? m : "read error", buf, sizeof buf);
+	return dg__ck_quote(m ? m : "read error", buf, sizeof buf);
 }
 
 /* member.<i>: "<path> <dtype|bytes> <shape|-> <crc32 hex> <size>". */
@@ -84,7 +84,7 @@ static int parse_member(struct rd *r, size_t i, const char *v)
 		if (plen >= sl && memcmp(e->path + plen - sl, CK_TENSOR_SUFFIX, sl) == 0)
 			return dg_error(DG_EDATA, "manifest member.%zu: '%s' is listed as "
 					"bytes", i, e->path);
-		if (ck_check_name(e->path, plen))
+		if (dg__ck_check_name(e->path, plen))
 			return dg_error_context(DG_EDATA, "manifest member.%zu", i);
 	} else {
 		char dt[16];
@@ -99,9 +99,9 @@ static int parse_member(struct rd *r, size_t i, const char *v)
 		if (plen <= sl || memcmp(e->path + plen - sl, CK_TENSOR_SUFFIX, sl) != 0)
 			return dg_error(DG_EDATA, "manifest member.%zu: tensor '%s' does not "
 					"end in %s", i, e->path, CK_TENSOR_SUFFIX);
-		if (ck_check_name(e->path, plen - sl))
+		if (dg__ck_check_name(e->path, plen - sl))
 			return dg_error_context(DG_EDATA, "manifest member.%zu", i);
-		if (ck_parse_shape(f[2], fl[2], &e->rank, e->dims) ||
+		if (dg__ck_parse_shape(f[2], fl[2], &e->rank, e->dims) ||
 		    dg_shape_count(e->rank, e->dims, e->dtype, NULL, &bytes))
 			return dg_error(DG_EDATA, "manifest member.%zu: bad shape '%.*s'", i,
 					(int)fl[2], f[2]);
@@ -111,7 +111,7 @@ static int parse_member(struct rd *r, size_t i, const char *v)
 				(int)fl[3], f[3]);
 	crc = strtoull(f[3], NULL, 16);
 	e->crc = (uint32_t)crc;
-	if (ck_strict_u64(f[4], fl[4], &e->size))
+	if (dg__ck_strict_u64(f[4], fl[4], &e->size))
 		return dg_error(DG_EDATA, "manifest member.%zu: bad size '%s'", i, f[4]);
 	return DG_OK;
 }
@@ -159,7 +159,7 @@ static int check_manifest(struct rd *r)
 	if (!format || strcmp(format, "dg-checkpoint") != 0)
 		return dg_error(DG_EDATA, "not a dg checkpoint (manifest format is '%s')",
 				format ? format : "missing");
-	if (!version || ck_strict_u64(version, strlen(version), &ver) || ver == 0)
+	if (!version || dg__ck_strict_u64(version, strlen(version), &ver) || ver == 0)
 		return dg_error(DG_EDATA, "manifest: bad format_version '%s'",
 				version ? version : "missing");
 	if (ver > DG_CHECKPOINT_VERSION)
@@ -169,7 +169,7 @@ static int check_manifest(struct rd *r)
 	    strspn(family, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		   "0123456789_.-") != strlen(family))
 		return dg_error(DG_EDATA, "manifest: bad or missing family");
-	if (!members || ck_strict_u64(members, strlen(members), &n) ||
+	if (!members || dg__ck_strict_u64(members, strlen(members), &n) ||
 	    n > DG_CHECKPOINT_MAX_MEMBERS)
 		return dg_error(DG_EDATA, "manifest: bad member count '%s' (at most %d)",
 				members ? members : "missing", DG_CHECKPOINT_MAX_MEMBERS);
@@ -192,7 +192,7 @@ static int check_manifest(struct rd *r)
 		int st;
 		if (strncmp(key, "member.", 7) != 0)
 			continue;
-		if (ck_strict_u64(key + 7, strlen(key + 7), &i) || i >= n)
+		if (dg__ck_strict_u64(key + 7, strlen(key + 7), &i) || i >= n)
 			return dg_error(DG_EDATA, "manifest: unexpected key '%s' (members=%s)",
 					key, members);
 		if ((st = parse_member(r, (size_t)i, dg_meta_value(m, k))))
@@ -380,11 +380,11 @@ static int read_member(struct rd *r, struct archive_entry *ent)
 		return dg_error(DG_EDATA, "a member without a name");
 	if (archive_entry_filetype(ent) != AE_IFREG)
 		return dg_error(DG_EDATA, "member '%s' is not a regular file",
-				ck_quote(path, q, sizeof q));
+				dg__ck_quote(path, q, sizeof q));
 	e = find_member(r, path);
 	if (!e)
 		return dg_error(DG_EDATA, "unexpected member '%s' (not in the manifest)",
-				ck_quote(path, q, sizeof q));
+				dg__ck_quote(path, q, sizeof q));
 	if (e->seen)
 		return dg_error(DG_EDATA, "member '%s' repeated", path);
 	e->seen = 1;
@@ -532,7 +532,7 @@ static int read_archive(struct rd *r, struct dg_checkpoint **out)
 			continue;
 		if (e->dtype)
 			e->path[strlen(e->path) - strlen(CK_TENSOR_SUFFIX)] = 0;
-		st = ck_put_at(ck, -1, e->path, e->tensor, e->bytes, e->bytes ? e->size : 0);
+		st = dg__ck_put_at(ck, -1, e->path, e->tensor, e->bytes, e->bytes ? e->size : 0);
 		e->tensor = NULL;
 		e->bytes = NULL;
 		if (st) {
@@ -611,7 +611,7 @@ int dg_checkpoint_read(const char *path, struct dg_checkpoint **out)
 
 int dg_checkpoint_read_flags(const char *path, int flags, struct dg_checkpoint **out)
 {
-	struct rd r = {.src = path, .max = ck_max_bytes(), .flags = flags};
+	struct rd r = {.src = path, .max = dg__ck_max_bytes(), .flags = flags};
 	FILE *f;
 	int st;
 
@@ -639,7 +639,7 @@ int dg_checkpoint_read_flags(const char *path, int flags, struct dg_checkpoint *
 int dg_checkpoint_read_mem(const void *bytes, size_t len, const char *name,
 			   struct dg_checkpoint **out)
 {
-	struct rd r = {.src = name ? name : "checkpoint", .max = ck_max_bytes()};
+	struct rd r = {.src = name ? name : "checkpoint", .max = dg__ck_max_bytes()};
 
 	*out = NULL;
 	r.ar = reader_new();

@@ -1,10 +1,10 @@
-/* graph/vk_k_optim.c — side-effect calls on vulkan (graph_optim.comp):
+/* vk/vk_k_optim.c — side-effect calls on vulkan (graph_optim.comp):
  * optimizer updates of a variable in[0] by a gradient in[1] with state
  * variables st[], assignment, EMA.  Sizes come from in_node[0] (the
  * call's out is empty).  An update's per-run scalars get a slot in the
  * step's parameter words; backend_vk.c fills it from c->rt each run. */
 #include <stdlib.h>
-#include "graph/vk_kernels.h"
+#include "vk/vk_kernels.h"
 
 struct push {
 	uint32_t n, offp, offg, slot;
@@ -38,7 +38,7 @@ int dg_vkk_optim(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 	const struct dg_node *v = &c->in_node[0];
 	const float *fa = c->n.fa;
 	struct push pc = {0};
-	uint32_t spec[3] = {0, 0, 0}, gx, gy;
+	uint32_t spec[3] = {dg_vkk_codes[c->n.op], 0, 0}, gx, gy;   /* OP, MOM, NESTEROV */
 	int op = c->n.op, st;
 
 	if (!v->count)
@@ -57,24 +57,20 @@ int dg_vkk_optim(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 		spec[2] = fa[5] != 0;
 		break;
 	case OP_UPD_ADAM:
-		spec[0] = 1;
 		if (fa[6] != 0)
 			pc.wd = 0;          /* decoupled: the decay is in keep */
 		if (!c->st[0].buf || !c->st[1].buf)
 			return dg_error(DG_EINTERNAL, "vulkan backend: adam without moments");
 		break;
 	case OP_UPD_RMSPROP:
-		spec[0] = 2;
 		spec[1] = c->st[1].buf != NULL;
 		if (!c->st[0].buf)
 			return dg_error(DG_EINTERNAL, "vulkan backend: rmsprop without its average");
 		break;
 	case OP_ASSIGN:
-		spec[0] = 3;
 		pc.clip = 0;
 		break;
 	default:   /* OP_EMA: decay fa[0] */
-		spec[0] = 4;
 		pc.clip = 0;
 	}
 	if (op >= OP_UPD_SGD && op <= OP_UPD_RMSPROP && (st = new_slot(p, c, &pc.slot)))

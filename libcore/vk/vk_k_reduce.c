@@ -1,7 +1,7 @@
-/* graph/vk_k_reduce.c — reductions on vulkan (graph_reduce.comp): sum or
+/* vk/vk_k_reduce.c — reductions on vulkan (graph_reduce.comp): sum or
  * max of x (any rank) to a shape with 1 on the reduced axes; softmax,
  * log-softmax and argmax over the last axis (rows of K). */
-#include "graph/vk_kernels.h"
+#include "vk/vk_kernels.h"
 
 struct push {
 	uint32_t nout, offx, offy, nk, nr, per, pad0, pad1;
@@ -34,7 +34,7 @@ int dg_vkk_reduce(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 {
 	const struct dg_node *x = &c->in_node[0], *y = &c->n;
 	struct push pc = {0};
-	uint32_t spec[2] = {0, 0}, gx, gy;
+	uint32_t spec[2] = {0, 0}, gx, gy;   /* MODE, WG */
 	int op = y->op, st;
 
 	if (!y->count || !x->count)
@@ -42,7 +42,7 @@ int dg_vkk_reduce(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 	pc.offx = dg_vkk_elems(c->in[0]);
 	pc.offy = dg_vkk_elems(c->out);
 	if (op == OP_SUM_TO || op == OP_MAX_TO) {
-		spec[0] = op == OP_MAX_TO;
+		spec[0] = dg_vkk_codes[op];
 		pc.nout = (uint32_t)y->count;
 		pc.per = (uint32_t)(x->count / y->count);
 		if ((st = groups(x, y, &pc)))
@@ -56,7 +56,7 @@ int dg_vkk_reduce(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 			dg_vkk_grid(pc.nout, &gx, &gy);
 		}
 	} else {
-		spec[0] = op == OP_SOFTMAX ? 2 : op == OP_LOG_SOFTMAX ? 3 : 4;
+		spec[0] = dg_vkk_codes[op];
 		pc.kd[0] = (uint32_t)x->dims[x->rank - 1];
 		pc.nout = (uint32_t)(x->count / pc.kd[0]);
 		dg_vkk_grid(pc.nout, &gx, &gy);

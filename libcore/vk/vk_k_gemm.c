@@ -1,4 +1,4 @@
-/* graph/vk_k_gemm.c — recorders for matmul and the three convolutions on
+/* vk/vk_k_gemm.c — recorders for matmul and the three convolutions on
  * the vulkan backend, all through the one register-blocked GEMM of
  * shaders/gemm.glsl (a convolution is an implicit GEMM: its im2col matrix
  * is indexed in the shader, never stored).  Shapes, as GEMM M×N×K:
@@ -12,7 +12,7 @@
  * (vk/gemm_tiles.c).  A and B are read through texel buffers where their
  * views are allowed, else through storage buffers (gemm_storage.comp). */
 #include <stdlib.h>
-#include "graph/vk_kernels.h"
+#include "vk/vk_kernels.h"
 #include "vk/gemm_tiles.h"
 
 /* One call as the shader sees it. */
@@ -35,6 +35,7 @@ static int geometry(const struct dg_kcall *c, struct geo *g)
 {
 	const struct dg_node *x, *w, *y;
 	memset(g, 0, sizeof *g);
+	g->mode = dg_vkk_codes[c->n.op];    /* DG_GEMM_* */
 	for (unsigned i = 0; i < c->n.nin; i++)
 		if (c->in_node[i].dtype != DG_F32 || c->in_node[i].count >= 1ull << 31)
 			return dg_error(DG_ENODEV, "vulkan backend: %s: inputs must be f32 tensors "
@@ -63,19 +64,16 @@ static int geometry(const struct dg_kcall *c, struct geo *g)
 	switch (c->n.op) {
 	case OP_CONV:             /* (x, w) -> y */
 		x = &c->in_node[0], w = &c->in_node[1], y = &c->n;
-		g->mode = 1;
 		g->a = c->in[1], g->b = c->in[0];
 		g->na = w->count, g->nb = x->count;
 		break;
 	case OP_CONV_BWD_DATA:    /* (dy, w) -> dx */
 		x = &c->n, w = &c->in_node[1], y = &c->in_node[0];
-		g->mode = 2;
 		g->a = c->in[1], g->b = c->in[0];
 		g->na = w->count, g->nb = y->count;
 		break;
 	case OP_CONV_BWD_FILTER:  /* (x, dy) -> dw */
 		x = &c->in_node[0], w = &c->n, y = &c->in_node[1];
-		g->mode = 3;
 		g->a = c->in[1], g->b = c->in[0];
 		g->na = y->count, g->nb = x->count;
 		break;
@@ -89,11 +87,11 @@ static int geometry(const struct dg_kcall *c, struct geo *g)
 	g->s = (int32_t)c->n.ia[0], g->p = (int32_t)c->n.ia[1], g->d = (int32_t)c->n.ia[2];
 	uint32_t nimg = u32(x->dims[0]), khw = u32((uint64_t)g->kh * g->kw);
 	switch (g->mode) {
-	case 1:
+	case DG_GEMM_CONV:
 		g->m = u32(g->co), g->n = u32((uint64_t)g->oh * g->ow), g->k = u32(g->ci * khw);
 		g->batch = nimg, g->strc = g->m * g->n;
 		break;
-	case 2:
+	case DG_GEMM_BWD_DATA:
 		g->m = u32(g->ci), g->n = u32((uint64_t)g->h * g->w), g->k = u32(g->co * khw);
 		g->batch = nimg, g->strc = g->m * g->n;
 		break;
@@ -189,12 +187,12 @@ int dg_vkk_gemm(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 
 	if ((st = geometry(c, &g)))
 		return st;
-	if (c->act > DG_ACT_SOFTPLUS || ((c->bias.buf || c->act) && g.mode > 1))
+	if (c->act > DG_ACT_SOFTPLUS || ((c->bias.buf || c->act) && g.mode > DG_GEMM_CONV))
 		return dg_error(DG_ENODEV, "vulkan backend: %s with epilogue %d not supported",
 				dg_opdefs[c->n.op].name, c->act);
 	if (!g.m || !g.n || !g.batch)
 		return DG_OK;   /* nothing to write */
-	if (g.mode == 2 && (g.kh > 1023 || g.kw > 1023 || g.s > 2047))
+	if (g.mode == DG_GEMM_BWD_DATA && (g.kh > 1023 || g.kw > 1023 || g.s > 2047))
 		return dg_error(DG_ENODEV, "vulkan backend: %s: kernel or stride too large",
 				dg_opdefs[c->n.op].name);
 	device_tiles(vk, &t);
@@ -212,7 +210,7 @@ int dg_vkk_gemm(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 	 * larger than maxTexelBufferElements or at an offset a view cannot
 	 * start at.  $DG_VK_GEMM_STORAGE=1 forces storage buffers and
 	 * $DG_VK_GEMM_VEC4=0 float texels (tests, benchmarks). */
-	int vec4 = g.mode == 0 && t.tm % 4 == 0 && t.tn % 4 == 0 && g.k % 4 == 0 &&
+	int vec4 = g.mode == DG_GEMM_MATMUL && t.tm % 4 == 0 && t.tn % 4 == 0 && g.k % 4 == 0 &&
 		   (!g.ta || g.m % 4 == 0) && (g.tb || g.n % 4 == 0) &&
 		   !(getenv("DG_VK_GEMM_VEC4") && !env_on("DG_VK_GEMM_VEC4"));
 	if (env_on("DG_VK_GEMM_STORAGE"))
@@ -232,7 +230,7 @@ int dg_vkk_gemm(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 	 * call writes (the output would look like a read-after-write hazard
 	 * between backward-data's phase dispatches to a validation layer). */
 	storage_bind(vk, c->out, c->n.count, &binds[3], &skipc);
-	storage_bind(vk, c->bias.buf ? c->bias : g.b, c->bias.buf ? (g.mode ? g.m : g.n) : g.nb,
+	storage_bind(vk, c->bias.buf ? c->bias : g.b, c->bias.buf ? (g.mode == DG_GEMM_CONV ? g.m : g.n) : g.nb,
 		     &binds[2], &skipbias);
 
 	push[0] = g.m;
@@ -255,7 +253,7 @@ int dg_vkk_gemm(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 					   spec, 10, &pl)) ||
 	    (st = dg_vk_descs_alloc(p->descs, pl, binds, &set)))
 		return st;
-	if (g.mode != 2) {
+	if (g.mode != DG_GEMM_BWD_DATA) {
 		dg_vk_cmd_dispatch(p->cmd, pl, set, push, gx, gy, g.batch);
 		return DG_OK;
 	}

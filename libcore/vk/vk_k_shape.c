@@ -1,9 +1,9 @@
-/* graph/vk_k_shape.c — data movement on vulkan: permute, slice and pad
+/* vk/vk_k_shape.c — data movement on vulkan: permute, slice and pad
  * (graph_shape.comp), and the index ops gather, scatter-add, one-hot,
  * pick and place (graph_index.comp).  Shapes as the cpu's k_shape.c:
  * gather (V×D table, S indices) -> S×D; scatter-add (S×D, S) -> V×D;
  * one-hot (S) -> S×K; pick (S×K, S) -> S; place (S, S) -> S×K. */
-#include "graph/vk_kernels.h"
+#include "vk/vk_kernels.h"
 
 struct shape_push {
 	uint32_t n, rank, offx, offy, value, xcount, pad0, pad1;
@@ -15,7 +15,7 @@ int dg_vkk_shape(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 	const struct dg_node *x = &c->in_node[0], *y = &c->n;
 	struct shape_push pc = {0};
 	uint64_t xs[DG_MAX_RANK], acc = 1, base = 0;
-	uint32_t pad = y->op == OP_PAD, gx, gy;
+	uint32_t mode = dg_vkk_codes[y->op], gx, gy;
 
 	if (!y->count)
 		return DG_OK;
@@ -46,7 +46,7 @@ int dg_vkk_shape(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 	pc.offy = dg_vkk_elems(c->out);
 	const struct dg_vk_buffer *binds[2] = {c->in[0].buf, c->out.buf};
 	dg_vkk_grid(y->count, &gx, &gy);
-	return dg_vkk_record(vk, p, "graph_shape", binds, 2, &pc, sizeof pc, &pad, 1, gx, gy);
+	return dg_vkk_record(vk, p, "graph_shape", binds, 2, &pc, sizeof pc, &mode, 1, gx, gy);
 }
 
 struct index_push {
@@ -60,7 +60,7 @@ int dg_vkk_index(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 	unsigned ii = op == OP_ONE_HOT ? 0 : 1;      /* which input holds the indices */
 	const struct dg_node *xi = &c->in_node[ii];
 	struct index_push pc = {0};
-	uint32_t spec[2] = {0, xi->dtype == DG_I32}, gx, gy;
+	uint32_t spec[2] = {dg_vkk_codes[op], xi->dtype == DG_I32}, gx, gy;
 	uint64_t n = y->count;
 
 	if (!y->count)
@@ -80,17 +80,16 @@ int dg_vkk_index(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 		pc.v = (uint32_t)y->dims[0];
 		/* Each output reads all S indices (V·D·S); past a few dozen rows,
 		 * one invocation per column does S·D instead. */
-		spec[0] = pc.v > 32 ? 2 : 1;
-		if (spec[0] == 2)
+		if (pc.v > 32) {
+			spec[0] = DG_INDEX_SCATTER_COLS;
 			n = pc.d;
+		}
 		break;
 	case OP_ONE_HOT:
 	case OP_PLACE:
-		spec[0] = op == OP_ONE_HOT ? 3 : 5;
 		pc.d = pc.v = (uint32_t)y->ia[0];
 		break;
 	default:   /* OP_PICK */
-		spec[0] = 4;
 		pc.d = pc.v = (uint32_t)c->in_node[0].dims[c->in_node[0].rank - 1];
 		break;
 	}

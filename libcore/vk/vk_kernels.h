@@ -1,35 +1,31 @@
-/* graph/vk_kernels.h — how the vulkan backend records one kernel call.
+/* vk/vk_kernels.h — how the vulkan backend records one kernel call.
  *
  * backend_vk.c owns devices, buffers and the step's command buffer; for
- * each call of a plan it asks the recorder for the call's op family to
- * bind a pipeline and record its dispatches into p->cmd:
- *   vk_k_gemm.c  — matmul and convolutions (forward, backward data and
- *                  filter), with the fused bias + activation epilogue;
- *   vk_k_ops.c   — everything else, by family: vk_k_eltwise.c (unary,
- *                  binary, where, cast, expand), vk_k_reduce.c (sum/max
- *                  to a shape, softmax, log-softmax, argmax), vk_k_shape.c
- *                  (permute, slice, pad; gather, scatter-add, one-hot,
- *                  pick, place), vk_k_rng.c (random draws),
- *                  vk_k_optim.c (updates, assign, EMA).
- * A recorder returns DG_ENODEV with a message for what it cannot do, so
- * dg_compile fails cleanly and the caller may fall back to cpu. */
-#ifndef DG_GRAPH_VK_KERNELS_H
-#define DG_GRAPH_VK_KERNELS_H
+ * each call of a plan it asks the recorder the op list names for the op
+ * (dg_vkk_recorders, vk_k_ops.c) to bind a pipeline and record its
+ * dispatches into p->cmd:
+ *   vk_k_gemm.c    — matmul and convolutions (forward, backward data and
+ *                    filter), with the fused bias + activation epilogue;
+ *   vk_k_eltwise.c — unary, binary, where, cast, expand;
+ *   vk_k_reduce.c  — sum/max to a shape, softmax, log-softmax, argmax;
+ *   vk_k_shape.c   — permute, slice, pad; gather, scatter-add, one-hot,
+ *                    pick, place;
+ *   vk_k_rng.c     — random draws;  vk_k_optim.c — updates, assign, EMA.
+ * The recorders' shared limits (dtypes, sizes) are checked by
+ * dg_vkk_supports when the step is compiled, before anything is bound;
+ * a recorder returns DG_ENODEV with a message for a limit of the device,
+ * so dg_compile fails cleanly. */
+#ifndef DG_VK_KERNELS_H
+#define DG_VK_KERNELS_H
 
 #include <stdint.h>
 #include <string.h>
 #include "graph/backend.h"
+#include "vk/kernel_codes.h"
 #include "vk/vk.h"
 
-/* Per-run words of a step (vkprog.params, host-visible, rewritten by
- * execute before each submit): the run counter for random draws, a
- * status word kernels lower (atomicMin) to the index of a call that met
- * a bad index, then four floats per update call (its slot). */
-enum {
-	DG_VKP_RUN = 0,         /* run counter, low and high words */
-	DG_VKP_STATUS = 2,      /* DG_VKP_NONE, or a call's index */
-	DG_VKP_SLOTS = 4,       /* slot s at words 4 + 4 s */
-};
+/* Per-run words of a step (vkprog.params, host-visible): DG_VKP_* of
+ * vk/kernel_codes.h, which the shaders read too. */
 #define DG_VKP_NONE 0xffffffffu /* the status word: no error */
 
 /* An update's per-run scalars, as execute derives them from the engine's
@@ -59,15 +55,21 @@ struct vkprog {
 	uint64_t seed;                  /* the plan's, for random draws */
 };
 
-int dg_vkk_gemm(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
-int dg_vkk_ops(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
-/* The families dg_vkk_ops dispatches to. */
-int dg_vkk_eltwise(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
-int dg_vkk_reduce(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
-int dg_vkk_shape(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
-int dg_vkk_index(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
-int dg_vkk_optim(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
-int dg_vkk_rng(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
+/* The recorders the op list names, one per family (vk_k_gemm.c: gemm;
+ * vk_k_eltwise.c: eltwise; vk_k_reduce.c: reduce; vk_k_shape.c: shape,
+ * index; vk_k_rng.c: rng; vk_k_optim.c: optim), and dg_vkk_none for ops
+ * that are no call. */
+#define DG_OP(id, name, nin, flags, infer, backward, cpu, vk, code) \
+	int dg_vkk_##vk(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
+#include "graph/op_list.h"
+#undef DG_OP
+typedef int (*dg_vkk_fn)(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
+/* Indexed by enum dg_op, from the op list: each op's recorder, and the
+ * shader code it passes (vk/kernel_codes.h) (vk_k_ops.c). */
+extern const dg_vkk_fn dg_vkk_recorders[OP_COUNT];
+extern const uint32_t dg_vkk_codes[OP_COUNT];
+/* dg_vk_backend's supports_op: the recorders' limits (vk_k_ops.c). */
+int dg_vkk_supports(const struct dg_kcall *c);
 
 /* Gets pipeline shader (all bindings storage buffers, push_size bytes of
  * push constants, spec constants), allocates its set with binds[0..nb-1]

@@ -1,17 +1,18 @@
-/* graph/backend_vk.c — the vulkan backend: devices, buffers, and the
+/* vk/backend_vk.c — the vulkan backend: devices, buffers, and the
  * compiled kernel list recorded once into one command buffer (a barrier
  * between calls), resubmitted each run.  What changes between runs (the
  * run counter of random draws, optimizer scalars) lives in a small
  * host-visible buffer of parameter words written before each submit;
  * kernels report bad indices through a status word in it.  DG_PROFILE=1
  * times each call with timestamp queries.  The kernels' recorders are in
- * vk_k_*.c (graph/vk_kernels.h). */
+ * vk_k_*.c, one per op family, found through the table the op list
+ * generates (vk/vk_kernels.h). */
 #include <math.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include "graph/vk_kernels.h"
+#include "vk/vk_kernels.h"
 
 struct vkdev {
 	struct dg_vk *vk;
@@ -219,16 +220,6 @@ static void vk_unprepare(void *dev, void *prog)
 	free(p);
 }
 
-static int record(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
-{
-	switch (c->n.op) {
-	case OP_MATMUL: case OP_CONV: case OP_CONV_BWD_DATA: case OP_CONV_BWD_FILTER:
-		return dg_vkk_gemm(vk, p, c);
-	default:
-		return dg_vkk_ops(vk, p, c);
-	}
-}
-
 static int vk_prepare(void *dev, const struct dg_plan *plan, void **out)
 {
 	struct dg_vk *vk = ((struct vkdev *)dev)->vk;
@@ -273,7 +264,8 @@ static int vk_prepare(void *dev, const struct dg_plan *plan, void **out)
 		dg_vk_cmd_timestamp(p->cmd);
 	for (size_t i = 0; i < plan->ncalls && !st; i++) {
 		p->call = (uint32_t)i;
-		if ((st = record(vk, p, &plan->calls[i])))
+		const struct dg_kcall *c = &plan->calls[i];
+		if ((st = dg_vkk_supports(c)) || (st = dg_vkk_recorders[c->n.op](vk, p, c)))
 			break;
 		dg_vk_cmd_barrier(p->cmd);
 		if (p->profile)
@@ -355,6 +347,7 @@ const struct dg_backend dg_vk_backend = {
 	.release = vk_release,
 	.write = vk_write,
 	.read = vk_read,
+	.supports_op = dg_vkk_supports,
 	.prepare = vk_prepare,
 	.execute = vk_execute,
 	.unprepare = vk_unprepare,

@@ -1,46 +1,9 @@
-/* graph/vk_k_eltwise.c — elementwise calls on vulkan (graph_eltwise.comp):
+/* vk/vk_k_eltwise.c — elementwise calls on vulkan (graph_eltwise.comp):
  * unary ops, casts of f32/u8/i32, broadcasting binary ops, where, expand.
  * Output shape: the call's; inputs right-aligned and broadcast (NumPy).
  * Axes of size 1 are dropped and neighbours broadcast alike are merged,
  * so the shader decodes few coordinates. */
-#include "graph/vk_kernels.h"
-
-/* Shader codes; -1: not elementwise. */
-static int code(int op)
-{
-	switch (op) {
-	case OP_STOPGRAD: case OP_EXPAND: return 0;
-	case OP_AFFINE: return 1;
-	case OP_EXP: return 2;
-	case OP_LOG: return 3;
-	case OP_SQRT: return 4;
-	case OP_RSQRT: return 5;
-	case OP_ABS: return 6;
-	case OP_SIGN: return 7;
-	case OP_RELU: return 8;
-	case OP_LEAKY: return 9;
-	case OP_ELU: return 10;
-	case OP_TANH: return 11;
-	case OP_SIGMOID: return 12;
-	case OP_SOFTPLUS: return 13;
-	case OP_CLAMP: return 14;
-	case OP_INRANGE: return 15;
-	case OP_STEP: return 16;
-	case OP_POWS: return 17;
-	case OP_CAST: return 18;
-	case OP_ADD: return 20;
-	case OP_SUB: return 21;
-	case OP_MUL: return 22;
-	case OP_DIV: return 23;
-	case OP_MAX: return 24;
-	case OP_MIN: return 25;
-	case OP_GT: return 26;
-	case OP_GE: return 27;
-	case OP_EQ: return 28;
-	case OP_WHERE: return 29;
-	}
-	return -1;
-}
+#include "vk/vk_kernels.h"
 
 struct push {
 	uint32_t n, rank, off[3], offy;
@@ -54,7 +17,7 @@ int dg_vkk_eltwise(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 	const struct dg_node *y = &c->n;
 	unsigned nin = y->nin;
 	struct push pc = {0};
-	uint32_t spec[3] = {(uint32_t)code(y->op), 0, 0};
+	uint32_t spec[3] = {dg_vkk_codes[y->op], 0, 0};
 	unsigned bits[DG_MAX_RANK];   /* per kept axis: which inputs broadcast */
 	uint64_t dims[DG_MAX_RANK];
 	unsigned r = 0;
