@@ -129,6 +129,8 @@ t $? "  and b is fed (its mean near 1/2)"
 t $? "  the manifest has their shapes and b's position"
 dg-train -q -p toygan2 -d p.dgt -d q.dgt -d b.dgt -o j.dgm -e 2 -b 64 && same_tensors i.dgm j.dgm
 t $? "  -d in the family's order does the same"
+dg-train -q -p toygan2 -d p.dgt -d b=b.dgt -d x2=q.dgt -o j2.dgm -e 2 -b 64 && same_tensors i.dgm j2.dgm
+t $? "  and so do named inputs in another order"
 dg-train -q -p toygan2 -d p.dgt -d x2=q.dgt -d b=b.dgt -o k1.dgm -e 1 -b 64 &&
 	dg-train -q --resume k1.dgm -d p.dgt -d x2=q.dgt -d b=b.dgt -e 2 && same_tensors i.dgm k1.dgm
 t $? "  and resumes exactly"

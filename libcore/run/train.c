@@ -229,9 +229,11 @@ static int build(struct dg_trainer *t, const struct dg_train_config *cfg)
 			return dg_error_nomem("a batch", t->batch * r->per * sizeof *r->images);
 		if (r->decl->kind != DG_INPUT_UNPAIRED)
 			continue;
-		/* an order of its own: the seed mixed with the input's place */
+		/* an order of its own: the seed mixed with the input's place in
+		 * the family's table (not in the command line's order) */
+		uint64_t place = (uint64_t)(r->decl - t->f->inputs) + 1;
 		struct dg_batch_options ub = bo;
-		ub.seed = t->seed ^ (0x9e3779b97f4a7c15ull * (i + 1));
+		ub.seed = t->seed ^ (0x9e3779b97f4a7c15ull * place);
 		ub.shuffle = 1;
 		ub.binarize = 0;
 		if ((st = dg_batcher_new(r->ds, &ub, &r->b)))
