@@ -18,16 +18,6 @@ fails() {
 	[ $r = 0 ] || { echo "# status $st, stderr:"; sed 's/^/#   /' "$tmp/err"; }
 	return $r
 }
-# every tensor member of two checkpoints, byte for byte
-same_tensors() {
-	mkdir -p "$tmp/x1" "$tmp/x2"
-	rm -rf "$tmp/x1"/* "$tmp/x2"/*
-	tar xzf "$1" -C "$tmp/x1" && tar xzf "$2" -C "$tmp/x2" || return 1
-	(cd "$tmp/x1" && find . -name '*.dgt' | sort) > "$tmp/l1"
-	(cd "$tmp/x2" && find . -name '*.dgt' | sort) > "$tmp/l2"
-	cmp -s "$tmp/l1" "$tmp/l2" && [ -s "$tmp/l1" ] || return 1
-	while read -r m; do cmp -s "$tmp/x1/$m" "$tmp/x2/$m" || { echo "# $m differs"; return 1; }; done < "$tmp/l1"
-}
 # waits (up to ~20 s) for a line matching $2 in file $1
 wait_for() {
 	i=0
@@ -37,6 +27,7 @@ wait_for() {
 }
 
 if [ -z "$DG_BUILD" ] || [ -z "$DG_SRC" ]; then echo "1..0 # SKIP DG_SRC and DG_BUILD are set by make check"; exit 0; fi
+. "$DG_SRC/tests/lib.sh"
 ${CC:-cc} -std=c11 -Wall -Wextra -Werror -shared -fPIC -I"$DG_SRC/libcore/include" \
 	-o "$tmp/dg-tiny.so" "$DG_SRC/tests/data/plugin/tiny.c" -L"$DG_BUILD/lib" -ldg \
 	-Wl,-rpath,"$DG_BUILD/lib" || { echo "Bail out! cannot build tiny"; exit 1; }

@@ -21,20 +21,9 @@ fails() {
 	[ $r = 0 ] || { echo "# status $st, stderr:"; sed 's/^/#   /' "$tmp/err"; }
 	return $r
 }
-# every tensor member of two checkpoints, byte for byte
-same_tensors() {
-	mkdir -p "$tmp/x1" "$tmp/x2"
-	rm -rf "$tmp/x1"/* "$tmp/x2"/*
-	tar xzf "$1" -C "$tmp/x1" && tar xzf "$2" -C "$tmp/x2" || return 1
-	(cd "$tmp/x1" && find . -name '*.dgt' | sort) > "$tmp/l1"
-	(cd "$tmp/x2" && find . -name '*.dgt' | sort) > "$tmp/l2"
-	cmp -s "$tmp/l1" "$tmp/l2" && [ -s "$tmp/l1" ] || return 1
-	while read -r m; do cmp -s "$tmp/x1/$m" "$tmp/x2/$m" || { echo "# $m differs"; return 1; }; done < "$tmp/l1"
-}
-# a manifest value of a checkpoint
-key() { tar xzOf "$1" manifest | sed -n "s/^$2=//p"; }
 
 if [ -z "$DG_BUILD" ] || [ -z "$DG_SRC" ]; then echo "1..0 # SKIP DG_SRC and DG_BUILD are set by make check"; exit 0; fi
+. "$DG_SRC/tests/lib.sh"
 for v in "toygan" "toygan2 -DTOYGAN_INPUTS -DTOYGAN_NAME=\"toygan2\""; do
 	set -- $v
 	name=$1; shift
@@ -57,14 +46,14 @@ dg-train -p toygan -d p.dgt -o a.dgm -e 4 $opts --log a.csv 2> err
 t $? "dg-train -p toygan: critic (3 steps), generator and lazy r1 phases, 4 epochs"
 [ "$(head -1 a.csv)" = "epoch,step,d_loss,g_loss,r1,images_per_s" ] && [ "$(wc -l < a.csv)" = 5 ]
 t $? "  the log has each phase's terms"
-case "$(key a.dgm phase.critic)" in "adam schedule=constant lr=0.00200000009 beta1=0.5 "*" steps=3 every=1") r=0 ;; *) r=1 ;; esac
+case "$(manifest_key a.dgm phase.critic)" in "adam schedule=constant lr=0.00200000009 beta1=0.5 "*" steps=3 every=1") r=0 ;; *) r=1 ;; esac
 t $? "  phase.critic: the family's Adam, lr 2e-3, 3 steps"
-case "$(key a.dgm phase.generator)" in "adam schedule=constant lr=0.00100000005 "*"ema_decay=0.899999976 "*) r=0 ;; *) r=1 ;; esac
+case "$(manifest_key a.dgm phase.generator)" in "adam schedule=constant lr=0.00100000005 "*"ema_decay=0.899999976 "*) r=0 ;; *) r=1 ;; esac
 t $? "  phase.generator: its own rate (1e-3) and EMA decay"
-case "$(key a.dgm phase.r1)" in *" every=4") r=0 ;; *) r=1 ;; esac
+case "$(manifest_key a.dgm phase.r1)" in *" every=4") r=0 ;; *) r=1 ;; esac
 t $? "  phase.r1: every 4 iterations"
-[ "$(key a.dgm step)" = 14 ] && [ "$(key a.dgm epoch)" = 4 ] &&
-	[ "$(key a.dgm train.batch_index)" = 2 ]
+[ "$(manifest_key a.dgm step)" = 14 ] && [ "$(manifest_key a.dgm epoch)" = 4 ] &&
+	[ "$(manifest_key a.dgm train.batch_index)" = 2 ]
 t $? "  14 iterations: 42 batches drawn, 4 epochs of 10 and 2 of the fifth"
 dg-info a.dgm > info && grep -q 'ema/G.fc1.w' info && grep -q 'ema/G.out.b' info &&
 	! grep -q 'ema/D\.' info && grep -q 'optim/D.fc1.w.m.u' info
@@ -80,14 +69,14 @@ dg-train -q -p toygan -d p.dgt -o c4.dgm -e 4 $opts --lr critic=0.004 &&
 	dg-train -q -p toygan -d p.dgt -o c2.dgm -e 2 $opts --lr critic=0.004 &&
 	dg-train -q --resume c2.dgm -d p.dgt -e 4 && same_tensors c4.dgm c2.dgm
 t $? "--lr critic=0.004: 4 epochs = 2 + --resume to 4 (the rate is saved)"
-case "$(key c2.dgm phase.critic)" in *" lr=0.00400000019 "*) r=0 ;; *) r=1 ;; esac
-[ $r = 0 ] && case "$(key c2.dgm phase.generator)" in *" lr=0.00100000005 "*) r=0 ;; *) r=1 ;; esac
+case "$(manifest_key c2.dgm phase.critic)" in *" lr=0.00400000019 "*) r=0 ;; *) r=1 ;; esac
+[ $r = 0 ] && case "$(manifest_key c2.dgm phase.generator)" in *" lr=0.00100000005 "*) r=0 ;; *) r=1 ;; esac
 t $? "  phase.critic has 4e-3, the generator keeps its own"
 ! same_tensors a.dgm c4.dgm > /dev/null
 t $? "  and the rate matters"
 dg-train -q -p toygan -d p.dgt -o l4.dgm -e 2 $opts --lr 0.0005 &&
-	case "$(key l4.dgm phase.generator)" in *" lr=0.000500000024 "*) true ;; *) false ;; esac &&
-	case "$(key l4.dgm phase.r1)" in *" lr=0.000500000024 "*) true ;; *) false ;; esac
+	case "$(manifest_key l4.dgm phase.generator)" in *" lr=0.000500000024 "*) true ;; *) false ;; esac &&
+	case "$(manifest_key l4.dgm phase.r1)" in *" lr=0.000500000024 "*) true ;; *) false ;; esac
 t $? "--lr X sets every phase"
 fails 64 dg-train -p toygan -d p.dgt -o x.dgm $opts --lr gen=0.1 &&
 	grep -q "no phase 'gen' (its phases: critic, generator, r1)" err
@@ -124,8 +113,8 @@ awk -F, 'NR > 1 && $4 != 0 { bad = 1 } END { exit bad }' i.csv
 t $? "  x2 arrives paired with x (pair_err 0 in every epoch)"
 awk -F, 'NR > 1 && !($5 > 0.2 && $5 < 0.8) { bad = 1 } END { exit bad }' i.csv
 t $? "  and b is fed (its mean near 1/2)"
-[ "$(key i.dgm input.x2)" = 1x1x2 ] && [ "$(key i.dgm input.b)" = 1x1x2 ] &&
-	case "$(key i.dgm train.input.b)" in *:*) true ;; *) false ;; esac
+[ "$(manifest_key i.dgm input.x2)" = 1x1x2 ] && [ "$(manifest_key i.dgm input.b)" = 1x1x2 ] &&
+	case "$(manifest_key i.dgm train.input.b)" in *:*) true ;; *) false ;; esac
 t $? "  the manifest has their shapes and b's position"
 dg-train -q -p toygan2 -d p.dgt -d q.dgt -d b.dgt -o j.dgm -e 2 -b 64 && same_tensors i.dgm j.dgm
 t $? "  -d in the family's order does the same"
