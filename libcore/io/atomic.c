@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "io/atomic.h"
 #include "dg/error.h"
+#include "dg/tool.h"
 
 int dg_atomic_fail_stage;
 
@@ -195,4 +196,18 @@ int dg_atomic_commit(struct dg_atomic *a)
 	st = !a->nosync && sync_folder(a->path) ? DG_EIO : DG_OK;
 	release(a);
 	return st;
+}
+
+int dg_file_replace(const char *path, const void *bytes, size_t len)
+{
+	struct dg_atomic *a;
+	int st = dg_atomic_open(path, &a);
+	if (st)
+		return st;
+	if (len && fwrite(bytes, 1, len, a->f) != len) {
+		dg_error_errno("%s: writing", path);
+		dg_atomic_abort(a);
+		return DG_EIO;
+	}
+	return dg_atomic_commit(a);
 }

@@ -364,6 +364,8 @@ enum dg_var_kind {
 size_t dg_var_count(const struct dg_graph *g);
 const char *dg_var_name(const struct dg_graph *g, size_t i);
 enum dg_var_kind dg_var_kind(const struct dg_graph *g, size_t i);
+/* Rank and dims of variable i (dims may be NULL). */
+unsigned dg_var_shape(const struct dg_graph *g, size_t i, uint64_t dims[DG_MAX_RANK]);
 /* The tensor of the parameter or buffer called name, as dg_param and
  * dg_buffer returned it; DG_NONE (and no error recorded) when the graph
  * has none of that name or it is optimizer state or a counter. */
