@@ -23,6 +23,11 @@
  * checked against the same reference and against the cpu backend on the
  * same inputs.  `t_ops vulkan` runs only the vulkan part.
  *
+ * Every step runs with DG_GUARD=1 (unless the environment says
+ * otherwise): guard bytes around every buffer, so a kernel that writes
+ * past the end of its output (or of any intermediate of a composition or
+ * a gradient) fails its row, naming the op (graph/guard.h).
+ *
  * The op list (graph/op_list.h) is the checklist: every op must run in
  * some row's graph (as the op tested, inside a composition or in a
  * gradient) on each backend, or name the test that covers it in
@@ -1087,6 +1092,7 @@ int main(int argc, char **argv)
 	 * tiny dispatches (here, on a busy machine, 20 ms per XOR step against
 	 * 0.4 ms without); an explicit setting wins. */
 	setenv("LP_NUM_THREADS", "0", 0);
+	setenv("DG_GUARD", "1", 0);
 	/* `t_ops vulkan` runs the vulkan part alone (vk-validation.t). */
 	int only_vk = argc > 1 && !strcmp(argv[1], "vulkan");
 	for (size_t i = 0; i < n && !only_vk; i++)

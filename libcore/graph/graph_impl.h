@@ -51,6 +51,7 @@ struct dg_var {
 	int initialized;
 	int64_t counter;        /* DG_VAR_COUNTER */
 	void *buf;              /* backend buffer once bound */
+	uint64_t guard;         /* DG_GUARD: guard bytes after the values in buf */
 	int32_t ema;            /* index of the EMA variable, or -1 */
 };
 
