@@ -428,6 +428,31 @@ static void ref_upsample(const struct tc *t, double *const *in, double *out)
 			}
 }
 
+/* Reflection or replication padding of the last two axes by p0 left,
+ * p1 right, p2 top and p3 bottom (PyTorch's order). */
+static void ref_pad2d(const struct tc *t, double *const *in, double *out)
+{
+	const struct shape *x = &t->in[0];
+	uint64_t h = x->d[x->r - 2], w = x->d[x->r - 1], planes = count(x) / (h * w);
+	int64_t l = (int64_t)t->p[0], tp = (int64_t)t->p[2];
+	uint64_t oh = t->out.d[t->out.r - 2], ow = t->out.d[t->out.r - 1];
+	int refl = !strcmp(t->name, "reflection_pad2d");
+	for (uint64_t pl = 0; pl < planes; pl++)
+		for (uint64_t i = 0; i < oh; i++)
+			for (uint64_t j = 0; j < ow; j++) {
+				int64_t si = (int64_t)i - tp, sj = (int64_t)j - l;
+				int64_t lh = (int64_t)h - 1, lw = (int64_t)w - 1;
+				if (refl) {
+					si = si < 0 ? -si : si > lh ? 2 * lh - si : si;
+					sj = sj < 0 ? -sj : sj > lw ? 2 * lw - sj : sj;
+				} else {
+					si = si < 0 ? 0 : si > lh ? lh : si;
+					sj = sj < 0 ? 0 : sj > lw ? lw : sj;
+				}
+				out[(pl * oh + i) * ow + j] = in[0][(pl * h + (uint64_t)si) * w + (uint64_t)sj];
+			}
+}
+
 static void ref_pool(const struct tc *t, double *const *in, double *out)
 {
 	const struct shape *x = &t->in[0];
@@ -658,6 +683,15 @@ static dg_tensor b_image(struct dg_graph *g, const dg_tensor *x, const struct tc
 	return dg_max_pool(g, x[0], f);
 }
 
+static dg_tensor b_pad2d(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
+{
+	unsigned l = (unsigned)t->p[0], r = (unsigned)t->p[1], tp = (unsigned)t->p[2];
+	unsigned b = (unsigned)t->p[3];
+	if (!strcmp(t->name, "reflection_pad2d"))
+		return dg_reflection_pad2d(g, x[0], l, r, tp, b);
+	return dg_replication_pad2d(g, x[0], l, r, tp, b);
+}
+
 static dg_tensor b_norm(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
 {
 	if (!strcmp(t->name, "batch_norm"))
@@ -792,6 +826,16 @@ static struct tc cases[] = {
 	{"masked_conv2d", OP_NONE, b_masked, ref_masked, 2, {S4(1, 2, 4, 5), S4(2, 2, 5, 5)}, {ANY, ANY}, {0, 0, 0, 1}, 1e-5, 1e-4, {0}},
 	{"upsample_nearest", OP_NONE, b_image, ref_upsample, 1, {S4(2, 3, 3, 2)}, {ANY}, {3}, 0, 1e-4, {0}},
 	{"upsample_bilinear", OP_NONE, b_image, ref_upsample, 1, {S4(1, 2, 3, 5)}, {ANY}, {2}, 1e-5, 1e-4, {0}},
+	/* 2× at odd sizes, a single row (both of its taps are the edge), 3× */
+	{"upsample_nearest", OP_NONE, b_image, ref_upsample, 1, {S4(2, 3, 5, 7)}, {ANY}, {2}, 0, 1e-4, {0}},
+	{"upsample_bilinear", OP_NONE, b_image, ref_upsample, 1, {S4(2, 3, 5, 7)}, {ANY}, {2}, 1e-5, 1e-4, {0}},
+	{"upsample_bilinear", OP_NONE, b_image, ref_upsample, 1, {S4(3, 1, 1, 3)}, {ANY}, {2}, 1e-5, 1e-4, {0}},
+	{"upsample_bilinear", OP_NONE, b_image, ref_upsample, 1, {S4(1, 2, 3, 4)}, {ANY}, {3}, 1e-5, 1e-4, {0}},
+	/* (left, right, top, bottom); reflection up to size - 1, replication beyond the size */
+	{"reflection_pad2d", OP_NONE, b_pad2d, ref_pad2d, 1, {S4(2, 3, 5, 4)}, {ANY}, {3, 1, 2, 4}, 0, 1e-4, {0}},
+	{"reflection_pad2d", OP_NONE, b_pad2d, ref_pad2d, 1, {S3(3, 4, 6)}, {ANY}, {1, 2, 3, 0}, 0, 1e-4, {0}},
+	{"replication_pad2d", OP_NONE, b_pad2d, ref_pad2d, 1, {S4(2, 2, 3, 5)}, {ANY}, {4, 0, 1, 5}, 0, 1e-4, {0}},
+	{"replication_pad2d", OP_NONE, b_pad2d, ref_pad2d, 1, {S2(1, 1)}, {ANY}, {2, 3, 1, 0}, 0, 1e-4, {0}},
 	{"avg_pool", OP_NONE, b_image, ref_pool, 1, {S4(2, 3, 6, 4)}, {ANY}, {2}, 1e-6, 1e-4, {0}},
 	{"max_pool", OP_NONE, b_image, ref_pool, 1, {S4(2, 3, 6, 9)}, {DISTINCT}, {3}, 0, 1e-4, {0}},
 	{"batch_norm", OP_NONE, b_norm, ref_norm, 3, {S4(4, 3, 3, 2), S1(3), S1(3)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},

@@ -219,6 +219,10 @@ void dg__bw_pad(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
 	}
 	gin[0] = dg__op(g, OP_SLICE, 1, &gy, ia, 2 * DG_MAX_RANK, NULL, 0);
 }
+void dg__bw_resample(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
+{
+	gin[0] = dg__resample_adjoint(g, id, gy);
+}
 static uint32_t sum_last(struct dg_graph *g, uint32_t x)
 {
 	const struct dg_node *n = NODE(x);

@@ -93,11 +93,17 @@ DG_OP(EXPAND,          "expand",            1, 0,                       expand, 
 DG_OP(MATMUL,          "matmul",            2, 0,                       matmul,    matmul,      matmul,          gemm,    DG_GEMM_MATMUL)
 /* data movement: reshape shares its input's buffer; permute ia[i] = input
  * axis of output axis i; slice ia[i] = start on axis i, dims = sizes; pad
- * ia[i] = before on axis i, fa0 = value; softmaxes over the last axis */
+ * ia[i] = before on axis i, fa0 = value; resample (x, table) -> shape ia
+ * (x's but its last two axes), each element a weighted sum of a few of x's
+ * within its plane, the taps of each of the two axes in a constant table
+ * (graph/resample.c: bilinear upsampling, reflection and replication
+ * padding; its adjoint is a resample by the transposed table); softmaxes
+ * over the last axis */
 DG_OP(RESHAPE,         "reshape",           1, OPF_ALIAS,               reshape,   reshape,     none,            none,    0)
 DG_OP(PERMUTE,         "permute",           1, 0,                       permute,   permute,     permute,         shape,   DG_SHAPE_MOVE)
 DG_OP(SLICE,           "slice",             1, 0,                       slice,     slice,       slice,           shape,   DG_SHAPE_MOVE)
 DG_OP(PAD,             "pad",               1, 0,                       pad,       pad,         pad,             shape,   DG_SHAPE_PAD)
+DG_OP(RESAMPLE,        "resample",          2, 0,                       resample,  resample,    resample,        resample, 0)
 DG_OP(SOFTMAX,         "softmax",           1, 0,                       lastaxis,  softmax,     softmax,         reduce,  DG_REDUCE_SOFTMAX)
 DG_OP(LOG_SOFTMAX,     "log_softmax",       1, 0,                       lastaxis,  log_softmax, softmax,         reduce,  DG_REDUCE_LOG_SOFTMAX)
 /* convolutions, ia: stride, pad, dilation: conv (x N×C×H×W, w O×C×KH×KW);
