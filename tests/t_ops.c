@@ -226,16 +226,18 @@ static void ref_reduce(const struct tc *t, double *const *in, double *out)
 	}
 }
 
-/* C = op(A)·op(B), batched; p[0], p[1] transpose flags. */
+/* C = op(A)·op(B), batched over any leading axes, a side of rank 2
+ * shared; p[0], p[1] transpose flags. */
 static void ref_matmul(const struct tc *t, double *const *in, double *out)
 {
 	const struct shape *a = &t->in[0], *b = &t->in[1];
 	int ta = t->p[0] != 0, tb = t->p[1] != 0;
-	uint64_t batch = a->r == 3 ? a->d[0] : 1;
 	uint64_t m = t->out.d[t->out.r - 2], n = t->out.d[t->out.r - 1];
 	uint64_t k = ta ? a->d[a->r - 2] : a->d[a->r - 1];
+	uint64_t batch = count(&t->out) / (m * n);
 	for (uint64_t bi = 0; bi < batch; bi++) {
-		const double *A = in[0] + bi * m * k, *B = in[1] + (b->r == 3 ? bi * k * n : 0);
+		const double *A = in[0] + (a->r > 2 ? bi * m * k : 0);
+		const double *B = in[1] + (b->r > 2 ? bi * k * n : 0);
 		for (uint64_t i = 0; i < m; i++)
 			for (uint64_t j = 0; j < n; j++) {
 				double s = 0;
@@ -310,18 +312,24 @@ static void ref_concat(const struct tc *t, double *const *in, double *out)
 	}
 }
 
+/* Over the last axis, or axis p0 for the *_axis rows. */
 static void ref_softmax(const struct tc *t, double *const *in, double *out)
 {
-	uint64_t k = t->out.d[t->out.r - 1], rows = count(&t->out) / k;
-	for (uint64_t r = 0; r < rows; r++) {
+	int ax = strstr(t->name, "_axis") ? (int)t->p[0] : -1;
+	ax = ax < 0 ? ax + (int)t->out.r : ax;
+	uint64_t k = t->out.d[ax], sp = 1;
+	for (unsigned i = (unsigned)ax + 1; i < t->out.r; i++)
+		sp *= t->out.d[i];
+	for (uint64_t r = 0; r < count(&t->out) / k; r++) {
+		uint64_t b = r / sp * k * sp + r % sp;
 		double m = -INFINITY, s = 0;
 		for (uint64_t i = 0; i < k; i++)
-			m = fmax(m, in[0][r * k + i]);
+			m = fmax(m, in[0][b + i * sp]);
 		for (uint64_t i = 0; i < k; i++)
-			s += exp(in[0][r * k + i] - m);
+			s += exp(in[0][b + i * sp] - m);
 		for (uint64_t i = 0; i < k; i++) {
-			double ls = in[0][r * k + i] - m - log(s);
-			out[r * k + i] = !strcmp(t->name, "log_softmax") ? ls : exp(ls);
+			double ls = in[0][b + i * sp] - m - log(s);
+			out[b + i * sp] = !strncmp(t->name, "log_softmax", 11) ? ls : exp(ls);
 		}
 	}
 }
@@ -655,6 +663,10 @@ static dg_tensor b_concat(struct dg_graph *g, const dg_tensor *x, const struct t
 
 static dg_tensor b_softmax(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
 {
+	if (!strcmp(t->name, "softmax_axis"))
+		return dg_softmax_axis(g, x[0], (int)t->p[0]);
+	if (!strcmp(t->name, "log_softmax_axis"))
+		return dg_log_softmax_axis(g, x[0], (int)t->p[0]);
 	return !strcmp(t->name, "softmax") ? dg_softmax(g, x[0]) : dg_log_softmax(g, x[0]);
 }
 
@@ -809,6 +821,16 @@ static struct tc cases[] = {
 	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S3(2, 5, 7), S2(7, 3)}, {ANY, ANY}, {0, 0}, 1e-5, 1e-4, {0}},
 	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S3(2, 5, 7), S3(2, 3, 7)}, {ANY, ANY}, {0, 1}, 1e-5, 1e-4, {0}},
 	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S3(3, 7, 5), S3(3, 7, 2)}, {ANY, ANY}, {1, 0}, 1e-5, 1e-4, {0}},
+	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S3(2, 7, 5), S3(2, 3, 7)}, {ANY, ANY}, {1, 1}, 1e-5, 1e-4, {0}},
+	/* brought to the op's cases: a transposed batch and a shared matrix,
+	 * a shared a, 4-d attention scores q·kᵀ and weights·v */
+	{"matmul_batch", OP_NONE, b_matmul, ref_matmul, 2, {S3(3, 7, 5), S2(7, 2)}, {ANY, ANY}, {1, 0}, 1e-5, 1e-4, {0}},
+	{"matmul_batch", OP_NONE, b_matmul, ref_matmul, 2, {S3(3, 7, 5), S2(2, 7)}, {ANY, ANY}, {1, 1}, 1e-5, 1e-4, {0}},
+	{"matmul_batch", OP_NONE, b_matmul, ref_matmul, 2, {S2(5, 7), S3(3, 7, 2)}, {ANY, ANY}, {0, 0}, 1e-5, 1e-4, {0}},
+	{"matmul_batch", OP_NONE, b_matmul, ref_matmul, 2, {S2(7, 5), S3(3, 2, 7)}, {ANY, ANY}, {1, 1}, 1e-5, 1e-4, {0}},
+	{"matmul_batch", OP_NONE, b_matmul, ref_matmul, 2, {S4(2, 3, 5, 4), S4(2, 3, 6, 4)}, {ANY, ANY}, {0, 1}, 1e-5, 1e-4, {0}},
+	{"matmul_batch", OP_NONE, b_matmul, ref_matmul, 2, {S4(2, 3, 5, 6), S4(2, 3, 6, 4)}, {ANY, ANY}, {0, 0}, 1e-5, 1e-4, {0}},
+	{"matmul_batch", OP_NONE, b_matmul, ref_matmul, 2, {S4(2, 3, 4, 5), S2(4, 3)}, {ANY, ANY}, {1, 0}, 1e-5, 1e-4, {0}},
 	{"linear", OP_NONE, b_linear, ref_linear, 3, {S2(6, 13), S2(11, 13), S1(11)}, {ANY, ANY, ANY}, {0}, 1e-5, 1e-4, {0}},
 	{"reshape", OP_RESHAPE, b_reshape, ref_copy, 1, {S3(2, 15, 7)}, {ANY}, {6, 7}, 0, 1e-4, {0}},
 	{"permute", OP_PERMUTE, b_transpose, ref_transpose, 1, {S3(2, 5, 7)}, {ANY}, {0}, 0, 1e-4, {0}},
@@ -818,6 +840,10 @@ static struct tc cases[] = {
 	{"concat", OP_NONE, b_concat, ref_concat, 2, {S3(2, 3, 5), S3(2, 4, 5)}, {ANY, ANY}, {0}, 0, 1e-4, {0}},
 	{"softmax", OP_SOFTMAX, b_softmax, ref_softmax, 1, {S2(3, 7)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
 	{"log_softmax", OP_LOG_SOFTMAX, b_softmax, ref_softmax, 1, {S3(2, 3, 7)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
+	{"softmax_axis", OP_SOFTMAX, b_softmax, ref_softmax, 1, {S3(3, 7, 5)}, {ANY}, {1}, 1e-6, 1e-4, {0}},
+	{"softmax_axis", OP_SOFTMAX, b_softmax, ref_softmax, 1, {S2(7, 3)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
+	{"log_softmax_axis", OP_LOG_SOFTMAX, b_softmax, ref_softmax, 1, {S4(2, 5, 3, 3)}, {ANY}, {1}, 1e-6, 1e-4, {0}},
+	{"log_softmax_axis", OP_LOG_SOFTMAX, b_softmax, ref_softmax, 1, {S3(2, 3, 7)}, {ANY}, {-1}, 1e-6, 1e-4, {0}},
 	{"conv2d", OP_CONV, b_conv, ref_conv, 3, {S4(2, 3, 7, 6), S4(5, 3, 3, 3), S1(5)}, {ANY, ANY, ANY}, {1, 1, 1, 0}, 1e-5, 1e-4, {0}},
 	{"conv2d", OP_CONV, b_conv, ref_conv, 3, {S4(2, 2, 9, 7), S4(3, 2, 3, 2), S1(3)}, {ANY, ANY, ANY}, {2, 1, 2, 0}, 1e-5, 1e-4, {0}},
 	{"conv2d+relu", OP_NONE, b_conv, ref_conv, 3, {S4(2, 3, 5, 7), S4(4, 3, 3, 3), S1(4)}, {ANY, ANY, ANY}, {1, 1, 1, 0}, 1e-5, 1e-4, {0}},
@@ -1145,7 +1171,7 @@ int main(int argc, char **argv)
 		check_coverage(0);
 	setenv("DG_NO_DNNL", "1", 1);
 	for (size_t i = 0; i < n && !only_vk; i++)
-		if (!strcmp(cases[i].name, "matmul") || strstr(cases[i].name, "conv") ||
+		if (!strncmp(cases[i].name, "matmul", 6) || strstr(cases[i].name, "conv") ||
 		    !strcmp(cases[i].name, "linear"))
 			run_case(&cases[i], "plain C");
 	unsetenv("DG_NO_DNNL");

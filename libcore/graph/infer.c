@@ -251,6 +251,15 @@ int dg__infer_lastaxis(struct dg_graph *g, struct dg_node *n)
 	return need_f32(g, n, 0);
 }
 
+int dg__infer_softmax(struct dg_graph *g, struct dg_node *n)
+{
+	int st = dg__infer_lastaxis(g, n);
+	if (!st && (n->ia[0] < 0 || n->ia[0] >= n->rank))
+		return dg_error(DG_EUSAGE, "no axis %lld from the end in a rank-%u tensor",
+				(long long)n->ia[0], n->rank);
+	return st;
+}
+
 int dg__infer_argmax(struct dg_graph *g, struct dg_node *n)
 {
 	int st = dg__infer_lastaxis(g, n);

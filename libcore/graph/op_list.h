@@ -98,14 +98,14 @@ DG_OP(MATMUL,          "matmul",            2, 0,                       matmul, 
  * within its plane, the taps of each of the two axes in a constant table
  * (graph/resample.c: bilinear upsampling, reflection and replication
  * padding; its adjoint is a resample by the transposed table); softmaxes
- * over the last axis */
+ * over the axis with ia0 axes after it (0: the last) */
 DG_OP(RESHAPE,         "reshape",           1, OPF_ALIAS,               reshape,   reshape,     none,            none,    0)
 DG_OP(PERMUTE,         "permute",           1, 0,                       permute,   permute,     permute,         shape,   DG_SHAPE_MOVE)
 DG_OP(SLICE,           "slice",             1, 0,                       slice,     slice,       slice,           shape,   DG_SHAPE_MOVE)
 DG_OP(PAD,             "pad",               1, 0,                       pad,       pad,         pad,             shape,   DG_SHAPE_PAD)
 DG_OP(RESAMPLE,        "resample",          2, 0,                       resample,  resample,    resample,        resample, 0)
-DG_OP(SOFTMAX,         "softmax",           1, 0,                       lastaxis,  softmax,     softmax,         reduce,  DG_REDUCE_SOFTMAX)
-DG_OP(LOG_SOFTMAX,     "log_softmax",       1, 0,                       lastaxis,  log_softmax, softmax,         reduce,  DG_REDUCE_LOG_SOFTMAX)
+DG_OP(SOFTMAX,         "softmax",           1, 0,                       softmax,   softmax,     softmax,         reduce,  DG_REDUCE_SOFTMAX)
+DG_OP(LOG_SOFTMAX,     "log_softmax",       1, 0,                       softmax,   log_softmax, softmax,         reduce,  DG_REDUCE_LOG_SOFTMAX)
 /* convolutions, ia: stride, pad, dilation: conv (x N×C×H×W, w O×C×KH×KW);
  * bwd_data (dy N×O×OH×OW, w) -> dims given (N×C×H×W); bwd_filter (x, dy)
  * -> dims given (O×C×KH×KW) */

@@ -162,8 +162,12 @@ dg_tensor dg_cast(struct dg_graph *g, dg_tensor x, float scale);
 
 /* ---- linear algebra ------------------------------------------------------ */
 
-/* op(a)·op(b) where op transposes the last two axes when its flag is set.
- * a and b are matrices, or a batch B×M×K with b K×N (shared) or B×K×N. */
+/* op(a)·op(b) where op transposes the last two axes when its flag is set:
+ * matrices, or batches of them with any number of leading axes, equal in
+ * both (self-attention's B×H×T×d by B×H×d×T is op(q)·op(k) with trans_b),
+ * or a batch and a plain matrix shared by every product of the batch
+ * (either side).  A shared a costs a copy of it per product, and a
+ * transposed batch times a shared b a copy of the batch. */
 dg_tensor dg_matmul(struct dg_graph *g, dg_tensor a, dg_tensor b, int trans_a, int trans_b);
 
 enum dg_act {
@@ -262,6 +266,10 @@ dg_tensor dg_instance_norm(struct dg_graph *g, dg_tensor x, dg_tensor gamma,
 /* Along the last axis. */
 dg_tensor dg_softmax(struct dg_graph *g, dg_tensor x);
 dg_tensor dg_log_softmax(struct dg_graph *g, dg_tensor x);
+/* Along any axis (negative: from the end), as torch.softmax(x, dim):
+ * logits N×K×H×W over their K classes are axis 1. */
+dg_tensor dg_softmax_axis(struct dg_graph *g, dg_tensor x, int axis);
+dg_tensor dg_log_softmax_axis(struct dg_graph *g, dg_tensor x, int axis);
 /* idx: i32 (or f32 holding integers) of any shape -> shape×k of 0/1. */
 dg_tensor dg_one_hot(struct dg_graph *g, dg_tensor idx, unsigned k);
 /* Rows of table (V×D) picked by idx (i32, shape S) -> S×D. */
