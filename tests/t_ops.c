@@ -515,6 +515,66 @@ static void ref_norm(const struct tc *t, double *const *in, double *out)
 	}
 }
 
+/* ProGAN's pixel norm over axis 1 of N×C(×H×W), eps p0. */
+static void ref_pixel_norm(const struct tc *t, double *const *in, double *out)
+{
+	const struct shape *x = &t->in[0];
+	uint64_t n = x->d[0], c = x->d[1], hw = count(x) / (n * c);
+	for (uint64_t a = 0; a < n; a++)
+		for (uint64_t s = 0; s < hw; s++) {
+			double ms = 0;
+			for (uint64_t ch = 0; ch < c; ch++)
+				ms += in[0][(a * c + ch) * hw + s] * in[0][(a * c + ch) * hw + s];
+			ms /= (double)c;
+			for (uint64_t ch = 0; ch < c; ch++)
+				out[(a * c + ch) * hw + s] = in[0][(a * c + ch) * hw + s] / sqrt(ms + t->p[0]);
+		}
+}
+
+/* AdaIN: instance norm (biased variance, eps p0 inside the root), then
+ * scale and bias N×C. */
+static void ref_adain(const struct tc *t, double *const *in, double *out)
+{
+	const struct shape *x = &t->in[0];
+	uint64_t nc = x->d[0] * x->d[1], hw = x->d[2] * x->d[3];
+	for (uint64_t p = 0; p < nc; p++) {
+		const double *v = in[0] + p * hw;
+		double m = 0, var = 0;
+		for (uint64_t s = 0; s < hw; s++)
+			m += v[s] / (double)hw;
+		for (uint64_t s = 0; s < hw; s++)
+			var += (v[s] - m) * (v[s] - m) / (double)hw;
+		for (uint64_t s = 0; s < hw; s++)
+			out[p * hw + s] = in[1][p] * (v[s] - m) / sqrt(var + t->p[0]) + in[2][p];
+	}
+}
+
+/* Minibatch standard deviation, groups of p0 (0: all) as ProGAN's. */
+static void ref_mbstd(const struct tc *t, double *const *in, double *out)
+{
+	const struct shape *x = &t->in[0];
+	uint64_t n = x->d[0], f = count(x) / n, hw = x->d[2] * x->d[3];
+	uint64_t gs = t->p[0] == 0 ? n : (uint64_t)t->p[0], m = n / gs;
+	for (uint64_t a = 0; a < n; a++)
+		memcpy(out + a * (f + hw), in[0] + a * f, f * sizeof *out);
+	for (uint64_t mi = 0; mi < m; mi++) {
+		double s = 0;
+		for (uint64_t k = 0; k < f; k++) {
+			double mean = 0, var = 0;
+			for (uint64_t gi = 0; gi < gs; gi++)
+				mean += in[0][(gi * m + mi) * f + k] / (double)gs;
+			for (uint64_t gi = 0; gi < gs; gi++) {
+				double d = in[0][(gi * m + mi) * f + k] - mean;
+				var += d * d / (double)gs;
+			}
+			s += sqrt(var + 1e-8) / (double)f;
+		}
+		for (uint64_t a = mi; a < n; a += m)
+			for (uint64_t k = 0; k < hw; k++)
+				out[a * (f + hw) + f + k] = s;
+	}
+}
+
 static void ref_embedding(const struct tc *t, double *const *in, double *out)
 {
 	uint64_t d = t->in[0].d[1];
@@ -713,6 +773,15 @@ static dg_tensor b_norm(struct dg_graph *g, const dg_tensor *x, const struct tc 
 	return dg_instance_norm(g, x[0], x[1], x[2], t->p[0]);
 }
 
+static dg_tensor b_gan(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
+{
+	if (!strcmp(t->name, "pixel_norm"))
+		return dg_pixel_norm(g, x[0], t->p[0]);
+	if (!strcmp(t->name, "adain"))
+		return dg_adain(g, x[0], x[1], x[2], t->p[0]);
+	return dg_minibatch_stddev(g, x[0], (unsigned)t->p[0]);
+}
+
 static dg_tensor b_embedding(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
 {
 	(void)t;
@@ -868,6 +937,18 @@ static struct tc cases[] = {
 	{"batch_norm", OP_NONE, b_norm, ref_norm, 3, {S2(7, 5), S1(5), S1(5)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
 	{"layer_norm", OP_NONE, b_norm, ref_norm, 3, {S3(3, 5, 2), S2(5, 2), S2(5, 2)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
 	{"instance_norm", OP_NONE, b_norm, ref_norm, 3, {S4(2, 3, 3, 3), S1(3), S1(3)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
+	/* PyTorch's definitions at odd shapes; an eps of 0.5 tells whether it is
+	 * inside the root (var + eps) */
+	{"layer_norm", OP_NONE, b_norm, ref_norm, 3, {S2(5, 7), S1(7), S1(7)}, {ANY, ANY, ANY}, {0.5f}, 1e-5, 2e-3, {0}},
+	{"layer_norm", OP_NONE, b_norm, ref_norm, 3, {S4(2, 3, 5, 3), S3(3, 5, 3), S3(3, 5, 3)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
+	{"instance_norm", OP_NONE, b_norm, ref_norm, 3, {S4(3, 2, 5, 7), S1(2), S1(2)}, {ANY, ANY, ANY}, {0.5f}, 1e-5, 2e-3, {0}},
+	{"pixel_norm", OP_NONE, b_gan, ref_pixel_norm, 1, {S4(2, 5, 3, 3)}, {ANY}, {1e-8f}, 1e-5, 1e-3, {0}},
+	{"pixel_norm", OP_NONE, b_gan, ref_pixel_norm, 1, {S2(3, 7)}, {ANY}, {0.25f}, 1e-5, 1e-3, {0}},
+	{"adain", OP_NONE, b_gan, ref_adain, 3, {S4(2, 3, 5, 3), S2(2, 3), S2(2, 3)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
+	{"adain", OP_NONE, b_gan, ref_adain, 3, {S4(3, 2, 1, 5), S2(3, 2), S2(3, 2)}, {ANY, ANY, ANY}, {0.5f}, 1e-5, 2e-3, {0}},
+	{"minibatch_stddev", OP_NONE, b_gan, ref_mbstd, 1, {S4(6, 3, 3, 5)}, {ANY}, {0}, 1e-5, 1e-3, {0}},
+	{"minibatch_stddev", OP_NONE, b_gan, ref_mbstd, 1, {S4(6, 2, 3, 3)}, {ANY}, {2}, 1e-5, 1e-3, {0}},
+	{"minibatch_stddev", OP_NONE, b_gan, ref_mbstd, 1, {S4(6, 3, 1, 2)}, {ANY}, {3}, 1e-5, 1e-3, {0}},
 	{"embedding", OP_GATHER, b_embedding, ref_embedding, 2, {S2(7, 5), S1(11)}, {ANY, IDX}, {7}, 0, 1e-4, {0}},
 	{"pick", OP_PICK, b_pick, ref_pick, 2, {S3(2, 3, 7), S2(2, 3)}, {ANY, IDX}, {7}, 0, 1e-4, {0}},
 	{"one_hot", OP_ONE_HOT, b_one_hot, ref_one_hot, 1, {S2(3, 5)}, {IDX}, {7}, 0, 1e-4, {0}},

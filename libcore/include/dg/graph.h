@@ -255,11 +255,31 @@ dg_tensor dg_max_pool(struct dg_graph *g, dg_tensor x, unsigned k);
 dg_tensor dg_batch_norm(struct dg_graph *g, dg_tensor x, dg_tensor gamma, dg_tensor beta,
 			dg_tensor running_mean, dg_tensor running_var,
 			int training, float momentum, float eps);
-/* Normalizes over the axes after the first (layer) or over H, W (instance). */
+/* (x - mean)/sqrt(var + eps)·gamma + beta with the biased variance, as
+ * PyTorch: layer norm over every axis after the first, nn.LayerNorm(
+ * x.shape[1:]), gamma and beta of that shape (per-token layer norm of
+ * N×T×C is that of (N·T)×C); instance norm of N×C×H×W over H and W,
+ * nn.InstanceNorm2d (no running statistics), gamma and beta of C.  Either
+ * may be DG_NONE. */
 dg_tensor dg_layer_norm(struct dg_graph *g, dg_tensor x, dg_tensor gamma, dg_tensor beta,
 			float eps);
 dg_tensor dg_instance_norm(struct dg_graph *g, dg_tensor x, dg_tensor gamma,
 			   dg_tensor beta, float eps);
+/* ProGAN's pixelwise feature normalization of N×C or N×C×H×W:
+ * x / sqrt(mean over C of x² + eps) (ProGAN's eps: 1e-8). */
+dg_tensor dg_pixel_norm(struct dg_graph *g, dg_tensor x, float eps);
+/* Adaptive instance norm (Huang & Belongie 2017): instance norm of x
+ * N×C×H×W without affine parameters, then ·scale + bias, both N×C, per
+ * sample and channel (a style's; StyleGAN's scale is often 1 + its
+ * output). */
+dg_tensor dg_adain(struct dg_graph *g, dg_tensor x, dg_tensor scale, dg_tensor bias, float eps);
+/* ProGAN's minibatch standard deviation: x N×C×H×W -> N×(C+1)×H×W, the
+ * new last channel constant per sample: the standard deviation of each
+ * feature over the sample's group, sqrt(biased variance + 1e-8), averaged
+ * over C, H and W.  Groups of group samples (0, or more than N: the whole
+ * batch; N must be a multiple) are ProGAN's: samples n, n+M, n+2M... with
+ * M = N/group. */
+dg_tensor dg_minibatch_stddev(struct dg_graph *g, dg_tensor x, unsigned group);
 
 /* ---- classification ---------------------------------------------------------- */
 
