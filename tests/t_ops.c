@@ -575,6 +575,60 @@ static void ref_mbstd(const struct tc *t, double *const *in, double *out)
 	}
 }
 
+/* tanh of the first half along axis p0 times sigmoid of the second. */
+static void ref_gated(const struct tc *t, double *const *in, double *out)
+{
+	const struct shape *x = &t->in[0];
+	int ax = (int)t->p[0] < 0 ? (int)t->p[0] + (int)x->r : (int)t->p[0];
+	uint64_t inner = 1, k = x->d[ax] / 2;
+	for (unsigned i = (unsigned)ax + 1; i < x->r; i++)
+		inner *= x->d[i];
+	for (uint64_t o = 0; o < count(&t->out); o++) {
+		uint64_t outer = o / (k * inner), rest = o % (k * inner);
+		double a = in[0][outer * 2 * k * inner + rest];
+		double b = in[0][outer * 2 * k * inner + k * inner + rest];
+		out[o] = tanh(a) / (1 + exp(-b));
+	}
+}
+
+/* Gated PixelCNN's stacks: kind p0 (0 vertical, 1 vertical shifted, 2
+ * horizontal 'A', 3 'B'), colour groups p1; bias input 2. */
+static void ref_causal(const struct tc *t, double *const *in, double *out)
+{
+	const struct shape *x = &t->in[0], *w = &t->in[1];
+	uint64_t n = x->d[0], c = x->d[1], h = x->d[2], wd = x->d[3];
+	uint64_t o = w->d[0], kh = w->d[2], kw = w->d[3];
+	int kind = (int)t->p[0];
+	uint64_t groups = t->p[1] > 1 ? (uint64_t)t->p[1] : 1;
+	for (uint64_t a = 0; a < n; a++)
+		for (uint64_t oc = 0; oc < o; oc++)
+			for (uint64_t i = 0; i < h; i++)
+				for (uint64_t j = 0; j < wd; j++) {
+					double acc = in[2][oc];
+					for (uint64_t ic = 0; ic < c; ic++)
+						for (uint64_t u = 0; u < kh; u++)
+							for (uint64_t v = 0; v < kw; v++) {
+								int64_t r, col;
+								if (kind < 2) {
+									r = (int64_t)i - (int64_t)kh + (kind == 0) + (int64_t)u;
+									col = (int64_t)j - (int64_t)(kw / 2) + (int64_t)v;
+								} else {
+									uint64_t go = oc / (o / groups), gc = ic / (c / groups);
+									if (v == kw - 1 && (kind == 2 ? gc >= go : gc > go))
+										continue;
+									r = (int64_t)i;
+									col = (int64_t)j - (int64_t)(kw - 1) + (int64_t)v;
+								}
+								if (r < 0 || col < 0 || r >= (int64_t)h || col >= (int64_t)wd)
+									continue;
+								acc += in[1][((oc * c + ic) * kh + u) * kw + v] *
+								       in[0][((a * c + ic) * h + (uint64_t)r) * wd +
+									     (uint64_t)col];
+							}
+					out[((a * o + oc) * h + i) * wd + j] = acc;
+				}
+}
+
 static void ref_embedding(const struct tc *t, double *const *in, double *out)
 {
 	uint64_t d = t->in[0].d[1];
@@ -779,7 +833,14 @@ static dg_tensor b_gan(struct dg_graph *g, const dg_tensor *x, const struct tc *
 		return dg_pixel_norm(g, x[0], t->p[0]);
 	if (!strcmp(t->name, "adain"))
 		return dg_adain(g, x[0], x[1], x[2], t->p[0]);
-	return dg_minibatch_stddev(g, x[0], (unsigned)t->p[0]);
+	if (!strcmp(t->name, "minibatch_stddev"))
+		return dg_minibatch_stddev(g, x[0], (unsigned)t->p[0]);
+	return dg_gated_activation(g, x[0], (int)t->p[0]);
+}
+
+static dg_tensor b_causal(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
+{
+	return dg_causal_conv2d(g, x[0], x[1], x[2], (enum dg_causal)t->p[0], (unsigned)t->p[1]);
 }
 
 static dg_tensor b_embedding(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
@@ -949,6 +1010,15 @@ static struct tc cases[] = {
 	{"minibatch_stddev", OP_NONE, b_gan, ref_mbstd, 1, {S4(6, 3, 3, 5)}, {ANY}, {0}, 1e-5, 1e-3, {0}},
 	{"minibatch_stddev", OP_NONE, b_gan, ref_mbstd, 1, {S4(6, 2, 3, 3)}, {ANY}, {2}, 1e-5, 1e-3, {0}},
 	{"minibatch_stddev", OP_NONE, b_gan, ref_mbstd, 1, {S4(6, 3, 1, 2)}, {ANY}, {3}, 1e-5, 1e-3, {0}},
+	{"gated_activation", OP_NONE, b_gan, ref_gated, 1, {S4(2, 6, 3, 5)}, {ANY}, {1}, 1e-6, 1e-4, {0}},
+	{"gated_activation", OP_NONE, b_gan, ref_gated, 1, {S2(3, 10)}, {ANY}, {-1}, 1e-6, 1e-4, {0}},
+	/* (kind, colour groups): vertical 2×3, shifted 2×5, a single row; horizontal 1×3 'A' and 'B' with RGB groups, 1×2 'A' without */
+	{"causal_conv2d", OP_NONE, b_causal, ref_causal, 3, {S4(2, 2, 5, 4), S4(3, 2, 2, 3), S1(3)}, {ANY, ANY, ANY}, {0, 0}, 1e-5, 1e-4, {0}},
+	{"causal_conv2d", OP_NONE, b_causal, ref_causal, 3, {S4(2, 2, 4, 5), S4(3, 2, 2, 5), S1(3)}, {ANY, ANY, ANY}, {1, 0}, 1e-5, 1e-4, {0}},
+	{"causal_conv2d", OP_NONE, b_causal, ref_causal, 3, {S4(2, 1, 1, 5), S4(2, 1, 3, 3), S1(2)}, {ANY, ANY, ANY}, {1, 0}, 1e-5, 1e-4, {0}},
+	{"causal_conv2d", OP_NONE, b_causal, ref_causal, 3, {S4(2, 3, 3, 5), S4(6, 3, 1, 3), S1(6)}, {ANY, ANY, ANY}, {2, 3}, 1e-5, 1e-4, {0}},
+	{"causal_conv2d", OP_NONE, b_causal, ref_causal, 3, {S4(1, 6, 3, 4), S4(3, 6, 1, 3), S1(3)}, {ANY, ANY, ANY}, {3, 3}, 1e-5, 1e-4, {0}},
+	{"causal_conv2d", OP_NONE, b_causal, ref_causal, 3, {S4(2, 2, 3, 5), S4(3, 2, 1, 2), S1(3)}, {ANY, ANY, ANY}, {2, 0}, 1e-5, 1e-4, {0}},
 	{"embedding", OP_GATHER, b_embedding, ref_embedding, 2, {S2(7, 5), S1(11)}, {ANY, IDX}, {7}, 0, 1e-4, {0}},
 	{"pick", OP_PICK, b_pick, ref_pick, 2, {S3(2, 3, 7), S2(2, 3)}, {ANY, IDX}, {7}, 0, 1e-4, {0}},
 	{"one_hot", OP_ONE_HOT, b_one_hot, ref_one_hot, 1, {S2(3, 5)}, {IDX}, {7}, 0, 1e-4, {0}},

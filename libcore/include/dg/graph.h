@@ -179,6 +179,9 @@ enum dg_act {
 dg_tensor dg_linear(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
 		    enum dg_act act, float alpha);
 dg_tensor dg_activate(struct dg_graph *g, dg_tensor x, enum dg_act act, float alpha);
+/* PixelCNN's gated activation: x split along axis (of even size 2K) into
+ * halves a and b, tanh(a)·sigmoid(b), of size K along axis. */
+dg_tensor dg_gated_activation(struct dg_graph *g, dg_tensor x, int axis);
 
 struct dg_conv {
 	unsigned stride, pad, dilation;   /* 0 means 1, 0, 1 */
@@ -198,6 +201,28 @@ dg_tensor dg_conv_transpose2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_t
  * ('B'), the ordering of van den Oord et al. */
 dg_tensor dg_masked_conv2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
 			   const struct dg_conv *p, char mask, unsigned color_groups);
+/* Gated PixelCNN's stacks (van den Oord et al. 2016) as convolutions
+ * over zero-padded inputs, stride 1, H and W kept, with kernels no larger
+ * than the window they see (w OC×C×KH×KW, b OC or DG_NONE).  Output (i, j)
+ * sees input
+ *   VERTICAL          rows i-KH+1..i, columns j-KW/2..j+KW/2 (KW odd): the
+ *                     rows above and the pixel's own row, which the
+ *                     vertical stack may see as long as it reaches the
+ *                     horizontal stack only shifted down;
+ *   VERTICAL_SHIFTED  rows i-KH..i-1, the same window shifted down one
+ *                     row: strictly above, what the horizontal stack adds;
+ *   HORIZONTAL_A/_B   row i, columns j-KW+1..j (KH 1), the last column, the
+ *                     pixel itself, under mask 'A' or 'B' as
+ *                     dg_masked_conv2d's centre: with color_groups 3 input
+ *                     group g' reaches output group g if g' < g ('A') or
+ *                     g' <= g ('B'); with none, 'A' excludes it.
+ * color_groups (0 or 1: none) applies to the horizontal kinds only. */
+enum dg_causal {
+	DG_CAUSAL_VERTICAL, DG_CAUSAL_VERTICAL_SHIFTED,
+	DG_CAUSAL_HORIZONTAL_A, DG_CAUSAL_HORIZONTAL_B,
+};
+dg_tensor dg_causal_conv2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
+			   enum dg_causal kind, unsigned color_groups);
 
 /* ---- reductions and shapes ------------------------------------------------ */
 
