@@ -41,6 +41,7 @@
 #include "tap.h"
 
 enum { ANY = 0, POS, IDX, NOGRAD, DISTINCT, U8, FIDX };
+enum { MAXIN = 5 };      /* inputs of a row */
 
 struct shape {
 	unsigned r;
@@ -57,8 +58,8 @@ struct tc {
 	build_fn build;
 	ref_fn ref;
 	int nin;
-	struct shape in[3];
-	int kind[3];
+	struct shape in[MAXIN];
+	int kind[MAXIN];
 	float p[4];
 	double tol_fwd, tol_grad;
 	struct shape out;       /* filled from the graph */
@@ -629,6 +630,32 @@ static void ref_causal(const struct tc *t, double *const *in, double *out)
 				}
 }
 
+/* An LSTM cell step, PyTorch's gate order i, f, g, o: inputs x, h, c, w
+ * 4H×(I+H), b; the output is [h', c'] side by side. */
+static void ref_lstm(const struct tc *t, double *const *in, double *out)
+{
+	uint64_t n = t->in[0].d[0], ni = t->in[0].d[1], nh = t->in[1].d[1];
+	double *z = malloc(4 * nh * sizeof *z);
+	for (uint64_t a = 0; a < n; a++) {
+		for (uint64_t r = 0; r < 4 * nh; r++) {
+			double s = in[4][r];
+			for (uint64_t k = 0; k < ni; k++)
+				s += in[3][r * (ni + nh) + k] * in[0][a * ni + k];
+			for (uint64_t k = 0; k < nh; k++)
+				s += in[3][r * (ni + nh) + ni + k] * in[1][a * nh + k];
+			z[r] = s;
+		}
+		for (uint64_t k = 0; k < nh; k++) {
+			double ig = 1 / (1 + exp(-z[k])), fg = 1 / (1 + exp(-z[nh + k]));
+			double gg = tanh(z[2 * nh + k]), og = 1 / (1 + exp(-z[3 * nh + k]));
+			double c2 = fg * in[2][a * nh + k] + ig * gg;
+			out[a * 2 * nh + k] = og * tanh(c2);
+			out[a * 2 * nh + nh + k] = c2;
+		}
+	}
+	free(z);
+}
+
 static void ref_embedding(const struct tc *t, double *const *in, double *out)
 {
 	uint64_t d = t->in[0].d[1];
@@ -843,6 +870,13 @@ static dg_tensor b_causal(struct dg_graph *g, const dg_tensor *x, const struct t
 	return dg_causal_conv2d(g, x[0], x[1], x[2], (enum dg_causal)t->p[0], (unsigned)t->p[1]);
 }
 
+static dg_tensor b_lstm(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
+{
+	dg_tensor c2, h2 = dg_lstm_cell(g, x[0], x[1], x[2], x[3], x[4], &c2);
+	(void)t;
+	return dg_concat(g, h2, c2, 1);
+}
+
 static dg_tensor b_embedding(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
 {
 	(void)t;
@@ -1019,6 +1053,7 @@ static struct tc cases[] = {
 	{"causal_conv2d", OP_NONE, b_causal, ref_causal, 3, {S4(2, 3, 3, 5), S4(6, 3, 1, 3), S1(6)}, {ANY, ANY, ANY}, {2, 3}, 1e-5, 1e-4, {0}},
 	{"causal_conv2d", OP_NONE, b_causal, ref_causal, 3, {S4(1, 6, 3, 4), S4(3, 6, 1, 3), S1(3)}, {ANY, ANY, ANY}, {3, 3}, 1e-5, 1e-4, {0}},
 	{"causal_conv2d", OP_NONE, b_causal, ref_causal, 3, {S4(2, 2, 3, 5), S4(3, 2, 1, 2), S1(3)}, {ANY, ANY, ANY}, {2, 0}, 1e-5, 1e-4, {0}},
+	{"lstm_cell", OP_NONE, b_lstm, ref_lstm, 5, {S2(3, 5), S2(3, 4), S2(3, 4), S2(16, 9), S1(16)}, {ANY, ANY, ANY, ANY, ANY}, {0}, 1e-5, 1e-4, {0}},
 	{"embedding", OP_GATHER, b_embedding, ref_embedding, 2, {S2(7, 5), S1(11)}, {ANY, IDX}, {7}, 0, 1e-4, {0}},
 	{"pick", OP_PICK, b_pick, ref_pick, 2, {S3(2, 3, 7), S2(2, 3)}, {ANY, IDX}, {7}, 0, 1e-4, {0}},
 	{"one_hot", OP_ONE_HOT, b_one_hot, ref_one_hot, 1, {S2(3, 5)}, {IDX}, {7}, 0, 1e-4, {0}},
@@ -1083,15 +1118,15 @@ static double loss_of(struct tc *t, double *const *in, const double *r, double *
 /* What one device computed: the output and the gradients of the inputs
  * gi[0..ngrad-1] of Σ y·rf. */
 struct result {
-	float *y, *g[3];
+	float *y, *g[MAXIN];
 	size_t ngrad;
-	int gi[3];
+	int gi[MAXIN];
 };
 
 static void result_free(struct result *res)
 {
 	free(res->y);
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < MAXIN; k++)
 		free(res->g[k]);
 }
 
@@ -1117,7 +1152,7 @@ static int evaluate(struct tc *t, const char *device, double **in, const float *
 		    struct result *res)
 {
 	struct dg_graph *g = dg_graph_new(1);
-	dg_tensor x[3], grads[3], outs[4];
+	dg_tensor x[MAXIN], grads[MAXIN], outs[MAXIN + 1];
 	struct dg_exec *e = NULL;
 	int st;
 
@@ -1133,7 +1168,7 @@ static int evaluate(struct tc *t, const char *device, double **in, const float *
 	if (differentiable(t)) {
 		dg_tensor loss = dg_sum(g, dg_mul(g, y, dg_constant(g, t->out.r, t->out.d, rf)),
 					DG_AXES_ALL, 0);
-		dg_tensor wrt[3];
+		dg_tensor wrt[MAXIN];
 		for (int i = 0; i < t->nin; i++)
 			if (t->kind[i] == ANY || t->kind[i] == POS || t->kind[i] == DISTINCT) {
 				res->gi[res->ngrad] = i;
@@ -1184,7 +1219,7 @@ out:
 static void infer_out(struct tc *t)
 {
 	struct dg_graph *g = dg_graph_new(1);
-	dg_tensor x[3];
+	dg_tensor x[MAXIN];
 	for (int i = 0; i < t->nin; i++) {
 		char nm[16];
 		snprintf(nm, sizeof nm, "x%d", i);
@@ -1208,7 +1243,7 @@ static double max_err(const float *got, const double *want, const float *wantf, 
 
 static void run_case(struct tc *t, const char *mode)
 {
-	double *in[3] = {0}, *r, *yref;
+	double *in[MAXIN] = {0}, *r, *yref;
 	struct result res, cpu = {0};
 	char label[160];
 	int vulkan = !strcmp(mode, "vulkan");

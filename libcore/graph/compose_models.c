@@ -1,7 +1,8 @@
 /* graph/compose_models.c — compositions the model families need beyond
  * the basic layers: pixel norm, adaptive instance norm and the minibatch
  * standard deviation (progressive and style-based GANs), the gated
- * activation and the causal convolutions of Gated PixelCNN's stacks.  Built from primitive ops: no kernels or
+ * activation and the causal convolutions of Gated PixelCNN's stacks, and
+ * the LSTM cell (PixelRNN).  Built from primitive ops: no kernels or
  * backward rules of their own. */
 #include <stdlib.h>
 #include <string.h>
@@ -151,4 +152,30 @@ dg_tensor dg_causal_conv2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tens
 		return dg_conv2d(g, dg_pad(g, x, before, after, 0), w, b, &p);
 	}
 	return fail(g, "causal_conv2d", "unknown kind");
+}
+
+/* ---- recurrent cells ----------------------------------------------------------- */
+
+dg_tensor dg_lstm_cell(struct dg_graph *g, dg_tensor x, dg_tensor h, dg_tensor c, dg_tensor w,
+		       dg_tensor b, dg_tensor *c_out)
+{
+	uint64_t xd[DG_MAX_RANK], hd[DG_MAX_RANK], cd[DG_MAX_RANK], wd[DG_MAX_RANK];
+	*c_out = DG_NONE;
+	if (!valid(g, x) || !valid(g, h) || !valid(g, c) || !valid(g, w))
+		return DG_NONE;
+	if (dg_shape(g, x, xd) != 2 || dg_shape(g, h, hd) != 2 || dg_shape(g, c, cd) != 2 ||
+	    dg_shape(g, w, wd) != 2 || hd[0] != xd[0] || cd[0] != xd[0] || cd[1] != hd[1] ||
+	    wd[0] != 4 * hd[1] || wd[1] != xd[1] + hd[1])
+		return fail(g, "lstm_cell", "want x N×I, h and c N×H, w 4H×(I+H)");
+	uint64_t n = hd[1];
+	dg_tensor z = dg_linear(g, dg_concat(g, x, h, 1), w, b, DG_ACT_NONE, 0);
+	dg_tensor i = dg_sigmoid(g, dg_slice(g, z, 1, 0, n));
+	dg_tensor f = dg_sigmoid(g, dg_slice(g, z, 1, n, n));
+	dg_tensor gg = dg_tanh(g, dg_slice(g, z, 1, 2 * n, n));
+	dg_tensor o = dg_sigmoid(g, dg_slice(g, z, 1, 3 * n, n));
+	dg_tensor c2 = dg_add(g, dg_mul(g, f, c), dg_mul(g, i, gg));
+	if (!valid(g, c2))
+		return DG_NONE;
+	*c_out = c2;
+	return dg_mul(g, o, dg_tanh(g, c2));
 }

@@ -170,6 +170,15 @@ dg_tensor dg_cast(struct dg_graph *g, dg_tensor x, float scale);
  * transposed batch times a shared b a copy of the batch. */
 dg_tensor dg_matmul(struct dg_graph *g, dg_tensor a, dg_tensor b, int trans_a, int trans_b);
 
+/* One step of an LSTM cell, PyTorch's nn.LSTMCell with its two weights
+ * side by side: x N×I, h and c N×H, w 4H×(I+H) = [weight_ih | weight_hh],
+ * b 4H (bias_ih + bias_hh) or DG_NONE.  The gates [x, h]·wᵀ + b are taken
+ * as i, f, g, o (PyTorch's order, H columns each):
+ *   c' = σ(f)·c + σ(i)·tanh(g),  h' = σ(o)·tanh(c').
+ * Returns h' and stores c' in *c_out (DG_NONE after an error). */
+dg_tensor dg_lstm_cell(struct dg_graph *g, dg_tensor x, dg_tensor h, dg_tensor c, dg_tensor w,
+		       dg_tensor b, dg_tensor *c_out);
+
 enum dg_act {
 	DG_ACT_NONE = 0, DG_ACT_RELU, DG_ACT_LEAKY_RELU, DG_ACT_ELU,
 	DG_ACT_TANH, DG_ACT_SIGMOID, DG_ACT_SOFTPLUS,
