@@ -462,6 +462,55 @@ static void ref_pad2d(const struct tc *t, double *const *in, double *out)
 			}
 }
 
+static dg_tensor b_image(struct dg_graph *g, const dg_tensor *x, const struct tc *t);
+static dg_tensor b_pad2d(struct dg_graph *g, const dg_tensor *x, const struct tc *t);
+static void infer_out(struct tc *t);
+
+/* Second derivatives of the resample op.  A "<op>_gradgrad" row's output
+ * is the gradient of Σ c·op(x)²/2 for a fixed c, Aᵀ(c ⊙ A·x) with A the
+ * op's matrix (its reference applied to unit vectors), so the row's own
+ * gradient check differentiates the adjoint's adjoint. */
+static double gg_c(uint64_t i)
+{
+	return 0.5 + 0.25 * sin((double)i);
+}
+
+/* The row of the op itself. */
+static struct tc gg_base(const struct tc *t, char *name, size_t n)
+{
+	struct tc u = *t;
+	snprintf(name, n, "%.*s", (int)(strlen(t->name) - strlen("_gradgrad")), t->name);
+	u.name = name;
+	u.build = strncmp(name, "upsample", 8) ? b_pad2d : b_image;
+	u.ref = strncmp(name, "upsample", 8) ? ref_pad2d : ref_upsample;
+	return u;
+}
+
+static void ref_gradgrad(const struct tc *t, double *const *in, double *out)
+{
+	char name[64];
+	struct tc u = gg_base(t, name, sizeof name);
+	infer_out(&u);
+	uint64_t n = count(&t->in[0]), m = count(&u.out);
+	double *a = malloc(n * m * sizeof *a), *e = calloc(n, sizeof *e), *y = calloc(m, sizeof *y);
+	for (uint64_t k = 0; k < n; k++) {      /* column k of A */
+		e[k] = 1;
+		u.ref(&u, &e, a + k * m);
+		e[k] = 0;
+	}
+	for (uint64_t k = 0; k < n; k++)
+		for (uint64_t i = 0; i < m; i++)
+			y[i] += a[k * m + i] * in[0][k];
+	for (uint64_t k = 0; k < n; k++) {
+		out[k] = 0;
+		for (uint64_t i = 0; i < m; i++)
+			out[k] += a[k * m + i] * gg_c(i) * y[i];
+	}
+	free(a);
+	free(e);
+	free(y);
+}
+
 static void ref_pool(const struct tc *t, double *const *in, double *out)
 {
 	const struct shape *x = &t->in[0];
@@ -845,6 +894,22 @@ static dg_tensor b_pad2d(struct dg_graph *g, const dg_tensor *x, const struct tc
 	return dg_replication_pad2d(g, x[0], l, r, tp, b);
 }
 
+static dg_tensor b_gradgrad(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
+{
+	char name[64];
+	uint64_t d[DG_MAX_RANK];
+	struct tc u = gg_base(t, name, sizeof name);
+	dg_tensor y = u.build(g, x, &u);
+	unsigned r = dg_shape(g, y, d);
+	uint64_t m = dg_count(g, y);
+	float *c = malloc(m * sizeof *c);
+	for (uint64_t i = 0; i < m; i++)
+		c[i] = (float)gg_c(i);
+	dg_tensor l = dg_sum(g, dg_mul(g, dg_constant(g, r, d, c), dg_square(g, y)), DG_AXES_ALL, 0);
+	free(c);
+	return dg_grad(g, dg_mul_scalar(g, l, 0.5f), x[0]);
+}
+
 static dg_tensor b_norm(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
 {
 	if (!strcmp(t->name, "batch_norm"))
@@ -1026,6 +1091,10 @@ static struct tc cases[] = {
 	{"reflection_pad2d", OP_NONE, b_pad2d, ref_pad2d, 1, {S3(3, 4, 6)}, {ANY}, {1, 2, 3, 0}, 0, 1e-4, {0}},
 	{"replication_pad2d", OP_NONE, b_pad2d, ref_pad2d, 1, {S4(2, 2, 3, 5)}, {ANY}, {4, 0, 1, 5}, 0, 1e-4, {0}},
 	{"replication_pad2d", OP_NONE, b_pad2d, ref_pad2d, 1, {S2(1, 1)}, {ANY}, {2, 3, 1, 0}, 0, 1e-4, {0}},
+	/* second derivatives: the adjoint's adjoint */
+	{"upsample_bilinear_gradgrad", OP_NONE, b_gradgrad, ref_gradgrad, 1, {S4(1, 2, 3, 5)}, {ANY}, {2}, 1e-5, 1e-4, {0}},
+	{"reflection_pad2d_gradgrad", OP_NONE, b_gradgrad, ref_gradgrad, 1, {S4(1, 2, 4, 3)}, {ANY}, {2, 1, 0, 3}, 1e-5, 1e-4, {0}},
+	{"replication_pad2d_gradgrad", OP_NONE, b_gradgrad, ref_gradgrad, 1, {S3(2, 3, 2)}, {ANY}, {3, 0, 2, 1}, 1e-5, 1e-4, {0}},
 	{"avg_pool", OP_NONE, b_image, ref_pool, 1, {S4(2, 3, 6, 4)}, {ANY}, {2}, 1e-6, 1e-4, {0}},
 	{"max_pool", OP_NONE, b_image, ref_pool, 1, {S4(2, 3, 6, 9)}, {DISTINCT}, {3}, 0, 1e-4, {0}},
 	{"batch_norm", OP_NONE, b_norm, ref_norm, 3, {S4(4, 3, 3, 2), S1(3), S1(3)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},

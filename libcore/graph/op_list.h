@@ -37,7 +37,8 @@
  *     limits (dtypes, sizes) belong in dg_vkk_supports() in vk/vk_k_ops.c.
  *  6. A test row in tests/t_ops.c (for an elementwise op one line of
  *     ELEMENTWISE there and one of cases[]): a double reference, shapes,
- *     tolerances.  t_ops fails, naming the op, while no row runs it.
+ *     tolerances.  t_ops fails, naming the op, while no row runs it, and
+ *     runs with DG_GUARD=1, so a kernel writing out of bounds fails too.
  * A missing kernel or recorder fails the build: every op runs on both
  * backends.  For example, a public elementwise reciprocal was 12 lines in
  * 8 files: its row; dg__bw_recip (gy·-y²); UN(dg_reciprocal, OP_RECIP)
