@@ -239,6 +239,9 @@ dg_tensor dg_upsample_nearest(struct dg_graph *g, dg_tensor x, unsigned f)
 	return dg_reshape(g, dg_expand(g, dg_reshape(g, x, 6, r6), 6, e6), 4, r4);
 }
 
+/* Bilinear upsampling and edge padding are tables of the resample op:
+ * graph/resample.c. */
+
 static dg_tensor pool(struct dg_graph *g, dg_tensor x, unsigned k, int is_max)
 {
 	uint64_t d[4];

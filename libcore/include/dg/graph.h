@@ -261,12 +261,6 @@ dg_tensor dg_pad(struct dg_graph *g, dg_tensor x, const uint64_t *before,
 
 /* ---- images ---------------------------------------------------------------- */
 
-/* N×C×H×W -> N×C×fH×fW, each pixel repeated f×f times. */
-dg_tensor dg_upsample_nearest(struct dg_graph *g, dg_tensor x, unsigned factor);
-/* N×C×H×W -> N×C×fH×fW, bilinear with align_corners=false (PyTorch's
- * default, F.interpolate(x, scale_factor=f, mode="bilinear")): output i
- * samples the input at (i + 1/2)/f - 1/2, clamped to the edge pixels. */
-dg_tensor dg_upsample_bilinear(struct dg_graph *g, dg_tensor x, unsigned factor);
 /* Padding of the last two axes (H, W) of a tensor of rank >= 2 by left
  * and right columns, top and bottom rows, as PyTorch's ReflectionPad2d
  * and ReplicationPad2d((left, right, top, bottom)): reflected about the
@@ -276,6 +270,12 @@ dg_tensor dg_reflection_pad2d(struct dg_graph *g, dg_tensor x, unsigned left, un
 			      unsigned top, unsigned bottom);
 dg_tensor dg_replication_pad2d(struct dg_graph *g, dg_tensor x, unsigned left, unsigned right,
 			       unsigned top, unsigned bottom);
+/* N×C×H×W -> N×C×fH×fW, each pixel repeated f×f times. */
+dg_tensor dg_upsample_nearest(struct dg_graph *g, dg_tensor x, unsigned factor);
+/* N×C×H×W -> N×C×fH×fW, bilinear with align_corners=false (PyTorch's
+ * default, F.interpolate(x, scale_factor=f, mode="bilinear")): output i
+ * samples the input at (i + 1/2)/f - 1/2, clamped to the edge pixels. */
+dg_tensor dg_upsample_bilinear(struct dg_graph *g, dg_tensor x, unsigned factor);
 /* Pooling of N×C×H×W over k×k windows with stride k (H, W divisible by k). */
 dg_tensor dg_avg_pool(struct dg_graph *g, dg_tensor x, unsigned k);
 dg_tensor dg_max_pool(struct dg_graph *g, dg_tensor x, unsigned k);
