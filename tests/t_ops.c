@@ -21,7 +21,8 @@
  * plain C kernels (DG_NO_DNNL=1); then on the vulkan backend when there is
  * a Vulkan device, for the ops it implements (the others are listed),
  * checked against the same reference and against the cpu backend on the
- * same inputs.  `t_ops vulkan` runs only the vulkan part.
+ * same inputs (the general convolutions twice: through texel buffers and
+ * through storage buffers).  `t_ops vulkan` runs only the vulkan part.
  *
  * The op list (graph/op_list.h) is the checklist: every op must run in
  * some row's graph (as the op tested, inside a composition or in a
@@ -1218,7 +1219,7 @@ static void run_case(struct tc *t, const char *mode)
 	double *in[3] = {0}, *r, *yref;
 	struct result res, cpu = {0};
 	char label[160];
-	int vulkan = !strcmp(mode, "vulkan");
+	int vulkan = !strncmp(mode, "vulkan", 6);
 
 	snprintf(label, sizeof label, "%s [%s] %u-d", t->name, mode, t->in[0].r);
 	for (int i = 0; i < t->nin; i++) {
@@ -1339,6 +1340,13 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < n; i++)
 			run_case(&cases[i], "vulkan");
 		check_coverage(1);
+		/* The general convolutions again through storage buffers, the
+		 * shader's fallback where texel views cannot be made. */
+		setenv("DG_VK_CONV_STORAGE", "1", 1);
+		for (size_t i = 0; i < n; i++)
+			if (cases[i].op >= OP_CONV_ND && cases[i].op <= OP_CONV_ND_BWD_FILTER)
+				run_case(&cases[i], "vulkan storage");
+		unsetenv("DG_VK_CONV_STORAGE");
 	} else {
 		diag("no Vulkan device: %s", dg_errmsg());
 	}
