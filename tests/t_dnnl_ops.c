@@ -311,7 +311,7 @@ static void test_pool(enum dg_dnnl_pool_kind kind, const char *name)
 }
 
 /* 3-d pooling as the engine plans it: forward without a workspace, and
- * average pooling's backward. */
+ * the backward (max pooling's from src, its forward run again). */
 static void test_pool3d(enum dg_dnnl_pool_kind kind, const char *name)
 {
 	struct dg_dnnl_conv c = { .n = 2, .ic = 3, .id = 5, .ih = 7, .iw = 6, .kd = 3, .kh = 3,
@@ -336,6 +336,10 @@ static void test_pool3d(enum dg_dnnl_pool_kind kind, const char *name)
 	if (kind != DG_DNNL_POOL_MAX) {
 		MAKE(pb, dg_dnnl_pool_bwd_plan(&pb, &c, kind));
 		RUN(pb, g, NULL, dx);
+	} else {
+		/* the engine's backward: from src, the forward run again */
+		MAKE(pb, dg_dnnl_pool_max_bwd_plan(&pb, &c));
+		RUN(pb, x, g, NULL, dx);
 	}
 	for (size_t pl = 0; pl < (size_t)(c.n * c.ic); pl++)
 		for (size_t i = 0; i < vout; i++) {
@@ -343,6 +347,7 @@ static void test_pool3d(enum dg_dnnl_pool_kind kind, const char *name)
 					  (int64_t)(i / (size_t)o[2] % (size_t)o[1]), (int64_t)(i % (size_t)o[2]) };
 			double best = -INFINITY, sum = 0;
 			int cnt = 0;
+			size_t first = 0;
 			for (int pass = 0; pass < 2; pass++)
 				for (int64_t a = 0; a < k[0]; a++)
 					for (int64_t b = 0; b < k[1]; b++)
@@ -356,22 +361,24 @@ static void test_pool3d(enum dg_dnnl_pool_kind kind, const char *name)
 							size_t q = pl * vin + (size_t)((p[0] * in[1] + p[1]) * in[2] + p[2]);
 							int div = kind == DG_DNNL_POOL_AVG ? cnt : (int)(k[0] * k[1] * k[2]);
 							if (pass) {
-								rdx[q] += g[pl * vout + i] / div;
+								if (kind != DG_DNNL_POOL_MAX)
+									rdx[q] += g[pl * vout + i] / div;
 								continue;
 							}
-							best = x[q] > best ? x[q] : best;
+							if (x[q] > best)
+								best = x[q], first = q;
 							sum += x[q];
 							cnt++;
 						}
 			int div = kind == DG_DNNL_POOL_AVG ? cnt : (int)(k[0] * k[1] * k[2]);
 			ry[pl * vout + i] = kind == DG_DNNL_POOL_MAX ? best : sum / div;
+			if (kind == DG_DNNL_POOL_MAX)
+				rdx[first] += g[pl * vout + i];
 		}
 	snprintf(t, sizeof t, "%s 2x3x5x7x6 k3x3x2 s2x1x2 p1 forward", name);
 	check(t, y, ry, no, 1e-6);
-	if (kind != DG_DNNL_POOL_MAX) {
-		snprintf(t, sizeof t, "%s backward", name);
-		check(t, dx, rdx, ni, 1e-6);
-	}
+	snprintf(t, sizeof t, "%s backward", name);
+	check(t, dx, rdx, ni, 1e-6);
 	dg_dnnl_plan_free(pf);
 	dg_dnnl_plan_free(pb);
 }

@@ -268,6 +268,11 @@ int dg_dnnl_pool_fwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *
 			  enum dg_dnnl_pool_kind kind, int training);
 int dg_dnnl_pool_bwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *c,
 			  enum dg_dnnl_pool_kind kind);
+/* Max pooling's backward from src itself: the plan runs the forward
+ * again into buffers of its own for the workspace (ties go to the first
+ * maximum of a window in row-major order).
+ * args: {src, diff_dst, NULL, diff_src}. */
+int dg_dnnl_pool_max_bwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *c);
 
 /* ---- broadcasting binary ops and reductions ----------------------------- */
 

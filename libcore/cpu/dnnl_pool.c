@@ -1,6 +1,9 @@
 /* cpu/dnnl_pool.c — max and average pooling plans, forward and backward
  * (max pooling's backward reads the forward's workspace of argmax
- * positions). */
+ * positions; the engine's, which has no workspace, runs the forward
+ * again for it). */
+#include <string.h>
+#include "dg/array.h"
 #include "dg/error.h"
 #include "cpu/dnnl_impl.h"
 
@@ -90,5 +93,45 @@ int dg_dnnl_pool_bwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *
 	st = dgd_plan_make(out, &d, NULL, hint, kind == DG_DNNL_POOL_MAX ? args_ws : args,
 			   3, "pooling backward");
 	DNNL(primitive_desc_destroy)(hint);
+	return st;
+}
+
+int dg_dnnl_pool_max_bwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *c)
+{
+	struct dg_dnnl_plan *f = NULL, *b = NULL;
+	int64_t o[3];
+	int st;
+
+	*out = NULL;
+	if ((st = dg_dnnl_pool_fwd_plan(&f, c, DG_DNNL_POOL_MAX, 1)) ||
+	    (st = dg_dnnl_pool_bwd_plan(&b, c, DG_DNNL_POOL_MAX)) ||
+	    (st = dg_dnnl_window_out(c, 0, o)))
+		goto fail;
+	/* the backward's slots {diff_dst, workspace, diff_src} become
+	 * {src (for the forward), diff_dst, workspace (the forward's),
+	 * diff_src} */
+	size_t dst = (size_t)(c->n * c->ic * o[0] * o[1] * o[2]) * sizeof(float);
+	b->pre = f;
+	f = NULL;
+	if (!(b->pre_buf[0] = dg_alloc(dst)) ||
+	    !(b->pre_buf[1] = dg_alloc(dg_dnnl_plan_workspace_bytes(b->pre) + 64))) {
+		st = dg_error_nomem("max pooling's workspace", dst);
+		goto fail;
+	}
+	for (int i = 3; i > 0; i--) {
+		b->arg_id[i] = b->arg_id[i - 1];
+		b->mem[i] = b->mem[i - 1];
+		b->stage[i] = b->stage[i - 1];
+	}
+	b->arg_id[0] = 0;
+	b->mem[0] = NULL;
+	memset(&b->stage[0], 0, sizeof b->stage[0]);
+	b->nargs = 4;
+	b->pre_slot = 2;
+	*out = b;
+	return DG_OK;
+fail:
+	dg_dnnl_plan_free(f);
+	dg_dnnl_plan_free(b);
 	return st;
 }

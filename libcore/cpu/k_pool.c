@@ -1,4 +1,5 @@
-/* cpu/k_pool.c — max and average pooling in C and their adjoints, on
+/* cpu/k_pool.c — max and average pooling in C and their adjoints (the
+ * path without oneDNN, and max_pool_pick always), on
  * images N×C×D×H×W (depth 1 for 2-d), windows k moved by stride s over
  * the image padded by p (struct dg_window):
  *   max_pool       y[i] = the first maximum of x's window i (row-major
@@ -11,7 +12,6 @@
  * One thread owns each plane (n, c) and visits its windows in order, so
  * overlapping windows add up in a fixed order (the vulkan shader adds in
  * the same order). */
-#include <math.h>
 #include <string.h>
 #include "cpu/kernels.h"
 #include "cpu/pool.h"
@@ -34,24 +34,49 @@ static void bounds(const struct dg_window *g, const int64_t *i, int64_t *lo, int
 	}
 }
 
-/* The place of the first maximum of x in window i (never -1: the
+/* The place of the first maximum of x within [lo, hi) (never empty: the
  * padding is at most half a window, so every window holds an element). */
-static int64_t argmax(const struct dg_window *g, const float *x, const int64_t *i)
+static int64_t argmax(const struct dg_window *g, const float *x, const int64_t *lo,
+		      const int64_t *hi)
 {
-	int64_t lo[3], hi[3], best = -1;
-	float m = 0;
-	bounds(g, i, lo, hi);
+	int64_t best = (lo[0] * g->in[1] + lo[1]) * g->in[2] + lo[2];
+	float m = x[best];
 	for (int64_t d = lo[0]; d < hi[0]; d++)
-		for (int64_t h = lo[1]; h < hi[1]; h++)
+		for (int64_t h = lo[1]; h < hi[1]; h++) {
+			int64_t row = (d * g->in[1] + h) * g->in[2];
 			for (int64_t w = lo[2]; w < hi[2]; w++) {
-				int64_t at = (d * g->in[1] + h) * g->in[2] + w;
-				float v = x[at];
-				if (best < 0 || v > m || isnan(v)) {
+				float v = x[row + w];
+				if (v > m || v != v) {  /* a NaN wins, as in PyTorch */
 					m = v;
-					best = at;
+					best = row + w;
 				}
 			}
+		}
 	return best;
+}
+
+static float window_sum(const struct dg_window *g, const float *x, const int64_t *lo,
+			const int64_t *hi)
+{
+	float acc = 0;
+	for (int64_t d = lo[0]; d < hi[0]; d++)
+		for (int64_t h = lo[1]; h < hi[1]; h++) {
+			const float *row = x + (d * g->in[1] + h) * g->in[2];
+			for (int64_t w = lo[2]; w < hi[2]; w++)
+				acc += row[w];
+		}
+	return acc;
+}
+
+static void window_add(const struct dg_window *g, float *x, const int64_t *lo,
+		       const int64_t *hi, float v)
+{
+	for (int64_t d = lo[0]; d < hi[0]; d++)
+		for (int64_t h = lo[1]; h < hi[1]; h++) {
+			float *row = x + (d * g->in[1] + h) * g->in[2];
+			for (int64_t w = lo[2]; w < hi[2]; w++)
+				row[w] += v;
+		}
 }
 
 static int64_t divisor(const struct dg_window *g, const int64_t *lo, const int64_t *hi)
@@ -65,10 +90,10 @@ static void planes(void *ctx, size_t b, size_t e)
 {
 	const struct pl *v = ctx;
 	const struct dg_window *g = &v->g;
+	int into_input = v->op == OP_MAX_POOL_BWD || v->op == OP_AVG_POOL_BWD;
 	for (size_t pl = b; pl < e; pl++) {
 		const float *x = v->x ? v->x + pl * v->vin : NULL;
-		int into_input = v->op == OP_MAX_POOL_BWD || v->op == OP_AVG_POOL_BWD;
-		/* the pooled-shaped operand: dy of the adjoints, else y */
+		/* the pooled-shaped operand of the adjoints (dy), h of pick */
 		const float *dy = into_input ? v->h + pl * v->vout : NULL;
 		const float *h = v->op == OP_MAX_POOL_PICK ? v->h + pl * v->vin : NULL;
 		float *y = v->y + pl * (into_input ? v->vin : v->vout);
@@ -79,32 +104,24 @@ static void planes(void *ctx, size_t b, size_t e)
 			for (i[1] = 0; i[1] < g->out[1]; i[1]++)
 				for (i[2] = 0; i[2] < g->out[2]; i[2]++, o++) {
 					int64_t lo[3], hi[3];
+					bounds(g, i, lo, hi);
 					switch (v->op) {
 					case OP_MAX_POOL:
-						y[o] = x[argmax(g, x, i)];
-						continue;
+						y[o] = x[argmax(g, x, lo, hi)];
+						break;
 					case OP_MAX_POOL_PICK:
-						y[o] = h[argmax(g, x, i)];
-						continue;
+						y[o] = h[argmax(g, x, lo, hi)];
+						break;
 					case OP_MAX_POOL_BWD:
-						y[argmax(g, x, i)] += dy[o];
-						continue;
+						y[argmax(g, x, lo, hi)] += dy[o];
+						break;
+					case OP_AVG_POOL:
+						y[o] = window_sum(g, x, lo, hi) / (float)divisor(g, lo, hi);
+						break;
+					default:
+						window_add(g, y, lo, hi, dy[o] / (float)divisor(g, lo, hi));
+						break;
 					}
-					bounds(g, i, lo, hi);
-					float div = (float)divisor(g, lo, hi), acc = 0, add = 0;
-					if (v->op == OP_AVG_POOL_BWD)
-						add = dy[o] / div;
-					for (int64_t d = lo[0]; d < hi[0]; d++)
-						for (int64_t r = lo[1]; r < hi[1]; r++)
-							for (int64_t c = lo[2]; c < hi[2]; c++) {
-								int64_t at = (d * g->in[1] + r) * g->in[2] + c;
-								if (v->op == OP_AVG_POOL)
-									acc += x[at];
-								else
-									y[at] += add;
-							}
-					if (v->op == OP_AVG_POOL)
-						y[o] = acc / div;
 				}
 	}
 }

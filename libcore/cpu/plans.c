@@ -16,10 +16,10 @@ static int plannable(const struct dg_kcall *c)
 	case OP_MATMUL: case OP_CONV: case OP_CONV_BWD_DATA: case OP_CONV_BWD_FILTER:
 	case OP_CONV_ND: case OP_CONV_ND_BWD_DATA: case OP_CONV_ND_BWD_FILTER:
 		return 1;
-	/* Max pooling's adjoints are C: oneDNN's backward needs the forward's
-	 * workspace of argmax places, which the graph does not keep (its
-	 * backward op finds the maxima again, in one pass). */
-	case OP_MAX_POOL: case OP_AVG_POOL: case OP_AVG_POOL_BWD:
+	/* max_pool_pick stays C (oneDNN has no such op); max_pool_bwd's plan
+	 * runs the forward again for oneDNN's workspace, which the graph does
+	 * not keep: still 3x faster than the C loop. */
+	case OP_MAX_POOL: case OP_AVG_POOL: case OP_AVG_POOL_BWD: case OP_MAX_POOL_BWD:
 		return 1;
 	case OP_EXP: case OP_LOG: case OP_SQRT: case OP_TANH: case OP_SIGMOID:
 	case OP_SOFTPLUS: case OP_ELU:
@@ -142,6 +142,10 @@ int dg_cpu_plan(const struct dg_kcall *c, struct dg_dnnl_plan **plan)
 		window_desc(c, &d);
 		st = dg_dnnl_conv_bwd_weights_plan(plan, &d, 0);
 		break;
+	case OP_MAX_POOL_BWD:
+		window_desc(c, &d);
+		st = dg_dnnl_pool_max_bwd_plan(plan, &d);
+		break;
 	case OP_MAX_POOL:
 	case OP_AVG_POOL:
 	case OP_AVG_POOL_BWD: {
@@ -184,6 +188,11 @@ int dg_cpu_run_plan(const struct dg_kargs *a)
 	case OP_AVG_POOL:
 		args[0] = (void *)a->x[0];
 		args[1] = a->y;
+		break;
+	case OP_MAX_POOL_BWD:       /* {src, diff_dst, workspace, diff_src} */
+		args[0] = (void *)a->x[0];
+		args[1] = (void *)a->x[1];
+		args[3] = a->y;
 		break;
 	case OP_AVG_POOL_BWD:       /* {diff_dst, workspace, diff_src} */
 		args[0] = (void *)a->x[0];
