@@ -444,16 +444,19 @@ static int64_t axis_param(const unsigned *v, unsigned r, int a, int64_t dflt)
 }
 
 /* Convolution (y = conv(x, w) + b) or its transpose (scattered from x,
- * straight from the definition), grouped, on 5-d views. */
+ * straight from the definition), grouped, on 5-d views; or (rows named
+ * "... filter gradient", inputs x, h, w) the gradient Σ h·conv(x, w)
+ * of w. */
 static void ref_conv_nd(const struct tc *t, double *const *in, double *out)
 {
 	const struct convcfg *k = &convcfg[(int)t->p[0]];
 	int transposed = k->api == CONV_T_ND || k->api == CONV_T_3D;
+	int dw = strstr(t->name, "filter gradient") != NULL;
 	uint64_t x[5], w[5], y[5];
 	int64_t s[3], p[3], d[3];
 	as5(&t->in[0], x);
-	as5(&t->in[1], w);
-	as5(&t->out, y);
+	as5(dw ? &t->in[2] : &t->in[1], w);
+	as5(dw ? &t->in[1] : &t->out, y);
 	unsigned r = t->in[0].r;
 	for (int a = 0; a < 3; a++) {
 		s[a] = k->stride[0] ? axis_param(k->stride, r, a, 1) : 1;
@@ -489,14 +492,16 @@ static void ref_conv_nd(const struct tc *t, double *const *in, double *out)
 										uint64_t wi = transposed
 											? (((o * w[1] + (c - grp * (cin / G))) * w[2] + u0) * w[3] + u1) * w[4] + u2
 											: (((o * w[1] + cl) * w[2] + u0) * w[3] + u1) * w[4] + u2;
-										if (transposed)
+										if (dw)
+											out[wi] += in[0][bi] * in[1][si];
+										else if (transposed)
 											out[bi] += in[0][si] * in[1][wi];
 										else
 											out[si] += in[0][bi] * in[1][wi];
 									}
 						}
 					}
-	if (t->nin > 2)
+	if (t->nin > 2 && !dw)
 		for (uint64_t i = 0; i < count(&t->out); i++)
 			out[i] += in[2][(i / (y[2] * y[3] * y[4])) % y[1]];
 }
@@ -829,6 +834,18 @@ static dg_tensor b_conv_nd(struct dg_graph *g, const dg_tensor *x, const struct 
 	return dg_conv_nd(g, x[0], x[1], b, &o);
 }
 
+/* ∂/∂w Σ h·conv_nd(x, w) = conv_nd_bwd_filter(x, h), from inputs x, h
+ * and w (w only gives the shape): its own gradients, in x and in h, run
+ * the backward rule of conv_nd_bwd_filter. */
+static dg_tensor b_conv_nd_dw(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
+{
+	dg_tensor in[2] = {x[0], x[2]};
+	struct tc nobias = *t;
+	nobias.nin = 2;
+	dg_tensor y = b_conv_nd(g, in, &nobias);
+	return dg_grad(g, dg_sum(g, dg_mul(g, y, x[1]), DG_AXES_ALL, 0), x[2]);
+}
+
 static dg_tensor b_pool_nd(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
 {
 	const struct poolcfg *k = &poolcfg[(int)t->p[0]];
@@ -1009,6 +1026,8 @@ static struct tc cases[] = {
 	{"conv_nd 3-d depthwise", OP_CONV_ND, b_conv_nd, ref_conv_nd, 2, {S5(1, 5, 3, 4, 5), S5(5, 1, 3, 3, 3)}, {ANY, ANY}, {12}, 1e-5, 1e-4, {0}},
 	{"conv_transpose3d", OP_CONV_ND_BWD_DATA, b_conv_nd, ref_conv_nd, 3, {S5(1, 3, 3, 4, 3), S5(3, 2, 3, 3, 3), S1(2)}, {ANY, ANY, ANY}, {10}, 1e-5, 1e-4, {0}},
 	{"conv_transpose_nd 3-d groups 3", OP_CONV_ND_BWD_DATA, b_conv_nd, ref_conv_nd, 2, {S5(2, 3, 2, 3, 3), S5(3, 2, 2, 2, 2)}, {ANY, ANY}, {11}, 1e-5, 1e-4, {0}},
+	{"conv_nd filter gradient, groups 2", OP_CONV_ND_BWD_FILTER, b_conv_nd_dw, ref_conv_nd, 3, {S4(2, 4, 7, 6), S4(2, 6, 7, 6), S4(6, 2, 3, 3)}, {ANY, ANY, NOGRAD}, {0}, 1e-5, 1e-4, {0}},
+	{"conv_nd 3-d filter gradient", OP_CONV_ND_BWD_FILTER, b_conv_nd_dw, ref_conv_nd, 3, {S5(1, 2, 7, 5, 6), S5(1, 3, 4, 3, 3), S5(3, 2, 3, 2, 3)}, {ANY, ANY, NOGRAD}, {8}, 1e-5, 1e-4, {0}},
 	/* pooling with padding and any stride: p[0] is the row of poolcfg[] */
 	{"max_pool2d k3 s2 p1", OP_MAX_POOL, b_pool_nd, ref_pool_nd, 1, {S4(2, 3, 7, 9)}, {DISTINCT}, {0}, 0, 1e-4, {0}},
 	{"max_pool2d k2 s3 p1", OP_MAX_POOL, b_pool_nd, ref_pool_nd, 1, {S4(1, 2, 8, 5)}, {DISTINCT}, {1}, 0, 1e-4, {0}},

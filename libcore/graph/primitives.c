@@ -345,6 +345,12 @@ dg_tensor dg_conv_transpose_nd(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_
 	d[1] = wn->dims[1] * (uint64_t)ia[DG_CIA_GROUPS];
 	for (unsigned i = 2; i < r; i++) {
 		unsigned a = i + 5 - r - 2;   /* spatial axis (depth first) */
+		if (outpad[a] >= ia[DG_CIA_STRIDE + a]) {
+			dg__fail(g, DG_EUSAGE, "conv_transpose_nd: output padding %lld not below "
+				 "the stride %lld", (long long)outpad[a],
+				 (long long)ia[DG_CIA_STRIDE + a]);
+			return DG_NONE;
+		}
 		int64_t side = ((int64_t)xn->dims[i] - 1) * ia[DG_CIA_STRIDE + a] -
 			       2 * ia[DG_CIA_PAD + a] +
 			       ia[DG_CIA_DIL + a] * ((int64_t)wn->dims[i] - 1) + 1 + outpad[a];
