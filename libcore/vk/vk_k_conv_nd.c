@@ -18,7 +18,7 @@ struct conv_push {
 	uint32_t c, o, cg, og;
 	int32_t xs[4], ys[4], ks[4], st[4], pd[4], dl[4];
 };
-_Static_assert(sizeof(struct conv_push) == 128, "conv_direct.comp's push constants");
+_Static_assert(sizeof(struct conv_push) == 128, "conv_direct.glsl's push constants");
 
 static void sides(int32_t *to, const int64_t *from, int64_t w)
 {
