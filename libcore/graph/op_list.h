@@ -112,8 +112,8 @@ DG_OP(CONV_BWD_FILTER, "conv2d_bwd_filter", 2, 0,                       conv,   
  * j's outputs see its C/groups inputs; bwd_data (dy, w) -> dims given;
  * bwd_filter (x, dy) -> dims given */
 DG_OP(CONV_ND,         "conv_nd",           2, 0,                       conv_nd,   conv_nd,     conv_nd,         conv_nd, DG_CONV_FWD)
-DG_OP(CONV_ND_BWD_DATA,   "conv_nd_bwd_data",   2, 0,                   conv_nd,   conv_nd,     conv_nd_bwd_data,   conv_nd, DG_CONV_BWD_DATA)
-DG_OP(CONV_ND_BWD_FILTER, "conv_nd_bwd_filter", 2, 0,                   conv_nd,   conv_nd,     conv_nd_bwd_filter, conv_nd, DG_CONV_BWD_FILTER)
+DG_OP(CONV_ND_BWD_DATA, "conv_nd_bwd_data", 2, 0,                      conv_nd,   conv_nd,     conv_nd_bwd_data, conv_nd, DG_CONV_BWD_DATA)
+DG_OP(CONV_ND_BWD_FILTER, "conv_nd_bwd_filter", 2, 0,                  conv_nd,   conv_nd,     conv_nd_bwd_filter, conv_nd, DG_CONV_BWD_FILTER)
 /* pooling of N×C×H×W or N×C×D×H×W, ia as DG_PIA_*: max_pool_bwd (x, dy)
  * -> x's shape, dy added at the first maximum of each window of x (in
  * row-major order); max_pool_pick (x, h) -> the pooled shape, h at those
