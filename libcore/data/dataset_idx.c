@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "data/dataset_impl.h"
+#include "io/limits.h"
 
 #define FASHION_DIR "/usr/share/datasets"
 
@@ -68,55 +69,92 @@ static int load_labels(struct dg_store *s, const char *path, uint64_t first,
 	return st;
 }
 
-/* IDX images: N×H×W (gray) or N×H×W×C (C = 1 or 3, channels last), u8 or
- * f32/f64 in [0,1]. */
-static int store_images(struct dg_store *s, struct dg_array *a, const char *path)
+/* Images per read: about a megabyte, at least one. */
+static uint64_t chunk_items(uint64_t item_bytes, uint64_t left)
 {
-	uint64_t n = a->dims[0], h = a->dims[1], w = a->dims[2];
-	uint64_t c = a->rank == 4 ? a->dims[3] : 1, per = h * w * c;
-	float *tmp;
-	int st = DG_OK;
+	uint64_t k = item_bytes ? (1u << 20) / item_bytes : left;
+	k = k ? k : 1;
+	return k < left ? k : left;
+}
 
-	if ((a->rank != 3 && a->rank != 4) || (c != 1 && c != 3))
-		return dg_error(DG_EDATA, "%s: IDX images must be N×H×W or N×H×W×C with C 1 or 3", path);
-	if (a->dtype != DG_U8 && a->dtype != DG_F32 && a->dtype != DG_F64)
+/* IDX images: N×H×W (gray) or N×H×W×C (C = 1 or 3, channels last), u8 or
+ * f32/f64 in [0,1], read a chunk of images at a time into the store, so
+ * that memory holds the images once (as u8 when they are 8-bit) and
+ * never the file's whole contents besides. */
+static int store_images(struct dg_dataset *ds, struct dg_idx *x, const char *name)
+{
+	struct dg_store *s = ds->store;
+	uint64_t dims[DG_MAX_RANK], n, h, w, c, per, esize, k;
+	unsigned rank;
+	int dtype, st = DG_OK;
+	void *raw = NULL, *planar = NULL;
+
+	dg__idx_shape(x, &dtype, &rank, dims, NULL);
+	n = dims[0];
+	h = dims[1];
+	w = dims[2];
+	c = rank == 4 ? dims[3] : 1;
+	if ((rank != 3 && rank != 4) || (c != 1 && c != 3))
+		return dg_error(DG_EDATA, "%s: IDX images must be N×H×W or N×H×W×C with C 1 or 3",
+				name);
+	if (dtype != DG_U8 && dtype != DG_F32 && dtype != DG_F64)
 		return dg_error(DG_EDATA, "%s: IDX images of type %s (u8, f32 or f64 expected)",
-				path, dg_dtype_name(a->dtype));
-	if (h > UINT32_MAX || w > UINT32_MAX || !n || !per)
-		return dg_error(DG_EDATA, "%s: no images", path);
-	if (a->dtype == DG_U8 && c == 1) {
-		/* already N×1×H×W u8: the store takes the buffer */
-		s->px = a->data;
-		a->data = NULL;
-		s->dtype = DG_U8;
-		s->c = 1;
-		s->h = (unsigned)h;
-		s->w = (unsigned)w;
-		s->n = s->cap = n;
-		return DG_OK;
+				name, dg_dtype_name(dtype));
+	if (h > UINT32_MAX || w > UINT32_MAX || !n || !h || !w)
+		return dg_error(DG_EDATA, "%s: no images", name);
+	per = h * w * c;
+	esize = dg_dtype_size(dtype);
+	/* the store holds at least a byte a value: refused before anything
+	 * is read when even that is over the limit */
+	if (n > s->max_bytes / per)
+		return dg_error(DG_EDATA, "%s: IDX dims %llux%llux%llu%s need at least %llu "
+				"bytes in memory, more than the limit of %llu (%s)", name,
+				(unsigned long long)n, (unsigned long long)h,
+				(unsigned long long)w, rank == 4 ? (c == 3 ? "x3" : "x1") : "",
+				(unsigned long long)(n * per), (unsigned long long)s->max_bytes,
+				DG_ENV_DATASET_MAX);
+	k = chunk_items(per * esize, n);
+	raw = malloc(k * per * esize);
+	planar = malloc(dtype == DG_U8 && c == 1 ? 1 : k * per * (dtype == DG_U8 ? 1 : 4));
+	if (!raw || !planar) {
+		st = dg_error_nomem("IDX images", k * per * esize);
+		goto out;
 	}
-	tmp = malloc(per * sizeof *tmp);
-	if (!tmp)
-		return dg_error_nomem("an image", per * 4);
-	for (uint64_t i = 0; i < n && !st; i++) {
-		for (uint64_t k = 0; k < c; k++)
-			for (uint64_t j = 0; j < h * w; j++) {
-				uint64_t at = (i * h * w + j) * c + k;
-				double v = a->dtype == DG_U8 ? ((uint8_t *)a->data)[at] / 255.0
-					 : a->dtype == DG_F32 ? ((float *)a->data)[at]
-					 : ((double *)a->data)[at];
-				if (!(v >= 0 && v <= 1)) {
-					st = dg_error(DG_EDATA, "%s: image %llu: value %g outside [0,1]",
-						      path, (unsigned long long)i, v);
-					break;
+	for (uint64_t done = 0; done < n && !st; done += k) {
+		if (k > n - done)
+			k = n - done;
+		if ((st = dg__idx_items(x, k, raw)))
+			break;
+		/* channels last -> planar; floats checked against [0,1] */
+		for (uint64_t i = 0; i < k && !st && !(dtype == DG_U8 && c == 1); i++)
+			for (uint64_t ch = 0; ch < c && !st; ch++)
+				for (uint64_t j = 0; j < h * w; j++) {
+					uint64_t at = (i * h * w + j) * c + ch;
+					uint64_t to = (i * c + ch) * h * w + j;
+					double v;
+					if (dtype == DG_U8) {
+						((uint8_t *)planar)[to] = ((uint8_t *)raw)[at];
+						continue;
+					}
+					v = dtype == DG_F32 ? ((float *)raw)[at] : ((double *)raw)[at];
+					if (!(v >= 0 && v <= 1)) {
+						st = dg_error(DG_EDATA, "%s: image %llu: value %g outside "
+							      "[0,1]", name,
+							      (unsigned long long)(done + i), v);
+						break;
+					}
+					((float *)planar)[to] = (float)v;
 				}
-				tmp[k * h * w + j] = (float)v;
-			}
 		if (!st)
-			st = dg__store_append(s, DG_F32, tmp, 1, (unsigned)c, (unsigned)h,
-					      (unsigned)w, NULL, path);
+			st = dg__store_append(s, dtype == DG_U8 ? DG_U8 : DG_F32,
+					      dtype == DG_U8 && c == 1 ? raw : planar, k,
+					      (unsigned)c, (unsigned)h, (unsigned)w, NULL, name);
 	}
-	free(tmp);
+	if (!st)
+		st = dg__idx_finish(x);
+out:
+	free(raw);
+	free(planar);
 	if (!st) {
 		free(s->labels);   /* the append's placeholders; labels come next */
 		s->labels = NULL;
@@ -124,27 +162,28 @@ static int store_images(struct dg_store *s, struct dg_array *a, const char *path
 	return st;
 }
 
-int dg__load_idx(struct dg_dataset *ds, const char *images, const char *labels)
+int dg__load_idx(struct dg_dataset *ds, struct dg_input *in, const char *labels)
 {
-	struct dg_array *a;
+	struct dg_idx *x;
 	char *found = NULL;
-	uint64_t total = 0;
-	int st;
+	uint64_t total = 0, dims[DG_MAX_RANK];
+	unsigned rank;
+	int dtype, st;
 
 	ds->store = dg__store_new(ds->opt.max_bytes);
 	if (!ds->store)
 		return DG_ENOMEM;
 	/* with a limit only the first images are read: fashion-mnist
 	 * --limit 64 starts at once instead of inflating 47 MB */
-	st = dg__idx_read_first(images, ds->opt.max_bytes, ds->opt.limit, &total, &a);
+	if ((st = dg__idx_open(in, ds->opt.limit, &x)))
+		return st;
+	dg__idx_shape(x, &dtype, &rank, dims, &total);
+	st = store_images(ds, x, dg_input_name(in));
+	dg__idx_close(x);
 	if (st)
 		return st;
-	st = store_images(ds->store, a, images);
-	dg_array_free(a);
-	if (st)
-		return st;
-	if (!labels)
-		labels = found = matching_labels(images);
+	if (!labels && strcmp(ds->source, "-") != 0)
+		labels = found = matching_labels(ds->source);
 	if (labels)
 		st = load_labels(ds->store, labels, ds->opt.limit, total);
 	free(found);
@@ -167,9 +206,15 @@ int dg__load_fashion(struct dg_dataset *ds, int test)
 		return dg_error(DG_ENOINPUT, "%s: %s not found: install the Debian package "
 				"dataset-fashion-mnist (or set DG_DATA_DIR)",
 				ds->source, stat(images, &st) ? images : labels);
-	rc = dg__load_idx(ds, images, labels);
-	if (rc)
-		return rc;
+	{
+		struct dg_input *in;
+		if ((rc = dg_input_open(images, &in)))
+			return rc;
+		rc = dg__load_idx(ds, in, labels);
+		dg_input_close(in);
+		if (rc)
+			return rc;
+	}
 	if (ds->store->c != 1 || ds->store->h != 28 || ds->store->w != 28)
 		return dg_error(DG_EDATA, "%s: %s: not 28×28 gray images", ds->source, images);
 	for (uint64_t i = 0; i < ds->store->n; i++)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include "dg/dataset.h"
 #include "dg/error.h"
+#include "dg/input.h"
 
 /* Images in memory, shared (refcounted) by a dataset and its splits.
  * dtype is DG_U8 (values 0..255, exact for 8-bit sources) or DG_F32. */
@@ -35,6 +36,7 @@ struct dg_dataset {
 	uint64_t *index;            /* view order over store; NULL: identity */
 	uint64_t pos;               /* next image for dg_dataset_read() */
 	struct dg_seq *seq;         /* sequential stream state, or NULL */
+	struct dg_input *in;        /* the source of a sequential set */
 };
 
 struct dg_store *dg__store_new(uint64_t max_bytes);
@@ -66,13 +68,29 @@ void dg__warn(struct dg_dataset *ds, const char *fmt, ...) DG_PRINTF(2, 3);
 int dg__idx_read_first(const char *path, uint64_t max_bytes, uint64_t first,
 		       uint64_t *total, struct dg_array **out);
 
-/* Loaders: fill ds->store (or ds->seq).  path is the file or folder. */
-int dg__load_idx(struct dg_dataset *ds, const char *images, const char *labels);
+/* An IDX file read item by item (along the outermost dim) from an input,
+ * plain or gzip'd: dg__idx_open() reads the header (only the first items
+ * when first > 0), dg__idx_items() the next n items into buf (n × the
+ * elements of an item, in the dtype of dg__idx_shape(): i16 widens to
+ * i32, so buf holds n × item × dtype size bytes), dg__idx_finish() checks
+ * that nothing follows the last.  in must outlive the reader.  Errors:
+ * DG_EDATA naming the input. */
+struct dg_idx;
+int dg__idx_open(struct dg_input *in, uint64_t first, struct dg_idx **out);
+void dg__idx_shape(const struct dg_idx *x, int *dtype, unsigned *rank, uint64_t *dims,
+		   uint64_t *total);
+int dg__idx_items(struct dg_idx *x, uint64_t n, void *buf);
+int dg__idx_finish(struct dg_idx *x);
+void dg__idx_close(struct dg_idx *x);
+
+/* Loaders: fill ds->store (or ds->seq) from the input in (already
+ * opened, its first bytes peeked at) or the folder path. */
+int dg__load_idx(struct dg_dataset *ds, struct dg_input *in, const char *labels);
 int dg__load_fashion(struct dg_dataset *ds, int test);
-int dg__load_png_file(struct dg_dataset *ds, const char *path);
+int dg__load_png_file(struct dg_dataset *ds, struct dg_input *in);
 int dg__load_folder(struct dg_dataset *ds, const char *path);
-int dg__load_archive(struct dg_dataset *ds, const char *path);
-int dg__load_stream(struct dg_dataset *ds, const char *path);
+int dg__load_archive(struct dg_dataset *ds, struct dg_input *in);
+int dg__load_stream(struct dg_dataset *ds, struct dg_input *in);
 
 /* Sequential streams (dataset_stream.c). */
 int dg__seq_read(struct dg_dataset *ds, uint64_t max, struct dg_array **images,

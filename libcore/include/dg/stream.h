@@ -72,6 +72,10 @@ struct dg_record {
  * failure (message set; a missing file is DG_ENOINPUT). */
 struct dg_reader *dg_reader_fd(int fd, const char *name);
 struct dg_reader *dg_reader_file(FILE *f, const char *name);
+/* Reads through in (which must outlive the reader, and is not closed by
+ * it), from where it stands: bytes peeked at are read again. */
+struct dg_input;
+struct dg_reader *dg_reader_input(struct dg_input *in);
 /* path "-" reads stdin. */
 struct dg_reader *dg_reader_open(const char *path);
 void dg_reader_close(struct dg_reader *r);
