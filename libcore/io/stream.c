@@ -181,6 +181,11 @@ static int max_from_env(uint64_t *out)
 	return dg__env_limit(DG_ENV_STREAM_MAX, DEFAULT_MAX_PAYLOAD, out);
 }
 
+int dg_stream_max_payload(uint64_t *bytes)
+{
+	return max_from_env(bytes);
+}
+
 static struct dg_reader *reader_new(int fd, FILE *f, struct dg_input *in,
 				    const char *name)
 {

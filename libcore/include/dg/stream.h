@@ -88,6 +88,12 @@ int dg_reader_unread(struct dg_reader *r, const void *bytes, size_t len);
 /* The name used in messages ("stdin" for "-"). */
 const char *dg_reader_name(const struct dg_reader *r);
 
+/* The largest payload a reader allocates: DG_STREAM_MAX_BYTES from the
+ * environment, else 2 GiB.  DG_EUSAGE naming the variable when it is
+ * malformed.  A writer that gathers images into records (dg-encode) keeps
+ * each within it, so that every dg tool can read them. */
+int dg_stream_max_payload(uint64_t *bytes);
+
 /* Largest payload dg_reader_payload()/dg_read_array() will allocate
  * (default 2 GiB, or DG_STREAM_MAX_BYTES from the environment; when that
  * is malformed, they fail with DG_EUSAGE unless this is called). */
