@@ -150,10 +150,12 @@ static void text_value(const char *str, size_t max)
 
 /* ---- streams ---------------------------------------------------------- */
 
+/* One record; error is why it is bad (the reader's message), or NULL. */
 static void print_record(const struct cmdline *cl, const char *label,
-			 const struct dg_record *rec, int good)
+			 const struct dg_record *rec, const char *error)
 {
 	const struct dg_meta *m = rec->meta;
+	int good = !error;
 
 	if (cl->json) {
 		fputs("{\"file\":", stdout);
@@ -171,7 +173,12 @@ static void print_record(const struct cmdline *cl, const char *label,
 			putchar(':');
 			json_string(dg_meta_value(m, i));
 		}
-		printf("},\"checksum\":\"%s\"}\n", good ? "ok" : "bad");
+		printf("},\"checksum\":\"%s\"", good ? "ok" : "bad");
+		if (!good) {
+			fputs(",\"error\":", stdout);
+			json_string(error);
+		}
+		fputs("}\n", stdout);
 		return;
 	}
 	{
@@ -210,7 +217,10 @@ static int describe_stream(const struct cmdline *cl, const char *label, struct d
 		if (!st) {
 			st = dg_reader_skip(r);
 			if (!st || !dg_reader_broken(r))
-				print_record(cl, label, rec, !st);
+				print_record(cl, label, rec, st ? dg_errmsg() : NULL);
+		} else if (rec) {
+			/* spoiled by its metadata: listed, its index kept */
+			print_record(cl, label, rec, dg_errmsg());
 		}
 		if (st) {
 			/* Records are printed as they come, so an error

@@ -509,8 +509,16 @@ int dg_reader_next(struct dg_reader *r, const struct dg_record **out)
 	r->state = PAYLOAD;
 	if (r->pending) {
 		/* Report it now, with the record consumed, so the next call
-		 * goes on; a checksum mismatch explains it better if any. */
-		return finish_record(r);
+		 * goes on; a checksum mismatch explains it better if any.
+		 * The header stays visible (without metadata), so that a
+		 * lister shows the record as bad instead of skipping it. */
+		dg_meta_free(r->meta);
+		r->meta = dg_meta_new();
+		r->rec.meta = r->meta;
+		st = finish_record(r);
+		if (st && r->meta && r->state != BROKEN)
+			*out = &r->rec;
+		return st;
 	}
 	*out = &r->rec;
 	return DG_OK;

@@ -102,7 +102,11 @@ void dg_reader_set_max_payload(struct dg_reader *r, uint64_t bytes);
 /* Advances to the next record, skipping (and checksumming) whatever is
  * left of the current payload.  Sets *rec, or NULL at a clean end of
  * stream (EOF exactly between records).  Errors: DG_EDATA for anything
- * malformed (message names the record), DG_EIO for read errors. */
+ * malformed (message names the record), DG_EIO for read errors.  When
+ * the error spoils only this record (invalid metadata; see
+ * dg_reader_broken()), the record is consumed and *rec is still set, to
+ * its header with empty metadata, so that a lister can show it as bad;
+ * otherwise *rec is NULL on error. */
 int dg_reader_next(struct dg_reader *r, const struct dg_record **rec);
 
 /* Reads the next len bytes of the current payload into buf (chunked
