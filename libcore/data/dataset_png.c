@@ -181,12 +181,15 @@ static int walk(struct dg_dataset *ds, const char *root, const char *rel, int de
 			int e = errno;
 			/* a link to nothing (or to itself) is no image, like a
 			 * FIFO: skipped unless strict */
-			if (lstat(path, &lb) == 0 && S_ISLNK(lb.st_mode) && !ds->opt.strict) {
-				dg__warn(ds, "%s: broken symbolic link (%s), skipped", path,
-					 strerror(e));
-			} else {
+			if (lstat(path, &lb) != 0 || !S_ISLNK(lb.st_mode)) {
 				errno = e;
 				st = dg_error_errno("%s", path);
+			} else if (ds->opt.strict) {
+				st = dg_error(DG_EDATA, "%s: broken symbolic link (%s)", path,
+					      strerror(e));
+			} else {
+				dg__warn(ds, "%s: broken symbolic link (%s), skipped", path,
+					 strerror(e));
 			}
 		} else if (S_ISDIR(sb.st_mode)) {
 			/* symbolic links to folders are not followed: a link to
