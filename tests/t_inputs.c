@@ -6,6 +6,7 @@
  * links in folders skipped like FIFOs (issue 12). */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -646,6 +647,43 @@ static void messages(void)
 	dg_meta_free(m);
 }
 
+/* ---- regression: every input kept from fuzz_dataset ------------------------- */
+
+static void fuzz_inputs(const char *sub)
+{
+	const char *src = getenv("DG_SRC");
+	struct dg_dataset_options opt = {.max_bytes = 16u << 20, .max_member_bytes = 1u << 20,
+					 .max_total_bytes = 4u << 20, .max_members = 1000};
+	char dir[1024];
+	DIR *d;
+	struct dirent *e;
+	int files = 0, bad = 0;
+
+	snprintf(dir, sizeof dir, "%s/%s", src ? src : ".", sub);
+	if (!(d = opendir(dir))) {
+		ok(!strstr(sub, "corpus"), "%s exists", dir);
+		return;
+	}
+	while ((e = readdir(d))) {
+		char path[2048];
+		struct dg_dataset *ds = NULL;
+		int st;
+
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "README"))
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		st = dg_dataset_open(path, &opt, &ds);
+		if (st ? (ds || !*dg_errmsg()) : !ds || !dg_dataset_info(ds)->count) {
+			bad++;
+			diag("%s: status %d %s", path, st, dg_errmsg());
+		}
+		dg_dataset_close(ds);
+		files++;
+	}
+	closedir(d);
+	ok(files > 0 && !bad, "%d inputs of %s open or fail cleanly", files, sub);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmp)) {
@@ -663,6 +701,8 @@ int main(void)
 	limits();
 	links();
 	messages();
+	fuzz_inputs("tests/fuzz/corpus/fuzz_dataset");
+	fuzz_inputs("tests/data/fuzz/fuzz_dataset");
 	{
 		char cmd[700];
 		snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
