@@ -510,11 +510,98 @@ static void idx_chunks(void)
 				}
 		}
 		ok(good, "values in place across chunks");
+		/* read sequentially (dg-encode): the same images, in order */
+		if (st == 0) {
+			struct dg_dataset_options opt = {.sequential = 1};
+			struct dg_dataset *sq;
+			struct dg_array *a, *lb;
+			uint64_t seen = 0;
+			float *ref = malloc(per * sizeof *ref);
+			fd = feed(&z, path, sizeof path, &pid);
+			st = dg_dataset_open(path, &opt, &sq);
+			good = st == 0 && dg_dataset_info(sq)->sequential;
+			while (good && !(st = dg_dataset_read(sq, 333, &a, &lb)) && a) {
+				for (uint64_t i = 0; i < a->dims[0] && good; i += 101) {
+					uint64_t at = seen + i;
+					dg_dataset_gather(ds, &at, 1, ref, NULL);
+					good = !memcmp(ref, (float *)a->data + i * per, per * sizeof *ref);
+				}
+				good &= !lb;
+				seen += a->dims[0];
+				dg_array_free(a);
+			}
+			ok(good && st == 0 && seen == cases[k].n,
+			   "  read sequentially from a pipe: the same %llu images (%s)",
+			   (unsigned long long)seen, st ? dg_errmsg() : "ok");
+			dg_dataset_close(sq);
+			finish(fd, pid);
+			free(ref);
+		}
 		dg_dataset_close(ds);
 		free(im);
 		free(b.p);
 		free(z.p);
 	}
+}
+
+/* An IDX file and its labels read sequentially, over two epochs (the
+ * file is rewound; the labels were read once), and cut by a limit. */
+static void idx_sequential(void)
+{
+	struct buf b = idx_bytes(0x08, 1000, 3, 3, 1, 1), l;
+	struct dg_dataset_options opt = {.sequential = 1};
+	struct dg_batch_options bo = {.batch = 64};
+	struct dg_dataset *ds;
+	struct dg_batcher *bt;
+	char path[600], lpath[600];
+	float x[64 * 9];
+	int32_t y[64];
+	size_t n;
+	int st, good = 1, epochs = 0, images = 0;
+
+	l.n = 8 + 1000;
+	l.p = malloc(l.n);
+	memcpy(l.p, "\0\0\x08\x01", 4);
+	put_be32((uint8_t *)l.p + 4, 1000);
+	for (int i = 0; i < 1000; i++)
+		l.p[8 + i] = (char)(i % 10);
+	snprintf(path, sizeof path, "%s/seq-images-idx3-ubyte", tmp);
+	snprintf(lpath, sizeof lpath, "%s/seq-labels-idx1-ubyte", tmp);
+	write_file(path, &b);
+	write_file(lpath, &l);
+	st = dg_dataset_open(path, &opt, &ds);
+	ok(st == 0 && dg_dataset_info(ds)->sequential && dg_dataset_info(ds)->has_labels,
+	   "a sequential IDX file with its labels (%s)", st ? dg_errmsg() : "ok");
+	if (st == 0) {
+		dg_batcher_new(ds, &bo, &bt);
+		while (epochs < 2 && !(st = dg_batcher_next(bt, x, y, &n))) {
+			for (size_t i = 0; i < n; i++) {
+				int at = images % 1000;
+				good &= y[i] == at % 10 && x[i * 9 + 4] == (float)value((uint64_t)at, 4, 1);
+				images++;
+			}
+			epochs += n == 0;
+		}
+		ok(st == 0 && images == 2000 && good, "two epochs of 1000, labels and images in "
+		   "step (%s)", st ? dg_errmsg() : "ok");
+		dg_batcher_free(bt);
+	}
+	dg_dataset_close(ds);
+	opt.limit = 70;
+	st = dg_dataset_open(path, &opt, &ds);
+	if (st == 0) {
+		struct dg_array *a, *lb;
+		images = 0;
+		while (!(st = dg_dataset_read(ds, 64, &a, &lb)) && a) {
+			images += (int)a->dims[0];
+			dg_array_free(a);
+			dg_array_free(lb);
+		}
+	}
+	ok(st == 0 && images == 70, "--limit 70: 70 images (%d)", images);
+	dg_dataset_close(ds);
+	free(b.p);
+	free(l.p);
 }
 
 /* ---- limits -------------------------------------------------------------------- */
@@ -698,6 +785,7 @@ int main(void)
 	kinds();
 	standard_input();
 	idx_chunks();
+	idx_sequential();
 	limits();
 	links();
 	messages();

@@ -169,6 +169,8 @@ int dg_dataset_open(const char *source, const struct dg_dataset_options *opt,
 		ds->info.width = s->w;
 		ds->info.has_labels = s->labels != NULL;
 		ds->info.classes = s->nclasses;
+	} else if (rc == DG_OK) {
+		ds->info.classes = ds->store->nclasses;   /* fashion-mnist's */
 	}
 	if (rc) {
 		dg_dataset_close(ds);

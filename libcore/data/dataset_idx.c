@@ -38,8 +38,10 @@ static char *matching_labels(const char *images)
 	return out;
 }
 
+/* The labels of the first want images (all when first is 0), into
+ * s->labels (s->nlabels of them); the file must hold one per image. */
 static int load_labels(struct dg_store *s, const char *path, uint64_t first,
-		       uint64_t images)
+		       uint64_t images, uint64_t want)
 {
 	struct dg_array *a;
 	uint64_t total = 0;
@@ -49,13 +51,14 @@ static int load_labels(struct dg_store *s, const char *path, uint64_t first,
 		return st;
 	if (a->rank != 1 || (a->dtype != DG_U8 && a->dtype != DG_I8 && a->dtype != DG_I32)) {
 		st = dg_error(DG_EDATA, "%s: labels must be a rank-1 IDX file of integers", path);
-	} else if (total != images || a->dims[0] != s->n) {
+	} else if (total != images || a->dims[0] != want) {
 		st = dg_error(DG_EDATA, "%s: %llu labels for %llu images", path,
 			      (unsigned long long)total, (unsigned long long)images);
-	} else if (!(s->labels = malloc((s->n ? s->n : 1) * sizeof *s->labels))) {
-		st = dg_error_nomem("labels", s->n * 4);
+	} else if (!(s->labels = malloc((want ? want : 1) * sizeof *s->labels))) {
+		st = dg_error_nomem("labels", want * 4);
 	} else {
-		for (uint64_t i = 0; i < s->n && !st; i++) {
+		s->nlabels = want;
+		for (uint64_t i = 0; i < want && !st; i++) {
 			int32_t v = a->dtype == DG_U8 ? ((uint8_t *)a->data)[i]
 				  : a->dtype == DG_I8 ? ((int8_t *)a->data)[i]
 				  : ((int32_t *)a->data)[i];
@@ -77,78 +80,106 @@ static uint64_t chunk_items(uint64_t item_bytes, uint64_t left)
 	return k < left ? k : left;
 }
 
-/* IDX images: N×H×W (gray) or N×H×W×C (C = 1 or 3, channels last), u8 or
- * f32/f64 in [0,1], read a chunk of images at a time into the store, so
- * that memory holds the images once (as u8 when they are 8-bit) and
- * never the file's whole contents besides. */
+/* The shape of IDX images: N×H×W (gray) or N×H×W×C (C = 1 or 3, channels
+ * last), u8 or f32/f64 in [0,1]. */
+struct idx_images {
+	int dtype;
+	unsigned rank;
+	uint64_t n, h, w, c, per, esize;
+};
+
+static int image_shape(struct dg_idx *x, const char *name, struct idx_images *m)
+{
+	uint64_t dims[DG_MAX_RANK];
+
+	dg__idx_shape(x, &m->dtype, &m->rank, dims, NULL);
+	m->n = dims[0];
+	m->h = dims[1];
+	m->w = dims[2];
+	m->c = m->rank == 4 ? dims[3] : 1;
+	if ((m->rank != 3 && m->rank != 4) || (m->c != 1 && m->c != 3))
+		return dg_error(DG_EDATA, "%s: IDX images must be N×H×W or N×H×W×C with C 1 or 3",
+				name);
+	if (m->dtype != DG_U8 && m->dtype != DG_F32 && m->dtype != DG_F64)
+		return dg_error(DG_EDATA, "%s: IDX images of type %s (u8, f32 or f64 expected)",
+				name, dg_dtype_name(m->dtype));
+	if (m->h > UINT32_MAX || m->w > UINT32_MAX || !m->n || !m->h || !m->w)
+		return dg_error(DG_EDATA, "%s: no images", name);
+	m->per = m->h * m->w * m->c;
+	m->esize = dg_dtype_size(m->dtype);
+	return DG_OK;
+}
+
+/* Reads the next k images into out, planar: u8 as it is, floats as f32
+ * checked against [0,1] (first is the index of the first, for messages).
+ * raw holds k images as the file has them.  u8 gray needs no copy: then
+ * *px is raw, else out. */
+static int read_images(struct dg_idx *x, const struct idx_images *m, uint64_t first,
+		       uint64_t k, void *raw, void *out, const char *name, void **px)
+{
+	uint64_t hw = m->h * m->w;
+	int st = dg__idx_items(x, k, raw);
+
+	*px = raw;
+	if (st || (m->dtype == DG_U8 && m->c == 1))
+		return st;
+	*px = out;
+	for (uint64_t i = 0; i < k; i++)
+		for (uint64_t ch = 0; ch < m->c; ch++)
+			for (uint64_t j = 0; j < hw; j++) {
+				uint64_t at = (i * hw + j) * m->c + ch, to = (i * m->c + ch) * hw + j;
+				double v;
+				if (m->dtype == DG_U8) {
+					((uint8_t *)out)[to] = ((uint8_t *)raw)[at];
+					continue;
+				}
+				v = m->dtype == DG_F32 ? ((float *)raw)[at] : ((double *)raw)[at];
+				if (!(v >= 0 && v <= 1))
+					return dg_error(DG_EDATA, "%s: image %llu: value %g outside "
+							"[0,1]", name,
+							(unsigned long long)(first + i), v);
+				((float *)out)[to] = (float)v;
+			}
+	return DG_OK;
+}
+
+/* IDX images read a chunk at a time into the store, so that memory holds
+ * the images once (as u8 when they are 8-bit) and never the file's whole
+ * contents besides. */
 static int store_images(struct dg_dataset *ds, struct dg_idx *x, const char *name)
 {
 	struct dg_store *s = ds->store;
-	uint64_t dims[DG_MAX_RANK], n, h, w, c, per, esize, k;
-	unsigned rank;
-	int dtype, st = DG_OK;
-	void *raw = NULL, *planar = NULL;
+	struct idx_images m;
+	uint64_t k;
+	int st;
+	void *raw = NULL, *planar = NULL, *px;
 
-	dg__idx_shape(x, &dtype, &rank, dims, NULL);
-	n = dims[0];
-	h = dims[1];
-	w = dims[2];
-	c = rank == 4 ? dims[3] : 1;
-	if ((rank != 3 && rank != 4) || (c != 1 && c != 3))
-		return dg_error(DG_EDATA, "%s: IDX images must be N×H×W or N×H×W×C with C 1 or 3",
-				name);
-	if (dtype != DG_U8 && dtype != DG_F32 && dtype != DG_F64)
-		return dg_error(DG_EDATA, "%s: IDX images of type %s (u8, f32 or f64 expected)",
-				name, dg_dtype_name(dtype));
-	if (h > UINT32_MAX || w > UINT32_MAX || !n || !h || !w)
-		return dg_error(DG_EDATA, "%s: no images", name);
-	per = h * w * c;
-	esize = dg_dtype_size(dtype);
+	if ((st = image_shape(x, name, &m)))
+		return st;
 	/* the store holds at least a byte a value: refused before anything
 	 * is read when even that is over the limit */
-	if (n > s->max_bytes / per)
+	if (m.n > s->max_bytes / m.per)
 		return dg_error(DG_EDATA, "%s: IDX dims %llux%llux%llu%s need at least %llu "
 				"bytes in memory, more than the limit of %llu (%s)", name,
-				(unsigned long long)n, (unsigned long long)h,
-				(unsigned long long)w, rank == 4 ? (c == 3 ? "x3" : "x1") : "",
-				(unsigned long long)(n * per), (unsigned long long)s->max_bytes,
+				(unsigned long long)m.n, (unsigned long long)m.h,
+				(unsigned long long)m.w, m.rank == 4 ? (m.c == 3 ? "x3" : "x1") : "",
+				(unsigned long long)(m.n * m.per), (unsigned long long)s->max_bytes,
 				DG_ENV_DATASET_MAX);
-	k = chunk_items(per * esize, n);
-	raw = malloc(k * per * esize);
-	planar = malloc(dtype == DG_U8 && c == 1 ? 1 : k * per * (dtype == DG_U8 ? 1 : 4));
+	k = chunk_items(m.per * m.esize, m.n);
+	raw = malloc(k * m.per * m.esize);
+	planar = malloc(k * m.per * (m.dtype == DG_U8 ? 1 : 4));
 	if (!raw || !planar) {
-		st = dg_error_nomem("IDX images", k * per * esize);
+		st = dg_error_nomem("IDX images", k * m.per * m.esize);
 		goto out;
 	}
-	for (uint64_t done = 0; done < n && !st; done += k) {
-		if (k > n - done)
-			k = n - done;
-		if ((st = dg__idx_items(x, k, raw)))
-			break;
-		/* channels last -> planar; floats checked against [0,1] */
-		for (uint64_t i = 0; i < k && !st && !(dtype == DG_U8 && c == 1); i++)
-			for (uint64_t ch = 0; ch < c && !st; ch++)
-				for (uint64_t j = 0; j < h * w; j++) {
-					uint64_t at = (i * h * w + j) * c + ch;
-					uint64_t to = (i * c + ch) * h * w + j;
-					double v;
-					if (dtype == DG_U8) {
-						((uint8_t *)planar)[to] = ((uint8_t *)raw)[at];
-						continue;
-					}
-					v = dtype == DG_F32 ? ((float *)raw)[at] : ((double *)raw)[at];
-					if (!(v >= 0 && v <= 1)) {
-						st = dg_error(DG_EDATA, "%s: image %llu: value %g outside "
-							      "[0,1]", name,
-							      (unsigned long long)(done + i), v);
-						break;
-					}
-					((float *)planar)[to] = (float)v;
-				}
+	for (uint64_t done = 0; done < m.n && !st; done += k) {
+		if (k > m.n - done)
+			k = m.n - done;
+		st = read_images(x, &m, done, k, raw, planar, name, &px);
 		if (!st)
-			st = dg__store_append(s, dtype == DG_U8 ? DG_U8 : DG_F32,
-					      dtype == DG_U8 && c == 1 ? raw : planar, k,
-					      (unsigned)c, (unsigned)h, (unsigned)w, NULL, name);
+			st = dg__store_append(s, m.dtype == DG_U8 ? DG_U8 : DG_F32, px, k,
+					      (unsigned)m.c, (unsigned)m.h, (unsigned)m.w, NULL,
+					      name);
 	}
 	if (!st)
 		st = dg__idx_finish(x);
@@ -162,9 +193,56 @@ out:
 	return st;
 }
 
+int dg__idx_chunk(struct dg_dataset *ds, struct dg_idx *x, struct dg_array **a,
+		  int32_t **labels)
+{
+	const char *name = dg_input_name(ds->in);
+	const struct dg_store *s = ds->store;
+	struct idx_images m;
+	uint64_t done = dg__idx_done(x), k, dims[4];
+	void *raw, *px;
+	struct dg_array *im;
+	int st;
+
+	*a = NULL;
+	*labels = NULL;
+	if ((st = image_shape(x, name, &m)))
+		return st;
+	if (done == m.n)
+		return dg__idx_finish(x);
+	k = chunk_items(m.per * m.esize, m.n - done);
+	dims[0] = k;
+	dims[1] = m.c;
+	dims[2] = m.h;
+	dims[3] = m.w;
+	if (!(im = dg_array_new(m.dtype == DG_U8 ? DG_U8 : DG_F32, 4, dims)))
+		return DG_ENOMEM;
+	if (!(raw = malloc(k * m.per * m.esize))) {
+		dg_array_free(im);
+		return dg_error_nomem("IDX images", k * m.per * m.esize);
+	}
+	st = read_images(x, &m, done, k, raw, im->data, name, &px);
+	if (!st && px == raw)
+		memcpy(im->data, raw, k * m.per);
+	free(raw);
+	if (!st && s->labels) {
+		if (!(*labels = malloc(k * sizeof **labels)))
+			st = dg_error_nomem("labels", k * 4);
+		else
+			memcpy(*labels, s->labels + done, k * sizeof **labels);
+	}
+	if (st) {
+		dg_array_free(im);
+		return st;
+	}
+	*a = im;
+	return DG_OK;
+}
+
 int dg__load_idx(struct dg_dataset *ds, struct dg_input *in, const char *labels)
 {
 	struct dg_idx *x;
+	struct idx_images m;
 	char *found = NULL;
 	uint64_t total = 0, dims[DG_MAX_RANK];
 	unsigned rank;
@@ -178,14 +256,24 @@ int dg__load_idx(struct dg_dataset *ds, struct dg_input *in, const char *labels)
 	if ((st = dg__idx_open(in, ds->opt.limit, &x)))
 		return st;
 	dg__idx_shape(x, &dtype, &rank, dims, &total);
-	st = store_images(ds, x, dg_input_name(in));
-	dg__idx_close(x);
-	if (st)
-		return st;
 	if (!labels && strcmp(ds->source, "-") != 0)
 		labels = found = matching_labels(ds->source);
-	if (labels)
-		st = load_labels(ds->store, labels, ds->opt.limit, total);
+	if (ds->opt.sequential) {
+		/* read on a chunk at a time (dg-encode): the labels first,
+		 * then images as asked for */
+		if (!(st = image_shape(x, dg_input_name(in), &m)) && labels)
+			st = load_labels(ds->store, labels, ds->opt.limit, total, dims[0]);
+		free(found);
+		if (st) {
+			dg__idx_close(x);
+			return st;
+		}
+		return dg__seq_open_idx(ds, in, x);
+	}
+	st = store_images(ds, x, dg_input_name(in));
+	dg__idx_close(x);
+	if (!st && labels)
+		st = load_labels(ds->store, labels, ds->opt.limit, total, ds->store->n);
 	free(found);
 	return st;
 }
@@ -211,13 +299,15 @@ int dg__load_fashion(struct dg_dataset *ds, int test)
 		if ((rc = dg_input_open(images, &in)))
 			return rc;
 		rc = dg__load_idx(ds, in, labels);
-		dg_input_close(in);
+		if (ds->in != in)   /* a sequential set reads on from it */
+			dg_input_close(in);
 		if (rc)
 			return rc;
 	}
-	if (ds->store->c != 1 || ds->store->h != 28 || ds->store->w != 28)
+	if (ds->seq ? ds->info.channels != 1 || ds->info.height != 28 || ds->info.width != 28
+		    : ds->store->c != 1 || ds->store->h != 28 || ds->store->w != 28)
 		return dg_error(DG_EDATA, "%s: %s: not 28×28 gray images", ds->source, images);
-	for (uint64_t i = 0; i < ds->store->n; i++)
+	for (uint64_t i = 0; i < ds->store->nlabels; i++)
 		if (ds->store->labels[i] > 9)
 			return dg_error(DG_EDATA, "%s: label %d out of 0..9", labels,
 					(int)ds->store->labels[i]);

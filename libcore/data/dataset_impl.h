@@ -24,6 +24,7 @@ struct dg_store {
 	int32_t *tmp_class;
 	char **names;
 	unsigned nnames;
+	uint64_t nlabels;           /* of an IDX labels file (n when in memory) */
 	uint64_t max_bytes;
 };
 
@@ -37,6 +38,7 @@ struct dg_dataset {
 	uint64_t pos;               /* next image for dg_dataset_read() */
 	struct dg_seq *seq;         /* sequential stream state, or NULL */
 	struct dg_input *in;        /* the source of a sequential set */
+	int seq_idx;                /* ... which is an IDX file, not a stream */
 };
 
 struct dg_store *dg__store_new(uint64_t max_bytes);
@@ -80,6 +82,8 @@ int dg__idx_open(struct dg_input *in, uint64_t first, struct dg_idx **out);
 void dg__idx_shape(const struct dg_idx *x, int *dtype, unsigned *rank, uint64_t *dims,
 		   uint64_t *total);
 int dg__idx_items(struct dg_idx *x, uint64_t n, void *buf);
+/* Outermost items read so far. */
+uint64_t dg__idx_done(const struct dg_idx *x);
 int dg__idx_finish(struct dg_idx *x);
 void dg__idx_close(struct dg_idx *x);
 
@@ -92,7 +96,15 @@ int dg__load_folder(struct dg_dataset *ds, const char *path);
 int dg__load_archive(struct dg_dataset *ds, struct dg_input *in);
 int dg__load_stream(struct dg_dataset *ds, struct dg_input *in);
 
-/* Sequential streams (dataset_stream.c). */
+/* The next chunk of images of an IDX file read sequentially (about a
+ * megabyte: N×C×H×W u8 or f32, with their labels from ds->store when it
+ * has them); *a = NULL after the last, whose end is then checked. */
+int dg__idx_chunk(struct dg_dataset *ds, struct dg_idx *x, struct dg_array **a,
+		  int32_t **labels);
+
+/* Sequential sources (dataset_stream.c): streams, and IDX files through
+ * x (header read) from in, which ds then owns. */
+int dg__seq_open_idx(struct dg_dataset *ds, struct dg_input *in, struct dg_idx *x);
 int dg__seq_read(struct dg_dataset *ds, uint64_t max, struct dg_array **images,
 		 struct dg_array **labels);
 int dg__seq_rewind(struct dg_dataset *ds);

@@ -1,13 +1,16 @@
 /* dataset_stream.c — datasets from streams of image records (a file or
- * stdin): loaded into memory, or read once in order, a record at a time. */
+ * stdin): loaded into memory, or read once in order, a record at a time;
+ * the same sequential reading serves IDX files a chunk at a time. */
 #include <stdlib.h>
 #include <string.h>
 #include "data/dataset_impl.h"
 #include "dg/stream.h"
 
-/* A sequential stream: the reader and the record being handed out. */
+/* A sequential source: the stream reader (or the IDX reader) and the
+ * record (or chunk of images) being handed out. */
 struct dg_seq {
 	struct dg_reader *r;
+	struct dg_idx *idx;
 	struct dg_array *cur;       /* the current record (f32 or u8), or NULL */
 	int32_t *cur_labels;        /* its labels, or NULL */
 	uint64_t off;               /* images of cur already handed out */
@@ -138,6 +141,7 @@ void dg__seq_free(struct dg_seq *q)
 	if (!q)
 		return;
 	dg_reader_close(q->r);
+	dg__idx_close(q->idx);
 	dg_array_free(q->cur);
 	free(q->cur_labels);
 	free(q);
@@ -156,7 +160,10 @@ static int seq_advance(struct dg_dataset *ds)
 	q->off = 0;
 	if (q->eof)
 		return DG_OK;
-	st = next_record(q->r, q->index, &q->cur, &q->cur_labels);
+	if (q->idx)
+		st = dg__idx_chunk(ds, q->idx, &q->cur, &q->cur_labels);
+	else
+		st = next_record(q->r, q->index, &q->cur, &q->cur_labels);
 	if (st)
 		return st;
 	if (!q->cur) {
@@ -165,10 +172,9 @@ static int seq_advance(struct dg_dataset *ds)
 	}
 	if (ds->info.has_labels != (q->cur_labels != NULL) && q->index)
 		return dg_error(DG_EDATA, "%s: record %llu: %s labels, unlike earlier records",
-				dg_reader_name(q->r), (unsigned long long)q->index,
+				dg_input_name(ds->in), (unsigned long long)q->index,
 				q->cur_labels ? "has" : "has no");
-	st = take_classes(ds->store, q->cur, dg_reader_name(q->r), q->index);
-	if (st)
+	if (q->r && (st = take_classes(ds->store, q->cur, dg_reader_name(q->r), q->index)))
 		return st;
 	ds->info.has_labels = q->cur_labels != NULL;
 	ds->info.classes = ds->store->nclasses;
@@ -176,21 +182,30 @@ static int seq_advance(struct dg_dataset *ds)
 	return DG_OK;
 }
 
-static int seq_open(struct dg_dataset *ds)
+/* Starts reading ds->in from where it stands: an IDX file through idx
+ * (its header read; NULL: read it now) or a stream. */
+static int seq_open(struct dg_dataset *ds, struct dg_idx *idx)
 {
 	struct dg_seq *q = calloc(1, sizeof *q);
 	int st;
 
-	if (!q)
+	if (!q) {
+		dg__idx_close(idx);
 		return dg_error_nomem("a stream", sizeof *q);
+	}
 	ds->seq = q;
-	if (!(q->r = dg_reader_input(ds->in)))
+	if (ds->seq_idx) {
+		q->idx = idx;
+		if (!idx && (st = dg__idx_open(ds->in, ds->opt.limit, &q->idx)))
+			return st;
+	} else if (!(q->r = dg_reader_input(ds->in))) {
 		return DG_ENOMEM;
+	}
 	/* the first record gives the shape */
 	if ((st = seq_advance(ds)))
 		return st;
 	if (!q->cur)
-		return dg_error(DG_EDATA, "%s: no images", dg_reader_name(q->r));
+		return dg_error(DG_EDATA, "%s: no images", dg_input_name(ds->in));
 	ds->info.channels = (unsigned)q->cur->dims[1];
 	ds->info.height = (unsigned)q->cur->dims[2];
 	ds->info.width = (unsigned)q->cur->dims[3];
@@ -209,7 +224,7 @@ int dg__load_stream(struct dg_dataset *ds, struct dg_input *in)
 	if (ds->opt.sequential) {
 		/* read on, record by record, from the input */
 		ds->in = in;
-		return seq_open(ds);
+		return seq_open(ds, NULL);
 	}
 	if (!(r = dg_reader_input(in)))
 		return DG_ENOMEM;
@@ -230,7 +245,15 @@ int dg__seq_rewind(struct dg_dataset *ds)
 	dg__seq_free(ds->seq);
 	ds->seq = NULL;
 	ds->info.count = 0;
-	return seq_open(ds);
+	return seq_open(ds, NULL);
+}
+
+int dg__seq_open_idx(struct dg_dataset *ds, struct dg_input *in, struct dg_idx *x)
+{
+	ds->in = in;
+	ds->seq_idx = 1;
+	ds->info.sequential = 1;
+	return seq_open(ds, x);
 }
 
 int dg__seq_read(struct dg_dataset *ds, uint64_t max, struct dg_array **images,

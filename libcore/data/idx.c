@@ -286,6 +286,11 @@ void dg__idx_shape(const struct dg_idx *x, int *dtype, unsigned *rank, uint64_t 
 		*total = x->total;
 }
 
+uint64_t dg__idx_done(const struct dg_idx *x)
+{
+	return x->done;
+}
+
 /* What is left of the data is shorter than the header says. */
 static int short_data(struct dg_idx *x, uint64_t got)
 {
