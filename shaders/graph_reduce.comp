@@ -4,7 +4,9 @@
 //
 // MODE (constant 0, codes of libcore/vk/kernel_codes.h): DG_REDUCE_SUM or
 // DG_REDUCE_MAX of x over its reduced axes (SUM_TO and MAX_TO); softmax,
-// log-softmax, argmax over rows of K = kd[0] contiguous elements.  For sum
+// log-softmax, argmax over rows of K = kd[0] elements ks[0] apart (ks[0]
+// the product of the dims after the axis: row o starts at
+// (o / ks[0])·K·ks[0] + o % ks[0]).  For sum
 // and max the host has merged x's axes into
 // alternating kept (kd, ks: dims, strides) and reduced (rd, rs) groups,
 // at most four of each, outermost first.  WG (constant 1): 0 one
@@ -109,21 +111,22 @@ void reduce_group(uint o)
 
 void row(uint o)
 {
-	uint k = pc.kd[0], b = pc.offx + o * k, yb = pc.offy + o * k;
+	uint k = pc.kd[0], sp = pc.ks[0], start = o / sp * k * sp + o % sp;
+	uint b = pc.offx + start, yb = pc.offy + start;
 	if (MODE == DG_REDUCE_ARGMAX) {
 		uint best = 0u;
 		for (uint i = 1u; i < k; i++)
-			if (x[b + i] > x[b + best])
+			if (x[b + i * sp] > x[b + best * sp])
 				best = i;
 		y[pc.offy + o] = float(best);
 		return;
 	}
 	float m = -1.0 / 0.0;
 	for (uint i = 0u; i < k; i++)
-		m = x[b + i] > m ? x[b + i] : m;
+		m = x[b + i * sp] > m ? x[b + i * sp] : m;
 	precise float s = 0.0, comp = 0.0;
 	for (uint i = 0u; i < k; i++) {
-		precise float yk = exp(x[b + i] - m) - comp;
+		precise float yk = exp(x[b + i * sp] - m) - comp;
 		precise float tk = s + yk;
 		comp = (tk - s) - yk;
 		s = tk;
@@ -131,11 +134,11 @@ void row(uint o)
 	if (MODE == DG_REDUCE_LOG_SOFTMAX) {
 		float ls = log(s);
 		for (uint i = 0u; i < k; i++)
-			y[yb + i] = (x[b + i] - m) - ls;
+			y[yb + i * sp] = (x[b + i * sp] - m) - ls;
 	} else {
 		float inv = 1.0 / s;
 		for (uint i = 0u; i < k; i++)
-			y[yb + i] = exp(x[b + i] - m) * inv;
+			y[yb + i * sp] = exp(x[b + i * sp] - m) * inv;
 	}
 }
 

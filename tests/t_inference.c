@@ -187,6 +187,47 @@ static void test_vae(const struct dg_checkpoint *ck, const char *device)
 	dg_inference_free(inf64);
 }
 
+/* A model holding a NaN is refused by inference and by --resume unless
+ * DG_ALLOW_NONFINITE=1, and a run never saves one. */
+static void test_nonfinite(struct dg_checkpoint *ck)
+{
+	const struct dg_array *b = dg_checkpoint_tensor(ck, "params/enc.fc1.b");
+	struct dg_array *bad = b ? dg_array_new(DG_F32, b->rank, b->dims) : NULL;
+	struct dg_inference *inf = NULL;
+	struct dg_dataset *ds = NULL;
+	struct dg_trainer *t = NULL;
+	struct dg_checkpoint *out = NULL;
+	char path[600];
+
+	if (!ok(bad != NULL, "a bias to spoil")) {
+		dg_array_free(bad);
+		return;
+	}
+	memcpy(bad->data, b->data, b->dims[0] * sizeof(float));
+	((float *)bad->data)[3] = NAN;
+	dg_checkpoint_take_tensor(ck, "params/enc.fc1.b", bad);
+	unsetenv("DG_ALLOW_NONFINITE");
+	is_int(dg_inference_open(ck, NULL, &inf), DG_EDATA, "a NaN in a bias: refused");
+	ok(strstr(dg_errmsg(), "params/enc.fc1.b holds nan at element 3") != NULL,
+	   "  naming the member and the element (%s)", dg_errmsg());
+	snprintf(path, sizeof path, "%s/images.dgt", tmp);
+	struct dg_train_config cfg = {.device = "cpu"};
+	is_int(dg_dataset_open(path, NULL, &ds), 0, "the training images");
+	is_int(dg_trainer_resume(ck, ds, &cfg, &t), DG_EDATA, "--resume refuses it too");
+	setenv("DG_ALLOW_NONFINITE", "1", 1);
+	is_int(dg_inference_open(ck, NULL, &inf), 0, "DG_ALLOW_NONFINITE=1 loads it");
+	dg_inference_free(inf);
+	is_int(dg_trainer_resume(ck, ds, &cfg, &t), 0, "  and resumes it");
+	unsetenv("DG_ALLOW_NONFINITE");
+	is_int(t ? dg_trainer_checkpoint(t, &out) : -1, DG_EDATA, "but a run does not save it");
+	ok(strstr(dg_errmsg(), "not saved: the last checkpoint is kept") &&
+		   strstr(dg_errmsg(), "params/enc.fc1.b holds nan"),
+	   "  saying which and why (%s)", dg_errmsg());
+	dg_checkpoint_free(out);
+	dg_trainer_free(t);
+	dg_dataset_close(ds);
+}
+
 int main(void)
 {
 	const char *src = getenv("DG_SRC"), *build = getenv("DG_BUILD"), *cc = getenv("CC");
@@ -228,6 +269,7 @@ int main(void)
 		diag("no Vulkan device: %s", dg_errmsg());
 		ok(0, "a Vulkan device (lavapipe) for the tests");
 	}
+	test_nonfinite(vae);
 	dg_checkpoint_free(canvas);
 	dg_checkpoint_free(vae);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);

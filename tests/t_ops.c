@@ -23,6 +23,11 @@
  * checked against the same reference and against the cpu backend on the
  * same inputs.  `t_ops vulkan` runs only the vulkan part.
  *
+ * Every step runs with DG_GUARD=1 (unless the environment says
+ * otherwise): guard bytes around every buffer, so a kernel that writes
+ * past the end of its output (or of any intermediate of a composition or
+ * a gradient) fails its row, naming the op (graph/guard.h).
+ *
  * The op list (graph/op_list.h) is the checklist: every op must run in
  * some row's graph (as the op tested, inside a composition or in a
  * gradient) on each backend, or name the test that covers it in
@@ -36,6 +41,7 @@
 #include "tap.h"
 
 enum { ANY = 0, POS, IDX, NOGRAD, DISTINCT, U8, FIDX };
+enum { MAXIN = 5 };      /* inputs of a row */
 
 struct shape {
 	unsigned r;
@@ -52,8 +58,8 @@ struct tc {
 	build_fn build;
 	ref_fn ref;
 	int nin;
-	struct shape in[3];
-	int kind[3];
+	struct shape in[MAXIN];
+	int kind[MAXIN];
 	float p[4];
 	double tol_fwd, tol_grad;
 	struct shape out;       /* filled from the graph */
@@ -221,16 +227,18 @@ static void ref_reduce(const struct tc *t, double *const *in, double *out)
 	}
 }
 
-/* C = op(A)·op(B), batched; p[0], p[1] transpose flags. */
+/* C = op(A)·op(B), batched over any leading axes, a side of rank 2
+ * shared; p[0], p[1] transpose flags. */
 static void ref_matmul(const struct tc *t, double *const *in, double *out)
 {
 	const struct shape *a = &t->in[0], *b = &t->in[1];
 	int ta = t->p[0] != 0, tb = t->p[1] != 0;
-	uint64_t batch = a->r == 3 ? a->d[0] : 1;
 	uint64_t m = t->out.d[t->out.r - 2], n = t->out.d[t->out.r - 1];
 	uint64_t k = ta ? a->d[a->r - 2] : a->d[a->r - 1];
+	uint64_t batch = count(&t->out) / (m * n);
 	for (uint64_t bi = 0; bi < batch; bi++) {
-		const double *A = in[0] + bi * m * k, *B = in[1] + (b->r == 3 ? bi * k * n : 0);
+		const double *A = in[0] + (a->r > 2 ? bi * m * k : 0);
+		const double *B = in[1] + (b->r > 2 ? bi * k * n : 0);
 		for (uint64_t i = 0; i < m; i++)
 			for (uint64_t j = 0; j < n; j++) {
 				double s = 0;
@@ -305,18 +313,24 @@ static void ref_concat(const struct tc *t, double *const *in, double *out)
 	}
 }
 
+/* Over the last axis, or axis p0 for the *_axis rows. */
 static void ref_softmax(const struct tc *t, double *const *in, double *out)
 {
-	uint64_t k = t->out.d[t->out.r - 1], rows = count(&t->out) / k;
-	for (uint64_t r = 0; r < rows; r++) {
+	int ax = strstr(t->name, "_axis") ? (int)t->p[0] : -1;
+	ax = ax < 0 ? ax + (int)t->out.r : ax;
+	uint64_t k = t->out.d[ax], sp = 1;
+	for (unsigned i = (unsigned)ax + 1; i < t->out.r; i++)
+		sp *= t->out.d[i];
+	for (uint64_t r = 0; r < count(&t->out) / k; r++) {
+		uint64_t b = r / sp * k * sp + r % sp;
 		double m = -INFINITY, s = 0;
 		for (uint64_t i = 0; i < k; i++)
-			m = fmax(m, in[0][r * k + i]);
+			m = fmax(m, in[0][b + i * sp]);
 		for (uint64_t i = 0; i < k; i++)
-			s += exp(in[0][r * k + i] - m);
+			s += exp(in[0][b + i * sp] - m);
 		for (uint64_t i = 0; i < k; i++) {
-			double ls = in[0][r * k + i] - m - log(s);
-			out[r * k + i] = !strcmp(t->name, "log_softmax") ? ls : exp(ls);
+			double ls = in[0][b + i * sp] - m - log(s);
+			out[b + i * sp] = !strncmp(t->name, "log_softmax", 11) ? ls : exp(ls);
 		}
 	}
 }
@@ -423,6 +437,80 @@ static void ref_upsample(const struct tc *t, double *const *in, double *out)
 			}
 }
 
+/* Reflection or replication padding of the last two axes by p0 left,
+ * p1 right, p2 top and p3 bottom (PyTorch's order). */
+static void ref_pad2d(const struct tc *t, double *const *in, double *out)
+{
+	const struct shape *x = &t->in[0];
+	uint64_t h = x->d[x->r - 2], w = x->d[x->r - 1], planes = count(x) / (h * w);
+	int64_t l = (int64_t)t->p[0], tp = (int64_t)t->p[2];
+	uint64_t oh = t->out.d[t->out.r - 2], ow = t->out.d[t->out.r - 1];
+	int refl = !strcmp(t->name, "reflection_pad2d");
+	for (uint64_t pl = 0; pl < planes; pl++)
+		for (uint64_t i = 0; i < oh; i++)
+			for (uint64_t j = 0; j < ow; j++) {
+				int64_t si = (int64_t)i - tp, sj = (int64_t)j - l;
+				int64_t lh = (int64_t)h - 1, lw = (int64_t)w - 1;
+				if (refl) {
+					si = si < 0 ? -si : si > lh ? 2 * lh - si : si;
+					sj = sj < 0 ? -sj : sj > lw ? 2 * lw - sj : sj;
+				} else {
+					si = si < 0 ? 0 : si > lh ? lh : si;
+					sj = sj < 0 ? 0 : sj > lw ? lw : sj;
+				}
+				out[(pl * oh + i) * ow + j] = in[0][(pl * h + (uint64_t)si) * w + (uint64_t)sj];
+			}
+}
+
+static dg_tensor b_image(struct dg_graph *g, const dg_tensor *x, const struct tc *t);
+static dg_tensor b_pad2d(struct dg_graph *g, const dg_tensor *x, const struct tc *t);
+static void infer_out(struct tc *t);
+
+/* Second derivatives of the resample op.  A "<op>_gradgrad" row's output
+ * is the gradient of Σ c·op(x)²/2 for a fixed c, Aᵀ(c ⊙ A·x) with A the
+ * op's matrix (its reference applied to unit vectors), so the row's own
+ * gradient check differentiates the adjoint's adjoint. */
+static double gg_c(uint64_t i)
+{
+	return 0.5 + 0.25 * sin((double)i);
+}
+
+/* The row of the op itself. */
+static struct tc gg_base(const struct tc *t, char *name, size_t n)
+{
+	struct tc u = *t;
+	snprintf(name, n, "%.*s", (int)(strlen(t->name) - strlen("_gradgrad")), t->name);
+	u.name = name;
+	u.build = strncmp(name, "upsample", 8) ? b_pad2d : b_image;
+	u.ref = strncmp(name, "upsample", 8) ? ref_pad2d : ref_upsample;
+	return u;
+}
+
+static void ref_gradgrad(const struct tc *t, double *const *in, double *out)
+{
+	char name[64];
+	struct tc u = gg_base(t, name, sizeof name);
+	infer_out(&u);
+	uint64_t n = count(&t->in[0]), m = count(&u.out);
+	double *a = malloc(n * m * sizeof *a), *e = calloc(n, sizeof *e), *y = calloc(m, sizeof *y);
+	for (uint64_t k = 0; k < n; k++) {      /* column k of A */
+		e[k] = 1;
+		u.ref(&u, &e, a + k * m);
+		e[k] = 0;
+	}
+	for (uint64_t k = 0; k < n; k++)
+		for (uint64_t i = 0; i < m; i++)
+			y[i] += a[k * m + i] * in[0][k];
+	for (uint64_t k = 0; k < n; k++) {
+		out[k] = 0;
+		for (uint64_t i = 0; i < m; i++)
+			out[k] += a[k * m + i] * gg_c(i) * y[i];
+	}
+	free(a);
+	free(e);
+	free(y);
+}
+
 static void ref_pool(const struct tc *t, double *const *in, double *out)
 {
 	const struct shape *x = &t->in[0];
@@ -475,6 +563,146 @@ static void ref_norm(const struct tc *t, double *const *in, double *out)
 			out[i] = (in[0][i] - mean) * inv * in[1][pi] + in[2][pi];
 		}
 	}
+}
+
+/* ProGAN's pixel norm over axis 1 of N×C(×H×W), eps p0. */
+static void ref_pixel_norm(const struct tc *t, double *const *in, double *out)
+{
+	const struct shape *x = &t->in[0];
+	uint64_t n = x->d[0], c = x->d[1], hw = count(x) / (n * c);
+	for (uint64_t a = 0; a < n; a++)
+		for (uint64_t s = 0; s < hw; s++) {
+			double ms = 0;
+			for (uint64_t ch = 0; ch < c; ch++)
+				ms += in[0][(a * c + ch) * hw + s] * in[0][(a * c + ch) * hw + s];
+			ms /= (double)c;
+			for (uint64_t ch = 0; ch < c; ch++)
+				out[(a * c + ch) * hw + s] = in[0][(a * c + ch) * hw + s] / sqrt(ms + t->p[0]);
+		}
+}
+
+/* AdaIN: instance norm (biased variance, eps p0 inside the root), then
+ * scale and bias N×C. */
+static void ref_adain(const struct tc *t, double *const *in, double *out)
+{
+	const struct shape *x = &t->in[0];
+	uint64_t nc = x->d[0] * x->d[1], hw = x->d[2] * x->d[3];
+	for (uint64_t p = 0; p < nc; p++) {
+		const double *v = in[0] + p * hw;
+		double m = 0, var = 0;
+		for (uint64_t s = 0; s < hw; s++)
+			m += v[s] / (double)hw;
+		for (uint64_t s = 0; s < hw; s++)
+			var += (v[s] - m) * (v[s] - m) / (double)hw;
+		for (uint64_t s = 0; s < hw; s++)
+			out[p * hw + s] = in[1][p] * (v[s] - m) / sqrt(var + t->p[0]) + in[2][p];
+	}
+}
+
+/* Minibatch standard deviation, groups of p0 (0: all) as ProGAN's. */
+static void ref_mbstd(const struct tc *t, double *const *in, double *out)
+{
+	const struct shape *x = &t->in[0];
+	uint64_t n = x->d[0], f = count(x) / n, hw = x->d[2] * x->d[3];
+	uint64_t gs = t->p[0] == 0 ? n : (uint64_t)t->p[0], m = n / gs;
+	for (uint64_t a = 0; a < n; a++)
+		memcpy(out + a * (f + hw), in[0] + a * f, f * sizeof *out);
+	for (uint64_t mi = 0; mi < m; mi++) {
+		double s = 0;
+		for (uint64_t k = 0; k < f; k++) {
+			double mean = 0, var = 0;
+			for (uint64_t gi = 0; gi < gs; gi++)
+				mean += in[0][(gi * m + mi) * f + k] / (double)gs;
+			for (uint64_t gi = 0; gi < gs; gi++) {
+				double d = in[0][(gi * m + mi) * f + k] - mean;
+				var += d * d / (double)gs;
+			}
+			s += sqrt(var + 1e-8) / (double)f;
+		}
+		for (uint64_t a = mi; a < n; a += m)
+			for (uint64_t k = 0; k < hw; k++)
+				out[a * (f + hw) + f + k] = s;
+	}
+}
+
+/* tanh of the first half along axis p0 times sigmoid of the second. */
+static void ref_gated(const struct tc *t, double *const *in, double *out)
+{
+	const struct shape *x = &t->in[0];
+	int ax = (int)t->p[0] < 0 ? (int)t->p[0] + (int)x->r : (int)t->p[0];
+	uint64_t inner = 1, k = x->d[ax] / 2;
+	for (unsigned i = (unsigned)ax + 1; i < x->r; i++)
+		inner *= x->d[i];
+	for (uint64_t o = 0; o < count(&t->out); o++) {
+		uint64_t outer = o / (k * inner), rest = o % (k * inner);
+		double a = in[0][outer * 2 * k * inner + rest];
+		double b = in[0][outer * 2 * k * inner + k * inner + rest];
+		out[o] = tanh(a) / (1 + exp(-b));
+	}
+}
+
+/* Gated PixelCNN's stacks: kind p0 (0 vertical, 1 vertical shifted, 2
+ * horizontal 'A', 3 'B'), colour groups p1; bias input 2. */
+static void ref_causal(const struct tc *t, double *const *in, double *out)
+{
+	const struct shape *x = &t->in[0], *w = &t->in[1];
+	uint64_t n = x->d[0], c = x->d[1], h = x->d[2], wd = x->d[3];
+	uint64_t o = w->d[0], kh = w->d[2], kw = w->d[3];
+	int kind = (int)t->p[0];
+	uint64_t groups = t->p[1] > 1 ? (uint64_t)t->p[1] : 1;
+	for (uint64_t a = 0; a < n; a++)
+		for (uint64_t oc = 0; oc < o; oc++)
+			for (uint64_t i = 0; i < h; i++)
+				for (uint64_t j = 0; j < wd; j++) {
+					double acc = in[2][oc];
+					for (uint64_t ic = 0; ic < c; ic++)
+						for (uint64_t u = 0; u < kh; u++)
+							for (uint64_t v = 0; v < kw; v++) {
+								int64_t r, col;
+								if (kind < 2) {
+									r = (int64_t)i - (int64_t)kh + (kind == 0) + (int64_t)u;
+									col = (int64_t)j - (int64_t)(kw / 2) + (int64_t)v;
+								} else {
+									uint64_t go = oc / (o / groups), gc = ic / (c / groups);
+									if (v == kw - 1 && (kind == 2 ? gc >= go : gc > go))
+										continue;
+									r = (int64_t)i;
+									col = (int64_t)j - (int64_t)(kw - 1) + (int64_t)v;
+								}
+								if (r < 0 || col < 0 || r >= (int64_t)h || col >= (int64_t)wd)
+									continue;
+								acc += in[1][((oc * c + ic) * kh + u) * kw + v] *
+								       in[0][((a * c + ic) * h + (uint64_t)r) * wd +
+									     (uint64_t)col];
+							}
+					out[((a * o + oc) * h + i) * wd + j] = acc;
+				}
+}
+
+/* An LSTM cell step, PyTorch's gate order i, f, g, o: inputs x, h, c, w
+ * 4H×(I+H), b; the output is [h', c'] side by side. */
+static void ref_lstm(const struct tc *t, double *const *in, double *out)
+{
+	uint64_t n = t->in[0].d[0], ni = t->in[0].d[1], nh = t->in[1].d[1];
+	double *z = malloc(4 * nh * sizeof *z);
+	for (uint64_t a = 0; a < n; a++) {
+		for (uint64_t r = 0; r < 4 * nh; r++) {
+			double s = in[4][r];
+			for (uint64_t k = 0; k < ni; k++)
+				s += in[3][r * (ni + nh) + k] * in[0][a * ni + k];
+			for (uint64_t k = 0; k < nh; k++)
+				s += in[3][r * (ni + nh) + ni + k] * in[1][a * nh + k];
+			z[r] = s;
+		}
+		for (uint64_t k = 0; k < nh; k++) {
+			double ig = 1 / (1 + exp(-z[k])), fg = 1 / (1 + exp(-z[nh + k]));
+			double gg = tanh(z[2 * nh + k]), og = 1 / (1 + exp(-z[3 * nh + k]));
+			double c2 = fg * in[2][a * nh + k] + ig * gg;
+			out[a * 2 * nh + k] = og * tanh(c2);
+			out[a * 2 * nh + nh + k] = c2;
+		}
+	}
+	free(z);
 }
 
 static void ref_embedding(const struct tc *t, double *const *in, double *out)
@@ -625,6 +853,10 @@ static dg_tensor b_concat(struct dg_graph *g, const dg_tensor *x, const struct t
 
 static dg_tensor b_softmax(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
 {
+	if (!strcmp(t->name, "softmax_axis"))
+		return dg_softmax_axis(g, x[0], (int)t->p[0]);
+	if (!strcmp(t->name, "log_softmax_axis"))
+		return dg_log_softmax_axis(g, x[0], (int)t->p[0]);
 	return !strcmp(t->name, "softmax") ? dg_softmax(g, x[0]) : dg_log_softmax(g, x[0]);
 }
 
@@ -653,6 +885,31 @@ static dg_tensor b_image(struct dg_graph *g, const dg_tensor *x, const struct tc
 	return dg_max_pool(g, x[0], f);
 }
 
+static dg_tensor b_pad2d(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
+{
+	unsigned l = (unsigned)t->p[0], r = (unsigned)t->p[1], tp = (unsigned)t->p[2];
+	unsigned b = (unsigned)t->p[3];
+	if (!strcmp(t->name, "reflection_pad2d"))
+		return dg_reflection_pad2d(g, x[0], l, r, tp, b);
+	return dg_replication_pad2d(g, x[0], l, r, tp, b);
+}
+
+static dg_tensor b_gradgrad(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
+{
+	char name[64];
+	uint64_t d[DG_MAX_RANK];
+	struct tc u = gg_base(t, name, sizeof name);
+	dg_tensor y = u.build(g, x, &u);
+	unsigned r = dg_shape(g, y, d);
+	uint64_t m = dg_count(g, y);
+	float *c = malloc(m * sizeof *c);
+	for (uint64_t i = 0; i < m; i++)
+		c[i] = (float)gg_c(i);
+	dg_tensor l = dg_sum(g, dg_mul(g, dg_constant(g, r, d, c), dg_square(g, y)), DG_AXES_ALL, 0);
+	free(c);
+	return dg_grad(g, dg_mul_scalar(g, l, 0.5f), x[0]);
+}
+
 static dg_tensor b_norm(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
 {
 	if (!strcmp(t->name, "batch_norm"))
@@ -660,6 +917,29 @@ static dg_tensor b_norm(struct dg_graph *g, const dg_tensor *x, const struct tc 
 	if (!strcmp(t->name, "layer_norm"))
 		return dg_layer_norm(g, x[0], x[1], x[2], t->p[0]);
 	return dg_instance_norm(g, x[0], x[1], x[2], t->p[0]);
+}
+
+static dg_tensor b_gan(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
+{
+	if (!strcmp(t->name, "pixel_norm"))
+		return dg_pixel_norm(g, x[0], t->p[0]);
+	if (!strcmp(t->name, "adain"))
+		return dg_adain(g, x[0], x[1], x[2], t->p[0]);
+	if (!strcmp(t->name, "minibatch_stddev"))
+		return dg_minibatch_stddev(g, x[0], (unsigned)t->p[0]);
+	return dg_gated_activation(g, x[0], (int)t->p[0]);
+}
+
+static dg_tensor b_causal(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
+{
+	return dg_causal_conv2d(g, x[0], x[1], x[2], (enum dg_causal)t->p[0], (unsigned)t->p[1]);
+}
+
+static dg_tensor b_lstm(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
+{
+	dg_tensor c2, h2 = dg_lstm_cell(g, x[0], x[1], x[2], x[3], x[4], &c2);
+	(void)t;
+	return dg_concat(g, h2, c2, 1);
 }
 
 static dg_tensor b_embedding(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
@@ -770,6 +1050,16 @@ static struct tc cases[] = {
 	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S3(2, 5, 7), S2(7, 3)}, {ANY, ANY}, {0, 0}, 1e-5, 1e-4, {0}},
 	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S3(2, 5, 7), S3(2, 3, 7)}, {ANY, ANY}, {0, 1}, 1e-5, 1e-4, {0}},
 	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S3(3, 7, 5), S3(3, 7, 2)}, {ANY, ANY}, {1, 0}, 1e-5, 1e-4, {0}},
+	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S3(2, 7, 5), S3(2, 3, 7)}, {ANY, ANY}, {1, 1}, 1e-5, 1e-4, {0}},
+	/* brought to the op's cases: a transposed batch and a shared matrix,
+	 * a shared a, 4-d attention scores q·kᵀ and weights·v */
+	{"matmul", OP_NONE, b_matmul, ref_matmul, 2, {S3(3, 7, 5), S2(7, 2)}, {ANY, ANY}, {1, 0}, 1e-5, 1e-4, {0}},
+	{"matmul", OP_NONE, b_matmul, ref_matmul, 2, {S3(3, 7, 5), S2(2, 7)}, {ANY, ANY}, {1, 1}, 1e-5, 1e-4, {0}},
+	{"matmul", OP_NONE, b_matmul, ref_matmul, 2, {S2(5, 7), S3(3, 7, 2)}, {ANY, ANY}, {0, 0}, 1e-5, 1e-4, {0}},
+	{"matmul", OP_NONE, b_matmul, ref_matmul, 2, {S2(7, 5), S3(3, 2, 7)}, {ANY, ANY}, {1, 1}, 1e-5, 1e-4, {0}},
+	{"matmul", OP_NONE, b_matmul, ref_matmul, 2, {S4(2, 3, 5, 4), S4(2, 3, 6, 4)}, {ANY, ANY}, {0, 1}, 1e-5, 1e-4, {0}},
+	{"matmul", OP_NONE, b_matmul, ref_matmul, 2, {S4(2, 3, 5, 6), S4(2, 3, 6, 4)}, {ANY, ANY}, {0, 0}, 1e-5, 1e-4, {0}},
+	{"matmul", OP_NONE, b_matmul, ref_matmul, 2, {S4(2, 3, 4, 5), S2(4, 3)}, {ANY, ANY}, {1, 0}, 1e-5, 1e-4, {0}},
 	{"linear", OP_NONE, b_linear, ref_linear, 3, {S2(6, 13), S2(11, 13), S1(11)}, {ANY, ANY, ANY}, {0}, 1e-5, 1e-4, {0}},
 	{"reshape", OP_RESHAPE, b_reshape, ref_copy, 1, {S3(2, 15, 7)}, {ANY}, {6, 7}, 0, 1e-4, {0}},
 	{"permute", OP_PERMUTE, b_transpose, ref_transpose, 1, {S3(2, 5, 7)}, {ANY}, {0}, 0, 1e-4, {0}},
@@ -779,6 +1069,10 @@ static struct tc cases[] = {
 	{"concat", OP_NONE, b_concat, ref_concat, 2, {S3(2, 3, 5), S3(2, 4, 5)}, {ANY, ANY}, {0}, 0, 1e-4, {0}},
 	{"softmax", OP_SOFTMAX, b_softmax, ref_softmax, 1, {S2(3, 7)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
 	{"log_softmax", OP_LOG_SOFTMAX, b_softmax, ref_softmax, 1, {S3(2, 3, 7)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
+	{"softmax_axis", OP_SOFTMAX, b_softmax, ref_softmax, 1, {S3(3, 7, 5)}, {ANY}, {1}, 1e-6, 1e-4, {0}},
+	{"softmax_axis", OP_SOFTMAX, b_softmax, ref_softmax, 1, {S2(7, 3)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
+	{"log_softmax_axis", OP_LOG_SOFTMAX, b_softmax, ref_softmax, 1, {S4(2, 5, 3, 3)}, {ANY}, {1}, 1e-6, 1e-4, {0}},
+	{"log_softmax_axis", OP_LOG_SOFTMAX, b_softmax, ref_softmax, 1, {S3(2, 3, 7)}, {ANY}, {-1}, 1e-6, 1e-4, {0}},
 	{"conv2d", OP_CONV, b_conv, ref_conv, 3, {S4(2, 3, 7, 6), S4(5, 3, 3, 3), S1(5)}, {ANY, ANY, ANY}, {1, 1, 1, 0}, 1e-5, 1e-4, {0}},
 	{"conv2d", OP_CONV, b_conv, ref_conv, 3, {S4(2, 2, 9, 7), S4(3, 2, 3, 2), S1(3)}, {ANY, ANY, ANY}, {2, 1, 2, 0}, 1e-5, 1e-4, {0}},
 	{"conv2d+relu", OP_NONE, b_conv, ref_conv, 3, {S4(2, 3, 5, 7), S4(4, 3, 3, 3), S1(4)}, {ANY, ANY, ANY}, {1, 1, 1, 0}, 1e-5, 1e-4, {0}},
@@ -787,12 +1081,48 @@ static struct tc cases[] = {
 	{"masked_conv2d", OP_NONE, b_masked, ref_masked, 2, {S4(1, 2, 4, 5), S4(2, 2, 5, 5)}, {ANY, ANY}, {0, 0, 0, 1}, 1e-5, 1e-4, {0}},
 	{"upsample_nearest", OP_NONE, b_image, ref_upsample, 1, {S4(2, 3, 3, 2)}, {ANY}, {3}, 0, 1e-4, {0}},
 	{"upsample_bilinear", OP_NONE, b_image, ref_upsample, 1, {S4(1, 2, 3, 5)}, {ANY}, {2}, 1e-5, 1e-4, {0}},
+	/* 2× at odd sizes, a single row (both of its taps are the edge), 3× */
+	{"upsample_nearest", OP_NONE, b_image, ref_upsample, 1, {S4(2, 3, 5, 7)}, {ANY}, {2}, 0, 1e-4, {0}},
+	{"upsample_bilinear", OP_NONE, b_image, ref_upsample, 1, {S4(2, 3, 5, 7)}, {ANY}, {2}, 1e-5, 1e-4, {0}},
+	{"upsample_bilinear", OP_NONE, b_image, ref_upsample, 1, {S4(3, 1, 1, 3)}, {ANY}, {2}, 1e-5, 1e-4, {0}},
+	{"upsample_bilinear", OP_NONE, b_image, ref_upsample, 1, {S4(1, 2, 3, 4)}, {ANY}, {3}, 1e-5, 1e-4, {0}},
+	/* (left, right, top, bottom); reflection up to size - 1, replication beyond the size */
+	{"reflection_pad2d", OP_NONE, b_pad2d, ref_pad2d, 1, {S4(2, 3, 5, 4)}, {ANY}, {3, 1, 2, 4}, 0, 1e-4, {0}},
+	{"reflection_pad2d", OP_NONE, b_pad2d, ref_pad2d, 1, {S3(3, 4, 6)}, {ANY}, {1, 2, 3, 0}, 0, 1e-4, {0}},
+	{"replication_pad2d", OP_NONE, b_pad2d, ref_pad2d, 1, {S4(2, 2, 3, 5)}, {ANY}, {4, 0, 1, 5}, 0, 1e-4, {0}},
+	{"replication_pad2d", OP_NONE, b_pad2d, ref_pad2d, 1, {S2(1, 1)}, {ANY}, {2, 3, 1, 0}, 0, 1e-4, {0}},
+	/* second derivatives: the adjoint's adjoint */
+	{"upsample_bilinear_gradgrad", OP_NONE, b_gradgrad, ref_gradgrad, 1, {S4(1, 2, 3, 5)}, {ANY}, {2}, 1e-5, 1e-4, {0}},
+	{"reflection_pad2d_gradgrad", OP_NONE, b_gradgrad, ref_gradgrad, 1, {S4(1, 2, 4, 3)}, {ANY}, {2, 1, 0, 3}, 1e-5, 1e-4, {0}},
+	{"replication_pad2d_gradgrad", OP_NONE, b_gradgrad, ref_gradgrad, 1, {S3(2, 3, 2)}, {ANY}, {3, 0, 2, 1}, 1e-5, 1e-4, {0}},
 	{"avg_pool", OP_NONE, b_image, ref_pool, 1, {S4(2, 3, 6, 4)}, {ANY}, {2}, 1e-6, 1e-4, {0}},
 	{"max_pool", OP_NONE, b_image, ref_pool, 1, {S4(2, 3, 6, 9)}, {DISTINCT}, {3}, 0, 1e-4, {0}},
 	{"batch_norm", OP_NONE, b_norm, ref_norm, 3, {S4(4, 3, 3, 2), S1(3), S1(3)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
 	{"batch_norm", OP_NONE, b_norm, ref_norm, 3, {S2(7, 5), S1(5), S1(5)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
 	{"layer_norm", OP_NONE, b_norm, ref_norm, 3, {S3(3, 5, 2), S2(5, 2), S2(5, 2)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
 	{"instance_norm", OP_NONE, b_norm, ref_norm, 3, {S4(2, 3, 3, 3), S1(3), S1(3)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
+	/* PyTorch's definitions at odd shapes; an eps of 0.5 tells whether it is
+	 * inside the root (var + eps) */
+	{"layer_norm", OP_NONE, b_norm, ref_norm, 3, {S2(5, 7), S1(7), S1(7)}, {ANY, ANY, ANY}, {0.5f}, 1e-5, 2e-3, {0}},
+	{"layer_norm", OP_NONE, b_norm, ref_norm, 3, {S4(2, 3, 5, 3), S3(3, 5, 3), S3(3, 5, 3)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
+	{"instance_norm", OP_NONE, b_norm, ref_norm, 3, {S4(3, 2, 5, 7), S1(2), S1(2)}, {ANY, ANY, ANY}, {0.5f}, 1e-5, 2e-3, {0}},
+	{"pixel_norm", OP_NONE, b_gan, ref_pixel_norm, 1, {S4(2, 5, 3, 3)}, {ANY}, {1e-8f}, 1e-5, 1e-3, {0}},
+	{"pixel_norm", OP_NONE, b_gan, ref_pixel_norm, 1, {S2(3, 7)}, {ANY}, {0.25f}, 1e-5, 1e-3, {0}},
+	{"adain", OP_NONE, b_gan, ref_adain, 3, {S4(2, 3, 5, 3), S2(2, 3), S2(2, 3)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
+	{"adain", OP_NONE, b_gan, ref_adain, 3, {S4(3, 2, 1, 5), S2(3, 2), S2(3, 2)}, {ANY, ANY, ANY}, {0.5f}, 1e-5, 2e-3, {0}},
+	{"minibatch_stddev", OP_NONE, b_gan, ref_mbstd, 1, {S4(6, 3, 3, 5)}, {ANY}, {0}, 1e-5, 1e-3, {0}},
+	{"minibatch_stddev", OP_NONE, b_gan, ref_mbstd, 1, {S4(6, 2, 3, 3)}, {ANY}, {2}, 1e-5, 1e-3, {0}},
+	{"minibatch_stddev", OP_NONE, b_gan, ref_mbstd, 1, {S4(6, 3, 1, 2)}, {ANY}, {3}, 1e-5, 1e-3, {0}},
+	{"gated_activation", OP_NONE, b_gan, ref_gated, 1, {S4(2, 6, 3, 5)}, {ANY}, {1}, 1e-6, 1e-4, {0}},
+	{"gated_activation", OP_NONE, b_gan, ref_gated, 1, {S2(3, 10)}, {ANY}, {-1}, 1e-6, 1e-4, {0}},
+	/* (kind, colour groups): vertical 2×3, shifted 2×5, a single row; horizontal 1×3 'A' and 'B' with RGB groups, 1×2 'A' without */
+	{"causal_conv2d", OP_NONE, b_causal, ref_causal, 3, {S4(2, 2, 5, 4), S4(3, 2, 2, 3), S1(3)}, {ANY, ANY, ANY}, {0, 0}, 1e-5, 1e-4, {0}},
+	{"causal_conv2d", OP_NONE, b_causal, ref_causal, 3, {S4(2, 2, 4, 5), S4(3, 2, 2, 5), S1(3)}, {ANY, ANY, ANY}, {1, 0}, 1e-5, 1e-4, {0}},
+	{"causal_conv2d", OP_NONE, b_causal, ref_causal, 3, {S4(2, 1, 1, 5), S4(2, 1, 3, 3), S1(2)}, {ANY, ANY, ANY}, {1, 0}, 1e-5, 1e-4, {0}},
+	{"causal_conv2d", OP_NONE, b_causal, ref_causal, 3, {S4(2, 3, 3, 5), S4(6, 3, 1, 3), S1(6)}, {ANY, ANY, ANY}, {2, 3}, 1e-5, 1e-4, {0}},
+	{"causal_conv2d", OP_NONE, b_causal, ref_causal, 3, {S4(1, 6, 3, 4), S4(3, 6, 1, 3), S1(3)}, {ANY, ANY, ANY}, {3, 3}, 1e-5, 1e-4, {0}},
+	{"causal_conv2d", OP_NONE, b_causal, ref_causal, 3, {S4(2, 2, 3, 5), S4(3, 2, 1, 2), S1(3)}, {ANY, ANY, ANY}, {2, 0}, 1e-5, 1e-4, {0}},
+	{"lstm_cell", OP_NONE, b_lstm, ref_lstm, 5, {S2(3, 5), S2(3, 4), S2(3, 4), S2(16, 9), S1(16)}, {ANY, ANY, ANY, ANY, ANY}, {0}, 1e-5, 1e-4, {0}},
 	{"embedding", OP_GATHER, b_embedding, ref_embedding, 2, {S2(7, 5), S1(11)}, {ANY, IDX}, {7}, 0, 1e-4, {0}},
 	{"pick", OP_PICK, b_pick, ref_pick, 2, {S3(2, 3, 7), S2(2, 3)}, {ANY, IDX}, {7}, 0, 1e-4, {0}},
 	{"one_hot", OP_ONE_HOT, b_one_hot, ref_one_hot, 1, {S2(3, 5)}, {IDX}, {7}, 0, 1e-4, {0}},
@@ -857,15 +1187,15 @@ static double loss_of(struct tc *t, double *const *in, const double *r, double *
 /* What one device computed: the output and the gradients of the inputs
  * gi[0..ngrad-1] of Σ y·rf. */
 struct result {
-	float *y, *g[3];
+	float *y, *g[MAXIN];
 	size_t ngrad;
-	int gi[3];
+	int gi[MAXIN];
 };
 
 static void result_free(struct result *res)
 {
 	free(res->y);
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < MAXIN; k++)
 		free(res->g[k]);
 }
 
@@ -891,7 +1221,7 @@ static int evaluate(struct tc *t, const char *device, double **in, const float *
 		    struct result *res)
 {
 	struct dg_graph *g = dg_graph_new(1);
-	dg_tensor x[3], grads[3], outs[4];
+	dg_tensor x[MAXIN], grads[MAXIN], outs[MAXIN + 1];
 	struct dg_exec *e = NULL;
 	int st;
 
@@ -907,7 +1237,7 @@ static int evaluate(struct tc *t, const char *device, double **in, const float *
 	if (differentiable(t)) {
 		dg_tensor loss = dg_sum(g, dg_mul(g, y, dg_constant(g, t->out.r, t->out.d, rf)),
 					DG_AXES_ALL, 0);
-		dg_tensor wrt[3];
+		dg_tensor wrt[MAXIN];
 		for (int i = 0; i < t->nin; i++)
 			if (t->kind[i] == ANY || t->kind[i] == POS || t->kind[i] == DISTINCT) {
 				res->gi[res->ngrad] = i;
@@ -958,7 +1288,7 @@ out:
 static void infer_out(struct tc *t)
 {
 	struct dg_graph *g = dg_graph_new(1);
-	dg_tensor x[3];
+	dg_tensor x[MAXIN];
 	for (int i = 0; i < t->nin; i++) {
 		char nm[16];
 		snprintf(nm, sizeof nm, "x%d", i);
@@ -982,7 +1312,7 @@ static double max_err(const float *got, const double *want, const float *wantf, 
 
 static void run_case(struct tc *t, const char *mode)
 {
-	double *in[3] = {0}, *r, *yref;
+	double *in[MAXIN] = {0}, *r, *yref;
 	struct result res, cpu = {0};
 	char label[160];
 	int vulkan = !strcmp(mode, "vulkan");
@@ -1087,6 +1417,7 @@ int main(int argc, char **argv)
 	 * tiny dispatches (here, on a busy machine, 20 ms per XOR step against
 	 * 0.4 ms without); an explicit setting wins. */
 	setenv("LP_NUM_THREADS", "0", 0);
+	setenv("DG_GUARD", "1", 0);
 	/* `t_ops vulkan` runs the vulkan part alone (vk-validation.t). */
 	int only_vk = argc > 1 && !strcmp(argv[1], "vulkan");
 	for (size_t i = 0; i < n && !only_vk; i++)

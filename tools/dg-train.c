@@ -52,6 +52,9 @@ static const char usage_text[] =
 	"      --snapshot DIR    after every epoch, DIR/samples-EPOCH.png (64 images\n"
 	"                        from fixed latents) and DIR/recon-EPOCH.png\n"
 	"      --resume MODEL    continue the training saved in MODEL exactly\n"
+	"      --save-every T    also save MODEL every T of training: 30s, 10m\n"
+	"                        (the default), 1h, or 2e for every 2 epochs;\n"
+	"                        0: only at the end\n"
 	"      --progress        a progress bar even if stderr is not a terminal\n"
 	"  -q, --quiet           no progress and no epoch lines\n"
 	"      --list            list the model families found\n"
@@ -59,8 +62,8 @@ static const char usage_text[] =
 	"                        hyperparameters too)\n"
 	"      --version         show the version\n"
 	"\n"
-	"SIGINT or SIGTERM finishes the current step, saves the checkpoint and\n"
-	"exits with 130 or 143; a second SIGINT exits at once.\n"
+	"SIGINT, SIGTERM or SIGHUP finishes the current step, saves the checkpoint\n"
+	"and exits with 130, 143 or 129; a second SIGINT exits at once.\n"
 	"See dg-train(1).\n";
 
 struct cmdline {
@@ -75,12 +78,37 @@ struct cmdline {
 	struct dg_train_config cfg;
 	int quiet, progress, list, help;
 	int plain;               /* --plain: an uncompressed checkpoint */
+	double save_seconds;     /* --save-every: by time (0: not) */
+	uint64_t save_epochs;    /* --save-every: by epochs (0: not) */
 };
 
 enum {
 	OPT_LR = 256, OPT_SEED, OPT_DEVICE, OPT_BINARIZE, OPT_LOG, OPT_RESUME, OPT_PROGRESS,
-	OPT_LIST, OPT_SNAPSHOT, OPT_VAL, OPT_PLAIN,
+	OPT_LIST, OPT_SNAPSHOT, OPT_VAL, OPT_PLAIN, OPT_SAVE_EVERY,
 };
+
+/* --save-every: "30s", "10m", "1h", "2e" (epochs), a bare number of
+ * minutes, or 0 for no periodic saves. */
+static int parse_save_every(const char *s, struct cmdline *cl)
+{
+	char *end;
+	double v = strtod(s, &end);
+	cl->save_seconds = 0;
+	cl->save_epochs = 0;
+	if (end == s || !(v >= 0) || v > 1e9)
+		return dg_tool_usage("--save-every '%s': a time (30s, 10m, 1h), epochs (2e) or 0", s);
+	if (!strcmp(end, "e") && v == (double)(uint64_t)v)
+		cl->save_epochs = (uint64_t)v;
+	else if (!strcmp(end, "s"))
+		cl->save_seconds = v;
+	else if (!strcmp(end, "m") || !*end)
+		cl->save_seconds = 60 * v;
+	else if (!strcmp(end, "h"))
+		cl->save_seconds = 3600 * v;
+	else
+		return dg_tool_usage("--save-every '%s': a time (30s, 10m, 1h), epochs (2e) or 0", s);
+	return DG_OK;
+}
 
 static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 {
@@ -101,6 +129,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
 		{"val", required_argument, NULL, OPT_VAL},
 		{"resume", required_argument, NULL, OPT_RESUME},
+		{"save-every", required_argument, NULL, OPT_SAVE_EVERY},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"quiet", no_argument, NULL, 'q'},
 		{"list", no_argument, NULL, OPT_LIST},
@@ -114,6 +143,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 
 	memset(cl, 0, sizeof *cl);
 	cl->epochs = 10;
+	cl->save_seconds = 600;
 	cl->sets = calloc((size_t)argc, sizeof *cl->sets);
 	cl->datas = calloc((size_t)argc, sizeof *cl->datas);
 	cl->phase_lr = calloc((size_t)argc, sizeof *cl->phase_lr);
@@ -191,6 +221,10 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			break;
 		case OPT_RESUME:
 			cl->resume = optarg;
+			break;
+		case OPT_SAVE_EVERY:
+			if ((c = parse_save_every(optarg, cl)))
+				return c;
 			break;
 		case OPT_PROGRESS:
 			cl->progress = 1;
@@ -325,7 +359,11 @@ struct report {
 	const char *snapshot;      /* --snapshot DIR */
 	int val;                   /* --val given */
 	struct dg_trainer *t;
-	int status;                /* a --log write failure */
+	int status;                /* a failure that stops the run */
+	/* --save-every: the checkpoint, and when it was last written */
+	const struct cmdline *cl;
+	double saved_at;
+	uint64_t saved_epoch;
 };
 
 static double now(void)
@@ -341,18 +379,13 @@ static void terms(const struct dg_train_progress *p)
 		fprintf(stderr, " %s %.6g", p->names[i], p->terms[i]);
 }
 
-/* Rewrites the whole log, so that a resumed run's file is complete too. */
+/* Rewrites the whole log, so that a resumed run's file is complete too;
+ * atomically, so that a full disk leaves the previous version. */
 static int write_log(const char *path, struct dg_trainer *t)
 {
 	size_t len;
 	const char *text = dg_trainer_log(t, &len);
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return dg_error_errno("%s", path);
-	size_t w = fwrite(text, 1, len, f);
-	if (fclose(f) || w != len)
-		return dg_error_errno("%s", path);
-	return DG_OK;
+	return dg_file_replace(path, text, len);
 }
 
 /* One grid PNG of images, 8 per row. */
@@ -366,14 +399,7 @@ static int write_grid(const char *dir, const char *what, uint64_t epoch,
 	if (st)
 		return st;
 	snprintf(path, sizeof path, "%s/%s-%04llu.png", dir, what, (unsigned long long)epoch);
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		st = dg_error_errno("%s", path);
-	else {
-		st = dg_png_write(f, path, grid, 0, NULL);
-		if (fclose(f) && !st)
-			st = dg_error_errno("%s", path);
-	}
+	st = dg_png_write_file(path, grid, 0, NULL);
 	dg_array_free(grid);
 	return st;
 }
@@ -391,16 +417,42 @@ static int snapshot(const char *dir, struct dg_trainer *t, uint64_t epoch)
 	return st;
 }
 
+/* A warning on its own line, under the progress bar if there is one. */
+static void secondary_failed(const struct report *r, const char *what)
+{
+	if (r->mode == 2)
+		fputs("\r\033[K", stderr);
+	dg_tool_warn("%s: %s (training goes on)", what, dg_errmsg());
+}
+
+/* The periodic save (--save-every), between iterations: a failure is a
+ * warning, and the next save tries again. */
+static void save_if_due(struct report *r, double t)
+{
+	const struct cmdline *cl = r->cl;
+	uint64_t epochs = dg_trainer_epoch(r->t);
+	if (!(cl->save_seconds > 0 && t - r->saved_at >= cl->save_seconds) &&
+	    !(cl->save_epochs && epochs - r->saved_epoch >= cl->save_epochs))
+		return;
+	if (dg_trainer_save(r->t, cl->output, cl->plain ? DG_CHECKPOINT_PLAIN : DG_CHECKPOINT_FAST))
+		secondary_failed(r, "periodic save");
+	r->saved_at = now();
+	r->saved_epoch = epochs;
+}
+
 static int progress(void *ctx, const struct dg_train_progress *p)
 {
 	struct report *r = ctx;
 	double t = now();
 
+	if (!p->end_of_epoch)
+		save_if_due(r, t);
 	if (p->end_of_epoch) {
-		if (r->log && (r->status = write_log(r->log, r->t)))
-			return 1;
-		if (r->snapshot && (r->status = snapshot(r->snapshot, r->t, p->epoch + 1)))
-			return 1;
+		/* the log and the pictures are secondary: the model goes on */
+		if (r->log && write_log(r->log, r->t))
+			secondary_failed(r, "--log");
+		if (r->snapshot && snapshot(r->snapshot, r->t, p->epoch + 1))
+			secondary_failed(r, "--snapshot");
 		double vals[DG_MAX_TERMS];
 		unsigned nv = 0;
 		if (r->val && (r->status = dg_trainer_validate(r->t, vals, &nv)))
@@ -445,8 +497,13 @@ static volatile sig_atomic_t stop;
  * the middle of a save keeps the last good file. */
 static void on_signal(int sig)
 {
-	if (stop && sig == SIGINT)
+	static const char msg[] = "dg-train: second interrupt: exiting without saving "
+				  "(the last checkpoint written is intact)\n";
+	if (stop && sig == SIGINT) {
+		ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+		(void)w;
 		_exit(128 + SIGINT);
+	}
 	stop = sig;
 }
 
@@ -458,19 +515,85 @@ static void catch_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }
 
-/* The checkpoint's directory must exist and be writable. */
-static int check_output(const char *path)
+/* ---- outputs ---------------------------------------------------------------- */
+
+/* Whether a and b name the same existing file. */
+static int same_file(const char *a, const char *b)
 {
-	char *copy = strdup(path);
-	if (!copy)
-		return dg_error_nomem("a path", strlen(path));
+	struct stat sa, sb;
+	return a && b && strcmp(a, "-") && strcmp(b, "-") && stat(a, &sa) == 0 &&
+	       stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The first bytes of a file look like a dg checkpoint. */
+static int is_checkpoint(const char *path)
+{
+	unsigned char head[1024];
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(head, 1, sizeof head, f) : 0;
+	if (f)
+		fclose(f);
+	return n > 0 && dg_checkpoint_sniff(head, n);
+}
+
+/* An output may replace only what it would write itself: a regular file
+ * (for -o, a dg checkpoint), never a link, a device, a folder, or one of
+ * the run's inputs; and its folder must be writable now, not after the
+ * training. */
+static int check_output(const struct cmdline *cl, const char *opt, const char *path,
+			int checkpoint)
+{
+	struct stat st;
+	const char *inputs[3] = {cl->data, cl->val, cl->resume};
+	char *copy;
+
+	if (lstat(path, &st) == 0) {
+		if (S_ISLNK(st.st_mode))
+			return dg_tool_usage("%s %s: a symbolic link; dg-train replaces only "
+					     "regular files (name the target itself)", opt, path);
+		if (!S_ISREG(st.st_mode))
+			return dg_tool_usage("%s %s: not a regular file; dg-train will not "
+					     "replace it", opt, path);
+		if (checkpoint && !same_file(path, cl->resume) && st.st_size > 0 &&
+		    !is_checkpoint(path))
+			return dg_tool_usage("%s %s: exists and is not a dg checkpoint; dg-train "
+					     "will not replace it (remove it first)", opt, path);
+	}
+	for (int i = 0; i < 3; i++)
+		if (same_file(path, inputs[i]) && !(checkpoint && inputs[i] == cl->resume))
+			return dg_tool_usage("%s %s: is also %s: an input of this run", opt, path,
+					     inputs[i] == cl->resume ? "the checkpoint resumed"
+								     : "the data");
+	for (int i = 0; i < cl->ndatas; i++) {
+		const char *eq = strchr(cl->datas[i], '=');
+		if (same_file(path, cl->datas[i]) || (eq && same_file(path, eq + 1)))
+			return dg_tool_usage("%s %s: is also an input of this run (-d %s)", opt,
+					     path, cl->datas[i]);
+	}
+	if (!(copy = strdup(path)))
+		return dg_tool_fail(dg_error_nomem("a path", strlen(path)));
 	const char *dir = dirname(copy);
 	int ok = access(dir, W_OK) == 0;
-	int st = ok ? DG_OK : dg_error(DG_ECANTCREAT, "%s: cannot write in %s: %s", path, dir,
-				       strerror(errno));
+	int status = ok ? DG_OK : dg_tool_fail(dg_error(DG_ECANTCREAT, "%s %s: cannot write in "
+							"%s: %s", opt, path, dir,
+							strerror(errno)));
 	free(copy);
+	return status;
+}
+
+/* -o and --log, before anything is trained. */
+static int check_outputs(const struct cmdline *cl)
+{
+	int st = check_output(cl, "-o", cl->output, 1);
+	if (!st && cl->log && same_file(cl->log, cl->output))
+		st = dg_tool_usage("--log %s: is also the checkpoint (-o)", cl->log);
+	if (!st && cl->log && !strcmp(cl->log, cl->output))
+		st = dg_tool_usage("--log %s: is also the checkpoint (-o)", cl->log);
+	if (!st && cl->log)
+		st = check_output(cl, "--log", cl->log, 0);
 	return st;
 }
 
@@ -558,9 +681,9 @@ static int train(struct cmdline *cl)
 				goto done;
 			}
 	}
-	/* an unwritable output is found before training, not after */
-	if ((st = check_output(cl->output)))
-		goto out;
+	/* outputs are checked before training, not after */
+	if ((st = check_outputs(cl)))
+		goto done;
 	if (cl->snapshot && mkdir(cl->snapshot, 0777) && errno != EEXIST) {
 		st = dg_error_errno("--snapshot %s", cl->snapshot);
 		st = st == DG_ENOINPUT ? DG_ECANTCREAT : st;
@@ -604,7 +727,8 @@ static int train(struct cmdline *cl)
 			goto out;
 	}
 
-	struct report r = {.log = cl->log, .snapshot = cl->snapshot, .val = !!cl->val, .t = t};
+	struct report r = {.log = cl->log, .snapshot = cl->snapshot, .val = !!cl->val, .t = t,
+			   .cl = cl, .saved_at = now(), .saved_epoch = dg_trainer_epoch(t)};
 	r.mode = cl->quiet ? 0 : cl->progress || isatty(STDERR_FILENO) ? 2 : 1;
 	catch_signals();
 	st = dg_trainer_run(t, cl->epochs, progress, &r, &stop);
@@ -619,9 +743,11 @@ static int train(struct cmdline *cl)
 	if ((st = dg_trainer_save(t, cl->output,
 				  cl->plain ? DG_CHECKPOINT_PLAIN : DG_CHECKPOINT_FAST)))
 		goto out;
-	if (stop) {
+	/* a signal that came when the training was complete stopped nothing */
+	if (stop && !dg_trainer_done(t, cl->epochs)) {
 		dg_tool_error(0, "%s: checkpoint saved to %s after step %llu (continue with "
-			      "--resume %s)", stop == SIGINT ? "interrupted" : "terminated",
+			      "--resume %s)", stop == SIGINT ? "interrupted"
+			      : stop == SIGHUP ? "hung up" : "terminated",
 			      cl->output, (unsigned long long)dg_trainer_step(t), cl->output);
 		st = 128 + stop;
 	}

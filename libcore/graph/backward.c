@@ -219,21 +219,28 @@ void dg__bw_pad(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
 	}
 	gin[0] = dg__op(g, OP_SLICE, 1, &gy, ia, 2 * DG_MAX_RANK, NULL, 0);
 }
-static uint32_t sum_last(struct dg_graph *g, uint32_t x)
+void dg__bw_resample(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
+{
+	gin[0] = dg__resample_adjoint(g, id, gy);
+}
+/* x summed over softmax node id's axis, kept as 1. */
+static uint32_t sum_axis(struct dg_graph *g, uint32_t id, uint32_t x)
 {
 	const struct dg_node *n = NODE(x);
 	uint64_t d[DG_MAX_RANK];
+	if (g->status)
+		return 0;
 	memcpy(d, n->dims, sizeof d);
-	d[n->rank - 1] = 1;
+	d[n->rank - 1 - NODE(id)->ia[0]] = 1;
 	return dg__sum_to(g, x, n->rank, d);
 }
 void dg__bw_softmax(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
 {
-	gin[0] = mul(g, id, sub(g, gy, sum_last(g, mul(g, gy, id))));
+	gin[0] = mul(g, id, sub(g, gy, sum_axis(g, id, mul(g, gy, id))));
 }
 void dg__bw_log_softmax(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
 {
-	gin[0] = sub(g, gy, mul(g, un(g, OP_EXP, id), sum_last(g, gy)));
+	gin[0] = sub(g, gy, mul(g, un(g, OP_EXP, id), sum_axis(g, id, gy)));
 }
 void dg__bw_conv(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
 {

@@ -239,45 +239,8 @@ dg_tensor dg_upsample_nearest(struct dg_graph *g, dg_tensor x, unsigned f)
 	return dg_reshape(g, dg_expand(g, dg_reshape(g, x, 6, r6), 6, e6), 4, r4);
 }
 
-/* Interpolation matrix out×in for align_corners=false. */
-static dg_tensor interp_matrix(struct dg_graph *g, uint64_t in, unsigned f)
-{
-	uint64_t out = in * f, dims[2] = {out, in};
-	float *m = calloc(out * in, sizeof *m);
-	if (!m) {
-		dg__fail(g, DG_ENOMEM, "upsample_bilinear: out of memory");
-		return DG_NONE;
-	}
-	for (uint64_t i = 0; i < out; i++) {
-		double src = ((double)i + 0.5) / f - 0.5;
-		if (src < 0)
-			src = 0;
-		uint64_t i0 = (uint64_t)src, i1 = i0 + (i0 < in - 1);
-		double l = src - (double)i0;
-		m[i * in + i0] += (float)(1 - l);
-		m[i * in + i1] += (float)l;
-	}
-	dg_tensor t = dg_constant(g, 2, dims, m);
-	free(m);
-	return t;
-}
-
-dg_tensor dg_upsample_bilinear(struct dg_graph *g, dg_tensor x, unsigned f)
-{
-	uint64_t d[4];
-	unsigned swap[3] = {0, 2, 1};
-	if (!image(g, x, f, "upsample_bilinear", d))
-		return DG_NONE;
-	int64_t nc = (int64_t)(d[0] * d[1]), h = (int64_t)d[2], w = (int64_t)d[3];
-	dg_tensor uw = interp_matrix(g, d[3], f), uh = interp_matrix(g, d[2], f);
-	int64_t a[2] = {nc * h, w}, b[3] = {nc, h, w * f}, c[2] = {nc * w * f, h};
-	int64_t e[3] = {nc, w * f, h * f}, o[4] = {(int64_t)d[0], (int64_t)d[1], h * f, w * f};
-	dg_tensor t = dg_matmul(g, dg_reshape(g, x, 2, a), uw, 0, 1);      /* rows */
-	t = dg_permute(g, dg_reshape(g, t, 3, b), swap);                   /* nc×w'×h */
-	t = dg_matmul(g, dg_reshape(g, t, 2, c), uh, 0, 1);                /* cols */
-	t = dg_permute(g, dg_reshape(g, t, 3, e), swap);
-	return dg_reshape(g, t, 4, o);
-}
+/* Bilinear upsampling and edge padding are tables of the resample op:
+ * graph/resample.c. */
 
 static dg_tensor pool(struct dg_graph *g, dg_tensor x, unsigned k, int is_max)
 {

@@ -368,6 +368,15 @@ enum dg_var_kind dg_var_kind(const struct dg_graph *g, size_t i)
 	return i < g->nvars ? g->vars[i].kind : 0;
 }
 
+unsigned dg_var_shape(const struct dg_graph *g, size_t i, uint64_t dims[DG_MAX_RANK])
+{
+	if (i >= g->nvars)
+		return 0;
+	if (dims)
+		memcpy(dims, g->vars[i].dims, g->vars[i].rank * sizeof *dims);
+	return g->vars[i].rank;
+}
+
 dg_tensor dg_var_tensor(const struct dg_graph *g, const char *name)
 {
 	int32_t i = dg__find_var(g, name);

@@ -51,6 +51,7 @@ struct dg_var {
 	int initialized;
 	int64_t counter;        /* DG_VAR_COUNTER */
 	void *buf;              /* backend buffer once bound */
+	uint64_t guard;         /* DG_GUARD: guard bytes after the values in buf */
 	int32_t ema;            /* index of the EMA variable, or -1 */
 };
 
@@ -145,6 +146,21 @@ static inline int dg__same_shape(const struct dg_node *a, unsigned rank, const u
 			return 0;
 	return 1;
 }
+
+/* Resampling of the last two axes (graph/resample.c).  One axis's map:
+ * for each of out coordinates, taps (source index, weight) pairs, index
+ * -1 for none; taps 0 leaves the axis as it is. */
+struct dg_axis_map {
+	unsigned taps;
+	uint64_t out;
+	const float *t;         /* out × taps × 2 */
+};
+/* x (rank >= 2) resampled by maps[0] on its second-last axis and maps[1]
+ * on its last. */
+uint32_t dg__resample(struct dg_graph *g, uint32_t x, const struct dg_axis_map maps[2]);
+/* The gradient of resample node id's input: gy resampled by the
+ * transposed maps. */
+uint32_t dg__resample_adjoint(struct dg_graph *g, uint32_t id, uint32_t gy);
 
 /* Sticky error helpers (graph/graph.c). */
 int dg__fail(struct dg_graph *g, int status, const char *fmt, ...) DG_PRINTF(3, 4);

@@ -174,6 +174,45 @@ int dg__infer_pad(struct dg_graph *g, struct dg_node *n)
 	return need_f32(g, n, 0);
 }
 
+int dg__infer_resample(struct dg_graph *g, struct dg_node *n)
+{
+	const struct dg_node *x = IN(g, n, 0), *t = IN(g, n, 1);
+	int st;
+	if ((st = need_f32(g, n, 0)))
+		return st;
+	if (t->op != OP_CONST || t->count < 4)
+		return dg_error(DG_EUSAGE, "the table must be a constant");
+	unpack_shape(n, n->ia);
+	if (n->rank != x->rank || n->rank < 2)
+		return dg_error(DG_EUSAGE, "rank %u for an input of rank %u (want >= 2)",
+				n->rank, x->rank);
+	for (unsigned k = 0; k + 2 < n->rank; k++)
+		if (n->dims[k] != x->dims[k])
+			return dg_error(DG_EUSAGE, "axis %u: %llu, not the input's %llu", k,
+					(unsigned long long)n->dims[k],
+					(unsigned long long)x->dims[k]);
+	/* The table is checked whole here, so kernels read it blindly. */
+	for (unsigned a = 0; a < 2; a++) {
+		const float *h = t->cdata + 2 * a;
+		unsigned k = n->rank - 2 + a;
+		uint64_t taps = (uint64_t)h[0], off = (uint64_t)h[1];
+		if (h[0] == 0 && n->dims[k] == x->dims[k])
+			continue;
+		if (h[0] < 1 || h[0] != (float)taps || h[1] < 4 || h[1] != (float)off ||
+		    off + 2 * taps * n->dims[k] > t->count)
+			return dg_error(DG_EUSAGE, "axis %u: no map of %llu to %llu in the table", k,
+					(unsigned long long)x->dims[k],
+					(unsigned long long)n->dims[k]);
+		for (uint64_t j = 0; j < taps * n->dims[k]; j++) {
+			float i = t->cdata[off + 2 * j];
+			if (i != (float)(int64_t)i || i < -1 || i >= (float)x->dims[k])
+				return dg_error(DG_EUSAGE, "axis %u: a tap reads %g, outside 0..%llu", k,
+						(double)i, (unsigned long long)x->dims[k] - 1);
+		}
+	}
+	return DG_OK;
+}
+
 int dg__infer_matmul(struct dg_graph *g, struct dg_node *n)
 {
 	const struct dg_node *a = IN(g, n, 0), *b = IN(g, n, 1);
@@ -210,6 +249,15 @@ int dg__infer_lastaxis(struct dg_graph *g, struct dg_node *n)
 	if (n->rank < 1)
 		return dg_error(DG_EUSAGE, "needs rank >= 1");
 	return need_f32(g, n, 0);
+}
+
+int dg__infer_softmax(struct dg_graph *g, struct dg_node *n)
+{
+	int st = dg__infer_lastaxis(g, n);
+	if (!st && (n->ia[0] < 0 || n->ia[0] >= n->rank))
+		return dg_error(DG_EUSAGE, "no axis %lld from the end in a rank-%u tensor",
+				(long long)n->ia[0], n->rank);
+	return st;
 }
 
 int dg__infer_argmax(struct dg_graph *g, struct dg_node *n)

@@ -37,7 +37,8 @@
  *     limits (dtypes, sizes) belong in dg_vkk_supports() in vk/vk_k_ops.c.
  *  6. A test row in tests/t_ops.c (for an elementwise op one line of
  *     ELEMENTWISE there and one of cases[]): a double reference, shapes,
- *     tolerances.  t_ops fails, naming the op, while no row runs it.
+ *     tolerances.  t_ops fails, naming the op, while no row runs it, and
+ *     runs with DG_GUARD=1, so a kernel writing out of bounds fails too.
  * A missing kernel or recorder fails the build: every op runs on both
  * backends.  For example, a public elementwise reciprocal was 12 lines in
  * 8 files: its row; dg__bw_recip (gy·-y²); UN(dg_reciprocal, OP_RECIP)
@@ -93,13 +94,19 @@ DG_OP(EXPAND,          "expand",            1, 0,                       expand, 
 DG_OP(MATMUL,          "matmul",            2, 0,                       matmul,    matmul,      matmul,          gemm,    DG_GEMM_MATMUL)
 /* data movement: reshape shares its input's buffer; permute ia[i] = input
  * axis of output axis i; slice ia[i] = start on axis i, dims = sizes; pad
- * ia[i] = before on axis i, fa0 = value; softmaxes over the last axis */
+ * ia[i] = before on axis i, fa0 = value; resample (x, table) -> shape ia
+ * (x's but its last two axes), each element a weighted sum of a few of x's
+ * within its plane, the taps of each of the two axes in a constant table
+ * (graph/resample.c: bilinear upsampling, reflection and replication
+ * padding; its adjoint is a resample by the transposed table); softmaxes
+ * over the axis with ia0 axes after it (0: the last) */
 DG_OP(RESHAPE,         "reshape",           1, OPF_ALIAS,               reshape,   reshape,     none,            none,    0)
 DG_OP(PERMUTE,         "permute",           1, 0,                       permute,   permute,     permute,         shape,   DG_SHAPE_MOVE)
 DG_OP(SLICE,           "slice",             1, 0,                       slice,     slice,       slice,           shape,   DG_SHAPE_MOVE)
 DG_OP(PAD,             "pad",               1, 0,                       pad,       pad,         pad,             shape,   DG_SHAPE_PAD)
-DG_OP(SOFTMAX,         "softmax",           1, 0,                       lastaxis,  softmax,     softmax,         reduce,  DG_REDUCE_SOFTMAX)
-DG_OP(LOG_SOFTMAX,     "log_softmax",       1, 0,                       lastaxis,  log_softmax, softmax,         reduce,  DG_REDUCE_LOG_SOFTMAX)
+DG_OP(RESAMPLE,        "resample",          2, 0,                       resample,  resample,    resample,        resample, 0)
+DG_OP(SOFTMAX,         "softmax",           1, 0,                       softmax,   softmax,     softmax,         reduce,  DG_REDUCE_SOFTMAX)
+DG_OP(LOG_SOFTMAX,     "log_softmax",       1, 0,                       softmax,   log_softmax, softmax,         reduce,  DG_REDUCE_LOG_SOFTMAX)
 /* convolutions, ia: stride, pad, dilation: conv (x N×C×H×W, w O×C×KH×KW);
  * bwd_data (dy N×O×OH×OW, w) -> dims given (N×C×H×W); bwd_filter (x, dy)
  * -> dims given (O×C×KH×KW) */

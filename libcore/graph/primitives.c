@@ -33,8 +33,6 @@ UN(dg_tanh, OP_TANH)
 UN(dg_sigmoid, OP_SIGMOID)
 UN(dg_softplus, OP_SOFTPLUS)
 UN(dg_stop_gradient, OP_STOPGRAD)
-UN(dg_softmax, OP_SOFTMAX)
-UN(dg_log_softmax, OP_LOG_SOFTMAX)
 UN(dg_argmax, OP_ARGMAX)
 #undef UN
 
@@ -71,9 +69,55 @@ dg_tensor dg_where(struct dg_graph *g, dg_tensor c, dg_tensor a, dg_tensor b)
 	uint32_t in[3] = {c.id, a.id, b.id};
 	return T(dg__op(g, OP_WHERE, 3, in, NULL, 0, NULL, 0));
 }
+/* The op multiplies matrices, a batch by a matrix (not transposed) and
+ * two batches of one size; the other cases are brought to those.  A
+ * shared a is expanded to the batch (a copy per matrix of the batch); a
+ * transposed batch times a shared b is transposed first (a copy of a);
+ * leading axes beyond one are folded into one batch and unfolded after. */
 dg_tensor dg_matmul(struct dg_graph *g, dg_tensor a, dg_tensor b, int ta, int tb)
 {
-	return T(dg__matmul(g, a.id, b.id, !!ta, !!tb));
+	uint64_t ad[DG_MAX_RANK], bd[DG_MAX_RANK], lead = 1;
+	int64_t a3[3], b3[3], y[DG_MAX_RANK];
+	unsigned ra, rb, r;
+
+	if (g->status || !a.id || a.id >= g->nnodes || !b.id || b.id >= g->nnodes)
+		return T(dg__matmul(g, a.id, b.id, !!ta, !!tb));   /* records the error */
+	ra = dg_shape(g, a, ad);
+	rb = dg_shape(g, b, bd);
+	if (ra < 2 || rb < 2 || (ra <= 3 && rb <= ra && !(ra == 3 && rb == 2 && ta)))
+		return T(dg__matmul(g, a.id, b.id, !!ta, !!tb));
+	r = ra > rb ? ra : rb;
+	if (ra > 2 && rb > 2 && (ra != rb || memcmp(ad, bd, (ra - 2) * sizeof *ad))) {
+		dg__fail(g, DG_EUSAGE, "matmul: batch axes of ranks %u and %u differ (only a "
+			 "plain matrix is shared by a batch)", ra, rb);
+		return DG_NONE;
+	}
+	const uint64_t *ld = ra > 2 ? ad : bd;
+	for (unsigned i = 0; i + 2 < r; i++) {
+		lead *= ld[i];
+		y[i] = (int64_t)ld[i];
+	}
+	if (ra == 2) {                  /* a shared: one copy per matrix of b's batch */
+		uint64_t e[3] = {lead, ad[0], ad[1]};
+		a = dg_expand(g, a, 3, e);
+	} else {
+		a3[0] = (int64_t)lead, a3[1] = (int64_t)ad[ra - 2], a3[2] = (int64_t)ad[ra - 1];
+		a = dg_reshape(g, a, 3, a3);
+		if (rb == 2 && ta) {
+			a = dg_transpose(g, a);
+			ta = 0;
+		}
+	}
+	if (rb > 2) {
+		b3[0] = (int64_t)lead, b3[1] = (int64_t)bd[rb - 2], b3[2] = (int64_t)bd[rb - 1];
+		b = dg_reshape(g, b, 3, b3);
+	}
+	dg_tensor p = T(dg__matmul(g, a.id, b.id, !!ta, !!tb));
+	if (g->status)
+		return DG_NONE;
+	y[r - 2] = (int64_t)dg_dim(g, p, 1);
+	y[r - 1] = (int64_t)dg_dim(g, p, 2);
+	return dg_reshape(g, p, r, y);
 }
 
 dg_tensor dg_reshape(struct dg_graph *g, dg_tensor x, unsigned rank, const int64_t *dims)
@@ -128,6 +172,30 @@ static int axis_of(struct dg_graph *g, dg_tensor x, int axis, const char *what)
 		return -1;
 	}
 	return axis;
+}
+
+/* The op's attribute is the number of axes after the one it runs along,
+ * so that 0, the default, is the last. */
+static dg_tensor softmax(struct dg_graph *g, enum dg_op op, dg_tensor x, int axis)
+{
+	if (g->status || (axis = axis_of(g, x, axis, dg_opdefs[op].name)) < 0)
+		return DG_NONE;
+	int64_t after = (int64_t)g->nodes[x.id].rank - 1 - axis;
+	return T(dg__op(g, op, 1, &x.id, &after, 1, NULL, 0));
+}
+
+dg_tensor dg_softmax(struct dg_graph *g, dg_tensor x) { return softmax(g, OP_SOFTMAX, x, -1); }
+dg_tensor dg_log_softmax(struct dg_graph *g, dg_tensor x)
+{
+	return softmax(g, OP_LOG_SOFTMAX, x, -1);
+}
+dg_tensor dg_softmax_axis(struct dg_graph *g, dg_tensor x, int axis)
+{
+	return softmax(g, OP_SOFTMAX, x, axis);
+}
+dg_tensor dg_log_softmax_axis(struct dg_graph *g, dg_tensor x, int axis)
+{
+	return softmax(g, OP_LOG_SOFTMAX, x, axis);
 }
 
 dg_tensor dg_slice(struct dg_graph *g, dg_tensor x, int axis, uint64_t start, uint64_t len)

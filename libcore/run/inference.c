@@ -89,6 +89,8 @@ int dg_inference_open(const struct dg_checkpoint *ck, const struct dg_inference_
 	if (!st && !(st = dg_model_build(inf->f, &inf->m, inf->g, inf->hp, &spec.spec)))
 		inf->built = 1;
 	if (!st)
+		st = dg__ck_check_model(ck, inf->g);
+	if (!st)
 		st = restore(inf, ck, opt->raw_weights);
 	if (st) {
 		dg_inference_free(inf);

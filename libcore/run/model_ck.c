@@ -1,5 +1,6 @@
 /* model_ck.c — a checkpoint's model: family, hyperparameters, shapes and
  * the members of graph variables (run/model_ck.h). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,4 +131,64 @@ void dg__member_name(const struct dg_graph *g, size_t i, char *buf, size_t size)
 		snprintf(buf, size, "optim/%s", name);
 		break;
 	}
+}
+
+int dg__check_finite(const struct dg_array *a, const char *what, const char *hint)
+{
+	const char *allow = getenv("DG_ALLOW_NONFINITE");
+	uint64_t n = 1;
+	if (a->dtype != DG_F32 || (allow && !strcmp(allow, "1")))
+		return DG_OK;
+	for (unsigned i = 0; i < a->rank; i++)
+		n *= a->dims[i];
+	for (uint64_t i = 0; i < n; i++) {
+		float v = ((const float *)a->data)[i];
+		if (!isfinite(v))
+			return dg_error(DG_EDATA, "%s holds %g at element %llu (%s)", what,
+					(double)v, (unsigned long long)i, hint);
+	}
+	return DG_OK;
+}
+
+/* One member against the variable's shape, then its values. */
+static int check_member(const struct dg_checkpoint *ck, const struct dg_graph *g, size_t i,
+			const char *member, const struct dg_array *a)
+{
+	uint64_t dims[DG_MAX_RANK];
+	char want[128], got[128], what[400];
+	unsigned rank = dg_var_shape(g, i, dims);
+	int same = a->dtype == DG_F32 && a->rank == rank;
+	for (unsigned k = 0; same && k < rank; k++)
+		same = a->dims[k] == dims[k];
+	if (!same)
+		return dg_error(DG_EDATA, "%s: %s is %s %s, the model built from its "
+				"hyperparameters wants f32 %s", dg_checkpoint_source(ck), member,
+				dg_dtype_name(a->dtype), dg_shape_format(got, sizeof got, a->rank,
+									 a->dims),
+				dg_shape_format(want, sizeof want, rank, dims));
+	snprintf(what, sizeof what, "%s: %s", dg_checkpoint_source(ck), member);
+	return dg__check_finite(a, what, "DG_ALLOW_NONFINITE=1 loads it anyway");
+}
+
+int dg__ck_check_model(const struct dg_checkpoint *ck, const struct dg_graph *g)
+{
+	for (size_t i = 0; i < dg_var_count(g); i++) {
+		enum dg_var_kind k = dg_var_kind(g, i);
+		char member[300];
+		int st;
+		if (k != DG_VAR_PARAM && k != DG_VAR_BUFFER)
+			continue;
+		dg__member_name(g, i, member, sizeof member);
+		const struct dg_array *a = dg_checkpoint_tensor(ck, member);
+		if (!a)
+			return dg_error(DG_EDATA, "%s: no member %s", dg_checkpoint_source(ck),
+					member);
+		if ((st = check_member(ck, g, i, member, a)))
+			return st;
+		snprintf(member, sizeof member, "ema/%s", dg_var_name(g, i));
+		if (k == DG_VAR_PARAM && (a = dg_checkpoint_tensor(ck, member)) &&
+		    (st = check_member(ck, g, i, member, a)))
+			return st;
+	}
+	return DG_OK;
 }

@@ -34,6 +34,16 @@ int dg__ck_spec(const struct dg_checkpoint *ck, uint64_t batch, int training,
 /* Writes the same keys into a manifest. */
 int dg__ck_put_spec(struct dg_checkpoint *ck, const struct dg_model_spec *spec);
 
+/* Checks each parameter and buffer of g against its member of ck (and
+ * each parameter's ema/ average, if ck has one): present, f32, of the
+ * same shape, and finite unless $DG_ALLOW_NONFINITE is 1.  Nothing is
+ * allocated, so a manifest whose hyperparameters claim a huge model is
+ * refused before the model is made.  DG_EDATA naming the member. */
+int dg__ck_check_model(const struct dg_checkpoint *ck, const struct dg_graph *g);
+/* DG_EDATA naming what and the first non-finite element of a, then the
+ * hint in parentheses, unless $DG_ALLOW_NONFINITE is 1. */
+int dg__check_finite(const struct dg_array *a, const char *what, const char *hint);
+
 /* The member holding graph variable i: params/<name> for parameters and
  * buffers, ema/<param> for averages, optim/<name> for optimizer state and
  * counters; "" for scratch variables, which are not saved. */

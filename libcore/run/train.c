@@ -175,6 +175,9 @@ static int build(struct dg_trainer *t, const struct dg_train_config *cfg)
 	if ((st = dg_model_build(t->f, &t->m, t->g, t->hp, &t->spec.spec)))
 		return st;
 	t->built = 1;
+	/* a resumed model's shapes are checked before anything is allocated */
+	if (t->resume_ck && (st = dg__ck_check_model(t->resume_ck, t->g)))
+		return st;
 	t->nterms = dg_model_term_count(&t->m);
 	for (size_t i = 0; i < t->nterms; i++)
 		t->names[i] = dg_model_term_at(&t->m, i, NULL)->name;
@@ -357,7 +360,7 @@ static int end_epoch(struct dg_trainer *t, struct run_state *rs, uint64_t epoch)
 	rs->p.epoch = epoch;
 	rs->p.batch = rs->p.batches;
 	rs->p.end_of_epoch = 1;
-	if ((st = log_epoch(t, epoch, rs->p.images_per_s)))
+	if ((st = log_epoch(t, epoch, rs->p.images_per_s)) || (st = dg__trainer_check_finite(t)))
 		return st;
 	if (rs->cb && rs->cb(rs->ctx, &rs->p))
 		rs->halt = 1;

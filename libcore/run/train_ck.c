@@ -198,6 +198,33 @@ static int put_phases(struct dg_trainer *t, struct dg_meta *mf)
 	return DG_OK;
 }
 
+/* The kinds of variable that are the model: what must stay finite. */
+static int is_model(enum dg_var_kind k)
+{
+	return k == DG_VAR_PARAM || k == DG_VAR_BUFFER || k == DG_VAR_EMA;
+}
+
+int dg__trainer_check_finite(struct dg_trainer *t)
+{
+	for (size_t i = 0; i < dg_var_count(t->g); i++) {
+		struct dg_array *a;
+		char what[400], member[300];
+		int st;
+		if (!is_model(dg_var_kind(t->g, i)))
+			continue;
+		if ((st = dg_var_get(t->g, dg_var_name(t->g, i), &a)))
+			return st;
+		dg__member_name(t->g, i, member, sizeof member);
+		snprintf(what, sizeof what, "%s: after step %llu, %s", t->f->name,
+			 (unsigned long long)t->step, member);
+		st = dg__check_finite(a, what, "training stopped; try a lower --lr");
+		dg_array_free(a);
+		if (st)
+			return st;
+	}
+	return DG_OK;
+}
+
 int dg_trainer_checkpoint(struct dg_trainer *t, struct dg_checkpoint **out)
 {
 	struct dg_checkpoint *ck = dg_checkpoint_new(t->f->name);
@@ -238,8 +265,20 @@ int dg_trainer_checkpoint(struct dg_trainer *t, struct dg_checkpoint **out)
 		dg__member_name(t->g, i, name, sizeof name);
 		if (!name[0])
 			continue;
-		if (!(st = dg_var_get(t->g, dg_var_name(t->g, i), &a)))
-			st = dg_checkpoint_take_tensor(ck, name, a);
+		if ((st = dg_var_get(t->g, dg_var_name(t->g, i), &a)))
+			break;
+		/* a model gone non-finite is not saved over the last good one */
+		if (is_model(dg_var_kind(t->g, i))) {
+			char what[400];
+			snprintf(what, sizeof what, "%s: after step %llu, %s", t->f->name,
+				 (unsigned long long)t->step, name);
+			if ((st = dg__check_finite(a, what, "not saved: the last checkpoint "
+						   "is kept"))) {
+				dg_array_free(a);
+				break;
+			}
+		}
+		st = dg_checkpoint_take_tensor(ck, name, a);
 	}
 	if (!st)
 		st = dg_checkpoint_add_bytes(ck, "log.csv", t->log, t->loglen);
@@ -346,6 +385,12 @@ static int restore(struct dg_trainer *t, const struct dg_checkpoint *ck)
 	    (st = dg_checkpoint_get_u64(ck, "epoch", &epoch)) ||
 	    (st = dg_checkpoint_get_u64(ck, "train.batch_index", &bi)))
 		return st;
+	/* positions a run could have reached: no wrapping counters */
+	if (bi > dg_trainer_batches(t) || t->step >= 1ull << 62 || epoch >= 1ull << 40)
+		return dg_error(DG_EDATA, "%s: manifest: step %llu, epoch %llu, batch %llu of "
+				"%llu: not a position of this run", src,
+				(unsigned long long)t->step, (unsigned long long)epoch,
+				(unsigned long long)bi, (unsigned long long)dg_trainer_batches(t));
 	if ((st = dg_batcher_seek(t->b, epoch, bi)))
 		return st;
 	for (size_t i = 0; i < t->nin; i++) {
@@ -427,12 +472,14 @@ int dg_trainer_resume(const struct dg_checkpoint *ck, struct dg_dataset *ds,
 	if (!st)
 		st = dg__ck_family(ck, &t->f, &t->own_hp);
 	t->hp = t->own_hp;
+	t->resume_ck = ck;
 	if (!st)
 		st = dg__trainer_build(t, cfg);
 	if (!st)
 		st = check_inputs(t, &saved, src);
 	if (!st)
 		st = restore(t, ck);
+	t->resume_ck = NULL;
 	if (st) {
 		dg_trainer_free(t);
 		return st;

@@ -54,6 +54,8 @@ struct dg_trainer {
 	 * none and one rate, lr, for every phase) */
 	struct saved_phase *saved;
 	size_t nsaved;
+	/* resume: the checkpoint, while the model is built from it */
+	const struct dg_checkpoint *resume_ck;
 
 	struct dg_graph *g;
 	struct dg_model m;
@@ -93,6 +95,9 @@ void dg__trainer_config(struct dg_trainer *t, const struct dg_train_config *cfg)
 int dg__trainer_build(struct dg_trainer *t, const struct dg_train_config *cfg);
 
 /* train_ck.c */
+/* DG_EDATA naming the first parameter, buffer or average of the run that
+ * holds a non-finite value, and the step. */
+int dg__trainer_check_finite(struct dg_trainer *t);
 /* "adam lr=0.0002 beta1=0.5 ...": an optimizer as one manifest value,
  * and back (DG_EDATA naming key for text that does not parse). */
 int dg__optim_format(const struct dg_optim *o, char *buf, size_t size);

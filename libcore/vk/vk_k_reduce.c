@@ -1,6 +1,6 @@
 /* vk/vk_k_reduce.c — reductions on vulkan (graph_reduce.comp): sum or
- * max of x (any rank) to a shape with 1 on the reduced axes; softmax,
- * log-softmax and argmax over the last axis (rows of K). */
+ * max of x (any rank) to a shape with 1 on the reduced axes; softmax and
+ * log-softmax over any axis, argmax over the last (rows of K). */
 #include "vk/vk_kernels.h"
 
 struct push {
@@ -56,8 +56,15 @@ int dg_vkk_reduce(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 			dg_vkk_grid(pc.nout, &gx, &gy);
 		}
 	} else {
+		/* Rows of K spaced by the dims after the axis (softmaxes: ia0
+		 * axes after it; argmax: the last). */
+		unsigned ax = x->rank - 1 - (op == OP_ARGMAX ? 0 : (unsigned)y->ia[0]);
+		uint64_t inner = 1;
+		for (unsigned i = ax + 1; i < x->rank; i++)
+			inner *= x->dims[i];
 		spec[0] = dg_vkk_codes[op];
-		pc.kd[0] = (uint32_t)x->dims[x->rank - 1];
+		pc.kd[0] = (uint32_t)x->dims[ax];
+		pc.ks[0] = (uint32_t)inner;
 		pc.nout = (uint32_t)(x->count / pc.kd[0]);
 		dg_vkk_grid(pc.nout, &gx, &gy);
 	}

@@ -162,9 +162,22 @@ dg_tensor dg_cast(struct dg_graph *g, dg_tensor x, float scale);
 
 /* ---- linear algebra ------------------------------------------------------ */
 
-/* op(a)·op(b) where op transposes the last two axes when its flag is set.
- * a and b are matrices, or a batch B×M×K with b K×N (shared) or B×K×N. */
+/* op(a)·op(b) where op transposes the last two axes when its flag is set:
+ * matrices, or batches of them with any number of leading axes, equal in
+ * both (self-attention's B×H×T×d by B×H×d×T is op(q)·op(k) with trans_b),
+ * or a batch and a plain matrix shared by every product of the batch
+ * (either side).  A shared a costs a copy of it per product, and a
+ * transposed batch times a shared b a copy of the batch. */
 dg_tensor dg_matmul(struct dg_graph *g, dg_tensor a, dg_tensor b, int trans_a, int trans_b);
+
+/* One step of an LSTM cell, PyTorch's nn.LSTMCell with its two weights
+ * side by side: x N×I, h and c N×H, w 4H×(I+H) = [weight_ih | weight_hh],
+ * b 4H (bias_ih + bias_hh) or DG_NONE.  The gates [x, h]·wᵀ + b are taken
+ * as i, f, g, o (PyTorch's order, H columns each):
+ *   c' = σ(f)·c + σ(i)·tanh(g),  h' = σ(o)·tanh(c').
+ * Returns h' and stores c' in *c_out (DG_NONE after an error). */
+dg_tensor dg_lstm_cell(struct dg_graph *g, dg_tensor x, dg_tensor h, dg_tensor c, dg_tensor w,
+		       dg_tensor b, dg_tensor *c_out);
 
 enum dg_act {
 	DG_ACT_NONE = 0, DG_ACT_RELU, DG_ACT_LEAKY_RELU, DG_ACT_ELU,
@@ -175,6 +188,9 @@ enum dg_act {
 dg_tensor dg_linear(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
 		    enum dg_act act, float alpha);
 dg_tensor dg_activate(struct dg_graph *g, dg_tensor x, enum dg_act act, float alpha);
+/* PixelCNN's gated activation: x split along axis (of even size 2K) into
+ * halves a and b, tanh(a)·sigmoid(b), of size K along axis. */
+dg_tensor dg_gated_activation(struct dg_graph *g, dg_tensor x, int axis);
 
 struct dg_conv {
 	unsigned stride, pad, dilation;   /* 0 means 1, 0, 1 */
@@ -194,6 +210,28 @@ dg_tensor dg_conv_transpose2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_t
  * ('B'), the ordering of van den Oord et al. */
 dg_tensor dg_masked_conv2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
 			   const struct dg_conv *p, char mask, unsigned color_groups);
+/* Gated PixelCNN's stacks (van den Oord et al. 2016) as convolutions
+ * over zero-padded inputs, stride 1, H and W kept, with kernels no larger
+ * than the window they see (w OC×C×KH×KW, b OC or DG_NONE).  Output (i, j)
+ * sees input
+ *   VERTICAL          rows i-KH+1..i, columns j-KW/2..j+KW/2 (KW odd): the
+ *                     rows above and the pixel's own row, which the
+ *                     vertical stack may see as long as it reaches the
+ *                     horizontal stack only shifted down;
+ *   VERTICAL_SHIFTED  rows i-KH..i-1, the same window shifted down one
+ *                     row: strictly above, what the horizontal stack adds;
+ *   HORIZONTAL_A/_B   row i, columns j-KW+1..j (KH 1), the last column, the
+ *                     pixel itself, under mask 'A' or 'B' as
+ *                     dg_masked_conv2d's centre: with color_groups 3 input
+ *                     group g' reaches output group g if g' < g ('A') or
+ *                     g' <= g ('B'); with none, 'A' excludes it.
+ * color_groups (0 or 1: none) applies to the horizontal kinds only. */
+enum dg_causal {
+	DG_CAUSAL_VERTICAL, DG_CAUSAL_VERTICAL_SHIFTED,
+	DG_CAUSAL_HORIZONTAL_A, DG_CAUSAL_HORIZONTAL_B,
+};
+dg_tensor dg_causal_conv2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
+			   enum dg_causal kind, unsigned color_groups);
 
 /* ---- reductions and shapes ------------------------------------------------ */
 
@@ -223,8 +261,20 @@ dg_tensor dg_pad(struct dg_graph *g, dg_tensor x, const uint64_t *before,
 
 /* ---- images ---------------------------------------------------------------- */
 
+/* Padding of the last two axes (H, W) of a tensor of rank >= 2 by left
+ * and right columns, top and bottom rows, as PyTorch's ReflectionPad2d
+ * and ReplicationPad2d((left, right, top, bottom)): reflected about the
+ * edge pixels without repeating them (each padding must be below its
+ * axis's size), or the edge pixels repeated. */
+dg_tensor dg_reflection_pad2d(struct dg_graph *g, dg_tensor x, unsigned left, unsigned right,
+			      unsigned top, unsigned bottom);
+dg_tensor dg_replication_pad2d(struct dg_graph *g, dg_tensor x, unsigned left, unsigned right,
+			       unsigned top, unsigned bottom);
+/* N×C×H×W -> N×C×fH×fW, each pixel repeated f×f times. */
 dg_tensor dg_upsample_nearest(struct dg_graph *g, dg_tensor x, unsigned factor);
-/* Bilinear with align_corners=false (PyTorch's default). */
+/* N×C×H×W -> N×C×fH×fW, bilinear with align_corners=false (PyTorch's
+ * default, F.interpolate(x, scale_factor=f, mode="bilinear")): output i
+ * samples the input at (i + 1/2)/f - 1/2, clamped to the edge pixels. */
 dg_tensor dg_upsample_bilinear(struct dg_graph *g, dg_tensor x, unsigned factor);
 /* Pooling of N×C×H×W over k×k windows with stride k (H, W divisible by k). */
 dg_tensor dg_avg_pool(struct dg_graph *g, dg_tensor x, unsigned k);
@@ -239,17 +289,41 @@ dg_tensor dg_max_pool(struct dg_graph *g, dg_tensor x, unsigned k);
 dg_tensor dg_batch_norm(struct dg_graph *g, dg_tensor x, dg_tensor gamma, dg_tensor beta,
 			dg_tensor running_mean, dg_tensor running_var,
 			int training, float momentum, float eps);
-/* Normalizes over the axes after the first (layer) or over H, W (instance). */
+/* (x - mean)/sqrt(var + eps)·gamma + beta with the biased variance, as
+ * PyTorch: layer norm over every axis after the first, nn.LayerNorm(
+ * x.shape[1:]), gamma and beta of that shape (per-token layer norm of
+ * N×T×C is that of (N·T)×C); instance norm of N×C×H×W over H and W,
+ * nn.InstanceNorm2d (no running statistics), gamma and beta of C.  Either
+ * may be DG_NONE. */
 dg_tensor dg_layer_norm(struct dg_graph *g, dg_tensor x, dg_tensor gamma, dg_tensor beta,
 			float eps);
 dg_tensor dg_instance_norm(struct dg_graph *g, dg_tensor x, dg_tensor gamma,
 			   dg_tensor beta, float eps);
+/* ProGAN's pixelwise feature normalization of N×C or N×C×H×W:
+ * x / sqrt(mean over C of x² + eps) (ProGAN's eps: 1e-8). */
+dg_tensor dg_pixel_norm(struct dg_graph *g, dg_tensor x, float eps);
+/* Adaptive instance norm (Huang & Belongie 2017): instance norm of x
+ * N×C×H×W without affine parameters, then ·scale + bias, both N×C, per
+ * sample and channel (a style's; StyleGAN's scale is often 1 + its
+ * output). */
+dg_tensor dg_adain(struct dg_graph *g, dg_tensor x, dg_tensor scale, dg_tensor bias, float eps);
+/* ProGAN's minibatch standard deviation: x N×C×H×W -> N×(C+1)×H×W, the
+ * new last channel constant per sample: the standard deviation of each
+ * feature over the sample's group, sqrt(biased variance + 1e-8), averaged
+ * over C, H and W.  Groups of group samples (0, or more than N: the whole
+ * batch; N must be a multiple) are ProGAN's: samples n, n+M, n+2M... with
+ * M = N/group. */
+dg_tensor dg_minibatch_stddev(struct dg_graph *g, dg_tensor x, unsigned group);
 
 /* ---- classification ---------------------------------------------------------- */
 
 /* Along the last axis. */
 dg_tensor dg_softmax(struct dg_graph *g, dg_tensor x);
 dg_tensor dg_log_softmax(struct dg_graph *g, dg_tensor x);
+/* Along any axis (negative: from the end), as torch.softmax(x, dim):
+ * logits N×K×H×W over their K classes are axis 1. */
+dg_tensor dg_softmax_axis(struct dg_graph *g, dg_tensor x, int axis);
+dg_tensor dg_log_softmax_axis(struct dg_graph *g, dg_tensor x, int axis);
 /* idx: i32 (or f32 holding integers) of any shape -> shape×k of 0/1. */
 dg_tensor dg_one_hot(struct dg_graph *g, dg_tensor idx, unsigned k);
 /* Rows of table (V×D) picked by idx (i32, shape S) -> S×D. */
@@ -364,6 +438,8 @@ enum dg_var_kind {
 size_t dg_var_count(const struct dg_graph *g);
 const char *dg_var_name(const struct dg_graph *g, size_t i);
 enum dg_var_kind dg_var_kind(const struct dg_graph *g, size_t i);
+/* Rank and dims of variable i (dims may be NULL). */
+unsigned dg_var_shape(const struct dg_graph *g, size_t i, uint64_t dims[DG_MAX_RANK]);
 /* The tensor of the parameter or buffer called name, as dg_param and
  * dg_buffer returned it; DG_NONE (and no error recorded) when the graph
  * has none of that name or it is optimizer state or a counter. */
