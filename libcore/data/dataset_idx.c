@@ -88,7 +88,8 @@ struct idx_images {
 	uint64_t n, h, w, c, per, esize;
 };
 
-static int image_shape(struct dg_idx *x, const char *name, struct idx_images *m)
+static int image_shape(struct dg_idx *x, const char *name, uint64_t max_bytes,
+		       struct idx_images *m)
 {
 	uint64_t dims[DG_MAX_RANK];
 
@@ -107,25 +108,43 @@ static int image_shape(struct dg_idx *x, const char *name, struct idx_images *m)
 		return dg_error(DG_EDATA, "%s: no images", name);
 	m->per = m->h * m->w * m->c;
 	m->esize = dg_dtype_size(m->dtype);
+	/* one image, as held (u8, or f32 for floats), within the limit:
+	 * checked from the header, before anything is allocated */
+	if (m->per > max_bytes / (m->dtype == DG_U8 ? 1 : 4))
+		return dg_error(DG_EDATA, "%s: one IDX image of %llux%llux%llu needs %llu bytes, "
+				"more than the limit of %llu (%s)", name,
+				(unsigned long long)m->h, (unsigned long long)m->w,
+				(unsigned long long)m->c,
+				(unsigned long long)(m->per * (m->dtype == DG_U8 ? 1 : 4)),
+				(unsigned long long)max_bytes, DG_ENV_DATASET_MAX);
 	return DG_OK;
 }
 
-/* Reads the next k images into out, planar: u8 as it is, floats as f32
- * checked against [0,1] (first is the index of the first, for messages).
- * raw holds k images as the file has them.  u8 gray needs no copy: then
- * *px is raw, else out. */
+/* Reads the next k images and makes them planar: u8 as they are, floats
+ * as f32 checked against [0,1] (first is the index of the first, for
+ * messages).  *px is a new dg_alloc() block the caller frees with
+ * dg_free(); it grows as the data arrives, and the planar copy is made
+ * only once the data is in. */
 static int read_images(struct dg_idx *x, const struct idx_images *m, uint64_t first,
-		       uint64_t k, void *raw, void *out, const char *name, void **px)
+		       uint64_t k, const char *name, void **px)
 {
 	uint64_t hw = m->h * m->w;
-	int st = dg__idx_items(x, k, raw);
+	void *raw, *out;
+	int st = dg__idx_items(x, k, &raw);
 
-	*px = raw;
-	if (st || (m->dtype == DG_U8 && m->c == 1))
+	*px = NULL;
+	if (st)
 		return st;
-	*px = out;
-	for (uint64_t i = 0; i < k; i++)
-		for (uint64_t ch = 0; ch < m->c; ch++)
+	if (m->dtype == DG_U8 && m->c == 1) {
+		*px = raw;   /* gray u8 is planar already */
+		return DG_OK;
+	}
+	if (!(out = dg_alloc(k * m->per * (m->dtype == DG_U8 ? 1 : 4)))) {
+		dg_free(raw);
+		return DG_ENOMEM;
+	}
+	for (uint64_t i = 0; i < k && !st; i++)
+		for (uint64_t ch = 0; ch < m->c && !st; ch++)
 			for (uint64_t j = 0; j < hw; j++) {
 				uint64_t at = (i * hw + j) * m->c + ch, to = (i * m->c + ch) * hw + j;
 				double v;
@@ -134,12 +153,19 @@ static int read_images(struct dg_idx *x, const struct idx_images *m, uint64_t fi
 					continue;
 				}
 				v = m->dtype == DG_F32 ? ((float *)raw)[at] : ((double *)raw)[at];
-				if (!(v >= 0 && v <= 1))
-					return dg_error(DG_EDATA, "%s: image %llu: value %g outside "
-							"[0,1]", name,
-							(unsigned long long)(first + i), v);
+				if (!(v >= 0 && v <= 1)) {
+					st = dg_error(DG_EDATA, "%s: image %llu: value %g outside "
+						      "[0,1]", name, (unsigned long long)(first + i), v);
+					break;
+				}
 				((float *)out)[to] = (float)v;
 			}
+	dg_free(raw);
+	if (st) {
+		dg_free(out);
+		return st;
+	}
+	*px = out;
 	return DG_OK;
 }
 
@@ -152,9 +178,8 @@ static int store_images(struct dg_dataset *ds, struct dg_idx *x, const char *nam
 	struct idx_images m;
 	uint64_t k;
 	int st;
-	void *raw = NULL, *planar = NULL, *px;
 
-	if ((st = image_shape(x, name, &m)))
+	if ((st = image_shape(x, name, s->max_bytes, &m)))
 		return st;
 	/* the store holds at least a byte a value: refused before anything
 	 * is read when even that is over the limit */
@@ -166,26 +191,19 @@ static int store_images(struct dg_dataset *ds, struct dg_idx *x, const char *nam
 				(unsigned long long)(m.n * m.per), (unsigned long long)s->max_bytes,
 				DG_ENV_DATASET_MAX);
 	k = chunk_items(m.per * m.esize, m.n);
-	raw = malloc(k * m.per * m.esize);
-	planar = malloc(k * m.per * (m.dtype == DG_U8 ? 1 : 4));
-	if (!raw || !planar) {
-		st = dg_error_nomem("IDX images", k * m.per * m.esize);
-		goto out;
-	}
 	for (uint64_t done = 0; done < m.n && !st; done += k) {
+		void *px;
 		if (k > m.n - done)
 			k = m.n - done;
-		st = read_images(x, &m, done, k, raw, planar, name, &px);
+		st = read_images(x, &m, done, k, name, &px);
 		if (!st)
 			st = dg__store_append(s, m.dtype == DG_U8 ? DG_U8 : DG_F32, px, k,
 					      (unsigned)m.c, (unsigned)m.h, (unsigned)m.w, NULL,
 					      name);
+		dg_free(px);
 	}
 	if (!st)
 		st = dg__idx_finish(x);
-out:
-	free(raw);
-	free(planar);
 	if (!st) {
 		free(s->labels);   /* the append's placeholders; labels come next */
 		s->labels = NULL;
@@ -199,41 +217,38 @@ int dg__idx_chunk(struct dg_dataset *ds, struct dg_idx *x, struct dg_array **a,
 	const char *name = dg_input_name(ds->in);
 	const struct dg_store *s = ds->store;
 	struct idx_images m;
-	uint64_t done = dg__idx_done(x), k, dims[4];
-	void *raw, *px;
+	uint64_t done = dg__idx_done(x), k;
 	struct dg_array *im;
+	void *px;
 	int st;
 
 	*a = NULL;
 	*labels = NULL;
-	if ((st = image_shape(x, name, &m)))
+	if ((st = image_shape(x, name, ds->opt.max_bytes, &m)))
 		return st;
 	if (done == m.n)
 		return dg__idx_finish(x);
 	k = chunk_items(m.per * m.esize, m.n - done);
-	dims[0] = k;
-	dims[1] = m.c;
-	dims[2] = m.h;
-	dims[3] = m.w;
-	if (!(im = dg_array_new(m.dtype == DG_U8 ? DG_U8 : DG_F32, 4, dims)))
-		return DG_ENOMEM;
-	if (!(raw = malloc(k * m.per * m.esize))) {
-		dg_array_free(im);
-		return dg_error_nomem("IDX images", k * m.per * m.esize);
-	}
-	st = read_images(x, &m, done, k, raw, im->data, name, &px);
-	if (!st && px == raw)
-		memcpy(im->data, raw, k * m.per);
-	free(raw);
-	if (!st && s->labels) {
-		if (!(*labels = malloc(k * sizeof **labels)))
-			st = dg_error_nomem("labels", k * 4);
-		else
-			memcpy(*labels, s->labels + done, k * sizeof **labels);
-	}
-	if (st) {
-		dg_array_free(im);
+	if ((st = read_images(x, &m, done, k, name, &px)))
 		return st;
+	/* the array takes the block: no copy */
+	if (!(im = dg_array_new(m.dtype == DG_U8 ? DG_U8 : DG_F32, 0, NULL))) {
+		dg_free(px);
+		return DG_ENOMEM;
+	}
+	dg_free(im->data);
+	im->data = px;
+	im->rank = 4;
+	im->dims[0] = k;
+	im->dims[1] = m.c;
+	im->dims[2] = m.h;
+	im->dims[3] = m.w;
+	if (s->labels) {
+		if (!(*labels = malloc(k * sizeof **labels))) {
+			dg_array_free(im);
+			return dg_error_nomem("labels", k * 4);
+		}
+		memcpy(*labels, s->labels + done, k * sizeof **labels);
 	}
 	*a = im;
 	return DG_OK;
@@ -261,7 +276,7 @@ int dg__load_idx(struct dg_dataset *ds, struct dg_input *in, const char *labels)
 	if (ds->opt.sequential) {
 		/* read on a chunk at a time (dg-encode): the labels first,
 		 * then images as asked for */
-		if (!(st = image_shape(x, dg_input_name(in), &m)) && labels)
+		if (!(st = image_shape(x, dg_input_name(in), ds->opt.max_bytes, &m)) && labels)
 			st = load_labels(ds->store, labels, ds->opt.limit, total, dims[0]);
 		free(found);
 		if (st) {

@@ -72,16 +72,17 @@ int dg__idx_read_first(const char *path, uint64_t max_bytes, uint64_t first,
 
 /* An IDX file read item by item (along the outermost dim) from an input,
  * plain or gzip'd: dg__idx_open() reads the header (only the first items
- * when first > 0), dg__idx_items() the next n items into buf (n × the
- * elements of an item, in the dtype of dg__idx_shape(): i16 widens to
- * i32, so buf holds n × item × dtype size bytes), dg__idx_finish() checks
- * that nothing follows the last.  in must outlive the reader.  Errors:
- * DG_EDATA naming the input. */
+ * when first > 0), dg__idx_items() the next n items into a new dg_alloc()
+ * block *buf (n × the elements of an item, in the dtype of
+ * dg__idx_shape(): i16 widens to i32), grown as the data arrives, so that
+ * a header promising more than the file holds costs only what it holds;
+ * dg__idx_finish() checks that nothing follows the last.  in must outlive
+ * the reader.  Errors: DG_EDATA naming the input, DG_ENOMEM. */
 struct dg_idx;
 int dg__idx_open(struct dg_input *in, uint64_t first, struct dg_idx **out);
 void dg__idx_shape(const struct dg_idx *x, int *dtype, unsigned *rank, uint64_t *dims,
 		   uint64_t *total);
-int dg__idx_items(struct dg_idx *x, uint64_t n, void *buf);
+int dg__idx_items(struct dg_idx *x, uint64_t n, void **buf);
 /* Outermost items read so far. */
 uint64_t dg__idx_done(const struct dg_idx *x);
 int dg__idx_finish(struct dg_idx *x);

@@ -299,20 +299,59 @@ static int short_data(struct dg_idx *x, uint64_t got)
 			x->s.name, x->shape, (unsigned long long)need, (unsigned long long)got);
 }
 
-int dg__idx_items(struct dg_idx *x, uint64_t n, void *buf)
+/* Reads up to want bytes into a new dg_alloc() block of cap bytes (cap >=
+ * want: i16 widens later).  The block grows as data arrives, so a header
+ * that promises gigabytes costs only what the file really holds.
+ * Returns the bytes read, or -1 for bad data, -2 out of memory (message
+ * set); *out is set either way. */
+static long long read_payload(struct src *s, uint64_t want, uint64_t cap, void **out)
+{
+	uint64_t have = 0, size = cap < (1u << 20) ? cap : (1u << 20);
+	uint8_t *buf = dg_alloc(size ? size : 1);
+
+	*out = buf;
+	if (!buf)
+		return -2;
+	for (;;) {
+		uint64_t step = (size < want ? size : want) - have;
+		long long k = src_read(s, buf + have, step);
+		uint8_t *bigger;
+
+		if (k < 0)
+			return -1;
+		have += (uint64_t)k;
+		if ((uint64_t)k < step || (have == want && size == cap))
+			return (long long)have;
+		size = have == want || size * 2 > cap ? cap : size * 2;
+		bigger = dg_alloc(size);
+		if (!bigger)
+			return -2;
+		memcpy(bigger, buf, have);
+		dg_free(buf);
+		*out = buf = bigger;
+	}
+}
+
+int dg__idx_items(struct dg_idx *x, uint64_t n, void **buf)
 {
 	unsigned size = idx_types[x->t].size;
 	uint64_t bytes = n * x->item * size;
 	long long k;
 
+	*buf = NULL;
 	if (n > x->dims[0] - x->done)
 		return dg_error(DG_EINTERNAL, "%s: read past the IDX items", x->s.name);
-	k = src_read(&x->s, buf, (size_t)bytes);
-	if (k < 0)
-		return DG_EDATA;
-	if ((uint64_t)k < bytes)
-		return short_data(x, x->done * x->item * size + (uint64_t)k);
-	from_be(buf, n * x->item, idx_types[x->t].code);
+	k = read_payload(&x->s, bytes, n * x->item * dg_dtype_size(idx_types[x->t].dtype), buf);
+	if (k >= 0 && (uint64_t)k < bytes) {
+		short_data(x, x->done * x->item * size + (uint64_t)k);
+		k = -1;
+	}
+	if (k < 0) {
+		dg_free(*buf);
+		*buf = NULL;
+		return k == -2 ? DG_ENOMEM : DG_EDATA;
+	}
+	from_be(*buf, n * x->item, idx_types[x->t].code);
 	x->done += n;
 	return DG_OK;
 }
@@ -331,38 +370,6 @@ int dg__idx_finish(struct dg_idx *x)
 		return dg_error(DG_EDATA, "%s: data continues after the IDX dims %s", x->s.name,
 				x->shape);
 	return DG_OK;
-}
-
-/* Reads up to want bytes into a new dg_alloc() block of cap bytes (cap >=
- * want: i16 widens later).  The block grows as data arrives, so a header
- * that promises gigabytes costs only what the file really holds.
- * Returns the bytes read or -1 (message set); *out is set either way. */
-static long long read_payload(struct src *s, uint64_t want, uint64_t cap, void **out)
-{
-	uint64_t have = 0, size = cap < (1u << 20) ? cap : (1u << 20);
-	uint8_t *buf = dg_alloc(size ? size : 1);
-
-	*out = buf;
-	if (!buf)
-		return -1;
-	for (;;) {
-		uint64_t step = (size < want ? size : want) - have;
-		long long k = src_read(s, buf + have, step);
-		uint8_t *bigger;
-
-		if (k < 0)
-			return -1;
-		have += (uint64_t)k;
-		if ((uint64_t)k < step || (have == want && size == cap))
-			return (long long)have;
-		size = have == want || size * 2 > cap ? cap : size * 2;
-		bigger = dg_alloc(size);
-		if (!bigger)
-			return -1;
-		memcpy(bigger, buf, have);
-		dg_free(buf);
-		*out = buf = bigger;
-	}
 }
 
 /* The items of the header (all of them, or the first) as one array, the
@@ -405,7 +412,7 @@ static int whole(struct dg_idx *x, uint64_t max_bytes, struct dg_array **out)
 	x->done = x->dims[0];
 	if (k < 0 || dg__idx_finish(x)) {
 		dg_array_free(a);
-		return DG_EDATA;
+		return k == -2 ? DG_ENOMEM : DG_EDATA;
 	}
 	from_be(a->data, count, idx_types[x->t].code);
 	*out = a;
