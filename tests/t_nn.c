@@ -992,6 +992,175 @@ static void test_embedding_masked(const char *dev)
 	dg_graph_free(g);
 }
 
+/* ---- grouped and 3-d convolution layers ----------------------------------------------- */
+
+/* A convolution (or with transposed, its transpose) in double on
+ * N×C×D×H×W, k×k×k kernels (depth 1 when kd is 1), groups: w o×(c/g)×k..
+ * (transposed: c×(o/g)×k..); y's sides in yd[2..4]. */
+static void ref_conv_g(const double *x, const unsigned *xd, const double *w, const double *b,
+		       unsigned o, unsigned groups, unsigned kd, unsigned k, unsigned stride,
+		       unsigned pad, int transposed, double *y, unsigned *yd)
+{
+	unsigned n = xd[0], c = xd[1], cg = c / groups, og = o / groups;
+	unsigned ks[3] = {kd, k, k}, ps[3] = {kd > 1 ? pad : 0, pad, pad};
+	unsigned ss[3] = {kd > 1 ? stride : 1, stride, stride};
+	yd[0] = n, yd[1] = o;
+	for (int a = 0; a < 3; a++)
+		yd[2 + a] = transposed ? (xd[2 + a] - 1) * ss[a] + ks[a] - 2 * ps[a]
+				       : (xd[2 + a] + 2 * ps[a] - ks[a]) / ss[a] + 1;
+	/* the convolution's small side (y; transposed: x) and big side */
+	const unsigned *sm = transposed ? xd : yd, *bg = transposed ? yd : xd;
+	size_t vs = (size_t)sm[2] * sm[3] * sm[4], vb = (size_t)bg[2] * bg[3] * bg[4];
+	size_t ny = (size_t)n * o * yd[2] * yd[3] * yd[4];
+	for (size_t i = 0; i < ny; i++)
+		y[i] = b ? b[i / ((size_t)yd[2] * yd[3] * yd[4]) % o] : 0;
+	unsigned cs = transposed ? c : o, cb = transposed ? o : c;   /* channels of each side */
+	unsigned gs = transposed ? cg : og, gb = transposed ? og : cg;
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned f = 0; f < cs; f++)
+			for (size_t q = 0; q < vs; q++) {
+				int p3[3] = {(int)(q / ((size_t)sm[3] * sm[4])), (int)(q / sm[4] % sm[3]),
+					     (int)(q % sm[4])};
+				unsigned grp = f / gs;
+				for (unsigned e = 0; e < gb; e++)
+					for (unsigned u = 0; u < ks[0] * ks[1] * ks[2]; u++) {
+						int t[3] = {(int)(u / (ks[1] * ks[2])), (int)(u / ks[2] % ks[1]),
+							    (int)(u % ks[2])}, at[3];
+						int in = 1;
+						for (int a = 0; a < 3; a++) {
+							at[a] = p3[a] * (int)ss[a] - (int)ps[a] + t[a];
+							in &= at[a] >= 0 && at[a] < (int)bg[2 + a];
+						}
+						if (!in)
+							continue;
+						size_t bi = ((size_t)i * cb + grp * gb + e) * vb +
+							    ((size_t)at[0] * bg[3] + (size_t)at[1]) * bg[4] + (size_t)at[2];
+						size_t si = ((size_t)i * cs + f) * vs + q;
+						size_t wi = ((size_t)f * gb + e) * ks[0] * ks[1] * ks[2] + u;
+						if (transposed)
+							y[bi] += x[si] * w[wi];
+						else
+							y[si] += x[bi] * w[wi];
+					}
+			}
+}
+
+static void test_conv_layers(const char *dev)
+{
+	/* 2-d: grouped (relu), depthwise (no bias), grouped transposed */
+	enum { N = 2, C = 4, H = 7, W = 6, n = N * C * H * W };
+	struct dg_graph *g = dg_graph_new(4);
+	struct dg_nn nn;
+	dg_nn_init(&nn, g, 1);
+	dg_tensor x = input(g, "x", DG_SHAPE(N, C, H, W));
+	dg_tensor y[3] = {
+		dg_nn_conv2d(&nn, "gconv", x, 12, 3, 2, 1, DG_NN_OPT(.groups = 2, .act = DG_ACT_RELU)),
+		dg_nn_conv2d(&nn, "dw", x, C, 3, 1, 1, DG_NN_OPT(.groups = C, .flags = DG_NN_NO_BIAS)),
+		dg_nn_conv_transpose2d(&nn, "gt", x, 6, 4, 2, 1, DG_NN_OPT(.groups = 2)),
+	};
+	uint64_t d[DG_MAX_RANK];
+	ok(dg_graph_status(g) == 0 && dg_shape(g, y[0], d) == 4 && d[1] == 12 && d[2] == 4 &&
+		   d[3] == 3 && dg_dim(g, y[1], 1) == C && dg_dim(g, y[1], 2) == H &&
+		   dg_shape(g, y[2], d) == 4 && d[1] == 6 && d[2] == 14 && d[3] == 12,
+	   "[%s] grouped conv2d 2x4x7x6 -> 2x12x4x3, depthwise keeps 2x4x7x6, grouped "
+	   "transposed -> 2x6x14x12", dev);
+	if (dev == devices[0]) {
+		static const struct want w[] = {
+			{"gconv.w", DG_VAR_PARAM, "12x2x3x3"}, {"gconv.b", DG_VAR_PARAM, "12"},
+			{"dw.w", DG_VAR_PARAM, "4x1x3x3"},     {"gt.w", DG_VAR_PARAM, "4x3x4x4"},
+			{"gt.b", DG_VAR_PARAM, "6"},
+		};
+		ok(vars_are(g, w, sizeof w / sizeof w[0]),
+		   "  weights out×(C/groups)×k×k, transposed C×(out/groups)×k×k");
+		ok(uniform_ok(stats_of(g, "gconv.w"), 1 / sqrt(2 * 9), 0.15) &&
+			   uniform_ok(stats_of(g, "gt.w"), 1 / sqrt(3 * 16), 0.15),
+		   "  TORCH init: fan_in = C/groups·k·k (transposed: out/groups·k·k), as PyTorch");
+	}
+	static float xv[n], o0[N * 12 * 4 * 3], o1[n], o2[N * 6 * 14 * 12];
+	fill(xv, n, 5);
+	float *outs[3] = {o0, o1, o2};
+	const char *wn[3] = {"gconv.w", "dw.w", "gt.w"}, *bn[3] = {"gconv.b", NULL, "gt.b"};
+	unsigned oc[3] = {12, C, 6}, gr[3] = {2, C, 2}, k[3] = {3, 3, 4}, s[3] = {2, 1, 2};
+	int st = run(g, dev, 3, y, xv, n, 1, outs);
+	unsigned xd[5] = {N, C, 1, H, W};
+	for (int l = 0; l < 3; l++) {
+		struct dg_array *wa = var(g, wn[l]), *ba = bn[l] ? var(g, bn[l]) : NULL;
+		double *xdv = to_double(xv, n), *wd = wa ? to_double(wa->data, dg_array_count(wa)) : NULL;
+		double *bd = ba ? to_double(ba->data, dg_array_count(ba)) : NULL;
+		size_t ny = dg_count(g, y[l]);
+		double *ref = calloc(ny, sizeof *ref);
+		unsigned yd[5];
+		if (wd)
+			ref_conv_g(xdv, xd, wd, bd, oc[l], gr[l], 1, k[l], s[l], 1, l == 2, ref, yd);
+		for (size_t i = 0; l == 0 && i < ny; i++)
+			ref[i] = fmax(ref[i], 0);
+		double sc, err = max_err(outs[l], ref, ny, &sc);
+		ok(!st && wd && err < 1e-5 * sc, "[%s] %s layer against a double reference "
+		   "(max error %.2g of %.3g)", dev, wn[l], err, sc);
+		free(xdv), free(wd), free(bd), free(ref);
+		dg_array_free(wa), dg_array_free(ba);
+	}
+	dg_graph_free(g);
+
+	/* 3-d: conv3d stride 2, then its transpose back up */
+	enum { D3 = 5, H3 = 6, W3 = 7, n3 = 1 * 3 * D3 * H3 * W3 };
+	g = dg_graph_new(5);
+	dg_nn_init(&nn, g, 1);
+	x = input(g, "x", DG_SHAPE(1, 3, D3, H3, W3));
+	dg_tensor c3 = dg_nn_conv3d(&nn, "c3", x, 4, 3, 2, 1, NULL);
+	dg_tensor t3 = dg_nn_conv_transpose3d(&nn, "t3", c3, 3, 4, 2, 1, NULL);
+	ok(dg_graph_status(g) == 0 && dg_shape(g, c3, d) == 5 && d[1] == 4 && d[2] == 3 &&
+		   d[3] == 3 && d[4] == 4 && dg_shape(g, t3, d) == 5 && d[1] == 3 && d[2] == 6 &&
+		   d[3] == 6 && d[4] == 8,
+	   "[%s] conv3d k3 s2 p1 1x3x5x6x7 -> 1x4x3x3x4, conv_transpose3d k4 s2 p1 -> 1x3x6x6x8",
+	   dev);
+	if (dev == devices[0]) {
+		static const struct want w[] = {
+			{"c3.w", DG_VAR_PARAM, "4x3x3x3x3"}, {"c3.b", DG_VAR_PARAM, "4"},
+			{"t3.w", DG_VAR_PARAM, "4x3x4x4x4"}, {"t3.b", DG_VAR_PARAM, "3"},
+		};
+		ok(vars_are(g, w, sizeof w / sizeof w[0]), "  w out×C×k×k×k and C×out×k×k×k");
+		ok(uniform_ok(stats_of(g, "c3.w"), 1 / sqrt(3 * 27), 0.15),
+		   "  TORCH init: fan_in = C·k³");
+	}
+	static float x3[n3], a3[4 * 3 * 3 * 4], b3[3 * 6 * 6 * 8];
+	fill(x3, n3, 6);
+	float *outs3[2] = {a3, b3};
+	dg_tensor y3[2] = {c3, t3};
+	st = run(g, dev, 2, y3, x3, n3, 1, outs3);
+	struct dg_array *v[4] = {var(g, "c3.w"), var(g, "c3.b"), var(g, "t3.w"), var(g, "t3.b")};
+	double *r1 = calloc(4 * 3 * 3 * 4, sizeof *r1), *r2 = calloc(3 * 6 * 6 * 8, sizeof *r2);
+	int have = v[0] && v[1] && v[2] && v[3];
+	if (have) {
+		double *xdv = to_double(x3, n3), *w1 = to_double(v[0]->data, 324);
+		double *b1 = to_double(v[1]->data, 4), *w2 = to_double(v[2]->data, 768);
+		double *b2 = to_double(v[3]->data, 3);
+		unsigned xd3[5] = {1, 3, D3, H3, W3}, yd[5], yd2[5];
+		ref_conv_g(xdv, xd3, w1, b1, 4, 1, 3, 3, 2, 1, 0, r1, yd);
+		ref_conv_g(r1, yd, w2, b2, 3, 1, 4, 4, 2, 1, 1, r2, yd2);
+		free(xdv), free(w1), free(b1), free(w2), free(b2);
+	}
+	double sc, err = max_err(a3, r1, 4 * 3 * 3 * 4, &sc);
+	ok(!st && have && err < 1e-5 * sc, "[%s] conv3d layer against a double reference (max "
+	   "error %.2g of %.3g)", dev, err, sc);
+	err = max_err(b3, r2, 3 * 6 * 6 * 8, &sc);
+	ok(!st && have && err < 1e-5 * sc, "[%s] conv_transpose3d layer after it (max error "
+	   "%.2g of %.3g)", dev, err, sc);
+	for (int i = 0; i < 4; i++)
+		dg_array_free(v[i]);
+	free(r1), free(r2);
+	dg_graph_free(g);
+
+	/* groups that do not divide the channels */
+	g = dg_graph_new(1);
+	dg_nn_init(&nn, g, 1);
+	x = input(g, "x", DG_SHAPE(1, 4, 5, 5));
+	ok(!dg_nn_conv2d(&nn, "bad", x, 6, 3, 1, 1, DG_NN_OPT(.groups = 3)).id &&
+		   contains(dg_graph_error(g), "bad: 3 groups do not divide 4 input"),
+	   "[%s] groups must divide the channels, the message names the layer", dev);
+	dg_graph_free(g);
+}
+
 /* ---- the autoencoder bodies --------------------------------------------------------- */
 
 static void test_coder(void)
@@ -1080,6 +1249,7 @@ int main(void)
 		test_norms(devices[i]);
 		test_residual(devices[i]);
 		test_embedding_masked(devices[i]);
+		test_conv_layers(devices[i]);
 	}
 	return done_testing();
 }

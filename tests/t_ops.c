@@ -21,7 +21,8 @@
  * plain C kernels (DG_NO_DNNL=1); then on the vulkan backend when there is
  * a Vulkan device, for the ops it implements (the others are listed),
  * checked against the same reference and against the cpu backend on the
- * same inputs.  `t_ops vulkan` runs only the vulkan part.
+ * same inputs (the general convolutions twice: through texel buffers and
+ * through storage buffers).  `t_ops vulkan` runs only the vulkan part.
  *
  * Every step runs with DG_GUARD=1 (unless the environment says
  * otherwise): guard bytes around every buffer, so a kernel that writes
@@ -411,6 +412,177 @@ static void ref_masked(const struct tc *t, double *const *in, double *out)
 	conv_ref(in[0], wm, out, x->d[0], c, x->d[2], x->d[3], o, kh, kw, t->out.d[2], t->out.d[3],
 		 1, (int64_t)(kh / 2), 1);
 	free(wm);
+}
+
+/* ---- general convolutions and pooling ------------------------------------
+ * Rows name a configuration of these tables by p[0].  Images are seen as
+ * N×C×D×H×W (depth 1 for 2-d shapes); parameters are per spatial axis,
+ * depth first, as dg_conv_nd takes them for that rank. */
+enum { CONV_ND, CONV_T_ND, CONV_3D, CONV_T_3D };
+static const struct convcfg {
+	int api;                        /* which constructor */
+	unsigned groups, stride[3], pad[3], dil[3], outpad[3];
+} convcfg[] = {
+	/* 0 */ {CONV_ND, 2, {1, 1}, {1, 1}, {1, 1}, {0}},
+	/* 1 */ {CONV_ND, 3, {2, 2}, {2, 2}, {2, 2}, {0}},          /* depthwise, dilated */
+	/* 2 */ {CONV_ND, 3, {2, 1}, {1, 0}, {1, 2}, {0}},          /* depth multiplier 2 */
+	/* 3 */ {CONV_ND, 1, {1, 3}, {0, 1}, {1, 1}, {0}},          /* per-axis, no groups */
+	/* 4 */ {CONV_ND, 1, {3, 3}, {1, 1}, {1, 1}, {0}},          /* uniform: conv2d's op */
+	/* 5 */ {CONV_T_ND, 2, {2, 2}, {1, 1}, {1, 1}, {1, 1}},
+	/* 6 */ {CONV_T_ND, 3, {3, 2}, {0, 1}, {2, 1}, {2, 0}},     /* depthwise */
+	/* 7 */ {CONV_3D, 1, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0}},
+	/* 8 */ {CONV_ND, 1, {2, 1, 2}, {1, 0, 1}, {1, 2, 1}, {0}},
+	/* 9 */ {CONV_ND, 2, {1, 2, 1}, {1, 1, 0}, {1, 1, 1}, {0}},
+	/* 10 */ {CONV_T_3D, 1, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}},
+	/* 11 */ {CONV_T_ND, 3, {1, 2, 1}, {0, 1, 1}, {2, 1, 1}, {0, 1, 0}},
+	/* 12 */ {CONV_ND, 5, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0}},     /* 3-d depthwise */
+};
+
+/* A tensor's dims as N, C, D, H, W. */
+static void as5(const struct shape *s, uint64_t *d)
+{
+	d[0] = s->d[0];
+	d[1] = s->d[1];
+	d[2] = s->r == 5 ? s->d[2] : 1;
+	d[3] = s->d[s->r - 2];
+	d[4] = s->d[s->r - 1];
+}
+
+/* A configuration's parameter on spatial axis a (depth first) of an
+ * image of rank r: the table is per axis of the constructor's order. */
+static int64_t axis_param(const unsigned *v, unsigned r, int a, int64_t dflt)
+{
+	if (a < 5 - (int)r)
+		return dflt;
+	return v[a - (5 - (int)r)];
+}
+
+/* Convolution (y = conv(x, w) + b) or its transpose (scattered from x,
+ * straight from the definition), grouped, on 5-d views; or (rows named
+ * "... filter gradient", inputs x, h, w) the gradient Σ h·conv(x, w)
+ * of w. */
+static void ref_conv_nd(const struct tc *t, double *const *in, double *out)
+{
+	const struct convcfg *k = &convcfg[(int)t->p[0]];
+	int transposed = k->api == CONV_T_ND || k->api == CONV_T_3D;
+	int dw = strstr(t->name, "filter gradient") != NULL;
+	uint64_t x[5], w[5], y[5];
+	int64_t s[3], p[3], d[3];
+	as5(&t->in[0], x);
+	as5(dw ? &t->in[2] : &t->in[1], w);
+	as5(dw ? &t->in[1] : &t->out, y);
+	unsigned r = t->in[0].r;
+	for (int a = 0; a < 3; a++) {
+		s[a] = k->stride[0] ? axis_param(k->stride, r, a, 1) : 1;
+		p[a] = axis_param(k->pad, r, a, 0);
+		d[a] = k->dil[0] ? axis_param(k->dil, r, a, 1) : 1;
+	}
+	uint64_t G = k->groups;
+	memset(out, 0, count(&t->out) * sizeof *out);
+	/* the small side (conv: y; transposed: x) indexes the sum */
+	const uint64_t *big = transposed ? y : x, *small = transposed ? x : y;
+	uint64_t cin = big[1], cout = small[1];   /* channels of the conv's x and y */
+	for (uint64_t n = 0; n < x[0]; n++)
+		for (uint64_t o = 0; o < cout; o++)
+			for (uint64_t i0 = 0; i0 < small[2]; i0++)
+				for (uint64_t i1 = 0; i1 < small[3]; i1++)
+					for (uint64_t i2 = 0; i2 < small[4]; i2++) {
+						uint64_t si = (((n * cout + o) * small[2] + i0) * small[3] + i1) * small[4] + i2;
+						uint64_t grp = o / (cout / G);
+						for (uint64_t cl = 0; cl < cin / G; cl++) {
+							uint64_t c = grp * (cin / G) + cl;
+							for (uint64_t u0 = 0; u0 < w[2]; u0++)
+								for (uint64_t u1 = 0; u1 < w[3]; u1++)
+									for (uint64_t u2 = 0; u2 < w[4]; u2++) {
+										int64_t b0 = (int64_t)i0 * s[0] - p[0] + (int64_t)u0 * d[0];
+										int64_t b1 = (int64_t)i1 * s[1] - p[1] + (int64_t)u1 * d[1];
+										int64_t b2 = (int64_t)i2 * s[2] - p[2] + (int64_t)u2 * d[2];
+										if (b0 < 0 || b1 < 0 || b2 < 0 || b0 >= (int64_t)big[2] ||
+										    b1 >= (int64_t)big[3] || b2 >= (int64_t)big[4])
+											continue;
+										uint64_t bi = (((n * cin + c) * big[2] + (uint64_t)b0) * big[3] +
+											       (uint64_t)b1) * big[4] + (uint64_t)b2;
+										/* conv: w[o, cl, u]; transposed: w[o (its input), c - grp·.., u] */
+										uint64_t wi = transposed
+											? (((o * w[1] + (c - grp * (cin / G))) * w[2] + u0) * w[3] + u1) * w[4] + u2
+											: (((o * w[1] + cl) * w[2] + u0) * w[3] + u1) * w[4] + u2;
+										if (dw)
+											out[wi] += in[0][bi] * in[1][si];
+										else if (transposed)
+											out[bi] += in[0][si] * in[1][wi];
+										else
+											out[si] += in[0][bi] * in[1][wi];
+									}
+						}
+					}
+	if (t->nin > 2 && !dw)
+		for (uint64_t i = 0; i < count(&t->out); i++)
+			out[i] += in[2][(i / (y[2] * y[3] * y[4])) % y[1]];
+}
+
+enum { P_MAX, P_AVG, P_AVG_PAD, P_MAX_GRAD };
+static const struct poolcfg {
+	int kind;
+	unsigned k, s, p;
+} poolcfg[] = {
+	/* 0 */ {P_MAX, 3, 2, 1},
+	/* 1 */ {P_MAX, 2, 3, 1},       /* gaps between windows */
+	/* 2 */ {P_AVG_PAD, 3, 2, 1},
+	/* 3 */ {P_AVG, 3, 1, 1},
+	/* 4 */ {P_AVG, 2, 3, 1},
+	/* 5 */ {P_AVG_PAD, 2, 2, 1},
+	/* 6 */ {P_MAX_GRAD, 3, 2, 1},  /* max_pool's gradient as a function of x and dy */
+	/* 7 */ {P_MAX, 3, 1, 0},
+};
+
+/* Pooling on 5-d views, windows on the spatial axes of the input's rank
+ * (depth 1 for 2-d); P_MAX_GRAD scatters in[1] to each window's first
+ * maximum. */
+static void ref_pool_nd(const struct tc *t, double *const *in, double *out)
+{
+	const struct poolcfg *k = &poolcfg[(int)t->p[0]];
+	uint64_t x[5], y[5];
+	int64_t kk[3], s[3], p[3];
+	as5(&t->in[0], x);
+	as5(k->kind == P_MAX_GRAD ? &t->in[1] : &t->out, y);
+	for (int a = 0; a < 3; a++) {
+		int flat = a == 0 && t->in[0].r == 4;
+		kk[a] = flat ? 1 : k->k;
+		s[a] = flat ? 1 : k->s;
+		p[a] = flat ? 0 : k->p;
+	}
+	if (k->kind == P_MAX_GRAD)
+		memset(out, 0, count(&t->out) * sizeof *out);
+	uint64_t vin = x[2] * x[3] * x[4], vout = y[2] * y[3] * y[4];
+	for (uint64_t pl = 0; pl < x[0] * x[1]; pl++)
+		for (uint64_t o = 0; o < vout; o++) {
+			int64_t i0 = (int64_t)(o / (y[3] * y[4])), i1 = (int64_t)(o / y[4] % y[3]);
+			int64_t i2 = (int64_t)(o % y[4]);
+			double acc = 0, best = -INFINITY;
+			uint64_t at = 0, n = 0;
+			for (int64_t u0 = 0; u0 < kk[0]; u0++)
+				for (int64_t u1 = 0; u1 < kk[1]; u1++)
+					for (int64_t u2 = 0; u2 < kk[2]; u2++) {
+						int64_t b0 = i0 * s[0] - p[0] + u0, b1 = i1 * s[1] - p[1] + u1;
+						int64_t b2 = i2 * s[2] - p[2] + u2;
+						if (b0 < 0 || b1 < 0 || b2 < 0 || b0 >= (int64_t)x[2] ||
+						    b1 >= (int64_t)x[3] || b2 >= (int64_t)x[4])
+							continue;
+						uint64_t e = ((uint64_t)b0 * x[3] + (uint64_t)b1) * x[4] + (uint64_t)b2;
+						double v = in[0][pl * vin + e];
+						n++;
+						acc += v;
+						if (v > best) {
+							best = v;
+							at = e;
+						}
+					}
+			double div = k->kind == P_AVG_PAD ? (double)(kk[0] * kk[1] * kk[2]) : (double)n;
+			if (k->kind == P_MAX_GRAD)
+				out[pl * vin + at] += in[1][pl * vout + o];
+			else
+				out[pl * vout + o] = k->kind == P_MAX ? best : acc / div;
+		}
 }
 
 static void ref_upsample(const struct tc *t, double *const *in, double *out)
@@ -876,6 +1048,56 @@ static dg_tensor b_masked(struct dg_graph *g, const dg_tensor *x, const struct t
 	return dg_masked_conv2d(g, x[0], x[1], DG_NONE, &p, t->p[3] != 0 ? 'B' : 'A', 1);
 }
 
+static dg_tensor b_conv_nd(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
+{
+	const struct convcfg *k = &convcfg[(int)t->p[0]];
+	struct dg_conv_opt o = {.struct_size = sizeof o, .groups = k->groups};
+	memcpy(o.stride, k->stride, sizeof o.stride);
+	memcpy(o.pad, k->pad, sizeof o.pad);
+	memcpy(o.dilation, k->dil, sizeof o.dilation);
+	memcpy(o.output_padding, k->outpad, sizeof o.output_padding);
+	dg_tensor b = t->nin > 2 ? x[2] : DG_NONE;
+	struct dg_conv u = {k->stride[0], k->pad[0], k->dil[0], k->outpad[0]};
+	switch (k->api) {
+	case CONV_T_ND: return dg_conv_transpose_nd(g, x[0], x[1], b, &o);
+	case CONV_3D: return dg_conv3d(g, x[0], x[1], b, &u);
+	case CONV_T_3D: return dg_conv_transpose3d(g, x[0], x[1], b, &u);
+	}
+	return dg_conv_nd(g, x[0], x[1], b, &o);
+}
+
+/* ∂/∂w Σ h·conv_nd(x, w) = conv_nd_bwd_filter(x, h), from inputs x, h
+ * and w (w only gives the shape): its own gradients, in x and in h, run
+ * the backward rule of conv_nd_bwd_filter. */
+static dg_tensor b_conv_nd_dw(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
+{
+	dg_tensor in[2] = {x[0], x[2]};
+	struct tc nobias = *t;
+	nobias.nin = 2;
+	dg_tensor y = b_conv_nd(g, in, &nobias);
+	return dg_grad(g, dg_sum(g, dg_mul(g, y, x[1]), DG_AXES_ALL, 0), x[2]);
+}
+
+static dg_tensor b_pool_nd(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
+{
+	const struct poolcfg *k = &poolcfg[(int)t->p[0]];
+	int three = t->in[0].r == 5;
+	switch (k->kind) {
+	case P_MAX:
+		return three ? dg_max_pool3d(g, x[0], k->k, k->s, k->p)
+			     : dg_max_pool2d(g, x[0], k->k, k->s, k->p);
+	case P_MAX_GRAD: {
+		/* ∂/∂x Σ max_pool(x)·h: max_pool_bwd(x, h), whose own gradient
+		 * in h is max_pool_pick */
+		dg_tensor y = three ? dg_max_pool3d(g, x[0], k->k, k->s, k->p)
+				    : dg_max_pool2d(g, x[0], k->k, k->s, k->p);
+		return dg_grad(g, dg_sum(g, dg_mul(g, y, x[1]), DG_AXES_ALL, 0), x[0]);
+	}
+	}
+	return three ? dg_avg_pool3d(g, x[0], k->k, k->s, k->p, k->kind == P_AVG_PAD)
+		     : dg_avg_pool2d(g, x[0], k->k, k->s, k->p, k->kind == P_AVG_PAD);
+}
+
 static dg_tensor b_image(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
 {
 	unsigned f = (unsigned)t->p[0];
@@ -987,6 +1209,7 @@ static dg_tensor b_loss(struct dg_graph *g, const dg_tensor *x, const struct tc 
 #define S2(a, b) {2, {a, b}}
 #define S3(a, b, c) {3, {a, b, c}}
 #define S4(a, b, c, d) {4, {a, b, c, d}}
+#define S5(a, b, c, d, e) {5, {a, b, c, d, e}}
 #define UN(op, kind, p0, p1, tf, tg) \
 	{NULL, OP_##op, b_elt, ref_elt, 1, {S2(3, 7)}, {kind}, {p0, p1}, tf, tg, {0}}
 #define UNL(op, kind, p0, p1, tf, tg) \
@@ -1097,6 +1320,36 @@ static struct tc cases[] = {
 	{"replication_pad2d_gradgrad", OP_NONE, b_gradgrad, ref_gradgrad, 1, {S3(2, 3, 2)}, {ANY}, {3, 0, 2, 1}, 1e-5, 1e-4, {0}},
 	{"avg_pool", OP_NONE, b_image, ref_pool, 1, {S4(2, 3, 6, 4)}, {ANY}, {2}, 1e-6, 1e-4, {0}},
 	{"max_pool", OP_NONE, b_image, ref_pool, 1, {S4(2, 3, 6, 9)}, {DISTINCT}, {3}, 0, 1e-4, {0}},
+	/* grouped, per-axis and 3-d convolutions: p[0] is the row of convcfg[] */
+	{"conv_nd groups 2", OP_CONV_ND, b_conv_nd, ref_conv_nd, 3, {S4(2, 4, 7, 6), S4(6, 2, 3, 3), S1(6)}, {ANY, ANY, ANY}, {0}, 1e-5, 1e-4, {0}},
+	{"conv_nd depthwise", OP_CONV_ND, b_conv_nd, ref_conv_nd, 3, {S4(2, 3, 9, 7), S4(3, 1, 3, 3), S1(3)}, {ANY, ANY, ANY}, {1}, 1e-5, 1e-4, {0}},
+	{"conv_nd depth x2", OP_CONV_ND, b_conv_nd, ref_conv_nd, 2, {S4(1, 3, 8, 7), S4(6, 1, 3, 2)}, {ANY, ANY}, {2}, 1e-5, 1e-4, {0}},
+	{"conv_nd per-axis", OP_CONV_ND, b_conv_nd, ref_conv_nd, 3, {S4(2, 3, 7, 9), S4(4, 3, 2, 3), S1(4)}, {ANY, ANY, ANY}, {3}, 1e-5, 1e-4, {0}},
+	{"conv_nd uniform", OP_CONV, b_conv_nd, ref_conv_nd, 2, {S4(2, 2, 10, 8), S4(3, 2, 3, 3)}, {ANY, ANY}, {4}, 1e-5, 1e-4, {0}},
+	{"conv_transpose_nd groups 2", OP_CONV_ND_BWD_DATA, b_conv_nd, ref_conv_nd, 3, {S4(2, 4, 4, 5), S4(4, 3, 3, 3), S1(6)}, {ANY, ANY, ANY}, {5}, 1e-5, 1e-4, {0}},
+	{"conv_transpose_nd depthwise", OP_CONV_ND_BWD_DATA, b_conv_nd, ref_conv_nd, 2, {S4(1, 3, 5, 4), S4(3, 1, 3, 3)}, {ANY, ANY}, {6}, 1e-5, 1e-4, {0}},
+	{"conv3d", OP_CONV_ND, b_conv_nd, ref_conv_nd, 3, {S5(2, 3, 5, 6, 7), S5(4, 3, 3, 3, 3), S1(4)}, {ANY, ANY, ANY}, {7}, 1e-5, 1e-4, {0}},
+	{"conv_nd 3-d per-axis", OP_CONV_ND, b_conv_nd, ref_conv_nd, 2, {S5(1, 2, 7, 5, 6), S5(3, 2, 3, 2, 3)}, {ANY, ANY}, {8}, 1e-5, 1e-4, {0}},
+	{"conv_nd 3-d groups 2", OP_CONV_ND, b_conv_nd, ref_conv_nd, 3, {S5(2, 4, 4, 5, 3), S5(2, 2, 3, 3, 1), S1(2)}, {ANY, ANY, ANY}, {9}, 1e-5, 1e-4, {0}},
+	{"conv_nd 3-d depthwise", OP_CONV_ND, b_conv_nd, ref_conv_nd, 2, {S5(1, 5, 3, 4, 5), S5(5, 1, 3, 3, 3)}, {ANY, ANY}, {12}, 1e-5, 1e-4, {0}},
+	{"conv_transpose3d", OP_CONV_ND_BWD_DATA, b_conv_nd, ref_conv_nd, 3, {S5(1, 3, 3, 4, 3), S5(3, 2, 3, 3, 3), S1(2)}, {ANY, ANY, ANY}, {10}, 1e-5, 1e-4, {0}},
+	{"conv_transpose_nd 3-d groups 3", OP_CONV_ND_BWD_DATA, b_conv_nd, ref_conv_nd, 2, {S5(2, 3, 2, 3, 3), S5(3, 2, 2, 2, 2)}, {ANY, ANY}, {11}, 1e-5, 1e-4, {0}},
+	{"conv_nd filter gradient, groups 2", OP_CONV_ND_BWD_FILTER, b_conv_nd_dw, ref_conv_nd, 3, {S4(2, 4, 7, 6), S4(2, 6, 7, 6), S4(6, 2, 3, 3)}, {ANY, ANY, NOGRAD}, {0}, 1e-5, 1e-4, {0}},
+	{"conv_nd 3-d filter gradient", OP_CONV_ND_BWD_FILTER, b_conv_nd_dw, ref_conv_nd, 3, {S5(1, 2, 7, 5, 6), S5(1, 3, 4, 3, 3), S5(3, 2, 3, 2, 3)}, {ANY, ANY, NOGRAD}, {8}, 1e-5, 1e-4, {0}},
+	/* pooling with padding and any stride: p[0] is the row of poolcfg[] */
+	{"max_pool2d k3 s2 p1", OP_MAX_POOL, b_pool_nd, ref_pool_nd, 1, {S4(2, 3, 7, 9)}, {DISTINCT}, {0}, 0, 1e-4, {0}},
+	{"max_pool2d k2 s3 p1", OP_MAX_POOL, b_pool_nd, ref_pool_nd, 1, {S4(1, 2, 8, 5)}, {DISTINCT}, {1}, 0, 1e-4, {0}},
+	{"max_pool2d k3 s1", OP_MAX_POOL, b_pool_nd, ref_pool_nd, 1, {S4(2, 2, 5, 7)}, {DISTINCT}, {7}, 0, 1e-4, {0}},
+	{"avg_pool2d k3 s2 p1 pad counted", OP_AVG_POOL, b_pool_nd, ref_pool_nd, 1, {S4(2, 3, 7, 6)}, {ANY}, {2}, 1e-6, 1e-4, {0}},
+	{"avg_pool2d k3 s1 p1", OP_AVG_POOL, b_pool_nd, ref_pool_nd, 1, {S4(2, 2, 9, 7)}, {ANY}, {3}, 1e-6, 1e-4, {0}},
+	{"avg_pool2d k2 s3 p1", OP_AVG_POOL, b_pool_nd, ref_pool_nd, 1, {S4(1, 3, 8, 7)}, {ANY}, {4}, 1e-6, 1e-4, {0}},
+	{"max_pool3d k3 s2 p1", OP_MAX_POOL, b_pool_nd, ref_pool_nd, 1, {S5(2, 2, 5, 6, 7)}, {DISTINCT}, {0}, 0, 1e-4, {0}},
+	{"avg_pool3d k2 s2 p1 pad counted", OP_AVG_POOL, b_pool_nd, ref_pool_nd, 1, {S5(1, 2, 5, 4, 7)}, {ANY}, {5}, 1e-6, 1e-4, {0}},
+	{"avg_pool3d k3 s1 p1", OP_AVG_POOL, b_pool_nd, ref_pool_nd, 1, {S5(2, 1, 6, 5, 5)}, {ANY}, {3}, 1e-6, 1e-4, {0}},
+	{"max_pool2d gradient", OP_MAX_POOL_BWD, b_pool_nd, ref_pool_nd, 2, {S4(2, 2, 7, 6), S4(2, 2, 4, 3)}, {DISTINCT, ANY}, {6}, 1e-6, 1e-4, {0}},
+	/* small integers: ties, which the first maximum of a window wins */
+	{"max_pool2d gradient, ties", OP_MAX_POOL_BWD, b_pool_nd, ref_pool_nd, 2, {S4(2, 3, 7, 7), S4(2, 3, 4, 4)}, {FIDX, ANY}, {6}, 1e-6, 1e-4, {0}},
+	{"max_pool3d gradient", OP_MAX_POOL_BWD, b_pool_nd, ref_pool_nd, 2, {S5(1, 2, 5, 4, 5), S5(1, 2, 3, 2, 3)}, {DISTINCT, ANY}, {6}, 1e-6, 1e-4, {0}},
 	{"batch_norm", OP_NONE, b_norm, ref_norm, 3, {S4(4, 3, 3, 2), S1(3), S1(3)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
 	{"batch_norm", OP_NONE, b_norm, ref_norm, 3, {S2(7, 5), S1(5), S1(5)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
 	{"layer_norm", OP_NONE, b_norm, ref_norm, 3, {S3(3, 5, 2), S2(5, 2), S2(5, 2)}, {ANY, ANY, ANY}, {1e-5f}, 1e-4, 2e-3, {0}},
@@ -1315,7 +1568,7 @@ static void run_case(struct tc *t, const char *mode)
 	double *in[MAXIN] = {0}, *r, *yref;
 	struct result res, cpu = {0};
 	char label[160];
-	int vulkan = !strcmp(mode, "vulkan");
+	int vulkan = !strncmp(mode, "vulkan", 6);
 
 	snprintf(label, sizeof label, "%s [%s] %u-d", t->name, mode, t->in[0].r);
 	for (int i = 0; i < t->nin; i++) {
@@ -1427,7 +1680,7 @@ int main(int argc, char **argv)
 	setenv("DG_NO_DNNL", "1", 1);
 	for (size_t i = 0; i < n && !only_vk; i++)
 		if (!strcmp(cases[i].name, "matmul") || strstr(cases[i].name, "conv") ||
-		    !strcmp(cases[i].name, "linear"))
+		    strstr(cases[i].name, "pool") || !strcmp(cases[i].name, "linear"))
 			run_case(&cases[i], "plain C");
 	unsetenv("DG_NO_DNNL");
 	/* The same table on the vulkan backend (lavapipe here), for the ops it
@@ -1437,6 +1690,13 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < n; i++)
 			run_case(&cases[i], "vulkan");
 		check_coverage(1);
+		/* The general convolutions again through storage buffers, the
+		 * shader's fallback where texel views cannot be made. */
+		setenv("DG_VK_CONV_STORAGE", "1", 1);
+		for (size_t i = 0; i < n; i++)
+			if (cases[i].op >= OP_CONV_ND && cases[i].op <= OP_CONV_ND_BWD_FILTER)
+				run_case(&cases[i], "vulkan storage");
+		unsetenv("DG_VK_CONV_STORAGE");
 	} else {
 		diag("no Vulkan device: %s", dg_errmsg());
 	}

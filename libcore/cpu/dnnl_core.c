@@ -311,6 +311,9 @@ void dg_dnnl_plan_free(struct dg_dnnl_plan *p)
 		DNNL(primitive_destroy)(p->prim);
 	if (p->post)
 		DNNL(primitive_destroy)(p->post);
+	dg_dnnl_plan_free(p->pre);
+	dg_free(p->pre_buf[0]);
+	dg_free(p->pre_buf[1]);
 	dg_free(p->own_scratch);
 	free(p);
 }
@@ -339,8 +342,18 @@ int dg_dnnl_run(struct dg_dnnl_plan *p, void *const *args, void *scratch)
 {
 	int n = 0;
 	dnnl_status_t s = dnnl_success;
+	void *own[DNNL_PLAN_MAX_ARGS];
 
 	apply_threads();
+	if (p->pre) {
+		void *pa[3] = { args[0], p->pre_buf[0], p->pre_buf[1] };
+		int st = dg_dnnl_run(p->pre, pa, scratch);
+		if (st)
+			return st;
+		memcpy(own, args, (size_t)p->nargs * sizeof *own);
+		own[p->pre_slot] = p->pre_buf[1];
+		args = own;
+	}
 	for (int i = 0; i < p->nargs && s == dnnl_success; i++) {
 		struct dgd_stage *g = &p->stage[i];
 		if (!p->arg_id[i])

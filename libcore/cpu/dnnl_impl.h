@@ -97,6 +97,12 @@ struct dg_dnnl_plan {
 	size_t internal_bytes;                /* sum of the stage buffers */
 	dnnl_primitive_t post;                /* in-place eltwise on slot post_slot */
 	int post_slot;
+	/* A plan run first on {args[0], pre_buf[0], pre_buf[1]} whose third
+	 * output then fills slot pre_slot (max pooling's backward: the
+	 * forward again, for its workspace); NULL: none. */
+	struct dg_dnnl_plan *pre;
+	void *pre_buf[2];
+	int pre_slot;
 	dnnl_exec_arg_t exec[DNNL_PLAN_MAX_ARGS + 1];
 	dnnl_memory_t scratch_mem;            /* NULL when scratch_bytes is 0 */
 	size_t scratch_bytes, workspace_bytes;

@@ -52,8 +52,9 @@ int dg_cpu_run_plan(const struct dg_kargs *a);
 
 /* The kernels the op list names, one per family of ops (k_eltwise.c:
  * unary, cast, binary, where, expand, rng; k_reduce.c: reduce, softmax,
- * argmax; k_matmul.c; k_conv.c; k_shape.c: permute, slice, pad and the
- * index ops; k_resample.c; k_optim.c: update, assign, ema). */
+ * argmax; k_matmul.c; k_conv.c; k_conv_nd.c: grouped and 3-d
+ * convolutions; k_pool.c: pooling; k_shape.c: permute, slice, pad and
+ * the index ops; k_resample.c; k_optim.c: update, assign, ema). */
 #define DG_OP(id, name, nin, flags, infer, backward, cpu, vk, code) \
 	int dg_k_##cpu(const struct dg_kargs *a);
 #include "graph/op_list.h"

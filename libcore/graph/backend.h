@@ -105,6 +105,19 @@ struct dg_reduce_groups {
 void dg__reduce_groups(const struct dg_node *x, const struct dg_node *y,
 		       struct dg_reduce_groups *g);
 
+/* A general convolution (OP_CONV_ND..) or pooling call as both backends'
+ * kernels see it, named from the forward op whatever the call: x the
+ * input N×C×D×H×W, y the output N×O×OD×OH×OW (pooling: O = C), w the
+ * weight O×(C/groups)×KD×KH×KW (pooling: the window); a 2-d call has
+ * D = OD = KD = 1, stride 1, padding 0 on depth (graph/window.c). */
+struct dg_window {
+	int64_t n, c, o, groups;
+	int64_t in[3], out[3], k[3];        /* depth, height, width */
+	int64_t s[3], p[3], d[3];           /* stride, padding, dilation */
+	int include_pad;                    /* avg pooling: padding counts */
+};
+void dg__window(const struct dg_kcall *c, struct dg_window *w);
+
 /* Prints the DG_PROFILE report of a step to stderr: ns[i] is the time
  * call i took over all runs (graph/profile.c). */
 void dg__profile_report(const char *backend, const struct dg_kcall *calls, size_t n,

@@ -292,3 +292,62 @@ void dg__bw_scatter(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
 	uint32_t in[2] = {gy, n->in[1]};
 	gin[0] = dg__op(g, OP_GATHER, 2, in, NULL, 0, NULL, 0);
 }
+/* The general convolutions, as dg__bw_conv with the attributes kept. */
+void dg__bw_conv_nd(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
+{
+	const struct dg_node *n = NODE(id);
+	uint32_t a = n->in[0], b = n->in[1];
+	int64_t ia[DG_CIA_SHAPE];
+	uint64_t ad[DG_MAX_RANK], bd[DG_MAX_RANK];
+	unsigned r = n->rank;
+	memcpy(ia, n->ia, sizeof ia);
+	memcpy(ad, NODE(a)->dims, sizeof ad);
+	memcpy(bd, NODE(b)->dims, sizeof bd);
+	switch (n->op) {
+	case OP_CONV_ND:            /* y = conv(x, w) */
+		gin[0] = dg__conv_nd(g, OP_CONV_ND_BWD_DATA, gy, b, ia, r, ad);
+		gin[1] = dg__conv_nd(g, OP_CONV_ND_BWD_FILTER, a, gy, ia, r, bd);
+		break;
+	case OP_CONV_ND_BWD_DATA:   /* y = D(dy, w) */
+		gin[0] = dg__conv_nd(g, OP_CONV_ND, gy, b, ia, 0, NULL);
+		gin[1] = dg__conv_nd(g, OP_CONV_ND_BWD_FILTER, gy, a, ia, r, bd);
+		break;
+	default:                    /* y = F(x, dy) */
+		gin[0] = dg__conv_nd(g, OP_CONV_ND_BWD_DATA, b, gy, ia, r, ad);
+		gin[1] = dg__conv_nd(g, OP_CONV_ND, a, gy, ia, 0, NULL);
+		break;
+	}
+}
+/* Pooling: max_pool's gradient goes to each window's first maximum
+ * (max_pool_bwd), which is linear in dy with max_pool_pick as its
+ * adjoint, and constant in x almost everywhere (no gradient); average
+ * pooling and its backward are each other's adjoints. */
+static uint32_t pool_op(struct dg_graph *g, enum dg_op op, uint32_t id, uint32_t a, uint32_t b,
+			uint32_t shape_of)
+{
+	int64_t ia[2 * DG_MAX_RANK] = {0};
+	uint32_t in[2] = {a, b};
+	memcpy(ia, NODE(id)->ia, DG_PIA_SHAPE * sizeof *ia);
+	if (shape_of)
+		dg__pack_shape(ia + DG_PIA_SHAPE, NODE(shape_of)->rank, NODE(shape_of)->dims);
+	return dg__op(g, op, b ? 2 : 1, in, ia, 2 * DG_MAX_RANK, NULL, 0);
+}
+void dg__bw_max_pool(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
+{
+	gin[0] = pool_op(g, OP_MAX_POOL_BWD, id, NODE(id)->in[0], gy, 0);
+}
+void dg__bw_max_pool_bwd(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
+{
+	gin[1] = pool_op(g, OP_MAX_POOL_PICK, id, NODE(id)->in[0], gy, 0);
+}
+void dg__bw_max_pool_pick(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
+{
+	gin[1] = pool_op(g, OP_MAX_POOL_BWD, id, NODE(id)->in[0], gy, 0);
+}
+void dg__bw_avg_pool(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
+{
+	if (NODE(id)->op == OP_AVG_POOL)
+		gin[0] = pool_op(g, OP_AVG_POOL_BWD, id, gy, 0, NODE(id)->in[0]);
+	else
+		gin[0] = pool_op(g, OP_AVG_POOL, id, gy, 0, 0);
+}

@@ -1,5 +1,5 @@
 /* graph/compose.c — ops built from primitive ops: reductions over axes,
- * layers, pooling, normalization, random helpers and losses.  They need no
+ * layers, normalization, random helpers and losses.  They need no
  * kernels and no backward rules of their own. */
 #include <math.h>
 #include <stdlib.h>
@@ -242,25 +242,6 @@ dg_tensor dg_upsample_nearest(struct dg_graph *g, dg_tensor x, unsigned f)
 /* Bilinear upsampling and edge padding are tables of the resample op:
  * graph/resample.c. */
 
-static dg_tensor pool(struct dg_graph *g, dg_tensor x, unsigned k, int is_max)
-{
-	uint64_t d[4];
-	const char *what = is_max ? "max_pool" : "avg_pool";
-	if (!image(g, x, k, what, d))
-		return DG_NONE;
-	if (d[2] % k || d[3] % k)
-		return fail(g, what, "height and width must be divisible by the window");
-	int64_t r6[6] = {(int64_t)d[0], (int64_t)d[1], (int64_t)(d[2] / k), k,
-			 (int64_t)(d[3] / k), k};
-	int64_t r4[4] = {(int64_t)d[0], (int64_t)d[1], (int64_t)(d[2] / k), (int64_t)(d[3] / k)};
-	dg_tensor t = dg_reshape(g, x, 6, r6);
-	unsigned axes = (1u << 3) | (1u << 5);
-	t = is_max ? dg_max(g, t, axes, 1) : dg_mean(g, t, axes, 1);
-	return dg_reshape(g, t, 4, r4);
-}
-
-dg_tensor dg_avg_pool(struct dg_graph *g, dg_tensor x, unsigned k) { return pool(g, x, k, 0); }
-dg_tensor dg_max_pool(struct dg_graph *g, dg_tensor x, unsigned k) { return pool(g, x, k, 1); }
 
 /* ---- normalization -------------------------------------------------------------------- */
 

@@ -129,6 +129,30 @@ uint32_t dg__matmul(struct dg_graph *g, uint32_t a, uint32_t b, int ta, int tb);
 uint32_t dg__conv(struct dg_graph *g, enum dg_op op, uint32_t a, uint32_t b,
 		  const int64_t *conv3, unsigned rank, const uint64_t *dims);
 
+/* Attributes of the general convolutions (OP_CONV_ND, its adjoints) in
+ * ia[]: the groups, then stride, padding and dilation on each of the
+ * three spatial axes (depth, height, width: a 2-d convolution has depth
+ * stride 1, padding 0, dilation 1), then for the adjoints their output's
+ * shape (rank, dims).  A uniform 2-d convolution without groups is
+ * OP_CONV instead. */
+enum { DG_CIA_GROUPS = 0, DG_CIA_STRIDE = 1, DG_CIA_PAD = 4, DG_CIA_DIL = 7, DG_CIA_SHAPE = 10 };
+/* Attributes of pooling (OP_MAX_POOL.. OP_AVG_POOL_BWD): window, stride
+ * and padding per spatial axis (depth first; 2-d: 1, 1, 0), whether an
+ * average counts the padding, and avg_pool_bwd's output shape. */
+enum { DG_PIA_KERNEL = 0, DG_PIA_STRIDE = 3, DG_PIA_PAD = 6, DG_PIA_INCLUDE_PAD = 9,
+       DG_PIA_SHAPE = 10 };
+/* Output side of a window k (dilation d) sliding with stride s over an
+ * input side in padded by p on both ends; 0 when it does not fit. */
+static inline uint64_t dg__window_out(uint64_t in, uint64_t k, int64_t s, int64_t p, int64_t d)
+{
+	int64_t span = d * ((int64_t)k - 1) + 1, room = (int64_t)in + 2 * p - span;
+	return room < 0 ? 0 : (uint64_t)(room / s + 1);
+}
+/* A general convolution's node: op (OP_CONV_ND..), inputs a and b, ia
+ * as DG_CIA_* (the shape part written here from rank, dims). */
+uint32_t dg__conv_nd(struct dg_graph *g, enum dg_op op, uint32_t a, uint32_t b,
+		     const int64_t *ia, unsigned rank, const uint64_t *dims);
+
 /* A shape packed into attributes: ia[0] = rank, then the dims. */
 static inline void dg__pack_shape(int64_t *ia, unsigned rank, const uint64_t *dims)
 {

@@ -398,3 +398,149 @@ int dg__infer_update(struct dg_graph *g, struct dg_node *n)
 	copy_shape(n, v);
 	return DG_OK;
 }
+
+/* ---- general convolutions and pooling ----------------------------------- */
+
+_Static_assert(DG_CIA_SHAPE + 6 <= 2 * DG_MAX_RANK && DG_PIA_SHAPE + 6 <= 2 * DG_MAX_RANK,
+	       "a 5-d shape fits after the attributes");
+
+/* Spatial axes 0..2 (depth, height, width) of an image of rank 4 or 5:
+ * its dims from axis 2 on, with depth 1 for rank 4. */
+static void spatial(unsigned rank, const uint64_t *dims, uint64_t *sp)
+{
+	sp[0] = rank == 5 ? dims[2] : 1;
+	sp[1] = dims[rank - 2];
+	sp[2] = dims[rank - 1];
+}
+
+/* The attributes' depth part of a 2-d op must say "no depth". */
+static int flat_depth(unsigned rank, const int64_t *s, const int64_t *p, const int64_t *d)
+{
+	return rank == 5 || (s[0] == 1 && p[0] == 0 && (!d || d[0] == 1));
+}
+
+/* y's dims of a general convolution of x by w (N×C×.. and O×C/G×..),
+ * or an error saying what does not fit. */
+static int conv_nd_out(const int64_t *ia, unsigned rank, const uint64_t *x, const uint64_t *w,
+		       uint64_t *y)
+{
+	const int64_t *s = ia + DG_CIA_STRIDE, *p = ia + DG_CIA_PAD, *d = ia + DG_CIA_DIL;
+	int64_t groups = ia[DG_CIA_GROUPS];
+	uint64_t xs[3], ks[3];
+	if (rank != 4 && rank != 5)
+		return dg_error(DG_EUSAGE, "want N×C×H×W or N×C×D×H×W images, not rank %u", rank);
+	for (int i = 0; i < 3; i++)
+		if (s[i] < 1 || p[i] < 0 || d[i] < 1)
+			return dg_error(DG_EUSAGE, "bad stride %lld, padding %lld or dilation %lld",
+					(long long)s[i], (long long)p[i], (long long)d[i]);
+	if (!flat_depth(rank, s, p, d))
+		return dg_error(DG_EUSAGE, "a 2-d convolution has no depth stride or padding");
+	if (groups < 1 || x[1] % (uint64_t)groups || w[0] % (uint64_t)groups)
+		return dg_error(DG_EUSAGE, "%lld groups do not divide %llu input and %llu output "
+				"channels", (long long)groups, (unsigned long long)x[1],
+				(unsigned long long)w[0]);
+	if (w[1] * (uint64_t)groups != x[1])
+		return dg_error(DG_EUSAGE, "weight expects %llu channels per group, input has %llu "
+				"in %lld groups", (unsigned long long)w[1],
+				(unsigned long long)x[1], (long long)groups);
+	spatial(rank, x, xs);
+	spatial(rank, w, ks);
+	y[0] = x[0];
+	y[1] = w[0];
+	for (int i = 5 - (int)rank; i < 3; i++) {
+		uint64_t o = dg__window_out(xs[i], ks[i], s[i], p[i], d[i]);
+		if (!o)
+			return dg_error(DG_EUSAGE, "kernel side %llu (dilation %lld) larger than "
+					"the padded input side %llu", (unsigned long long)ks[i],
+					(long long)d[i], (unsigned long long)(xs[i] + 2 * (uint64_t)p[i]));
+		y[rank - 3 + i] = o;
+	}
+	return DG_OK;
+}
+
+int dg__infer_conv_nd(struct dg_graph *g, struct dg_node *n)
+{
+	const struct dg_node *a = IN(g, n, 0), *b = IN(g, n, 1);
+	uint64_t want[DG_MAX_RANK];
+	int st;
+	if ((st = need_f32(g, n, 0)) || (st = need_f32(g, n, 1)))
+		return st;
+	if (a->rank != b->rank)
+		return dg_error(DG_EUSAGE, "inputs of ranks %u and %u", a->rank, b->rank);
+	if (n->op == OP_CONV_ND) {
+		n->rank = a->rank;
+		return conv_nd_out(n->ia, a->rank, a->dims, b->dims, n->dims);
+	}
+	unpack_shape(n, n->ia + DG_CIA_SHAPE);
+	if (n->rank != a->rank)
+		return dg_error(DG_EUSAGE, "output rank %u, inputs %u", n->rank, a->rank);
+	/* bwd_data (dy, w) -> x; bwd_filter (x, dy) -> w */
+	const uint64_t *x = n->op == OP_CONV_ND_BWD_DATA ? n->dims : a->dims;
+	const uint64_t *w = n->op == OP_CONV_ND_BWD_DATA ? b->dims : n->dims;
+	const uint64_t *y = n->op == OP_CONV_ND_BWD_DATA ? a->dims : b->dims;
+	if ((st = conv_nd_out(n->ia, n->rank, x, w, want)))
+		return st;
+	if (memcmp(y, want, n->rank * sizeof *y))
+		return dg_error(DG_EUSAGE, "shapes do not match a convolution");
+	return DG_OK;
+}
+
+/* The pooled dims of x (rank 4 or 5), or an error. */
+static int pool_out(const int64_t *ia, unsigned rank, const uint64_t *x, uint64_t *y)
+{
+	const int64_t *k = ia + DG_PIA_KERNEL, *s = ia + DG_PIA_STRIDE, *p = ia + DG_PIA_PAD;
+	uint64_t xs[3];
+	if (rank != 4 && rank != 5)
+		return dg_error(DG_EUSAGE, "want N×C×H×W or N×C×D×H×W images, not rank %u", rank);
+	for (int i = 0; i < 3; i++)
+		if (k[i] < 1 || s[i] < 1 || p[i] < 0 || 2 * p[i] > k[i])
+			return dg_error(DG_EUSAGE, "bad window %lld, stride %lld or padding %lld "
+					"(at most half the window)", (long long)k[i],
+					(long long)s[i], (long long)p[i]);
+	if (rank == 4 && k[0] != 1)
+		return dg_error(DG_EUSAGE, "a 2-d pooling has no depth window");
+	spatial(rank, x, xs);
+	y[0] = x[0];
+	y[1] = x[1];
+	for (int i = 5 - (int)rank; i < 3; i++) {
+		uint64_t o = dg__window_out(xs[i], (uint64_t)k[i], s[i], p[i], 1);
+		if (!o)
+			return dg_error(DG_EUSAGE, "window %lld larger than the padded input side %llu",
+					(long long)k[i], (unsigned long long)(xs[i] + 2 * (uint64_t)p[i]));
+		y[rank - 3 + i] = o;
+	}
+	return DG_OK;
+}
+
+int dg__infer_pool(struct dg_graph *g, struct dg_node *n)
+{
+	const struct dg_node *a = IN(g, n, 0);
+	uint64_t want[DG_MAX_RANK];
+	int st;
+	for (unsigned i = 0; i < n->nin; i++)
+		if ((st = need_f32(g, n, (int)i)))
+			return st;
+	switch (n->op) {
+	case OP_MAX_POOL:
+	case OP_AVG_POOL:
+		n->rank = a->rank;
+		return pool_out(n->ia, a->rank, a->dims, n->dims);
+	case OP_MAX_POOL_PICK:          /* (x, h) -> pooled */
+		if (!dg__same_shape(IN(g, n, 1), a->rank, a->dims))
+			return dg_error(DG_EUSAGE, "x and h differ in shape");
+		n->rank = a->rank;
+		return pool_out(n->ia, a->rank, a->dims, n->dims);
+	case OP_MAX_POOL_BWD:           /* (x, dy) -> x */
+		copy_shape(n, a);
+		a = IN(g, n, 1);
+		break;
+	default:                        /* (dy) -> dims given */
+		unpack_shape(n, n->ia + DG_PIA_SHAPE);
+		break;
+	}
+	if ((st = pool_out(n->ia, n->rank, n->dims, want)))
+		return st;
+	if (!dg__same_shape(a, n->rank, want))
+		return dg_error(DG_EUSAGE, "the gradient's shape does not match the pooling");
+	return DG_OK;
+}

@@ -113,6 +113,24 @@ DG_OP(LOG_SOFTMAX,     "log_softmax",       1, 0,                       softmax,
 DG_OP(CONV,            "conv2d",            2, 0,                       conv,      conv,        conv,            gemm,    DG_GEMM_CONV)
 DG_OP(CONV_BWD_DATA,   "conv2d_bwd_data",   2, 0,                       conv,      conv,        conv_bwd_data,   gemm,    DG_GEMM_BWD_DATA)
 DG_OP(CONV_BWD_FILTER, "conv2d_bwd_filter", 2, 0,                       conv,      conv,        conv_bwd_filter, gemm,    DG_GEMM_BWD_FILTER)
+/* general convolutions: grouped, per-axis, 2-d or 3-d (a uniform 2-d one
+ * without groups is CONV, the tuned GEMM path), ia as DG_CIA_* of
+ * graph_impl.h: conv (x N×C×[D×]H×W, w O×(C/groups)×[KD×]KH×KW), group
+ * j's outputs see its C/groups inputs; bwd_data (dy, w) -> dims given;
+ * bwd_filter (x, dy) -> dims given */
+DG_OP(CONV_ND,         "conv_nd",           2, 0,                       conv_nd,   conv_nd,     conv_nd,         conv_nd, DG_CONV_FWD)
+DG_OP(CONV_ND_BWD_DATA, "conv_nd_bwd_data", 2, 0,                      conv_nd,   conv_nd,     conv_nd_bwd_data, conv_nd, DG_CONV_BWD_DATA)
+DG_OP(CONV_ND_BWD_FILTER, "conv_nd_bwd_filter", 2, 0,                  conv_nd,   conv_nd,     conv_nd_bwd_filter, conv_nd, DG_CONV_BWD_FILTER)
+/* pooling of N×C×H×W or N×C×D×H×W, ia as DG_PIA_*: max_pool_bwd (x, dy)
+ * -> x's shape, dy added at the first maximum of each window of x (in
+ * row-major order); max_pool_pick (x, h) -> the pooled shape, h at those
+ * places (the adjoint of max_pool_bwd in dy); avg_pool_bwd (dy) -> dims
+ * given */
+DG_OP(MAX_POOL,        "max_pool",          1, 0,                       pool,      max_pool,    pool,            pool,    DG_POOL_MAX)
+DG_OP(MAX_POOL_BWD,    "max_pool_bwd",      2, 0,                       pool,      max_pool_bwd, pool,           pool,    DG_POOL_MAX_BWD)
+DG_OP(MAX_POOL_PICK,   "max_pool_pick",     2, 0,                       pool,      max_pool_pick, pool,          pool,    DG_POOL_MAX_PICK)
+DG_OP(AVG_POOL,        "avg_pool",          1, 0,                       pool,      avg_pool,    pool,            pool,    DG_POOL_AVG)
+DG_OP(AVG_POOL_BWD,    "avg_pool_bwd",      1, 0,                       pool,      avg_pool,    pool,            pool,    DG_POOL_AVG_BWD)
 /* indices: gather (table V×D, idx S) -> S×D; scatter_add (src S×D, idx S)
  * -> V×D, ia0 = V; one_hot (idx S) -> S×K, ia0 = K; argmax over the last
  * axis; pick (x S×K, idx S) -> S: x[s, idx[s]]; place (src S, idx S) -> S×K,

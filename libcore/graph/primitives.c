@@ -314,3 +314,230 @@ dg_tensor dg_conv_transpose2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_t
 {
 	return conv_common(g, OP_CONV_BWD_DATA, x, w, b, p);
 }
+
+/* ---- general convolutions ------------------------------------------------------ */
+
+/* The options of the first version of struct dg_conv_opt: what a caller
+ * must at least pass.  Fields appended later take their defaults when
+ * the caller's struct_size ends before them. */
+#define CONV_OPT_SIZE_V1 sizeof(struct dg_conv_opt)
+
+/* x's rank and the caller's options as attributes (DG_CIA_*) and the
+ * transposed convolution's output padding, per spatial axis (depth
+ * first).  0 after recording an error. */
+static unsigned conv_attrs(struct dg_graph *g, const char *what, dg_tensor x, dg_tensor w,
+			   const struct dg_conv_opt *opt, int64_t *ia, int64_t *outpad)
+{
+	struct dg_conv_opt o = {0};
+	if (g->status)
+		return 0;
+	if (!x.id || x.id >= g->nnodes || !w.id || w.id >= g->nnodes) {
+		dg__fail(g, DG_EUSAGE, "%s: input or weight is not a tensor", what);
+		return 0;
+	}
+	if (opt && opt->struct_size < CONV_OPT_SIZE_V1) {
+		dg__fail(g, DG_EUSAGE, "%s: options of %u bytes, want >= %zu (write them with "
+			 "DG_CONV_OPT)", what, opt->struct_size, CONV_OPT_SIZE_V1);
+		return 0;
+	}
+	if (opt)
+		memcpy(&o, opt, opt->struct_size < sizeof o ? opt->struct_size : sizeof o);
+	unsigned r = g->nodes[x.id].rank;
+	if ((r != 4 && r != 5) || g->nodes[w.id].rank != r) {
+		dg__fail(g, DG_EUSAGE, "%s: want images N×C×H×W or N×C×D×H×W and a weight of "
+			 "their rank", what);
+		return 0;
+	}
+	ia[DG_CIA_GROUPS] = o.groups ? o.groups : 1;
+	for (unsigned i = 0; i < 3; i++) {
+		/* option axis j is spatial axis i: (H, W) or (D, H, W) */
+		int on = i >= 5 - r;
+		unsigned j = i - (5 - r);
+		ia[DG_CIA_STRIDE + i] = on && o.stride[j] ? o.stride[j] : 1;
+		ia[DG_CIA_PAD + i] = on ? o.pad[j] : 0;
+		ia[DG_CIA_DIL + i] = on && o.dilation[j] ? o.dilation[j] : 1;
+		outpad[i] = on ? o.output_padding[j] : 0;
+	}
+	return r;
+}
+
+/* The same attributes on both spatial axes of a 2-d convolution
+ * without groups: the OP_CONV path (struct dg_conv) takes it. */
+static int plain_2d(unsigned r, const int64_t *ia, const int64_t *outpad, struct dg_conv *p)
+{
+	if (r != 4 || ia[DG_CIA_GROUPS] != 1 || ia[DG_CIA_STRIDE + 1] != ia[DG_CIA_STRIDE + 2] ||
+	    ia[DG_CIA_PAD + 1] != ia[DG_CIA_PAD + 2] || ia[DG_CIA_DIL + 1] != ia[DG_CIA_DIL + 2] ||
+	    outpad[1] != outpad[2])
+		return 0;
+	*p = (struct dg_conv){(unsigned)ia[DG_CIA_STRIDE + 1], (unsigned)ia[DG_CIA_PAD + 1],
+			      (unsigned)ia[DG_CIA_DIL + 1], (unsigned)outpad[1]};
+	return 1;
+}
+
+static uint32_t add_bias(struct dg_graph *g, uint32_t y, dg_tensor b)
+{
+	if (!b.id || !y)
+		return y;
+	uint64_t bd[5] = {1, g->nodes[y].dims[1], 1, 1, 1};
+	return dg__op2(g, OP_ADD, y, dg__reshape(g, b.id, g->nodes[y].rank, bd));
+}
+
+dg_tensor dg_conv_nd(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
+		     const struct dg_conv_opt *opt)
+{
+	int64_t ia[DG_CIA_SHAPE], outpad[3];
+	struct dg_conv p;
+	unsigned r = conv_attrs(g, "conv_nd", x, w, opt, ia, outpad);
+	if (!r)
+		return DG_NONE;
+	if (plain_2d(r, ia, outpad, &p))
+		return dg_conv2d(g, x, w, b, &p);
+	return T(add_bias(g, dg__conv_nd(g, OP_CONV_ND, x.id, w.id, ia, 0, NULL), b));
+}
+
+dg_tensor dg_conv_transpose_nd(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
+			       const struct dg_conv_opt *opt)
+{
+	int64_t ia[DG_CIA_SHAPE], outpad[3];
+	uint64_t d[DG_MAX_RANK];
+	struct dg_conv p;
+	unsigned r = conv_attrs(g, "conv_transpose_nd", x, w, opt, ia, outpad);
+	if (!r)
+		return DG_NONE;
+	if (plain_2d(r, ia, outpad, &p))
+		return dg_conv_transpose2d(g, x, w, b, &p);
+	const struct dg_node *xn = &g->nodes[x.id], *wn = &g->nodes[w.id];
+	/* The weight is that of the convolution this is the adjoint of:
+	 * its O is x's C, and it maps groups·w.dims[1] channels to it. */
+	d[0] = xn->dims[0];
+	d[1] = wn->dims[1] * (uint64_t)ia[DG_CIA_GROUPS];
+	for (unsigned i = 2; i < r; i++) {
+		unsigned a = i + 5 - r - 2;   /* spatial axis (depth first) */
+		if (outpad[a] >= ia[DG_CIA_STRIDE + a]) {
+			dg__fail(g, DG_EUSAGE, "conv_transpose_nd: output padding %lld not below "
+				 "the stride %lld", (long long)outpad[a],
+				 (long long)ia[DG_CIA_STRIDE + a]);
+			return DG_NONE;
+		}
+		int64_t side = ((int64_t)xn->dims[i] - 1) * ia[DG_CIA_STRIDE + a] -
+			       2 * ia[DG_CIA_PAD + a] +
+			       ia[DG_CIA_DIL + a] * ((int64_t)wn->dims[i] - 1) + 1 + outpad[a];
+		if (side < 1) {
+			dg__fail(g, DG_EUSAGE, "conv_transpose_nd: empty output");
+			return DG_NONE;
+		}
+		d[i] = (uint64_t)side;
+	}
+	return T(add_bias(g, dg__conv_nd(g, OP_CONV_ND_BWD_DATA, x.id, w.id, ia, r, d), b));
+}
+
+/* Uniform parameters on the three axes. */
+static struct dg_conv_opt uniform3(const struct dg_conv *p)
+{
+	struct dg_conv_opt o = {.struct_size = sizeof o, .groups = 1};
+	for (int i = 0; i < 3 && p; i++) {
+		o.stride[i] = p->stride;
+		o.pad[i] = p->pad;
+		o.dilation[i] = p->dilation;
+		o.output_padding[i] = p->output_padding;
+	}
+	return o;
+}
+
+dg_tensor dg_conv3d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
+		    const struct dg_conv *p)
+{
+	struct dg_conv_opt o = uniform3(p);
+	if (!g->status && x.id && x.id < g->nnodes && g->nodes[x.id].rank != 5) {
+		dg__fail(g, DG_EUSAGE, "conv3d: want N×C×D×H×W images");
+		return DG_NONE;
+	}
+	return dg_conv_nd(g, x, w, b, &o);
+}
+
+dg_tensor dg_conv_transpose3d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
+			      const struct dg_conv *p)
+{
+	struct dg_conv_opt o = uniform3(p);
+	if (!g->status && x.id && x.id < g->nnodes && g->nodes[x.id].rank != 5) {
+		dg__fail(g, DG_EUSAGE, "conv_transpose3d: want N×C×D×H×W images");
+		return DG_NONE;
+	}
+	return dg_conv_transpose_nd(g, x, w, b, &o);
+}
+
+/* ---- pooling --------------------------------------------------------------------- */
+
+/* Pooling of an image of rank want (4 or 5) over k windows (k on every
+ * spatial axis) with stride s (0: k) and padding p. */
+static dg_tensor pool(struct dg_graph *g, enum dg_op op, dg_tensor x, unsigned want, unsigned k,
+		      unsigned s, unsigned p, int include_pad)
+{
+	int64_t ia[2 * DG_MAX_RANK] = {0};
+	if (g->status)
+		return DG_NONE;
+	if (!x.id || x.id >= g->nnodes || g->nodes[x.id].rank != want) {
+		dg__fail(g, DG_EUSAGE, "%s: want %s images", dg_opdefs[op].name,
+			 want == 4 ? "N×C×H×W" : "N×C×D×H×W");
+		return DG_NONE;
+	}
+	for (unsigned i = 0; i < 3; i++) {
+		int on = i >= 5 - want;
+		ia[DG_PIA_KERNEL + i] = on ? k : 1;
+		ia[DG_PIA_STRIDE + i] = on ? (s ? s : k) : 1;
+		ia[DG_PIA_PAD + i] = on ? p : 0;
+	}
+	ia[DG_PIA_INCLUDE_PAD] = !!include_pad;
+	return T(dg__op(g, op, 1, &x.id, ia, 2 * DG_MAX_RANK, NULL, 0));
+}
+
+dg_tensor dg_max_pool2d(struct dg_graph *g, dg_tensor x, unsigned k, unsigned stride,
+			unsigned pad)
+{
+	return pool(g, OP_MAX_POOL, x, 4, k, stride, pad, 0);
+}
+
+dg_tensor dg_avg_pool2d(struct dg_graph *g, dg_tensor x, unsigned k, unsigned stride,
+			unsigned pad, int count_include_pad)
+{
+	return pool(g, OP_AVG_POOL, x, 4, k, stride, pad, count_include_pad);
+}
+
+dg_tensor dg_max_pool3d(struct dg_graph *g, dg_tensor x, unsigned k, unsigned stride,
+			unsigned pad)
+{
+	return pool(g, OP_MAX_POOL, x, 5, k, stride, pad, 0);
+}
+
+dg_tensor dg_avg_pool3d(struct dg_graph *g, dg_tensor x, unsigned k, unsigned stride,
+			unsigned pad, int count_include_pad)
+{
+	return pool(g, OP_AVG_POOL, x, 5, k, stride, pad, count_include_pad);
+}
+
+/* The first pooling API: windows that tile the image exactly. */
+static dg_tensor tiling_pool(struct dg_graph *g, enum dg_op op, dg_tensor x, unsigned k)
+{
+	const char *what = op == OP_MAX_POOL ? "max_pool" : "avg_pool";
+	if (g->status)
+		return DG_NONE;
+	if (!x.id || x.id >= g->nnodes || g->nodes[x.id].rank != 4 || !k) {
+		dg__fail(g, DG_EUSAGE, "%s: want N×C×H×W and a factor >= 1", what);
+		return DG_NONE;
+	}
+	if (g->nodes[x.id].dims[2] % k || g->nodes[x.id].dims[3] % k) {
+		dg__fail(g, DG_EUSAGE, "%s: height and width must be divisible by the window", what);
+		return DG_NONE;
+	}
+	return pool(g, op, x, 4, k, k, 0, 1);
+}
+
+dg_tensor dg_avg_pool(struct dg_graph *g, dg_tensor x, unsigned k)
+{
+	return tiling_pool(g, OP_AVG_POOL, x, k);
+}
+
+dg_tensor dg_max_pool(struct dg_graph *g, dg_tensor x, unsigned k)
+{
+	return tiling_pool(g, OP_MAX_POOL, x, k);
+}

@@ -1,6 +1,7 @@
 /* nn/layers.c — the layers of dg/nn.h: dense, convolutions (plain,
- * transposed, masked), batch, instance and layer norm, embeddings.  Each
- * declares its variables through nn/weight.c and appends graph ops. */
+ * grouped, 2-d and 3-d, transposed, masked), batch, instance and layer
+ * norm, embeddings.  Each declares its variables through nn/weight.c
+ * and appends graph ops. */
 #include <stdio.h>
 #include <string.h>
 #include "nn/nn_impl.h"
@@ -35,40 +36,66 @@ dg_tensor dg_nn_dense(const struct dg_nn *nn, const char *name, dg_tensor x, uin
 	return dg_linear(l.g, x, w, b, l.o.act, l.o.alpha);
 }
 
-/* conv2d and its transpose: w out×C×k×k or C×out×k×k. */
+/* Convolutions and their transposes on images of rank 4 or 5: w
+ * out×(C/G)×k.. or C×(out/G)×k.. */
 static dg_tensor conv(const struct dg_nn *nn, const char *name, dg_tensor x, uint64_t out,
 		      unsigned k, unsigned stride, unsigned pad, const struct dg_nn_opt *opt,
-		      int transposed)
+		      int transposed, unsigned rank)
 {
 	struct nn_layer l;
 	uint64_t d[DG_MAX_RANK];
-	if (nn__layer(&l, nn, name, opt) || !input(&l, x, 4, "N×C×H×W", d))
+	if (nn__layer(&l, nn, name, opt) ||
+	    !input(&l, x, rank, rank == 4 ? "N×C×H×W" : "N×C×D×H×W", d))
 		return DG_NONE;
+	uint64_t groups = l.o.groups ? l.o.groups : 1;
 	if (!k || !out)
 		return nn__fail(&l, "kernel size and channels must be positive");
-	uint64_t wd[4] = {transposed ? d[1] : out, transposed ? out : d[1], k, k};
-	dg_tensor w = nn__weight(&l, 4, wd, transposed ? 1 : 0);
-	dg_tensor b = nn__bias(&l, out, 4, wd);
+	if (d[1] % groups || out % groups)
+		return nn__fail(&l, "%llu groups do not divide %llu input and %llu output channels",
+				(unsigned long long)groups, (unsigned long long)d[1],
+				(unsigned long long)out);
+	uint64_t wd[5] = {transposed ? d[1] : out, transposed ? out / groups : d[1] / groups,
+			  k, k, k};
+	dg_tensor w = nn__weight(&l, rank, wd, transposed ? 1 : 0);
+	dg_tensor b = nn__bias(&l, out, rank, wd);
 	if (!nn__valid(l.g, w))
 		return DG_NONE;
-	struct dg_conv p = {.stride = stride, .pad = pad, .dilation = l.o.dilation,
-			    .output_padding = transposed ? l.o.output_padding : 0};
-	dg_tensor y = transposed ? dg_conv_transpose2d(l.g, x, w, b, &p)
-				 : dg_conv2d(l.g, x, w, b, &p);
+	struct dg_conv_opt p = {.struct_size = sizeof p, .groups = (unsigned)groups};
+	for (unsigned i = 0; i < 3; i++) {
+		p.stride[i] = stride;
+		p.pad[i] = pad;
+		p.dilation[i] = l.o.dilation;
+		p.output_padding[i] = transposed ? l.o.output_padding : 0;
+	}
+	dg_tensor y = transposed ? dg_conv_transpose_nd(l.g, x, w, b, &p)
+				 : dg_conv_nd(l.g, x, w, b, &p);
 	return nn__act(&l, y);
 }
 
 dg_tensor dg_nn_conv2d(const struct dg_nn *nn, const char *name, dg_tensor x, uint64_t out,
 		       unsigned kernel, unsigned stride, unsigned pad, const struct dg_nn_opt *opt)
 {
-	return conv(nn, name, x, out, kernel, stride, pad, opt, 0);
+	return conv(nn, name, x, out, kernel, stride, pad, opt, 0, 4);
 }
 
 dg_tensor dg_nn_conv_transpose2d(const struct dg_nn *nn, const char *name, dg_tensor x,
 				 uint64_t out, unsigned kernel, unsigned stride, unsigned pad,
 				 const struct dg_nn_opt *opt)
 {
-	return conv(nn, name, x, out, kernel, stride, pad, opt, 1);
+	return conv(nn, name, x, out, kernel, stride, pad, opt, 1, 4);
+}
+
+dg_tensor dg_nn_conv3d(const struct dg_nn *nn, const char *name, dg_tensor x, uint64_t out,
+		       unsigned kernel, unsigned stride, unsigned pad, const struct dg_nn_opt *opt)
+{
+	return conv(nn, name, x, out, kernel, stride, pad, opt, 0, 5);
+}
+
+dg_tensor dg_nn_conv_transpose3d(const struct dg_nn *nn, const char *name, dg_tensor x,
+				 uint64_t out, unsigned kernel, unsigned stride, unsigned pad,
+				 const struct dg_nn_opt *opt)
+{
+	return conv(nn, name, x, out, kernel, stride, pad, opt, 1, 5);
 }
 
 dg_tensor dg_nn_masked_conv2d(const struct dg_nn *nn, const char *name, dg_tensor x,

@@ -84,6 +84,19 @@
 #define DG_GEMM_BWD_DATA 2
 #define DG_GEMM_BWD_FILTER 3
 
+/* conv_direct.comp, constant MODE: the general convolutions (grouped,
+ * 3-d), in the order of the op list's CONV_ND rows. */
+#define DG_CONV_FWD 0
+#define DG_CONV_BWD_DATA 1
+#define DG_CONV_BWD_FILTER 2
+
+/* graph_pool.comp, constant MODE. */
+#define DG_POOL_MAX 0
+#define DG_POOL_MAX_BWD 1
+#define DG_POOL_MAX_PICK 2
+#define DG_POOL_AVG 3
+#define DG_POOL_AVG_BWD 4
+
 /* gemm.glsl, constant ACT: the fused epilogue's activation, numbered as
  * the public enum dg_act (vk/vk_k_ops.c checks that they agree). */
 #define DG_EPI_NONE 0

@@ -11,6 +11,8 @@
  *   vk_k_shape.c   — permute, slice, pad; gather, scatter-add, one-hot,
  *                    pick, place;
  *   vk_k_resample.c — resample (bilinear upsampling, edge padding);
+ *   vk_k_conv_nd.c — grouped and 3-d convolutions (the direct shader
+ *                    conv_direct.glsl) and pooling;
  *   vk_k_rng.c     — random draws;  vk_k_optim.c — updates, assign, EMA.
  * The recorders' shared limits (dtypes, sizes) are checked by
  * dg_vkk_supports when the step is compiled, before anything is bound;
@@ -58,9 +60,9 @@ struct vkprog {
 
 /* The recorders the op list names, one per family (vk_k_gemm.c: gemm;
  * vk_k_eltwise.c: eltwise; vk_k_reduce.c: reduce; vk_k_shape.c: shape,
- * index; vk_k_resample.c: resample; vk_k_rng.c: rng; vk_k_optim.c:
- * optim), and dg_vkk_none for ops
- * that are no call. */
+ * index; vk_k_resample.c: resample; vk_k_conv_nd.c: conv_nd, pool;
+ * vk_k_rng.c: rng; vk_k_optim.c: optim), and dg_vkk_none for ops that
+ * are no call. */
 #define DG_OP(id, name, nin, flags, infer, backward, cpu, vk, code) \
 	int dg_vkk_##vk(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
 #include "graph/op_list.h"

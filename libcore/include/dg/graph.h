@@ -233,6 +233,45 @@ enum dg_causal {
 dg_tensor dg_causal_conv2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
 			   enum dg_causal kind, unsigned color_groups);
 
+/* Convolutions in general: grouped, 2-d or 3-d, with parameters per
+ * spatial axis.  The options grow by appending fields: struct_size (set
+ * by DG_CONV_OPT) tells libdg how many the caller has, and a field past
+ * it takes its default, so a plugin built against this version keeps
+ * working with later ones.  (struct dg_conv has no size and does not
+ * grow; its uses are the uniform 2-d and 3-d cases below.)  Arrays are
+ * per spatial axis in the images' order: (H, W) for 2-d, (D, H, W) for
+ * 3-d; NULL options mean all defaults. */
+struct dg_conv_opt {
+	uint32_t struct_size;              /* sizeof(struct dg_conv_opt) */
+	unsigned groups;                   /* 0 means 1 */
+	unsigned stride[3];                /* 0 means 1 */
+	unsigned pad[3];                   /* zeros on both sides */
+	unsigned dilation[3];              /* 0 means 1 */
+	unsigned output_padding[3];        /* transposed only; < stride */
+};
+#define DG_CONV_OPT(...) \
+	(&(const struct dg_conv_opt){.struct_size = sizeof(struct dg_conv_opt), __VA_ARGS__})
+/* x N×C×H×W or N×C×D×H×W, w O×(C/groups)×KH×KW or O×(C/groups)×KD×KH×KW
+ * (PyTorch's layout), b O or DG_NONE -> N×O×OH×OW (×OD first), on each
+ * axis OH = (H + 2·pad - dilation·(KH-1) - 1)/stride + 1 (rounded down).
+ * groups divides C and O; output channel o sees only the C/groups input
+ * channels of its group o/(O/groups) (groups = C: depthwise).  A uniform
+ * 2-d convolution without groups is dg_conv2d's, the same op. */
+dg_tensor dg_conv_nd(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
+		     const struct dg_conv_opt *o);
+/* The transpose (adjoint) of dg_conv_nd: x N×C×.., w C×(O/groups)×K..
+ * (PyTorch's ConvTranspose layout), b O -> N×O×.., O = groups·w's dims[1],
+ * on each axis OH = (H-1)·stride - 2·pad + dilation·(KH-1) + 1 +
+ * output_padding. */
+dg_tensor dg_conv_transpose_nd(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
+			       const struct dg_conv_opt *o);
+/* 3-d with the same stride, padding and dilation on D, H, W: x
+ * N×C×D×H×W, w O×C×KD×KH×KW (transposed: C×O×KD×KH×KW); sizes as above. */
+dg_tensor dg_conv3d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
+		    const struct dg_conv *p);
+dg_tensor dg_conv_transpose3d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
+			      const struct dg_conv *p);
+
 /* ---- reductions and shapes ------------------------------------------------ */
 
 /* Sum / mean / max over the axes whose bit is set in axes (bit i = axis
@@ -276,7 +315,24 @@ dg_tensor dg_upsample_nearest(struct dg_graph *g, dg_tensor x, unsigned factor);
  * default, F.interpolate(x, scale_factor=f, mode="bilinear")): output i
  * samples the input at (i + 1/2)/f - 1/2, clamped to the edge pixels. */
 dg_tensor dg_upsample_bilinear(struct dg_graph *g, dg_tensor x, unsigned factor);
-/* Pooling of N×C×H×W over k×k windows with stride k (H, W divisible by k). */
+/* Pooling of N×C×H×W over k×k windows moved by stride (0 means k) over
+ * the image padded by pad <= k/2 on each side: N×C×OH×OW with OH =
+ * (H + 2·pad - k)/stride + 1 (rounded down), as PyTorch's MaxPool2d and
+ * AvgPool2d.  Max: padding never wins; the gradient of each window goes
+ * to its first maximum in row-major order (PyTorch's choice among ties).
+ * Average: with count_include_pad (PyTorch's default) every window
+ * divides by k·k, else by its number of elements inside the image. */
+dg_tensor dg_max_pool2d(struct dg_graph *g, dg_tensor x, unsigned k, unsigned stride,
+			unsigned pad);
+dg_tensor dg_avg_pool2d(struct dg_graph *g, dg_tensor x, unsigned k, unsigned stride,
+			unsigned pad, int count_include_pad);
+/* The same over k×k×k windows of N×C×D×H×W (k³ for count_include_pad). */
+dg_tensor dg_max_pool3d(struct dg_graph *g, dg_tensor x, unsigned k, unsigned stride,
+			unsigned pad);
+dg_tensor dg_avg_pool3d(struct dg_graph *g, dg_tensor x, unsigned k, unsigned stride,
+			unsigned pad, int count_include_pad);
+/* k×k windows that tile the image (H, W divisible by k): the 2-d
+ * poolings with stride k and no padding. */
 dg_tensor dg_avg_pool(struct dg_graph *g, dg_tensor x, unsigned k);
 dg_tensor dg_max_pool(struct dg_graph *g, dg_tensor x, unsigned k);
 

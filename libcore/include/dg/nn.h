@@ -145,6 +145,9 @@ struct dg_nn_opt {
 				      and shift "b" (0), < 0 none */
 	float eps;                 /* norms (0: 1e-5) */
 	float momentum;            /* batch norm's running statistics (0: 0.1) */
+	unsigned groups;           /* convolutions (0: 1): channels in groups,
+				      each output seeing its group's inputs
+				      (groups = C: depthwise) */
 };
 #define DG_NN_OPT(...) \
 	(&(const struct dg_nn_opt){.struct_size = sizeof(struct dg_nn_opt), __VA_ARGS__})
@@ -195,16 +198,27 @@ dg_tensor dg_nn_dense(const struct dg_nn *nn, const char *name, dg_tensor x, uin
 		      const struct dg_nn_opt *opt);
 
 /* x: N×C×H×W -> N×out×H'×W', H' = (H + 2·pad - dilation·(k-1) - 1)/stride + 1
- * (stride 0 means 1).  Declares w out×C×k×k, b out. */
+ * (stride 0 means 1).  Declares w out×(C/groups)×k×k, b out; opt->groups
+ * must divide C and out (dg_conv_nd). */
 dg_tensor dg_nn_conv2d(const struct dg_nn *nn, const char *name, dg_tensor x, uint64_t out,
 		       unsigned kernel, unsigned stride, unsigned pad,
 		       const struct dg_nn_opt *opt);
 
 /* The transpose of conv2d: x N×C×H×W -> N×out×H'×W', H' = (H-1)·stride -
- * 2·pad + dilation·(k-1) + 1 + output_padding.  Declares w C×out×k×k
- * (PyTorch's layout, so fan_in for initializers is out·k·k as in
- * PyTorch), b out. */
+ * 2·pad + dilation·(k-1) + 1 + output_padding.  Declares w
+ * C×(out/groups)×k×k (PyTorch's layout, so fan_in for initializers is
+ * out/groups·k·k as in PyTorch), b out. */
 dg_tensor dg_nn_conv_transpose2d(const struct dg_nn *nn, const char *name, dg_tensor x,
+				 uint64_t out, unsigned kernel, unsigned stride, unsigned pad,
+				 const struct dg_nn_opt *opt);
+
+/* The same two on N×C×D×H×W with k×k×k kernels, stride and padding on
+ * each of D, H, W (PyTorch's Conv3d and ConvTranspose3d): declare w
+ * out×(C/groups)×k×k×k and C×(out/groups)×k×k×k, b out. */
+dg_tensor dg_nn_conv3d(const struct dg_nn *nn, const char *name, dg_tensor x, uint64_t out,
+		       unsigned kernel, unsigned stride, unsigned pad,
+		       const struct dg_nn_opt *opt);
+dg_tensor dg_nn_conv_transpose3d(const struct dg_nn *nn, const char *name, dg_tensor x,
 				 uint64_t out, unsigned kernel, unsigned stride, unsigned pad,
 				 const struct dg_nn_opt *opt);
 
