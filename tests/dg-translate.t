@@ -57,6 +57,12 @@ $stool write u8 2x1x28x28 > u8.dgt && $stool write f32 2x1x28x28 > f32.dgt &&
 	dg-translate -m ae.dgm u8.dgt | dg-decode > u.png &&
 	dg-translate -m ae.dgm f32.dgt | dg-decode > f.png && cmp -s u.png f.png
 t $? "  u8 images are scaled to [0,1] like f32 ones"
+# dg-stream(5): dg-translate, one record in, one out, keeps keys it does
+# not know; dg-encode, which regroups records, writes only its own
+$stool write f32 2x1x28x28 space=image note=kept > note.dgt &&
+	[ "$(dg-translate -m ae.dgm note.dgt | dg-info --json | jq -r .meta.note)" = kept ] &&
+	[ "$(dg-encode note.dgt | dg-info --json | jq -r '.meta.note // "none"')" = none ]
+t $? "  unknown keys: kept by dg-translate, not by dg-encode, as dg-stream(5) says"
 dg-translate -m ae.dgm eight.dgt eight.dgt | dg-info --json | jq -s length | grep -qx 2
 t $? "  two files: two records"
 

@@ -10,6 +10,9 @@
 #include <unistd.h>
 #include "dg.h"
 
+/* Bytes of images read from a source at a time (at least one image). */
+#define READ_BYTES (64u << 20)
+
 static const char usage_text[] =
 	"Usage: dg-encode [OPTIONS] [SOURCE...]\n"
 	"Turn images into image records (dg-stream(5)) on standard output, or\n"
@@ -176,14 +179,16 @@ struct pending {
 	unsigned c, h, w;
 	uint64_t n;
 	int has_labels;
-	float *x;                /* batch × C×H×W */
+	float *x;                /* n × C×H×W, room for cap floats */
+	size_t cap;
 	int32_t *y;              /* batch */
 	struct dg_meta *meta;    /* of the chunk that started it, without labels= */
 };
 
-/* Counters across sources. */
+/* Counters across sources, and the stream limit on a record. */
 struct progress {
 	uint64_t skip_left, written;
+	uint64_t max_bytes;
 };
 
 /* Encodes the pending images and writes their codes as one record. */
@@ -257,26 +262,23 @@ static int flush(const struct cmdline *cl, struct encoder *enc, struct pending *
 
 /* Adds image i of a chunk (images im, labels lb or NULL) to the pending
  * record, writing the pending one first when it is full or cannot hold
- * this image (another shape, labels where it has none or the reverse). */
+ * this image (another shape, labels where it has none or the reverse, or
+ * a payload that would pass the stream limit max_bytes, which every dg
+ * reader would refuse).  The record's memory grows image by image: a
+ * large image costs its own size, not a batch of its size. */
 static int add(const struct cmdline *cl, struct encoder *enc, struct pending *p,
 	       struct dg_writer *w, const struct dg_array *im, const struct dg_array *lb,
-	       uint64_t i)
+	       uint64_t i, uint64_t max_bytes)
 {
 	unsigned c = (unsigned)im->dims[1], h = (unsigned)im->dims[2], wd = (unsigned)im->dims[3];
 	size_t per = (size_t)c * h * wd;
 	int st;
 
 	if (p->n && (p->n == cl->batch || p->c != c || p->h != h || p->w != wd ||
-		     p->has_labels != (lb != NULL)) && (st = flush(cl, enc, p, w)))
+		     p->has_labels != (lb != NULL) ||
+		     (p->n + 1) * per > max_bytes / sizeof *p->x) && (st = flush(cl, enc, p, w)))
 		return st;
 	if (!p->n) {
-		if (!p->x || p->c * (size_t)p->h * p->w < per) {
-			float *x = dg_alloc(cl->batch * per * sizeof *x);
-			if (!x)
-				return DG_ENOMEM;
-			dg_free(p->x);
-			p->x = x;
-		}
 		p->c = c;
 		p->h = h;
 		p->w = wd;
@@ -285,6 +287,17 @@ static int add(const struct cmdline *cl, struct encoder *enc, struct pending *p,
 		if (!(p->meta = dg_meta_dup(im->meta)))
 			return DG_ENOMEM;
 		dg_meta_unset(p->meta, "labels");
+	}
+	if ((p->n + 1) * per > p->cap) {
+		/* doubling, up to the batch */
+		size_t cap = 2 * p->cap > (p->n + 1) * per ? 2 * p->cap : (p->n + 1) * per;
+		float *x;
+		if (cap > cl->batch * per)
+			cap = cl->batch * per;
+		if (!(x = realloc(p->x, cap * sizeof *x)))
+			return dg_error_nomem("images", cap * sizeof *x);
+		p->x = x;
+		p->cap = cap;
 	}
 	memcpy(p->x + p->n * per, (const float *)im->data + i * per, per * sizeof *p->x);
 	if (lb)
@@ -312,7 +325,13 @@ static int encode(const struct cmdline *cl, struct encoder *enc, const char *sou
 	if ((st = dg_dataset_open(source, &opt, &ds)))
 		return st;
 	while (!st && !(cl->limit && pr->written == cl->limit)) {
-		if ((st = dg_dataset_read(ds, cl->batch, &im, &lb)) || !im)
+		/* a read of at most --batch images, and of few large ones: the
+		 * memory held is about the images of one record */
+		const struct dg_dataset_info *di = dg_dataset_info(ds);
+		uint64_t per = (uint64_t)di->channels * di->height * di->width * sizeof(float);
+		uint64_t n = per ? READ_BYTES / per : cl->batch;
+		if ((st = dg_dataset_read(ds, n < 1 ? 1 : n > cl->batch ? cl->batch : n, &im, &lb)) ||
+		    !im)
 			break;
 		for (uint64_t i = 0; i < im->dims[0] && !st; i++) {
 			if (cl->klass >= 0 && !lb) {
@@ -328,7 +347,7 @@ static int encode(const struct cmdline *cl, struct encoder *enc, const char *sou
 			}
 			if (cl->limit && pr->written == cl->limit)
 				break;
-			if (!(st = add(cl, enc, p, w, im, lb, i)))
+			if (!(st = add(cl, enc, p, w, im, lb, i, pr->max_bytes)))
 				pr->written++;
 		}
 		dg_array_free(im);
@@ -378,7 +397,8 @@ int main(int argc, char **argv)
 	if ((st = dg_tool_check_binary_output(stdout)))
 		return dg_tool_fail(st);
 	pr.skip_left = cl.skip;
-	if (cl.model)
+	st = dg_stream_max_payload(&pr.max_bytes);
+	if (!st && cl.model)
 		st = load_model(&cl, &enc);
 	if (!st && !(p.y = malloc(cl.batch * sizeof *p.y)))
 		st = dg_error_nomem("labels", cl.batch * sizeof *p.y);
@@ -401,7 +421,7 @@ int main(int argc, char **argv)
 	}
 	dg_inference_free(enc.inf);
 	dg_checkpoint_free(enc.ck);
-	dg_free(p.x);
+	free(p.x);
 	free(p.y);
 	dg_meta_free(p.meta);
 	if (st)

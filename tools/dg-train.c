@@ -689,13 +689,13 @@ static int train(struct cmdline *cl)
 		st = st == DG_ENOINPUT ? DG_ECANTCREAT : st;
 		goto out;
 	}
-	dopt.sequential = strcmp(cl->data, "-") == 0;
+	/* standard input and pipes are loaded into memory like files (within
+	 * DG_DATASET_MAX_BYTES), so they shuffle and give several epochs */
 	if ((st = dg_dataset_open(cl->data, &dopt, &ds)))
 		goto out;
 	if (cl->ndatas) {
 		const struct dg_family *ff = f;
 		struct dg_dataset_options iopt = dopt;
-		iopt.sequential = 0;
 		if (!ff && (st = dg_family_load(dg_checkpoint_family(ck), &ff)))
 			goto out;
 		extra = calloc((size_t)cl->ndatas, sizeof *extra);
@@ -708,11 +708,6 @@ static int train(struct cmdline *cl)
 			goto done;
 		cl->cfg.inputs = inputs;
 		cl->cfg.ninputs = (size_t)cl->ndatas;
-	}
-	if (dg_dataset_info(ds)->sequential && cl->epochs > 1) {
-		st = dg_tool_usage("-d -: standard input can be read only once; train on a "
-				   "file for more than one epoch");
-		goto done;
 	}
 	st = ck ? dg_trainer_resume(ck, ds, &cl->cfg, &t)
 		: dg_trainer_new(f, hp, ds, &cl->cfg, &t);

@@ -8,6 +8,7 @@
 
 #include "dg/error.h"
 #include "dg/array.h"
+#include "dg/input.h"
 #include "dg/stream.h"
 #include "dg/device.h"
 #include "dg/image.h"

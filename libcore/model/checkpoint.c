@@ -6,6 +6,7 @@
 #include <string.h>
 #include "model/checkpoint_int.h"
 #include "dg/error.h"
+#include "io/limits.h"
 
 struct dg_checkpoint *dg_checkpoint_new(const char *family)
 {
@@ -181,17 +182,9 @@ int dg__ck_reserved_key(const char *key)
 	return strncmp(key, "member.", 7) == 0;
 }
 
-uint64_t dg__ck_max_bytes(void)
+int dg__ck_max_bytes(uint64_t *out)
 {
-	const char *env = getenv("DG_CHECKPOINT_MAX_BYTES");
-	char *end;
-	unsigned long long v;
-
-	if (!env || !*env)
-		return DG_CHECKPOINT_MAX_BYTES;
-	errno = 0;
-	v = strtoull(env, &end, 10);
-	return (*end || errno || env[0] == '-') ? DG_CHECKPOINT_MAX_BYTES : v;
+	return dg__env_limit(DG_ENV_CHECKPOINT_MAX, DG_CHECKPOINT_MAX_BYTES, out);
 }
 
 int dg__ck_check_name(const char *name, size_t len)

@@ -43,8 +43,9 @@ int dg__ck_put(struct dg_checkpoint *ck, const char *name, struct dg_array *tens
 int dg__ck_put_at(struct dg_checkpoint *ck, long at, const char *name,
 		  struct dg_array *tensor, unsigned char *bytes, size_t len);
 
-/* The total byte limit: DG_CHECKPOINT_MAX_BYTES or the environment's. */
-uint64_t dg__ck_max_bytes(void);
+/* The total byte limit: DG_CHECKPOINT_MAX_BYTES or the environment's
+ * (DG_EUSAGE naming the variable when that is malformed). */
+int dg__ck_max_bytes(uint64_t *out);
 
 /* Strict decimal (no sign, no leading zero, no overflow) of len bytes;
  * 0 or -1. */
