@@ -61,6 +61,7 @@ DG_OP(EXP,             "exp",               1, OPF_UNARY,               unary,  
 DG_OP(LOG,             "log",               1, OPF_UNARY,               unary,     log,         unary,           eltwise, DG_ELT_LOG)
 DG_OP(SQRT,            "sqrt",              1, OPF_UNARY,               unary,     sqrt,        unary,           eltwise, DG_ELT_SQRT)
 DG_OP(RSQRT,           "rsqrt",             1, OPF_UNARY,               unary,     rsqrt,       unary,           eltwise, DG_ELT_RSQRT)
+DG_OP(RECIP,           "reciprocal",        1, OPF_UNARY,               unary,     recip,       unary,           eltwise, DG_ELT_RECIP)
 DG_OP(ABS,             "abs",               1, OPF_UNARY,               unary,     abs,         unary,           eltwise, DG_ELT_ABS)
 DG_OP(SIGN,            "sign",              1, OPF_UNARY | OPF_NODIFF,  unary,     none,        unary,           eltwise, DG_ELT_SIGN)
 DG_OP(RELU,            "relu",              1, OPF_UNARY,               unary,     relu,        unary,           eltwise, DG_ELT_RELU)
