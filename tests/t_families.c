@@ -1,4 +1,5 @@
-/* t_families.c — the ae and vae families (plugins/ae.c, plugins/vae.c),
+/* t_families.c — the ae, vae and classifier families (plugins/ae.c,
+ * plugins/vae.c, plugins/classifier.c),
  * loaded through the plugin loader as dg-train loads them.
  *
  * Each family is built for 1×28×28 Fashion-MNIST batches of 32, compiled
@@ -10,7 +11,10 @@
  * decoder's means.  The IWAE bound is checked statistically (k=1 agrees
  * with the ELBO in mean; k=16 is tighter), β is checked to scale the KL
  * term, and the refusals (ae sampling, a CVAE without classes, conv on
- * odd sizes) to say why. */
+ * odd sizes) to say why.  The classifier, trained a little, is rebuilt
+ * for inference with its weights and running statistics: its features
+ * and logits have their shapes, and its per-image terms (nll, correct,
+ * entropy) agree with a double reference computed from the logits. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -545,6 +549,128 @@ static void test_ae(void)
 	teardown(&fx);
 }
 
+/* ---- the classifier ----------------------------------------------------------------- */
+
+/* Builds an inference model of the classifier (training 0, batch NC2)
+ * holding the trained model's parameters and running statistics. */
+#define NC2 256
+static int inference_copy(struct fixture *tr, const char *const *sets, struct fixture *inf)
+{
+	memset(inf, 0, sizeof *inf);
+	if (dg_family_load("classifier", &inf->f) || dg_hparams_new(inf->f, &inf->hp))
+		return -1;
+	for (; sets && *sets; sets++)
+		if (dg_hparams_set(inf->hp, *sets))
+			return -1;
+	inf->g = dg_graph_new(1);
+	struct dg_model_spec spec = {.channels = 1, .height = SIDE, .width = SIDE,
+				     .classes = 10, .batch = NC2, .training = 0};
+	if (dg_model_build(inf->f, &inf->m, inf->g, inf->hp, &spec))
+		return -1;
+	inf->built = 1;
+	for (size_t i = 0; i < dg_var_count(inf->g); i++) {
+		enum dg_var_kind k = dg_var_kind(inf->g, i);
+		struct dg_array *a = NULL;
+		const char *name = dg_var_name(inf->g, i);
+		if (k != DG_VAR_PARAM && k != DG_VAR_BUFFER)
+			continue;
+		int st = dg_var_get(tr->g, name, &a) || dg_var_set(inf->g, name, a);
+		dg_array_free(a);
+		if (st)
+			return -1;
+	}
+	return 0;
+}
+
+static void test_classifier(void)
+{
+	struct fixture fx, inf;
+	static const char *const small[] = {"width=8", NULL};
+	const struct dg_family *f = NULL;
+	is_int(dg_family_load("classifier", &f), 0, "classifier loads");
+	ok(f && (f->caps & DG_CAP_CLASSIFY) && f->classify &&
+	   f->struct_size >= DG_FAMILY_SIZE_CLASSIFY &&
+	   !(f->caps & (DG_CAP_SAMPLE_LATENT | DG_CAP_SAMPLE_DATA | DG_CAP_ENCODE)),
+	   "  classifies (classify() within its struct_size), neither samples nor encodes");
+	int st = setup(&fx, "classifier", small, 10, SIDE, 31);
+	is_int(st, 0, "classifier builds for 32x1x28x28, 10 classes");
+	if (st) {
+		diag("  %s", dg_errmsg());
+		teardown(&fx);
+		return;
+	}
+	int nparams = 0;
+	for (size_t i = 0; i < dg_var_count(fx.g); i++)
+		nparams += dg_var_kind(fx.g, i) == DG_VAR_PARAM;
+	is_int(nparams, 17, "  4 convolutions, 5 batch norms, fc, out: 17 parameters");
+	ok(dg_model_term_count(&fx.m) == 2 &&
+	   !strcmp(dg_model_term_at(&fx.m, 1, NULL)->name, "accuracy"),
+	   "  reports loss and accuracy");
+	train_falls(&fx, 150, 0.5, "classifier (width 8)");
+
+	/* inference: running statistics, no dropout; features after a ReLU */
+	st = inference_copy(&fx, small, &inf);
+	ok(!st, "an inference model takes the trained weights and statistics");
+	dg_tensor x = dg_input(inf.g, "xc", DG_F32, DG_SHAPE(NC2, 1, SIDE, SIDE));
+	dg_tensor y = dg_input(inf.g, "yc", DG_I32, DG_SHAPE(NC2));
+	dg_tensor feat = DG_NONE, logits = DG_NONE;
+	struct dg_term t[DG_MAX_TERMS];
+	unsigned nt = 0;
+	struct dg_exec *e = NULL;
+	st = st || inf.f->classify(&inf.m, x, &feat, &logits) ||
+	     inf.f->loglik(&inf.m, x, y, 1, t, &nt) || nt != 3;
+	ok(!st && dg_dim(inf.g, feat, 1) == 128 && dg_dim(inf.g, logits, 1) == 10,
+	   "  classify: 128 features and 10 logits per image");
+	ok(!st && !strcmp(t[0].name, "nll") && !strcmp(t[1].name, "correct") &&
+	   !strcmp(t[2].name, "entropy"), "  loglik with labels: nll, correct, entropy");
+	dg_tensor outs[5] = {feat, logits, t[0].value, t[1].value, t[2].value};
+	st = st || dg_compile(inf.g, "cpu", 5, outs, 0, NULL, &e) ||
+	     dg_exec_feed(e, "xc", DG_F32, images, (uint64_t)NC2 * D) ||
+	     dg_exec_feed(e, "yc", DG_I32, labels, NC2) || dg_exec_run(e);
+	float *fv = malloc(sizeof(float) * NC2 * 128), lv[NC2 * 10], nll[NC2], cor[NC2],
+	      ent[NC2];
+	st = st || dg_exec_read(e, 0, fv, NC2 * 128) || dg_exec_read(e, 1, lv, NC2 * 10) ||
+	     dg_exec_read(e, 2, nll, NC2) || dg_exec_read(e, 3, cor, NC2) ||
+	     dg_exec_read(e, 4, ent, NC2);
+	int neg = 0, right = 0, agree = 1, sane = 1;
+	for (int i = 0; i < NC2 * 128 && !st; i++)
+		neg += fv[i] < 0;
+	for (int i = 0; i < NC2 && !st; i++) {
+		int best = 0;
+		double m = -INFINITY, z = 0;
+		for (int k = 0; k < 10; k++)
+			if (lv[i * 10 + k] > lv[i * 10 + best])
+				best = k;
+		for (int k = 0; k < 10; k++)
+			m = fmax(m, lv[i * 10 + k]);
+		for (int k = 0; k < 10; k++)
+			z += exp(lv[i * 10 + k] - m);
+		double want = m + log(z) - lv[i * 10 + labels[i]]; /* -log softmax */
+		right += best == labels[i];
+		agree &= cor[i] == (best == labels[i]);
+		sane &= fabs(nll[i] - want) < 1e-4 * fmax(1, want) && ent[i] >= -1e-6 &&
+			ent[i] <= log(10) + 1e-5;
+	}
+	ok(!st && neg == 0, "  features are non-negative (after the ReLU)");
+	ok(!st && agree && sane, "  correct = argmax is the label; nll = -log softmax of the "
+	   "label's logit (double reference); 0 <= entropy <= log 10");
+	ok(!st && right > NC2 * 6 / 10, "  %d of %d training images right after 150 steps", right,
+	   NC2);
+	free(fv);
+	dg_exec_free(e);
+	teardown(&inf);
+	teardown(&fx);
+
+	st = setup(&fx, "classifier", NULL, 0, SIDE, 3);
+	is_int(st, DG_EUSAGE, "a classifier refuses data without labels");
+	ok(contains(dg_errmsg(), "labelled data"), "  and says why");
+	teardown(&fx);
+	st = setup(&fx, "classifier", NULL, 10, 30, 3);
+	is_int(st, DG_EUSAGE, "and sides not divisible by 4 (30x30)");
+	ok(contains(dg_errmsg(), "divisible by 4"), "  saying so");
+	teardown(&fx);
+}
+
 /* ---- loglik in chunks (dg-eval) ---------------------------------------------------- */
 
 /* loglik() of the vae built with seed 21 on NC images and k draws, with
@@ -619,6 +745,7 @@ int main(void)
 	test_beta();
 	test_variants();
 	test_ae();
+	test_classifier();
 	test_loglik_chunks();
 	free(images);
 	free(labels);
