@@ -582,6 +582,30 @@ static int inference_copy(struct fixture *tr, const char *const *sets, struct fi
 	return 0;
 }
 
+/* The classifier's network for inference written with the layer
+ * library's batch norm (running statistics), on the same parameters: what
+ * the family's classify() computes with the norms folded into its
+ * convolutions.  Returns the logits; *feat the features. */
+static dg_tensor unfolded(struct dg_graph *g, dg_tensor x, uint64_t w, dg_tensor *feat)
+{
+	struct dg_nn nn;
+	dg_nn_init(&nn, g, 0);
+	const struct dg_nn_opt *conv = DG_NN_OPT(.init = DG_NN_INIT_HE_UNIFORM,
+						 .flags = DG_NN_NO_BIAS);
+	const struct dg_nn_opt *relu = DG_NN_OPT(.act = DG_ACT_RELU);
+	static const char *const cn[4] = {"conv1", "conv2", "conv3", "conv4"};
+	static const char *const bn[4] = {"bn1", "bn2", "bn3", "bn4"};
+	for (int i = 0; i < 4; i++) {
+		x = dg_nn_batch_norm(&nn, bn[i], dg_nn_conv2d(&nn, cn[i], x, i < 2 ? w : 2 * w, 3,
+							      1, 1, conv), relu);
+		if (i % 2)
+			x = dg_max_pool(g, x, 2);
+	}
+	*feat = dg_nn_batch_norm(&nn, "bn5", dg_nn_dense(&nn, "fc", dg_flatten(g, x), 128, conv),
+				 relu);
+	return dg_nn_dense(&nn, "out", *feat, 10, NULL);
+}
+
 static void test_classifier(void)
 {
 	struct fixture fx, inf;
@@ -623,15 +647,30 @@ static void test_classifier(void)
 	   "  classify: 128 features and 10 logits per image");
 	ok(!st && !strcmp(t[0].name, "nll") && !strcmp(t[1].name, "correct") &&
 	   !strcmp(t[2].name, "entropy"), "  loglik with labels: nll, correct, entropy");
-	dg_tensor outs[5] = {feat, logits, t[0].value, t[1].value, t[2].value};
-	st = st || dg_compile(inf.g, "cpu", 5, outs, 0, NULL, &e) ||
+	dg_tensor ufeat = DG_NONE, ulogits = st ? DG_NONE : unfolded(inf.g, x, 8, &ufeat);
+	dg_tensor outs[7] = {feat, logits, t[0].value, t[1].value, t[2].value, ufeat, ulogits};
+	st = st || dg_compile(inf.g, "cpu", 7, outs, 0, NULL, &e) ||
 	     dg_exec_feed(e, "xc", DG_F32, images, (uint64_t)NC2 * D) ||
 	     dg_exec_feed(e, "yc", DG_I32, labels, NC2) || dg_exec_run(e);
 	float *fv = malloc(sizeof(float) * NC2 * 128), lv[NC2 * 10], nll[NC2], cor[NC2],
-	      ent[NC2];
+	      ent[NC2], *uf = malloc(sizeof(float) * NC2 * 128), ul[NC2 * 10];
 	st = st || dg_exec_read(e, 0, fv, NC2 * 128) || dg_exec_read(e, 1, lv, NC2 * 10) ||
 	     dg_exec_read(e, 2, nll, NC2) || dg_exec_read(e, 3, cor, NC2) ||
-	     dg_exec_read(e, 4, ent, NC2);
+	     dg_exec_read(e, 4, ent, NC2) || dg_exec_read(e, 5, uf, NC2 * 128) ||
+	     dg_exec_read(e, 6, ul, NC2 * 10);
+	double ferr = 0, fmaxv = 0, lerr = 0, lmaxv = 0;
+	for (int i = 0; i < NC2 * 128 && !st; i++) {
+		ferr = fmax(ferr, fabs(fv[i] - uf[i]));
+		fmaxv = fmax(fmaxv, fabs(uf[i]));
+	}
+	for (int i = 0; i < NC2 * 10 && !st; i++) {
+		lerr = fmax(lerr, fabs(lv[i] - ul[i]));
+		lmaxv = fmax(lmaxv, fabs(ul[i]));
+	}
+	ok(!st && ferr <= 1e-5 * fmaxv && lerr <= 1e-5 * lmaxv,
+	   "  batch norm folded into the convolutions = the layers' batch norm (features "
+	   "within %.2g of %.3g, logits %.2g of %.3g)", ferr, fmaxv, lerr, lmaxv);
+	free(uf);
 	int neg = 0, right = 0, agree = 1, sane = 1;
 	for (int i = 0; i < NC2 * 128 && !st; i++)
 		neg += fv[i] < 0;
