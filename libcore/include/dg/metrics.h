@@ -179,4 +179,28 @@ int dg_featset_cache_load(const char *path, uint64_t extractor_fp, uint64_t imag
 int dg_featset_cache_save(const char *path, uint64_t extractor_fp,
 			  const struct dg_featset *fs);
 
+/* ---- the default extractor ---------------------------------------------------- */
+
+/* How dg-eval --setup trains the default feature extractor, so that two
+ * machines that run it get the same classifier (and comparable FIDs):
+ * the family with its default hyperparameters, trained on data for
+ * epochs epochs of batch images from seed on the cpu device, checked on
+ * test.  fingerprint is the checkpoint's parameter fingerprint that the
+ * recipe gave where it was recorded (bench/RESULTS.md); another machine
+ * whose CPU takes another code path in oneDNN (another vector width)
+ * rounds differently and may end with another model, which dg-eval
+ * --setup reports. */
+struct dg_extractor_recipe {
+	const char *family, *data, *test;
+	uint64_t epochs, batch, seed;
+	const char *fingerprint;
+};
+const struct dg_extractor_recipe *dg_extractor_recipe(void);
+
+/* The default extractor's path: $DG_EXTRACTOR if set and not empty, else
+ * $XDG_DATA_HOME/dg/extractor-fashion-mnist.dgm, else
+ * $HOME/.local/share/dg/extractor-fashion-mnist.dgm.  DG_EUSAGE when none
+ * of these variables is set, or the path does not fit size bytes. */
+int dg_extractor_default_path(char *buf, size_t size);
+
 #endif
