@@ -153,6 +153,8 @@ dg-eval $E -n 100 --metrics kid,pr fashion-mnist > "$tmp/o"
 t $? "  the other metrics of 100 images still work"
 dg-eval $E --metrics fid,lpips fashion-mnist > "$tmp/o" 2> /dev/null
 is $? 64 "--metrics with an unknown name: 64"
+dg-eval -f "$tmp/clf.dgm" -r - < "$tmp/half2.dgs" > "$tmp/o" 2> /dev/null
+is $? 64 "samples and reference both on standard input: 64"
 DG_EXTRACTOR="$tmp/none.dgm" dg-eval -n 500 fashion-mnist > "$tmp/o" 2> "$tmp/err"
 is $? 66 "no default extractor: 66"
 grep -q "dg-eval --setup" "$tmp/err"

@@ -382,6 +382,10 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		cl->sources = stdin_name;
 		cl->nsources = 1;
 	}
+	for (int i = 0; i < cl->nsources; i++)
+		if (!strcmp(cl->ref, "-") && !strcmp(cl->sources[i], "-"))
+			return dg_tool_usage("the samples and the reference cannot both be "
+					     "standard input");
 	return DG_OK;
 }
 
