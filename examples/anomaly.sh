@@ -26,8 +26,8 @@ for c in $classes; do
 		-o "anomaly/vae-without-$c.dgm"
 	rm -f "anomaly/nine-$c.dgs"
 	dg-eval -m "anomaly/vae-without-$c.dgm" -d fashion-mnist-test --anomaly "$c" --json |
-		sed 's/.*"class_name":"\([^"]*\)".*"images":\([0-9]*\).*"auroc":\([0-9.e-]*\).*/\1 \2 \3/' |
-		while read -r name images auc; do
+		sed 's/.*"class_name":"\([^"]*\)".*"images":\([0-9]*\).*"auroc":\([0-9.e-]*\).*/\2 \3 \1/' |
+		while read -r images auc name; do  # the name last: "Ankle boot" has a space
 			printf '%-5s %-12s %8.4f %8s\n' "$c" "$name" "$auc" "$images"
 		done
 done

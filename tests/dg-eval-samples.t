@@ -8,7 +8,7 @@
 # disturbance experiment of Heusel et al. in small (FID grows with each of
 # four disturbances); the reference cache; --json; the refusals (exit 65,
 # nothing on stdout); --setup in small; one score per image and the AUROC
-# of --anomaly against a count of pairs.
+# of --anomaly against a count of pairs; examples/anomaly.sh for one class.
 n=0
 fail=0
 tmp=$(mktemp -d)
@@ -226,6 +226,13 @@ dg-eval -m "$tmp/v2.dgm" -d fashion-mnist-test --limit 20 --per-image --score lp
 is $? 64 "--score of a term the family lacks: 64"
 grep -q "nelbo, rec, kl" "$tmp/err"
 t $? "  listing the family's"
+
+# examples/anomaly.sh, one epoch: class 9's name has a space ("Ankle boot"), which once
+# landed in the number's column (printf: invalid number)
+(cd "$tmp" && "$DG_SRC/examples/anomaly.sh" 1 9) > "$tmp/anom" 2> "$tmp/err"
+t $? "examples/anomaly.sh 1 9 (one epoch, class 9 held out)"
+grep -Eq "^9 +Ankle boot +0\.[0-9]{4} +10000$" "$tmp/anom" && [ ! -s "$tmp/err" ]
+t $? "  one line: the class, its two-word name, the AUROC, the images"
 
 echo "1..$n"
 exit $fail
