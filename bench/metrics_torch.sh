@@ -25,7 +25,7 @@ jq -r '.metrics | "fid \(.fid.value)\nkid \(.kid.mean) \(.kid.std)\nis \(.is.mea
 	"$dir/dg.json" > "$dir/dg.txt"
 echo "# extractor $efp; 10000 training images against the 10000 test images"
 printf '%-18s %-34s %s\n' metric dg-eval "PyTorch (float64)"
-awk 'NR == FNR { d[$1] = $2 " " $3; next } { t[$1] = $2 " " $3 }
+awk 'NR == FNR { d[$1] = $2 " " $3; next } { t[$1] = $3 == "" ? $2 : $2 " " $3 }
 	END {
 		printf "%-18s %-34s %s (geev), %s (eigh), max |imag| %s\n", "fid", d["fid"],
 			t["fid.geev"], t["fid.eigh"], t["fid.geev_max_imag"]
