@@ -1,7 +1,7 @@
 # dg — deep generative models as small Unix tools.
 #
 # Targets: all (default), check, valgrind, bench, fuzz, install, uninstall, deps,
-# lint-man, clean.  Variables: CC, PREFIX, DESTDIR, SANITIZE=1, BUILD.
+# lint-man, extractor, clean.  Variables: CC, PREFIX, DESTDIR, SANITIZE=1, BUILD.
 #
 # Sources are found by wildcard so that adding a file needs no edit here:
 #   libcore/*.c libcore/<area>/*.c               -> $(BUILD)/lib/libdg.so
@@ -112,7 +112,7 @@ FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 MAN_PAGES := $(sort $(wildcard man/*.[1-8]))
 
-.PHONY: all check valgrind bench fuzz install uninstall deps lint-man clean tests
+.PHONY: all check valgrind bench fuzz install uninstall deps lint-man extractor clean tests
 .DELETE_ON_ERROR:
 
 all: $(LIB) $(TOOLS) $(PLUGINS) $(BUILD)/dg.pc
@@ -231,6 +231,13 @@ bench: all $(BENCH_BINS)
 	DG_BUILD=$(abspath $(BUILD)) PATH=$(abspath $(BUILD))/bin:$$PATH \
 	DG_PLUGIN_PATH=$(abspath $(BUILD))/lib/dg sh bench/run.sh
 
+# ---- the default feature extractor of dg-eval's sample metrics ----------
+
+# dg-eval --setup: a classifier trained once from a fixed recipe, written to
+# $DG_EXTRACTOR or ~/.local/share/dg/ (dg-eval(1), "The default extractor").
+extractor: all
+	DG_PLUGIN_PATH=$(abspath $(BUILD))/lib/dg $(BUILD)/bin/dg-eval --setup
+
 # ---- install -----------------------------------------------------------
 
 $(BUILD)/dg.pc: Makefile
@@ -263,7 +270,7 @@ uninstall:
 DEB_BUILD := build-essential clang pkg-config libarchive-dev libpng-dev zlib1g-dev \
              libvulkan-dev libvulkan-volk-dev glslc spirv-tools libdnnl-dev
 DEB_RUN   := mesa-vulkan-drivers vulkan-tools dataset-fashion-mnist
-DEB_TEST  := python3 jq pngcheck mandoc man-db valgrind vulkan-validationlayers \
+DEB_TEST  := python3 python3-numpy jq pngcheck mandoc man-db valgrind vulkan-validationlayers \
              libclang-rt-14-dev imagemagick
 DEB_BENCH := python3-torch libopenblas0-pthread hyperfine
 

@@ -129,10 +129,12 @@ grep -q "squared error" "$tmp/a" && ! grep -q "^nelbo" "$tmp/a"
 t $? "  as squared error, no ELBO"
 
 # ---- refusals -------------------------------------------------------------------------------
-dg-eval -d $test_data > "$tmp/o" 2> "$tmp/err"
-is $? 64 "-m missing: 64"
-grep -q "^dg-eval: " "$tmp/err"
-t $? "  the message names the tool"
+DG_EXTRACTOR="$tmp/none.dgm" dg-eval -d $test_data > "$tmp/o" 2> "$tmp/err"
+is $? 66 "-m missing: sample metrics, and without a feature extractor 66"
+grep -q "^dg-eval: .*dg-eval --setup" "$tmp/err"
+t $? "  the message names the tool and says how to get one"
+dg-eval -m "$tmp/v.dgm" -d $test_data extra > "$tmp/o" 2> "$tmp/err"
+is $? 64 "-m with a stray argument: 64"
 if command -v script > /dev/null 2>&1; then
 	script -qec "dg-eval -m '$tmp/v.dgm'" /dev/null > "$tmp/tty" 2>&1
 	is $? 64 "-d missing and a terminal on stdin: 64"

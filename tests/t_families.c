@@ -1,4 +1,5 @@
-/* t_families.c — the ae and vae families (plugins/ae.c, plugins/vae.c),
+/* t_families.c — the ae, vae and classifier families (plugins/ae.c,
+ * plugins/vae.c, plugins/classifier.c),
  * loaded through the plugin loader as dg-train loads them.
  *
  * Each family is built for 1×28×28 Fashion-MNIST batches of 32, compiled
@@ -10,7 +11,10 @@
  * decoder's means.  The IWAE bound is checked statistically (k=1 agrees
  * with the ELBO in mean; k=16 is tighter), β is checked to scale the KL
  * term, and the refusals (ae sampling, a CVAE without classes, conv on
- * odd sizes) to say why. */
+ * odd sizes) to say why.  The classifier, trained a little, is rebuilt
+ * for inference with its weights and running statistics: its features
+ * and logits have their shapes, and its per-image terms (nll, correct,
+ * entropy) agree with a double reference computed from the logits. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -545,6 +549,167 @@ static void test_ae(void)
 	teardown(&fx);
 }
 
+/* ---- the classifier ----------------------------------------------------------------- */
+
+/* Builds an inference model of the classifier (training 0, batch NC2)
+ * holding the trained model's parameters and running statistics. */
+#define NC2 256
+static int inference_copy(struct fixture *tr, const char *const *sets, struct fixture *inf)
+{
+	memset(inf, 0, sizeof *inf);
+	if (dg_family_load("classifier", &inf->f) || dg_hparams_new(inf->f, &inf->hp))
+		return -1;
+	for (; sets && *sets; sets++)
+		if (dg_hparams_set(inf->hp, *sets))
+			return -1;
+	inf->g = dg_graph_new(1);
+	struct dg_model_spec spec = {.channels = 1, .height = SIDE, .width = SIDE,
+				     .classes = 10, .batch = NC2, .training = 0};
+	if (dg_model_build(inf->f, &inf->m, inf->g, inf->hp, &spec))
+		return -1;
+	inf->built = 1;
+	for (size_t i = 0; i < dg_var_count(inf->g); i++) {
+		enum dg_var_kind k = dg_var_kind(inf->g, i);
+		struct dg_array *a = NULL;
+		const char *name = dg_var_name(inf->g, i);
+		if (k != DG_VAR_PARAM && k != DG_VAR_BUFFER)
+			continue;
+		int st = dg_var_get(tr->g, name, &a) || dg_var_set(inf->g, name, a);
+		dg_array_free(a);
+		if (st)
+			return -1;
+	}
+	return 0;
+}
+
+/* The classifier's network for inference written with the layer
+ * library's batch norm (running statistics), on the same parameters: what
+ * the family's classify() computes with the norms folded into its
+ * convolutions.  Returns the logits; *feat the features. */
+static dg_tensor unfolded(struct dg_graph *g, dg_tensor x, uint64_t w, dg_tensor *feat)
+{
+	struct dg_nn nn;
+	dg_nn_init(&nn, g, 0);
+	const struct dg_nn_opt *conv = DG_NN_OPT(.init = DG_NN_INIT_HE_UNIFORM,
+						 .flags = DG_NN_NO_BIAS);
+	const struct dg_nn_opt *relu = DG_NN_OPT(.act = DG_ACT_RELU);
+	static const char *const cn[4] = {"conv1", "conv2", "conv3", "conv4"};
+	static const char *const bn[4] = {"bn1", "bn2", "bn3", "bn4"};
+	for (int i = 0; i < 4; i++) {
+		x = dg_nn_batch_norm(&nn, bn[i], dg_nn_conv2d(&nn, cn[i], x, i < 2 ? w : 2 * w, 3,
+							      1, 1, conv), relu);
+		if (i % 2)
+			x = dg_max_pool(g, x, 2);
+	}
+	*feat = dg_nn_batch_norm(&nn, "bn5", dg_nn_dense(&nn, "fc", dg_flatten(g, x), 128, conv),
+				 relu);
+	return dg_nn_dense(&nn, "out", *feat, 10, NULL);
+}
+
+static void test_classifier(void)
+{
+	struct fixture fx, inf;
+	static const char *const small[] = {"width=8", NULL};
+	const struct dg_family *f = NULL;
+	is_int(dg_family_load("classifier", &f), 0, "classifier loads");
+	ok(f && (f->caps & DG_CAP_CLASSIFY) && f->classify &&
+	   f->struct_size >= DG_FAMILY_SIZE_CLASSIFY &&
+	   !(f->caps & (DG_CAP_SAMPLE_LATENT | DG_CAP_SAMPLE_DATA | DG_CAP_ENCODE)),
+	   "  classifies (classify() within its struct_size), neither samples nor encodes");
+	int st = setup(&fx, "classifier", small, 10, SIDE, 31);
+	is_int(st, 0, "classifier builds for 32x1x28x28, 10 classes");
+	if (st) {
+		diag("  %s", dg_errmsg());
+		teardown(&fx);
+		return;
+	}
+	int nparams = 0;
+	for (size_t i = 0; i < dg_var_count(fx.g); i++)
+		nparams += dg_var_kind(fx.g, i) == DG_VAR_PARAM;
+	is_int(nparams, 17, "  4 convolutions, 5 batch norms, fc, out: 17 parameters");
+	ok(dg_model_term_count(&fx.m) == 2 &&
+	   !strcmp(dg_model_term_at(&fx.m, 1, NULL)->name, "accuracy"),
+	   "  reports loss and accuracy");
+	train_falls(&fx, 150, 0.5, "classifier (width 8)");
+
+	/* inference: running statistics, no dropout; features after a ReLU */
+	st = inference_copy(&fx, small, &inf);
+	ok(!st, "an inference model takes the trained weights and statistics");
+	dg_tensor x = dg_input(inf.g, "xc", DG_F32, DG_SHAPE(NC2, 1, SIDE, SIDE));
+	dg_tensor y = dg_input(inf.g, "yc", DG_I32, DG_SHAPE(NC2));
+	dg_tensor feat = DG_NONE, logits = DG_NONE;
+	struct dg_term t[DG_MAX_TERMS];
+	unsigned nt = 0;
+	struct dg_exec *e = NULL;
+	st = st || inf.f->classify(&inf.m, x, &feat, &logits) ||
+	     inf.f->loglik(&inf.m, x, y, 1, t, &nt) || nt != 3;
+	ok(!st && dg_dim(inf.g, feat, 1) == 128 && dg_dim(inf.g, logits, 1) == 10,
+	   "  classify: 128 features and 10 logits per image");
+	ok(!st && !strcmp(t[0].name, "nll") && !strcmp(t[1].name, "correct") &&
+	   !strcmp(t[2].name, "entropy"), "  loglik with labels: nll, correct, entropy");
+	dg_tensor ufeat = DG_NONE, ulogits = st ? DG_NONE : unfolded(inf.g, x, 8, &ufeat);
+	dg_tensor outs[7] = {feat, logits, t[0].value, t[1].value, t[2].value, ufeat, ulogits};
+	st = st || dg_compile(inf.g, "cpu", 7, outs, 0, NULL, &e) ||
+	     dg_exec_feed(e, "xc", DG_F32, images, (uint64_t)NC2 * D) ||
+	     dg_exec_feed(e, "yc", DG_I32, labels, NC2) || dg_exec_run(e);
+	float *fv = malloc(sizeof(float) * NC2 * 128), lv[NC2 * 10], nll[NC2], cor[NC2],
+	      ent[NC2], *uf = malloc(sizeof(float) * NC2 * 128), ul[NC2 * 10];
+	st = st || dg_exec_read(e, 0, fv, NC2 * 128) || dg_exec_read(e, 1, lv, NC2 * 10) ||
+	     dg_exec_read(e, 2, nll, NC2) || dg_exec_read(e, 3, cor, NC2) ||
+	     dg_exec_read(e, 4, ent, NC2) || dg_exec_read(e, 5, uf, NC2 * 128) ||
+	     dg_exec_read(e, 6, ul, NC2 * 10);
+	double ferr = 0, fmaxv = 0, lerr = 0, lmaxv = 0;
+	for (int i = 0; i < NC2 * 128 && !st; i++) {
+		ferr = fmax(ferr, fabs(fv[i] - uf[i]));
+		fmaxv = fmax(fmaxv, fabs(uf[i]));
+	}
+	for (int i = 0; i < NC2 * 10 && !st; i++) {
+		lerr = fmax(lerr, fabs(lv[i] - ul[i]));
+		lmaxv = fmax(lmaxv, fabs(ul[i]));
+	}
+	ok(!st && ferr <= 1e-5 * fmaxv && lerr <= 1e-5 * lmaxv,
+	   "  batch norm folded into the convolutions = the layers' batch norm (features "
+	   "within %.2g of %.3g, logits %.2g of %.3g)", ferr, fmaxv, lerr, lmaxv);
+	free(uf);
+	int neg = 0, right = 0, agree = 1, sane = 1;
+	for (int i = 0; i < NC2 * 128 && !st; i++)
+		neg += fv[i] < 0;
+	for (int i = 0; i < NC2 && !st; i++) {
+		int best = 0;
+		double m = -INFINITY, z = 0;
+		for (int k = 0; k < 10; k++)
+			if (lv[i * 10 + k] > lv[i * 10 + best])
+				best = k;
+		for (int k = 0; k < 10; k++)
+			m = fmax(m, lv[i * 10 + k]);
+		for (int k = 0; k < 10; k++)
+			z += exp(lv[i * 10 + k] - m);
+		double want = m + log(z) - lv[i * 10 + labels[i]]; /* -log softmax */
+		right += best == labels[i];
+		agree &= cor[i] == (best == labels[i]);
+		sane &= fabs(nll[i] - want) < 1e-4 * fmax(1, want) && ent[i] >= -1e-6 &&
+			ent[i] <= log(10) + 1e-5;
+	}
+	ok(!st && neg == 0, "  features are non-negative (after the ReLU)");
+	ok(!st && agree && sane, "  correct = argmax is the label; nll = -log softmax of the "
+	   "label's logit (double reference); 0 <= entropy <= log 10");
+	ok(!st && right > NC2 * 6 / 10, "  %d of %d training images right after 150 steps", right,
+	   NC2);
+	free(fv);
+	dg_exec_free(e);
+	teardown(&inf);
+	teardown(&fx);
+
+	st = setup(&fx, "classifier", NULL, 0, SIDE, 3);
+	is_int(st, DG_EUSAGE, "a classifier refuses data without labels");
+	ok(contains(dg_errmsg(), "labelled data"), "  and says why");
+	teardown(&fx);
+	st = setup(&fx, "classifier", NULL, 10, 30, 3);
+	is_int(st, DG_EUSAGE, "and sides not divisible by 4 (30x30)");
+	ok(contains(dg_errmsg(), "divisible by 4"), "  saying so");
+	teardown(&fx);
+}
+
 /* ---- loglik in chunks (dg-eval) ---------------------------------------------------- */
 
 /* loglik() of the vae built with seed 21 on NC images and k draws, with
@@ -619,6 +784,7 @@ int main(void)
 	test_beta();
 	test_variants();
 	test_ae();
+	test_classifier();
 	test_loglik_chunks();
 	free(images);
 	free(labels);

@@ -254,6 +254,7 @@ int main(void)
 	st = st || cc_plugin("a", "noentry", "no_entry.c", "");
 	st = st || cc_plugin("a", "baddefault", "bad_default.c", "");
 	st = st || cc_plugin("a", "newer", "newer.c", "");
+	st = st || cc_plugin("a", "shortclassify", "short_classify.c", "");
 	st = st || cc_plugin("b", "tiny", "tiny.c", "-DTINY_SUMMARY='\"shadow\"'");
 	st = st || cc_plugin("b", "second", "tiny.c", "-DTINY_NAME='\"second\"'");
 	/* The example of dg-plugin(7), as printed there. */
@@ -331,6 +332,7 @@ int main(void)
 		{"notelf", "", DG_EDATA},
 		{"other", "declares family 'tiny'", DG_EDATA},
 		{"baddefault", "bad default: width=0: out of range [1, 10]", DG_EDATA},
+		{"shortclassify", "capability needs a classify function", DG_EDATA},
 	};
 	for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
 		const struct dg_family *b = (const void *)1;
@@ -366,7 +368,7 @@ int main(void)
 	ok(tiny_at >= 0 && strcmp(list[tiny_at]->summary, "shadow") != 0,
 	   "tiny listed once, from the first directory");
 	ok(sorted, "sorted by name, no duplicates");
-	is_int(w.n, 6, "six broken plugins warned about");
+	is_int(w.n, 7, "seven broken plugins warned about");
 	int named = 1;
 	for (int i = 0; i < w.n && i < 8; i++)
 		named &= strstr(w.text[i], tmp) != NULL;

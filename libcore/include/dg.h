@@ -22,5 +22,6 @@
 #include "dg/inference.h"
 #include "dg/latent.h"
 #include "dg/nn.h"
+#include "dg/metrics.h"
 
 #endif

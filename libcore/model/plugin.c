@@ -195,6 +195,12 @@ static int check_family(const struct dg_family *f, const char *name)
 	    !!(f->caps & DG_CAP_SAMPLE_STEPS) > 1)
 		return dg_error(DG_EDATA, "declares more than one way to sample (latents, "
 				"data, steps)");
+	/* functions appended to ABI 2 are read only within struct_size */
+	if ((f->caps & DG_CAP_CLASSIFY) &&
+	    (f->struct_size < DG_FAMILY_SIZE_CLASSIFY || !f->classify))
+		return dg_error(DG_EDATA, "capability needs a classify function (a family "
+				"description of at least %zu bytes)",
+				(size_t)DG_FAMILY_SIZE_CLASSIFY);
 	for (size_t i = 0; i < sizeof cap_needs / sizeof cap_needs[0]; i++) {
 		void *fn;
 		memcpy(&fn, (const char *)f + cap_needs[i].offset, sizeof fn);

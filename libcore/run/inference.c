@@ -1,6 +1,6 @@
 /* inference.c — a trained model rebuilt from its checkpoint and asked
- * for encodings, decodings, samples, completions, translations and
- * likelihoods through one runner per kind of request (dg/inference.h). */
+ * for encodings, decodings, samples, completions, translations,
+ * classifications and likelihoods through one runner per kind of request (dg/inference.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +232,17 @@ int dg_inference_translate(struct dg_inference *inf, uint64_t n, const float *x,
 {
 	return request(inf, DG_PROTO_TRANSLATE, (struct dg_proto_args){0}, n, x, y, 0, out,
 		       NULL);
+}
+
+int dg_inference_classify(struct dg_inference *inf, uint64_t n, const float *x,
+			  struct dg_array **features, struct dg_array **probs)
+{
+	struct dg_array *out[2] = {NULL, NULL};
+	int st = request(inf, DG_PROTO_CLASSIFY, (struct dg_proto_args){0}, n, x, NULL, 0, out,
+			 NULL);
+	*features = out[0];
+	*probs = out[1];
+	return st;
 }
 
 int dg_inference_loglik(struct dg_inference *inf, uint64_t n, const float *x,

@@ -33,7 +33,7 @@ static const char *proto_name(enum dg_protocol p)
 		[DG_PROTO_ENCODE] = "encode", [DG_PROTO_DECODE] = "decode",
 		[DG_PROTO_SAMPLE] = "sample", [DG_PROTO_STEPS] = "sample_step",
 		[DG_PROTO_TRANSLATE] = "translate", [DG_PROTO_LOGLIK] = "loglik",
-		[DG_PROTO_RECON] = "reconstruct",
+		[DG_PROTO_RECON] = "reconstruct", [DG_PROTO_CLASSIFY] = "classify",
 	};
 	return names[p];
 }
@@ -50,6 +50,8 @@ static int capable(const struct dg_family *f, enum dg_protocol p)
 	case DG_PROTO_LOGLIK: return f->loglik != NULL;
 	case DG_PROTO_RECON:
 		return capable(f, DG_PROTO_ENCODE) && capable(f, DG_PROTO_DECODE);
+	case DG_PROTO_CLASSIFY: /* the loader checked struct_size for the cap */
+		return (f->caps & DG_CAP_CLASSIFY) && f->classify;
 	}
 	return 0;
 }
@@ -79,6 +81,7 @@ static int append(struct dg_runner *r, struct dg_model *m, const struct dg_famil
 	case DG_PROTO_TRANSLATE:
 	case DG_PROTO_LOGLIK:
 	case DG_PROTO_RECON:
+	case DG_PROTO_CLASSIFY:
 		x = dg_input(g, r->xname, DG_F32, DG_SHAPE(b, m->channels, m->height, m->width));
 		r->xper = (uint64_t)m->channels * m->height * m->width;
 		break;
@@ -119,6 +122,16 @@ static int append(struct dg_runner *r, struct dg_model *m, const struct dg_famil
 		if (!st)
 			st = f->decode(m, mean, y, &r->outs[r->nout++]);
 		break;
+	case DG_PROTO_CLASSIFY: {
+		dg_tensor features = DG_NONE, logits = DG_NONE;
+		st = f->classify(m, x, &features, &logits);
+		if (!st && (dg_shape(g, features, NULL) != 2 || dg_shape(g, logits, NULL) != 2))
+			return dg_error(DG_EINTERNAL, "family %s: classify gave no n×F features "
+					"and n×K logits", f->name);
+		r->outs[r->nout++] = features;
+		r->outs[r->nout++] = dg_softmax(g, logits);
+		break;
+	}
 	case DG_PROTO_LOGLIK:
 		st = f->loglik(m, x, y, a->k, terms, &nt);
 		if (!st && (nt == 0 || nt > DG_MAX_TERMS))
@@ -188,7 +201,9 @@ int dg__runner_new(struct dg_model *m, const struct dg_family *f, const char *de
 				p == DG_PROTO_ENCODE ? "encode images"
 				: p == DG_PROTO_DECODE ? "decode latent codes"
 				: p == DG_PROTO_TRANSLATE ? "translate images"
-				: p == DG_PROTO_LOGLIK ? "compute likelihoods" : "sample");
+				: p == DG_PROTO_LOGLIK ? "compute likelihoods"
+				: p == DG_PROTO_CLASSIFY ? "classify images (it is no classifier)"
+				: "sample");
 	if (!(r = calloc(1, sizeof *r)))
 		return dg_error_nomem("a runner", sizeof *r);
 	r->g = m->g;

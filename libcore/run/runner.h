@@ -23,6 +23,7 @@ enum dg_protocol {
 	DG_PROTO_TRANSLATE,   /* x [, y] -> image */
 	DG_PROTO_LOGLIK,      /* x [, y] -> per-example terms */
 	DG_PROTO_RECON,       /* x [, y] -> decode(encode(x).mean) */
+	DG_PROTO_CLASSIFY,    /* x -> features, class probabilities */
 };
 
 struct dg_proto_args {

@@ -1,6 +1,6 @@
-"""golden.py — what the golden training-step scripts (vae.py, ae.py) share:
-a writer of dg-stream(5) records, dg's noise, and the loop that records one
-training step and the ten after it.
+"""golden.py — what the golden training-step scripts (vae.py, ae.py,
+classifier.py) share: a writer of dg-stream(5) records, dg's noise, and the
+loop that records one training step and the ten after it.
 
 A golden file tests/data/golden/<family>-<config>.dgt is a dg stream whose
 records say what they are in their metadata (kind=, name=):
@@ -84,6 +84,8 @@ def libdg():
         _lib.dg_rng_normal.argtypes = [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64,
                                        ctypes.POINTER(ctypes.c_float), ctypes.c_size_t]
         _lib.dg_rng_normal.restype = None
+        _lib.dg_rng_uniform.argtypes = _lib.dg_rng_normal.argtypes
+        _lib.dg_rng_uniform.restype = None
     return _lib
 
 
@@ -93,6 +95,20 @@ def dg_normal(seed, stream, counter, shape):
     libdg().dg_rng_normal(seed, stream, counter,
                           out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), out.size)
     return out.reshape(shape)
+
+
+def dg_uniform(seed, stream, counter, shape):
+    """dg_rng_uniform(seed, stream, counter): float32 uniforms in (0, 1)."""
+    out = np.zeros(int(np.prod(shape)), np.float32)
+    libdg().dg_rng_uniform(seed, stream, counter,
+                           out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), out.size)
+    return out.reshape(shape)
+
+
+def op_uniform(seed, op, run, shape):
+    """What dg's random_uniform op number `op` draws at run `run` (the draw
+    under dg_random_bernoulli and dg_dropout: 1 where p - u > 0 in f32)."""
+    return dg_uniform(seed, DG_OP_STREAM | op, run << 32, shape)
 
 
 def op_noise(seed, op, run, shape):

@@ -77,6 +77,12 @@ int dg_inference_complete(struct dg_inference *inf, uint64_t n, const float *x,
 /* x: n×C×H×W -> *out: the images the model makes of them (n×C'×H'×W'). */
 int dg_inference_translate(struct dg_inference *inf, uint64_t n, const float *x,
 			   const int32_t *y, struct dg_array **out);
+/* Classifier families (DG_CAP_CLASSIFY): x: n×C×H×W -> *features: n×F,
+ * the representation sample metrics compare, and *probs: n×classes, the
+ * softmax of the family's logits (rows sum to 1).  DG_EUSAGE for a
+ * family that does not classify. */
+int dg_inference_classify(struct dg_inference *inf, uint64_t n, const float *x,
+			  struct dg_array **features, struct dg_array **probs);
 /* Per-example metrics of x in nats with k importance samples: *out is
  * nterms×n, row i named names[i] (valid while inf lives). */
 int dg_inference_loglik(struct dg_inference *inf, uint64_t n, const float *x,

@@ -213,6 +213,9 @@ enum {
 	DG_CAP_SAMPLE_STEPS = 1u << 6,  /* sample_step(): images drawn by a
 					   step run repeatedly on a canvas */
 	DG_CAP_TRANSLATE = 1u << 7,     /* translate(): image -> image */
+	DG_CAP_CLASSIFY = 1u << 8,      /* classify(): image -> features and
+					   class logits (appended to ABI 2:
+					   needs struct_size >= DG_FAMILY_SIZE_CLASSIFY) */
 };
 
 /* Every function returns DG_OK or a status, normally that of
@@ -269,12 +272,26 @@ struct dg_family {
 		      struct dg_term *out, unsigned *nout);
 	/* Frees m->priv; may be NULL when build allocates nothing. */
 	void (*release)(struct dg_model *m);
+
+	/* ---- appended to ABI 2: libcore reads a field below only when
+	 * struct_size covers it (a plugin built against an older header
+	 * has none of them, and that is no error). ---- */
+
+	/* DG_CAP_CLASSIFY.  x: n×C×H×W f32 in [0,1] -> *features: n×F, the
+	 * representation dg-eval's sample metrics compare (FID, KID,
+	 * precision and recall), and *logits: n×classes, unnormalized class
+	 * scores (libcore applies the softmax: the Inception Score's
+	 * p(y|x)).  Built for inference (m->training 0). */
+	int (*classify)(struct dg_model *m, dg_tensor x, dg_tensor *features,
+			dg_tensor *logits);
 };
 
 /* The size of the first version of ABI 2's struct dg_family: a plugin's
  * struct_size may be larger (a newer minor; libcore ignores what it does
  * not know) but never smaller. */
 #define DG_FAMILY_SIZE_V2 (offsetof(struct dg_family, release) + sizeof(void (*)(void)))
+/* The size of a description that has classify(). */
+#define DG_FAMILY_SIZE_CLASSIFY (offsetof(struct dg_family, classify) + sizeof(void (*)(void)))
 
 /* ---- loading -------------------------------------------------------------------- */
 
