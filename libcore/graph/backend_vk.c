@@ -213,6 +213,7 @@ static void vk_unprepare(void *dev, void *prog)
 	dg_vk_cmd_destroy(p->cmd);
 	dg_vk_descs_destroy(p->descs);
 	dg_vk_buffer_destroy(vk, &p->params);
+	dg_vk_buffer_destroy(vk, &p->scratch);
 	free(p->slots);
 	free(p->calls);
 	free(p->ns);
@@ -263,6 +264,18 @@ static int vk_prepare(void *dev, const struct dg_plan *plan, void **out)
 		return dg_error(DG_EINTERNAL, "vulkan backend: parameter words are not mapped");
 	}
 	memset(p->params.map, 0, p->params.size);
+	/* Working memory for the calls that use some, one call at a time:
+	 * the largest need.  Without it (no memory) they record forms that
+	 * need none. */
+	uint64_t scratch = 0;
+	for (size_t i = 0; i < plan->ncalls; i++) {
+		const struct dg_kcall *c = &plan->calls[i];
+		uint64_t b = c->n.op == OP_CONV || c->n.op == OP_CONV_BWD_DATA ||
+			     c->n.op == OP_CONV_BWD_FILTER ? dg_vkk_gemm_scratch(vk, c) : 0;
+		scratch = b > scratch ? b : scratch;
+	}
+	if (scratch)   /* on failure p->scratch stays zeroed */
+		(void)dg_vk_buffer_create(vk, scratch, DG_VK_MEM_DEVICE, &p->scratch);
 	uint32_t nts = p->profile ? (uint32_t)plan->ncalls + 1 : 0;
 	if ((st = dg_vk_cmd_create(vk, nts, &p->cmd)) ||
 	    (st = dg_vk_descs_create(vk, 64, &p->descs)) || (st = dg_vk_cmd_begin(p->cmd))) {

@@ -10,7 +10,16 @@
  *   bwd-filter   dW = dy·im2col(x)ᵀ: O × C·KH·KW × N·OH·OW
  * Tile sizes are specialization constants chosen per device
  * (vk/gemm_tiles.c).  A and B are read through texel buffers where their
- * views are allowed, else through storage buffers (gemm_storage.comp). */
+ * views are allowed, else through storage buffers (gemm_storage.comp).
+ *
+ * The convolutions have a faster form when the step gives the recorder
+ * working memory (vkprog.scratch, sized by dg_vkk_gemm_scratch): the
+ * operands are first copied channels-last, channels padded to 4 and
+ * images to zero borders (shaders/conv_layout.comp), so that the GEMM
+ * reads vec4 texels along channels with one address per column and one
+ * offset per kernel tap, the loops of the vec4 matmul (gemm.glsl MODE 4
+ * for forward and backward-data, MODE 5 for backward-filter; on lavapipe
+ * 3-5x the implicit GEMM above, bench/RESULTS.md). */
 #include <stdlib.h>
 #include "graph/vk_kernels.h"
 #include "vk/gemm_tiles.h"
@@ -177,27 +186,16 @@ static void taps(int32_t ph, int32_t p, int32_t d, int32_t s, int32_t k, int32_t
 		}
 }
 
-int dg_vkk_gemm(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
+/* The implicit GEMM of any call, reading the operands where they are. */
+static int gemm_direct(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c,
+		       struct geo g, const struct dg_vk_gemm_tiles t)
 {
 	const struct dg_vk_pipeline *pl;
-	struct dg_vk_gemm_tiles t;
 	struct dg_vk_bind binds[4];
 	VkDescriptorSet set;
-	struct geo g;
 	uint32_t push[31] = {0}, skipa = 0, skipb = 0, skipc = 0, skipbias = 0;
 	int st, texel;
 
-	if ((st = geometry(c, &g)))
-		return st;
-	if (c->act > DG_ACT_SOFTPLUS || ((c->bias.buf || c->act) && g.mode > 1))
-		return dg_error(DG_ENODEV, "vulkan backend: %s with epilogue %d not supported",
-				dg_opdefs[c->n.op].name, c->act);
-	if (!g.m || !g.n || !g.batch)
-		return DG_OK;   /* nothing to write */
-	if (g.mode == 2 && (g.kh > 1023 || g.kw > 1023 || g.s > 2047))
-		return dg_error(DG_ENODEV, "vulkan backend: %s: kernel or stride too large",
-				dg_opdefs[c->n.op].name);
-	device_tiles(vk, &t);
 	uint32_t gx = (g.n + t.wgn * t.tn - 1) / (t.wgn * t.tn);
 	uint32_t gy = (g.m + t.wgm * t.tm - 1) / (t.wgm * t.tm);
 	if (gx > vk->props.max_workgroup_count[0] || gy > vk->props.max_workgroup_count[1] ||
@@ -277,4 +275,268 @@ int dg_vkk_gemm(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 		}
 	}
 	return DG_OK;
+}
+
+/* ---- convolutions over channels-last copies --------------------------- */
+
+/* One copy by conv_layout.comp into the scratch: the source tensor, the
+ * copy's place (bytes) and size (floats), and the shader's geometry (its
+ * push words s0, sc, sy, C, H, W, hp, wp, pt, pl; d0 rows of the grid). */
+struct copy {
+	struct dg_bref src;
+	uint64_t nsrc, off, floats;
+	uint32_t d0, s0, sc, sy, ch, h, w, hp, wp, pt, pl;
+};
+
+/* The fast form of a convolution: its copies, its GEMM's mode (4, 5),
+ * the padded image B (channel quads, height, width, top and left
+ * borders), and the scratch bytes it needs. */
+struct fast {
+	int mode;
+	unsigned ncopy;
+	struct copy copy[2];
+	uint32_t cq, hpad, wpad, ptop, pleft;
+	uint64_t bytes;
+};
+
+static int32_t max32(int32_t a, int32_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Copy geometry of an activation t[n][c][h][w] (n images) into an image
+ * of hp×wp pixels with its rows at pt, columns at pl. */
+static struct copy activation(struct dg_bref src, uint64_t nsrc, uint32_t n, uint32_t ch,
+			      uint32_t h, uint32_t w, uint32_t hp, uint32_t wp, uint32_t pt,
+			      uint32_t pl)
+{
+	uint32_t c4 = (ch + 3) & ~3u;
+	return (struct copy){ src, nsrc, 0, (uint64_t)n * hp * wp * c4, n, ch * h * w, h * w, w,
+			      ch, h, w, hp, wp, pt, pl };
+}
+
+/* Whether call c (geometry g, tiles t) has the fast form, and its plan.
+ * $DG_VK_CONV_DIRECT=1 says no (tests, benchmarks of the direct form). */
+static int fast_plan(const struct dg_vk *vk, const struct dg_kcall *c, const struct geo *g,
+		     const struct dg_vk_gemm_tiles *t, struct fast *f)
+{
+	const uint32_t *maxg = vk->props.max_workgroup_count;
+	uint32_t nimg = u32(c->in_node[0].dims[0]), khw = u32((uint64_t)g->kh * g->kw);
+	uint32_t tile_n = t->wgn * t->tn, n;
+
+	memset(f, 0, sizeof *f);
+	if (!g->mode || env_on("DG_VK_CONV_DIRECT") || g->kh > 1023 || g->kw > 1023 ||
+	    g->s > 1023 || g->d > 1023)
+		return 0;
+	/* The padded image of x that the forward and backward-filter read:
+	 * every (i·s + u·d, j·s + v·d) is inside, the image at (P, P). */
+	int32_t hp = max32(g->p + g->h, (g->oh - 1) * g->s + (g->kh - 1) * g->d + 1);
+	int32_t wp = max32(g->p + g->w, (g->ow - 1) * g->s + (g->kw - 1) * g->d + 1);
+	uint32_t c4 = (u32(g->ci) + 3) & ~3u, o4 = (u32(g->co) + 3) & ~3u;
+	if (g->mode == 1) {
+		/* w[o][c][u][v] -> rows o of [u][v][c4]; x -> NHWC, borders P */
+		f->mode = 4, f->ncopy = 2, f->cq = c4 / 4;
+		f->copy[0] = activation(g->a, g->na, u32(g->co), u32(g->ci), u32(g->kh),
+					u32(g->kw), u32(g->kh), u32(g->kw), 0, 0);
+		f->copy[1] = activation(g->b, g->nb, nimg, u32(g->ci), u32(g->h), u32(g->w),
+					u32(hp), u32(wp), u32(g->p), u32(g->p));
+		n = nimg * u32((uint64_t)g->oh * g->ow);
+	} else if (g->mode == 2) {
+		/* w[o][c][u][v] -> rows c of [u][v][o4]; dy -> NHWC with the
+		 * borders every phase's taps reach (rows hs + qh0 - t·dqh). */
+		int32_t lo_h = 0, hi_h = g->oh - 1, lo_w = 0, hi_w = g->ow - 1, tp[4];
+		for (int32_t ph = 0; ph < g->s && ph < g->h; ph++) {
+			taps(ph, g->p, g->d, g->s, g->kh, tp);
+			if (tp[1]) {
+				int32_t rows = (g->h - ph + g->s - 1) / g->s;
+				lo_h = -max32(-lo_h, -(tp[3] - (tp[1] - 1) * (tp[2] * g->d / g->s)));
+				hi_h = max32(hi_h, rows - 1 + tp[3]);
+			}
+		}
+		for (int32_t pw = 0; pw < g->s && pw < g->w; pw++) {
+			taps(pw, g->p, g->d, g->s, g->kw, tp);
+			if (tp[1]) {
+				int32_t cols = (g->w - pw + g->s - 1) / g->s;
+				lo_w = -max32(-lo_w, -(tp[3] - (tp[1] - 1) * (tp[2] * g->d / g->s)));
+				hi_w = max32(hi_w, cols - 1 + tp[3]);
+			}
+		}
+		f->mode = 4, f->ncopy = 2, f->cq = o4 / 4;
+		f->copy[0] = (struct copy){ g->a, g->na, 0, (uint64_t)g->ci * khw * o4, u32(g->ci),
+					    khw, u32(g->ci) * khw, u32(g->kw), u32(g->co),
+					    u32(g->kh), u32(g->kw), u32(g->kh), u32(g->kw), 0, 0 };
+		hp = hi_h - lo_h + 1, wp = hi_w - lo_w + 1;
+		f->copy[1] = activation(g->b, g->nb, nimg, u32(g->co), u32(g->oh), u32(g->ow),
+					u32(hp), u32(wp), u32(-lo_h), u32(-lo_w));
+		n = nimg * u32((uint64_t)((g->h + g->s - 1) / g->s) * ((g->w + g->s - 1) / g->s));
+	} else {
+		/* x -> NHWC as for the forward; dy read in place as vec4s
+		 * along its rows. */
+		if (g->ow % 4 || t->tn % 4 || g->a.off % 16)
+			return 0;
+		f->mode = 5, f->ncopy = 1, f->cq = c4 / 4;
+		f->copy[0] = activation(g->b, g->nb, nimg, u32(g->ci), u32(g->h), u32(g->w),
+					u32(hp), u32(wp), u32(g->p), u32(g->p));
+		n = khw * c4;
+	}
+	const struct copy *b = &f->copy[f->ncopy - 1];
+	f->hpad = b->hp, f->wpad = b->wp, f->ptop = b->pt, f->pleft = b->pl;
+	if (f->ncopy == 2)
+		f->copy[1].off = (f->copy[0].floats * sizeof(float) + 255) & ~(uint64_t)255;
+	f->bytes = b->off + b->floats * sizeof(float);
+	/* Grids and 32-bit indices: else the direct form. */
+	for (unsigned i = 0; i < f->ncopy; i++) {
+		const struct copy *k = &f->copy[i];
+		uint64_t gx = ((uint64_t)(k->ch + 3) / 4 * ((k->w + 3) / 4) + 63) / 64;
+		if (gx > maxg[0] || k->hp > maxg[1] || k->d0 > maxg[2])
+			return 0;
+	}
+	return f->bytes / sizeof(float) < 1ull << 31 && (n + tile_n - 1) / tile_n <= maxg[0];
+}
+
+uint64_t dg_vkk_gemm_scratch(const struct dg_vk *vk, const struct dg_kcall *c)
+{
+	struct dg_vk_gemm_tiles t;
+	struct fast f;
+	struct geo g;
+
+	if (c->n.op == OP_MATMUL || geometry(c, &g) || !g.m || !g.n || !g.batch)
+		return 0;
+	device_tiles(vk, &t);
+	return fast_plan(vk, c, &g, &t, &f) ? f.bytes : 0;
+}
+
+/* Records copy k of the call into p->scratch. */
+static int record_copy(struct dg_vk *vk, struct vkprog *p, const struct copy *k)
+{
+	const struct dg_vk_pipeline *pl;
+	struct dg_vk_bind b[3];
+	VkDescriptorSet set;
+	uint32_t skip, dskip, cq = (k->ch + 3) / 4, xq = (k->w + 3) / 4;
+	int st;
+
+	storage_bind(vk, k->src, k->nsrc, &b[0], &skip);
+	b[1] = b[0];
+	storage_bind(vk, (struct dg_bref){ &p->scratch, k->off }, k->floats, &b[2], &dskip);
+	if (dskip % 4)
+		return dg_error(DG_EINTERNAL, "vulkan backend: scratch at an offset a vec4 "
+				"binding cannot reach");
+	uint32_t vec4 = k->w % 4 == 0 && skip % 4 == 0 && k->s0 % 4 == 0 && k->sc % 4 == 0 &&
+			k->sy % 4 == 0;
+	uint32_t push[14] = { skip, dskip / 4, k->s0, k->sc, k->sy, k->ch, k->h, k->w,
+			      cq, xq, k->hp, k->wp, k->pt, k->pl };
+	if ((st = dg_vk_pipeline_get_kinds(vk, "conv_layout", "sss", sizeof push, &vec4, 1, &pl)) ||
+	    (st = dg_vk_descs_alloc(p->descs, pl, b, &set)))
+		return st;
+	dg_vk_cmd_dispatch(p->cmd, pl, set, push, (cq * xq + 63) / 64, k->hp, k->d0);
+	return DG_OK;
+}
+
+/* The fast form of convolution c: the copies, a barrier, then the GEMM
+ * (backward-data: one dispatch per output phase). */
+static int conv_fast(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c,
+		     const struct geo *g, const struct dg_vk_gemm_tiles *t, const struct fast *f)
+{
+	const struct dg_vk_pipeline *pl;
+	struct dg_vk_bind binds[4];
+	VkDescriptorSet set;
+	uint32_t skipa, skipb, skipc, skipbias, khw = u32((uint64_t)g->kh * g->kw);
+	uint32_t nimg = u32(c->in_node[0].dims[0]);
+	int st, texel;
+
+	for (unsigned i = 0; i < f->ncopy; i++)
+		if ((st = record_copy(vk, p, &f->copy[i])))
+			return st;
+	dg_vk_cmd_barrier(p->cmd);
+	const struct copy *cb = &f->copy[f->ncopy - 1];
+	struct dg_bref a = f->mode == 4 ? (struct dg_bref){ &p->scratch, 0 } : g->a;
+	struct dg_bref b = { &p->scratch, cb->off };
+	uint64_t na = f->mode == 4 ? f->copy[0].floats : g->na, nb = cb->floats;
+	texel = !env_on("DG_VK_GEMM_STORAGE") && texel_bind(vk, a, na, 4, &binds[0], &skipa) &&
+		texel_bind(vk, b, nb, 4, &binds[1], &skipb);
+	if (!texel) {
+		storage_bind(vk, a, na, &binds[0], &skipa);
+		storage_bind(vk, b, nb, &binds[1], &skipb);
+		if (skipa % 4 || skipb % 4)
+			return dg_error(DG_EINTERNAL, "vulkan backend: %s: operands at offsets a "
+					"vec4 load cannot reach", dg_opdefs[c->n.op].name);
+	}
+	/* binding 2 without a bias: B, which nothing in the call's GEMM writes */
+	storage_bind(vk, c->out, c->n.count, &binds[3], &skipc);
+	storage_bind(vk, c->bias.buf ? c->bias : b, c->bias.buf ? g->m : nb, &binds[2], &skipbias);
+	uint32_t spec[10] = { t->wgm, t->wgn, t->tm, t->tn, (uint32_t)f->mode, 0, 0, 1, c->act,
+			      c->bias.buf != NULL };
+	if ((st = dg_vk_pipeline_get_kinds(vk, texel ? "gemm_texel" : "gemm_storage",
+					   texel ? "qqss" : "ssss", 31 * 4, spec, 10, &pl)) ||
+	    (st = dg_vk_descs_alloc(p->descs, pl, binds, &set)))
+		return st;
+	uint32_t push[31] = { g->m, 0, g->k, 0, skipa, skipb, skipbias, skipc, 0, 0, 0,
+			      dg_vkk_f2u(c->alpha) };
+	int32_t *e = (int32_t *)(push + 12);
+	uint32_t gy = (g->m + t->wgm * t->tm - 1) / (t->wgm * t->tm), tile_n = t->wgn * t->tn;
+	if (f->mode == 5) {
+		int32_t v[12] = { (int32_t)f->cq, g->ci, (int32_t)khw, g->kw, g->s, g->d,
+				  (int32_t)f->hpad, (int32_t)f->wpad, g->oh, g->ow / 4,
+				  (int32_t)nimg, g->co };
+		memcpy(e, v, sizeof v);
+		push[1] = khw * 4 * f->cq;
+		dg_vk_cmd_dispatch(p->cmd, pl, set, push, (push[1] + tile_n - 1) / tile_n, gy, 1);
+		return DG_OK;
+	}
+	int32_t cq = (int32_t)f->cq, wpad = (int32_t)f->wpad, hwpad = (int32_t)(f->hpad * f->wpad);
+	if (g->mode == 1) {
+		int32_t v[18] = { cq, wpad, hwpad, g->kh, g->kw, g->kh << 10 | 1 << 20,
+				  g->kw << 10 | 1 << 20, 0, g->d, 0, g->d, g->ow, g->oh * g->ow,
+				  g->s, 1, 0, g->ow, g->oh * g->ow };
+		memcpy(e, v, sizeof v);
+		push[1] = nimg * u32((uint64_t)g->oh * g->ow);
+		push[10] = g->m * u32((uint64_t)g->oh * g->ow);
+		dg_vk_cmd_dispatch(p->cmd, pl, set, push, (push[1] + tile_n - 1) / tile_n, gy, 1);
+		return DG_OK;
+	}
+	/* Backward-data, per output phase (h mod s, w mod s): the grid of
+	 * its pixels, the taps that reach them (none: zeros). */
+	push[10] = g->m * u32((uint64_t)g->h * g->w);
+	for (int32_t ph = 0; ph < g->s && ph < g->h; ph++) {
+		for (int32_t pw = 0; pw < g->s && pw < g->w; pw++) {
+			int32_t hp = (g->h - ph + g->s - 1) / g->s, wp = (g->w - pw + g->s - 1) / g->s;
+			int32_t tu[4], tv[4];
+			taps(ph, g->p, g->d, g->s, g->kh, tu);
+			taps(pw, g->p, g->d, g->s, g->kw, tv);
+			int32_t v[18] = { cq, wpad, hwpad, g->kh, g->kw,
+					  tu[0] | tu[1] << 10 | tu[2] << 20,
+					  tv[0] | tv[1] << 10 | tv[2] << 20,
+					  (int32_t)f->ptop + tu[3], -(tu[2] * g->d / g->s),
+					  (int32_t)f->pleft + tv[3], -(tv[2] * g->d / g->s),
+					  wp, hp * wp, 1, g->s, ph | pw << 16, g->w, g->h * g->w };
+			memcpy(e, v, sizeof v);
+			push[1] = nimg * u32((uint64_t)hp * wp);
+			dg_vk_cmd_dispatch(p->cmd, pl, set, push, (push[1] + tile_n - 1) / tile_n,
+					   gy, 1);
+		}
+	}
+	return DG_OK;
+}
+
+int dg_vkk_gemm(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
+{
+	struct dg_vk_gemm_tiles t;
+	struct fast f;
+	struct geo g;
+	int st;
+
+	if ((st = geometry(c, &g)))
+		return st;
+	if (c->act > DG_ACT_SOFTPLUS || ((c->bias.buf || c->act) && g.mode > 1))
+		return dg_error(DG_ENODEV, "vulkan backend: %s with epilogue %d not supported",
+				dg_opdefs[c->n.op].name, c->act);
+	if (!g.m || !g.n || !g.batch)
+		return DG_OK;   /* nothing to write */
+	if (g.mode == 2 && (g.kh > 1023 || g.kw > 1023 || g.s > 2047))
+		return dg_error(DG_ENODEV, "vulkan backend: %s: kernel or stride too large",
+				dg_opdefs[c->n.op].name);
+	device_tiles(vk, &t);
+	if (p->scratch.buffer && fast_plan(vk, c, &g, &t, &f) && f.bytes <= p->scratch.size)
+		return conv_fast(vk, p, c, &g, &t, &f);
+	return gemm_direct(vk, p, c, g, t);
 }

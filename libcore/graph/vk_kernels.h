@@ -57,9 +57,18 @@ struct vkprog {
 	uint64_t runs;
 	int profile;
 	uint64_t seed;                  /* the plan's, for random draws */
+	/* Working memory that calls may use between their own dispatches
+	 * (convolutions' channels-last copies), shared by all of the step's
+	 * calls (they run one after another): sized before recording by the
+	 * largest dg_vkk_gemm_scratch of the plan; a call finding it absent
+	 * or too small takes a form that needs none. */
+	struct dg_vk_buffer scratch;
 };
 
 int dg_vkk_gemm(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
+/* Bytes of vkprog.scratch that dg_vkk_gemm would use for call c (0:
+ * none). */
+uint64_t dg_vkk_gemm_scratch(const struct dg_vk *vk, const struct dg_kcall *c);
 int dg_vkk_ops(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
 /* The families dg_vkk_ops dispatches to. */
 int dg_vkk_eltwise(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
