@@ -5,7 +5,8 @@
 //
 //   d[d0][y][x][c] = s[off + d0·s0 + c·sc + (y-PT)·sy + (x-PL)]
 //
-// for d0 < D0 (grid z), y < HP (grid y), x < WP, c < 4·CQ, and 0 where
+// (d0 planes DPLANE vec4s apart) for d0 < D0 (grid z), y < HP (grid y),
+// x < WP, c < 4·CQ, and 0 where
 // c >= C or (y-PT, x-PL) is outside the source's H×W: channels padded to
 // a multiple of 4, zero borders so that the GEMM needs no bounds tests.
 // An activation x[n][c][h][w] is (d0, c, y, x) = (n, c, h, w); a weight
@@ -27,6 +28,7 @@ layout(push_constant) uniform Push {
 	uint C, H, W;            // source channels, rows, columns
 	uint cq, xq;             // channel quads, source x quads (⌈W/4⌉)
 	uint hp, wp, pt, pl;     // destination rows, columns, top and left borders
+	uint dplane;             // vec4s from one d0 to the next (>= hp·wp·cq)
 } pc;
 
 void main()
@@ -36,7 +38,7 @@ void main()
 	if (g >= pc.cq * pc.xq)
 		return;
 	const uint q = g / pc.cq, cq = g - q * pc.cq;   // x quad, channel quad
-	const uint row = (d0 * pc.hp + y) * pc.wp;      // pixel (d0, y, 0)
+	const uint at0 = pc.offd + d0 * pc.dplane + y * pc.wp * pc.cq + cq;   // (d0, y, 0, cq)
 	const int sy = int(y) - int(pc.pt);
 	const bool inside = sy >= 0 && sy < int(pc.H);
 	vec4 v[4];   // v[t]: channel 4·cq + t at source x 4q..4q+3
@@ -56,12 +58,12 @@ void main()
 	}
 	for (uint e = 0; e < 4; e++)
 		if (4 * q + e < pc.W)
-			d[pc.offd + (row + pc.pl + 4 * q + e) * pc.cq + cq] =
+			d[at0 + (pc.pl + 4 * q + e) * pc.cq] =
 				vec4(v[0][e], v[1][e], v[2][e], v[3][e]);
 	if (q == 0)
 		for (uint x = 0; x < pc.pl; x++)
-			d[pc.offd + (row + x) * pc.cq + cq] = vec4(0);
+			d[at0 + x * pc.cq] = vec4(0);
 	if (q == pc.xq - 1)
 		for (uint x = pc.pl + pc.W; x < pc.wp; x++)
-			d[pc.offd + (row + x) * pc.cq + cq] = vec4(0);
+			d[at0 + x * pc.cq] = vec4(0);
 }

@@ -193,8 +193,9 @@ void main()
 		}
 	} else if (MODE == 4) {
 		// e: channel quads CQ of the k side, the padded image's width and
-		// size in pixels, KH, KW, the taps u0 | nu << 10 | ustep << 20 and
-		// those of v, tap (tu, tv)'s pixel in B relative to a column's
+		// size in pixels, A's row stride (vec4s), KW, the taps u0 | nu <<
+		// 10 | ustep << 20 and those of v, tap (tu, tv)'s pixel in B
+		// relative to a column's
 		// corner: row bh0 + tu·bhs, column bw0 + tv·bws; the column grid's
 		// width and size (pixels per image), the corner step cs (pixel
 		// (r, c) of the grid starts at padded (r·cs, c·cs)); then the
@@ -206,7 +207,7 @@ void main()
 		const int gw = pc.e[11], gp = pc.e[12], cs = pc.e[13];
 		uint qa[TM], qb[TN];
 		for (uint r = 0; r < TM; r++)
-			qa[r] = pc.offa / 4 + min(i0 + r, pc.m - 1) * uint(pc.e[3] * kw * cq);
+			qa[r] = pc.offa / 4 + min(i0 + r, pc.m - 1) * uint(pc.e[3]);
 		for (uint q = 0; q < TN; q++) {
 			int j = int(min(j0 + q, pc.n - 1)), img = j / gp, pix = j - img * gp;
 			int pr = pix / gw, pcl = pix - pr * gw;
