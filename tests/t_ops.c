@@ -686,6 +686,9 @@ static dg_tensor b_loss(struct dg_graph *g, const dg_tensor *x, const struct tc 
 	{nm, b_unary, ref_unary, 1, {S2(3, 7)}, {kind}, {p0, p1}, tf, tg, {0}}
 #define UNL(nm, kind, p0, p1, tf, tg) \
 	{nm, b_unary, ref_unary, 1, {S2(43, 97)}, {kind}, {p0, p1}, tf, tg, {0}}
+/* Counts that are multiples of 4 (vulkan: four elements per invocation). */
+#define UN4(nm, kind, p0, p1, tf, tg) \
+	{nm, b_unary, ref_unary, 1, {S2(4, 6)}, {kind}, {p0, p1}, tf, tg, {0}}
 #define BI(nm, sa, sb, kb, tf, tg) \
 	{nm, b_binary, ref_binary, 2, {sa, sb}, {DISTINCT, kb}, {0}, tf, tg, {0}}
 
@@ -716,6 +719,19 @@ static struct tc cases[] = {
 	UNL("sigmoid", ANY, 0, 0, 1e-6, 1e-4),
 	UNL("softplus", ANY, 0, 0, 1e-6, 1e-4),
 	UNL("elu", ANY, 0.7f, 0, 1e-6, 1e-4),
+	UN4("affine", ANY, 1.5f, -0.25f, 1e-6, 1e-4),
+	UN4("exp", ANY, 0, 0, 1e-6, 1e-4),
+	UN4("log", POS, 0, 0, 1e-6, 1e-4),
+	UN4("relu", ANY, 0, 0, 1e-6, 1e-4),
+	UN4("sigmoid", ANY, 0, 0, 1e-6, 1e-4),
+	UN4("softplus", ANY, 0, 0, 1e-6, 1e-4),
+	UN4("tanh", ANY, 0, 0, 1e-6, 1e-4),
+	BI("add", S2(4, 6), S2(4, 6), ANY, 1e-6, 1e-4),
+	BI("sub", S2(4, 6), S1(1), ANY, 1e-6, 1e-4),
+	BI("mul", S1(1), S3(2, 2, 6), ANY, 1e-6, 1e-4),
+	BI("div", S2(6, 2), S2(6, 2), POS, 1e-6, 1e-4),
+	BI("maximum", S2(2, 8), S2(2, 8), DISTINCT, 1e-6, 1e-4),
+	{"where", b_where, ref_where, 3, {S2(4, 6), S2(4, 6), S1(1)}, {NOGRAD, ANY, ANY}, {0}, 1e-6, 1e-4, {0}},
 	BI("add", S2(5, 7), S1(7), ANY, 1e-6, 1e-4),
 	BI("sub", S3(2, 5, 1), S2(1, 3), ANY, 1e-6, 1e-4),
 	BI("mul", S3(3, 1, 7), S3(1, 5, 1), ANY, 1e-6, 1e-4),

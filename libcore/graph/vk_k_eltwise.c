@@ -54,7 +54,7 @@ int dg_vkk_eltwise(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 	const struct dg_node *y = &c->n;
 	unsigned nin = y->nin;
 	struct push pc = {0};
-	uint32_t spec[3] = {(uint32_t)code(y->op), 0, 0};
+	uint32_t spec[4] = {(uint32_t)code(y->op), 0, 0, 0};
 	unsigned bits[DG_MAX_RANK];   /* per kept axis: which inputs broadcast */
 	uint64_t dims[DG_MAX_RANK];
 	unsigned r = 0;
@@ -107,7 +107,14 @@ int dg_vkk_eltwise(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 	pc.offy = dg_vkk_elems(c->out);
 	pc.p = dg_vkk_f2u(y->fa[0]);
 	pc.q = dg_vkk_f2u(y->fa[1]);
+	/* Four outputs per invocation: f32 inputs each of the output's shape
+	 * or one element, counts and offsets multiples of 4. */
+	int vec = !spec[1] && !spec[2] && y->count % 4 == 0 && pc.offy % 4 == 0;
+	for (unsigned j = 0; j < 3; j++)
+		vec = vec && (pc.mask[j] || pc.off[j] % 4 == 0) &&
+		      (j >= nin || c->in_node[j].dtype == DG_F32);
+	spec[3] = (uint32_t)vec;
 	uint32_t gx, gy;
-	dg_vkk_grid(y->count, &gx, &gy);
-	return dg_vkk_record(vk, p, "graph_eltwise", binds, 4, &pc, sizeof pc, spec, 3, gx, gy);
+	dg_vkk_grid(vec ? y->count / 4 : y->count, &gx, &gy);
+	return dg_vkk_record(vk, p, "graph_eltwise", binds, 4, &pc, sizeof pc, spec, 4, gx, gy);
 }
