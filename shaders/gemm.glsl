@@ -54,9 +54,14 @@ layout(constant_id = 7) const bool VEC4 = false;
 // tanh of every activation, per element) unless it is resolved here.
 layout(constant_id = 8) const uint ACT = 0;
 layout(constant_id = 9) const bool BIAS = false;
+// OUT4: every four columns from a multiple of 4 are stored at consecutive,
+// 16-byte aligned places (the recorder checks): vec4 stores, a quarter of
+// the per-lane store loops a CPU driver runs.
+layout(constant_id = 10) const bool OUT4 = false;
 
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Out { float c[]; };
+layout(std430, binding = 3) writeonly buffer Out4 { vec4 c4[]; };
 layout(push_constant) uniform Push {
 	uint m, n, k, pad0;
 	uint offa, offb, offbias, offc;   // in floats
@@ -398,13 +403,20 @@ void main()
 		if (i >= pc.m)
 			break;
 		float rb = BIAS && (MODE == 1 || MODE == 4) ? bias[pc.offbias + i] : 0.0;
+		float v[TN];
 		for (uint q = 0; q < TN; q++) {
-			if (!keep[q])
-				continue;
 			float s = acc[r][q] + rb;
 			if (BIAS && MODE == 0)
-				s += bias[pc.offbias + j0 + q];
-			c[cz + i * rs + cs[q]] = act(s);
+				s += bias[pc.offbias + min(j0 + q, pc.n - 1)];
+			v[q] = act(s);
+		}
+		for (uint q = 0; q < TN; q++) {
+			if (OUT4 && q % 4 == 0 && q + 3 < TN && keep[q + 3]) {
+				c4[(cz + i * rs + cs[q]) / 4] = vec4(v[q], v[q + 1], v[q + 2], v[q + 3]);
+				q += 3;
+			} else if (keep[q]) {
+				c[cz + i * rs + cs[q]] = v[q];
+			}
 		}
 	}
 }

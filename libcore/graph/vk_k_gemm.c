@@ -246,11 +246,14 @@ static int gemm_direct(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall
 	push[11] = dg_vkk_f2u(c->alpha);
 	int32_t conv[11] = { g.ci, g.h, g.w, g.oh, g.ow, g.kh, g.kw, g.p, g.d, g.co, g.s };
 	memcpy(push + 12, conv, sizeof conv);
-	uint32_t spec[10] = { t.wgm, t.wgn, t.tm, t.tn, g.mode, (uint32_t)g.ta, (uint32_t)g.tb,
-			      (uint32_t)vec4, c->act, c->bias.buf != NULL };
+	/* vec4 stores: matmul rows of a multiple of 4 at 16-byte places */
+	uint32_t out4 = g.mode == 0 && t.tn % 4 == 0 && g.n % 4 == 0 && g.strc % 4 == 0 &&
+			skipc % 4 == 0;
+	uint32_t spec[11] = { t.wgm, t.wgn, t.tm, t.tn, g.mode, (uint32_t)g.ta, (uint32_t)g.tb,
+			      (uint32_t)vec4, c->act, c->bias.buf != NULL, out4 };
 	if ((st = dg_vk_pipeline_get_kinds(vk, texel ? "gemm_texel" : "gemm_storage",
 					   vec4 ? "qqss" : texel ? "ttss" : "ssss", sizeof push,
-					   spec, 10, &pl)) ||
+					   spec, 11, &pl)) ||
 	    (st = dg_vk_descs_alloc(p->descs, pl, binds, &set)))
 		return st;
 	if (g.mode != 2) {
@@ -478,10 +481,13 @@ static int conv_fast(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *
 	/* binding 2 without a bias: B, which nothing in the call's GEMM writes */
 	storage_bind(vk, c->out, c->n.count, &binds[3], &skipc);
 	storage_bind(vk, c->bias.buf ? c->bias : b, c->bias.buf ? g->m : nb, &binds[2], &skipbias);
-	uint32_t spec[10] = { t->wgm, t->wgn, t->tm, t->tn, (uint32_t)f->mode, 0, 0, 1, c->act,
-			      c->bias.buf != NULL };
+	/* vec4 stores: the forward's output planes of a multiple of 4 */
+	uint32_t out4 = g->mode == 1 && t->tn % 4 == 0 && ((uint64_t)g->oh * g->ow) % 4 == 0 &&
+			skipc % 4 == 0;
+	uint32_t spec[11] = { t->wgm, t->wgn, t->tm, t->tn, (uint32_t)f->mode, 0, 0, 1, c->act,
+			      c->bias.buf != NULL, out4 };
 	if ((st = dg_vk_pipeline_get_kinds(vk, texel ? "gemm_texel" : "gemm_storage",
-					   texel ? "qqss" : "ssss", 31 * 4, spec, 10, &pl)) ||
+					   texel ? "qqss" : "ssss", 31 * 4, spec, 11, &pl)) ||
 	    (st = dg_vk_descs_alloc(p->descs, pl, binds, &set)))
 		return st;
 	uint32_t push[31] = { g->m, 0, g->k, 0, skipa, skipb, skipbias, skipc, 0, 0, 0,
