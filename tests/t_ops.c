@@ -787,6 +787,13 @@ static struct tc cases[] = {
 	{"sum", b_reduce, ref_reduce, 1, {S2(43, 97)}, {ANY}, {3}, 1e-5, 1e-4, {0}},
 	{"max", b_reduce, ref_reduce, 1, {S3(3, 97, 11)}, {DISTINCT}, {5}, 0, 1e-4, {0}},
 	{"softmax", b_softmax, ref_softmax, 1, {S2(3, 300)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
+	/* aligned runs (vulkan: vec4 loads): a workgroup per output over one
+	 * contiguous run; four neighbouring outputs per invocation */
+	{"sum", b_reduce, ref_reduce, 1, {S2(16, 40)}, {ANY}, {3}, 1e-5, 1e-4, {0}},
+	{"max", b_reduce, ref_reduce, 1, {S2(16, 40)}, {DISTINCT}, {3}, 0, 1e-4, {0}},
+	{"sum", b_reduce, ref_reduce, 1, {S3(4, 6, 8)}, {ANY}, {1}, 1e-5, 1e-4, {0}},
+	{"max", b_reduce, ref_reduce, 1, {S3(4, 6, 8)}, {DISTINCT}, {1}, 0, 1e-4, {0}},
+	{"sum", b_reduce, ref_reduce, 1, {S3(2, 64, 8)}, {ANY}, {2}, 1e-5, 1e-4, {0}},
 	{"mse_loss", b_loss, ref_loss, 2, {S2(5, 7), S2(5, 7)}, {ANY, ANY}, {0}, 1e-5, 1e-4, {0}},
 	{"l1_loss", b_loss, ref_loss, 2, {S2(5, 7), S2(5, 7)}, {ANY, DISTINCT}, {0}, 1e-5, 1e-4, {0}},
 	{"bce_logits_loss", b_loss, ref_loss, 2, {S2(5, 7), S2(5, 7)}, {ANY, NOGRAD}, {0}, 1e-5, 1e-4, {0}},
