@@ -148,8 +148,10 @@ void main()
 	const uint i0 = (gl_WorkGroupID.y * WGM + gl_LocalInvocationID.x) * TM;
 	const uint j0 = (gl_WorkGroupID.x * WGN + gl_LocalInvocationID.y) * TN;
 	const uint z = gl_WorkGroupID.z;
-	if (i0 >= pc.m || j0 >= pc.n)
-		return;
+	// No early exit for the rows and columns past M, N: they are clamped
+	// (computed, not stored), which keeps every lane active through the
+	// loops — on a CPU driver a lane that has left makes each later store
+	// to a local variable a blend under the execution mask.
 	float acc[TM][TN];
 	for (uint r = 0; r < TM; r++)
 		for (uint q = 0; q < TN; q++)
@@ -401,7 +403,7 @@ void main()
 	for (uint r = 0; r < TM; r++) {
 		uint i = i0 + r;
 		if (i >= pc.m)
-			break;
+			continue;
 		float rb = BIAS && (MODE == 1 || MODE == 4) ? bias[pc.offbias + i] : 0.0;
 		float v[TN];
 		for (uint q = 0; q < TN; q++) {
@@ -410,12 +412,14 @@ void main()
 				s += bias[pc.offbias + min(j0 + q, pc.n - 1)];
 			v[q] = act(s);
 		}
-		for (uint q = 0; q < TN; q++) {
-			if (OUT4 && q % 4 == 0 && q + 3 < TN && keep[q + 3]) {
+		for (uint q4 = 0; q4 < (TN + 3) / 4; q4++) {
+			uint q = 4 * q4;
+			if (OUT4 && q + 3 < TN && keep[q + 3]) {
 				c4[(cz + i * rs + cs[q]) / 4] = vec4(v[q], v[q + 1], v[q + 2], v[q + 3]);
-				q += 3;
-			} else if (keep[q]) {
-				c[cz + i * rs + cs[q]] = v[q];
+			} else {
+				for (uint e = 0; e < 4; e++)
+					if (q + e < TN && keep[q + e])
+						c[cz + i * rs + cs[q + e]] = v[q + e];
 			}
 		}
 	}
