@@ -284,12 +284,18 @@ static int vk_prepare(void *dev, const struct dg_plan *plan, void **out)
 	}
 	if (p->profile)
 		dg_vk_cmd_timestamp(p->cmd);
-	for (size_t i = 0; i < plan->ncalls && !st; i++) {
+	for (size_t i = 0, used = 0; i < plan->ncalls && !st; i += used) {
+		/* a chain of elementwise calls is one dispatch (the profile
+		 * gives its time to the first call, none to the others) */
 		p->call = (uint32_t)i;
-		if ((st = record(vk, p, &plan->calls[i])))
+		if ((st = dg_vkk_chain(vk, p, plan->calls + i, plan->ncalls - i, &used)))
+			break;
+		if (!used && !(st = record(vk, p, &plan->calls[i])))
+			used = 1;
+		if (st)
 			break;
 		dg_vk_cmd_barrier(p->cmd);
-		if (p->profile)
+		for (size_t k = 0; p->profile && k < used; k++)
 			dg_vk_cmd_timestamp(p->cmd);
 	}
 	if (st || (st = dg_vk_cmd_end(p->cmd))) {

@@ -72,6 +72,12 @@ uint64_t dg_vkk_gemm_scratch(const struct dg_vk *vk, const struct dg_kcall *c);
 int dg_vkk_ops(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
 /* The families dg_vkk_ops dispatches to. */
 int dg_vkk_eltwise(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
+/* Records calls[0..k-1] as one dispatch (graph_chain.comp) when they are
+ * k >= 2 elementwise calls of one size that can run element by element
+ * together, and sets *used = k; else records nothing and sets 0.
+ * $DG_NO_FUSION=1 turns it off. */
+int dg_vkk_chain(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *calls, size_t ncalls,
+		 size_t *used);
 int dg_vkk_reduce(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
 int dg_vkk_shape(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
 int dg_vkk_index(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c);
