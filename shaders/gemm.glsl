@@ -58,6 +58,9 @@ layout(constant_id = 9) const bool BIAS = false;
 // 16-byte aligned places (the recorder checks): vec4 stores, a quarter of
 // the per-lane store loops a CPU driver runs.
 layout(constant_id = 10) const bool OUT4 = false;
+// TC: the matmul computed is Cᵀ (the recorder swapped A and B), stored
+// transposed: element (i, j) at j·M + i.
+layout(constant_id = 11) const bool TC = false;
 
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Out { float c[]; };
@@ -379,7 +382,10 @@ void main()
 		uint j = j0 + q;
 		keep[q] = j < pc.n;
 		cs[q] = j;
-		if (MODE == 2) {
+		if (TC) {
+			rs = 1;
+			cs[q] = j * pc.m;
+		} else if (MODE == 2) {
 			rs = uint(cv_h * cv_w);
 			cs[q] = uint(((int(j) / cv_wp) * cv_s + (cv_phase & 65535)) * cv_w +
 				     (int(j) % cv_wp) * cv_s + (cv_phase >> 16));

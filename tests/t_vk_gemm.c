@@ -371,6 +371,13 @@ static const struct mm mms[] = {
 	{ 1, 33, 29, 17, 0, 0, 0, 1, DG_ACT_SIGMOID },
 	{ 1, 33, 29, 17, 0, 0, 0, 1, DG_ACT_SOFTPLUS },
 	{ 1, 33, 29, 17, 1, 1, 0, 0, DG_ACT_TANH },     /* act without bias */
+	/* few rows, many columns: computed as Cᵀ and stored transposed */
+	{ 1, 20, 400, 128, 1, 0, 0, 0, 0 },             /* a VAE weight gradient */
+	{ 1, 5, 97, 13, 0, 0, 0, 0, 0 },
+	{ 1, 3, 50, 7, 0, 1, 0, 0, 0 },
+	{ 3, 6, 50, 8, 1, 1, 1, 0, 0 },                 /* shared B becomes shared A */
+	{ 2, 7, 60, 9, 0, 0, 0, 0, 0 },
+	{ 1, 5, 97, 13, 0, 0, 0, 1, 0 },                /* with a bias: not swapped */
 };
 
 /* Geometries; each runs forward (with bias + an activation), backward

@@ -194,8 +194,24 @@ static int gemm_direct(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall
 	struct dg_vk_bind binds[4];
 	VkDescriptorSet set;
 	uint32_t push[31] = {0}, skipa = 0, skipb = 0, skipc = 0, skipbias = 0;
-	int st, texel;
+	int st, texel, tc = 0;
 
+	/* A product with fewer rows than a tile and many columns (a weight
+	 * gradient of a small layer: 20×400 against tiles of 64×24) wastes
+	 * most of its rows: compute Cᵀ = op(B)ᵀ·op(A)ᵀ instead and store it
+	 * transposed (no epilogue to transpose with it). */
+	if (g.mode == 0 && !c->bias.buf && !c->act) {
+		uint64_t tm = t.wgm * t.tm, tn = t.wgn * t.tn;
+		uint64_t cost = ((g.m + tm - 1) / tm * tm) * ((g.n + tn - 1) / tn * tn);
+		uint64_t swapped = ((g.n + tm - 1) / tm * tm) * ((g.m + tn - 1) / tn * tn);
+		if (4 * swapped < 3 * cost && !env_on("DG_VK_GEMM_NOSWAP")) {
+			struct geo s = g;
+			s.m = g.n, s.n = g.m, s.a = g.b, s.b = g.a, s.na = g.nb, s.nb = g.na;
+			s.stra = g.strb, s.strb = g.stra, s.ta = !g.tb, s.tb = !g.ta;
+			g = s;
+			tc = 1;
+		}
+	}
 	uint32_t gx = (g.n + t.wgn * t.tn - 1) / (t.wgn * t.tn);
 	uint32_t gy = (g.m + t.wgm * t.tm - 1) / (t.wgm * t.tm);
 	if (gx > vk->props.max_workgroup_count[0] || gy > vk->props.max_workgroup_count[1] ||
@@ -247,13 +263,13 @@ static int gemm_direct(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall
 	int32_t conv[11] = { g.ci, g.h, g.w, g.oh, g.ow, g.kh, g.kw, g.p, g.d, g.co, g.s };
 	memcpy(push + 12, conv, sizeof conv);
 	/* vec4 stores: matmul rows of a multiple of 4 at 16-byte places */
-	uint32_t out4 = g.mode == 0 && t.tn % 4 == 0 && g.n % 4 == 0 && g.strc % 4 == 0 &&
-			skipc % 4 == 0;
-	uint32_t spec[11] = { t.wgm, t.wgn, t.tm, t.tn, g.mode, (uint32_t)g.ta, (uint32_t)g.tb,
-			      (uint32_t)vec4, c->act, c->bias.buf != NULL, out4 };
+	uint32_t out4 = g.mode == 0 && !tc && t.tn % 4 == 0 && g.n % 4 == 0 &&
+			g.strc % 4 == 0 && skipc % 4 == 0;
+	uint32_t spec[12] = { t.wgm, t.wgn, t.tm, t.tn, g.mode, (uint32_t)g.ta, (uint32_t)g.tb,
+			      (uint32_t)vec4, c->act, c->bias.buf != NULL, out4, (uint32_t)tc };
 	if ((st = dg_vk_pipeline_get_kinds(vk, texel ? "gemm_texel" : "gemm_storage",
 					   vec4 ? "qqss" : texel ? "ttss" : "ssss", sizeof push,
-					   spec, 11, &pl)) ||
+					   spec, 12, &pl)) ||
 	    (st = dg_vk_descs_alloc(p->descs, pl, binds, &set)))
 		return st;
 	if (g.mode != 2) {
