@@ -16,15 +16,14 @@
 //   phase; C = the phase's pixels of dx[z] (C × its pixels).
 // MODE 3 conv backward-filter: A(o, (n,i,j)) = dy[n,o,i,j],
 //   B((n,i,j), (c,u,v)) = x[n,c,i·s-P+u·D, j·s-P+v·D], C = dw as O×(C·KH·KW).
-// MODE 4 convolution over channels-last copies (forward, and backward-data
-//   per output phase), vec4 along channels: A = the weights as rows of
-//   [tap][channel quad], B(k, j) = an image padded with zero borders
+// MODE 4 convolution over channels-last copies, vec4 along channels: A =
+//   rows of [tap][channel quad], B(k, j) = images padded with zero borders
 //   (NHWC, channels padded to 4: shaders/conv_layout.comp made both),
-//   column j = (image, pixel of the column grid), no batch (z = 0).
-// MODE 5 backward-filter over a channels-last copy of x: A = dy (NCHW,
-//   OW a multiple of 4) vec4 along k = (n, i, j); B((n,i,j), (u,v,c)) =
-//   the padded NHWC x, vec4 along the columns (TN a multiple of 4);
-//   C = dw, stored at its (o, c, u, v).
+//   column j = (image, pixel of the column grid), no batch (z = 0).  The
+//   forward (A = w, B = x), backward-data per output phase (A = w by input
+//   channel, B = dy) and backward-filter (a convolution whose channels are
+//   the images: A = dy by output channel, B = x by input channel, the
+//   columns (c, u, v) of dw) are all of this form.
 //
 // Layout: a workgroup is WGM×WGN invocations; invocation (x, y) owns the
 // TM×TN block of C at rows (group.y·WGM + x)·TM, columns (group.x·WGN +
@@ -37,9 +36,9 @@
 // and columns past M, N are clamped to the last one (computed, not
 // stored), so the k loop has no edge branches.  No integer division
 // happens per k (x86 has no vector one): backward-data runs one dispatch
-// per output phase instead of testing which taps divide.  MODE 4 and 5 are
-// the fast convolutions: their loops are the vec4 matmul's, with one
-// address per column computed before the k loop and one offset per tap.
+// per output phase instead of testing which taps divide.  MODE 4 is the
+// fast convolution: its loop is the vec4 matmul's, with one address per
+// column computed before the k loop and one offset per tap.
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
 layout(constant_id = 0) const uint WGM = 8;
 layout(constant_id = 1) const uint WGN = 2;
@@ -234,35 +233,6 @@ void main()
 					FMA4()
 				}
 			}
-	} else if (MODE == 5) {
-		// e: channel quads CQ, channels C, KH·KW, KW, stride, dilation,
-		// the padded image's height and width, OH, OW/4, images, O.
-		// Column quad (tap, c..c+3) of B is at a fixed offset from pixel
-		// (n, i·s, j·s) of the padded image; k runs over (n, i, j), four j
-		// per step.
-		const int cq = pc.e[0], kw = pc.e[3], st = pc.e[4], dl = pc.e[5];
-		const int hpad = pc.e[6], wpad = pc.e[7], oh = pc.e[8], owq = pc.e[9];
-		const int nimg = pc.e[10], co = pc.e[11];
-		uint qa[TM], qb[TN / 4];
-		for (uint r = 0; r < TM; r++)
-			qa[r] = pc.offa / 4 + min(i0 + r, pc.m - 1) * uint(oh * owq);
-		for (uint q = 0; q < TN / 4; q++) {
-			int col = int(min(j0 / 4 + q, pc.n / 4 - 1)), tap = col / cq;
-			int u = tap / kw, v = tap - u * kw;
-			qb[q] = pc.offb / 4 + uint(((u * wpad + v) * dl) * cq + col - tap * cq);
-		}
-		const uint astep = uint(co * oh * owq), tstep = uint(st * cq);
-		for (int nn = 0; nn < nimg; nn++)
-			for (int i = 0; i < oh; i++) {
-				uint ka = uint(nn) * astep + uint(i * owq);
-				uint pix = uint((nn * hpad + i * st) * wpad * cq);
-				for (int jq = 0; jq < owq; jq++, ka++, pix += 4 * tstep) {
-					float av[4][TM], bv[4][TN];
-					LOAD_A_K(qa[r] + ka)
-					LOAD_B_N(qb[q] + pix + t * tstep)
-					FMA4()
-				}
-			}
 	} else if (MODE == 0) {
 		uint cb[TN];
 		for (uint q = 0; q < TN; q++) {
@@ -372,9 +342,8 @@ void main()
 	// the activation, and the stores of the rows and columns that exist.
 	const uint cz = pc.offc + z * pc.strc;
 	// Where row i, column j is stored: cz + i·rs + cs[j], column j being
-	// j of the row, or a pixel of an output plane (backward-data's phase,
-	// MODE 4's image and pixel), or MODE 5's (c, u, v) of dw, kept if c
-	// is a channel and not its padding.
+	// j of the row (or of the transposed row: TC), or a pixel of an output
+	// plane (backward-data's phase, MODE 4's image and pixel).
 	uint rs = pc.n;
 	uint cs[TN];
 	bool keep[TN];
@@ -398,12 +367,6 @@ void main()
 			rs = uint(pc.e[17]);
 			cs[q] = uint(img) * pc.strc + uint((pr * so + (pc.e[15] & 65535)) * pc.e[16] +
 							   pcl * so + (pc.e[15] >> 16));
-		} else if (MODE == 5) {
-			const int c4 = 4 * pc.e[0], khw = pc.e[2];
-			int jc = int(min(j, pc.n - 1)), tap = jc / c4, ch = jc - tap * c4;
-			keep[q] = keep[q] && ch < pc.e[1];
-			rs = uint(pc.e[1] * khw);
-			cs[q] = uint(ch * khw + tap);
 		}
 	}
 	for (uint r = 0; r < TM; r++) {

@@ -394,8 +394,8 @@ static const struct cv cvs[] = {
 	{ 0, 2, 3, 7, 7, 4, 3, 3, 2, 1, 1, 0, 0, 1 },             /* output padding */
 	{ 0, 1, 17, 5, 4, 19, 2, 3, 1, 0, 1, 1, DG_ACT_NONE, 0 },  /* bias alone */
 	/* the channels-last form's edges: widths that are multiples of 4
-	 * (vec4 copies; OW too, so backward-filter takes that form), channels
-	 * padded to 4, strides with dilation, a kernel smaller than the stride
+	 * (vec4 copies), channels (and, for backward-filter, images) padded
+	 * to 4, strides with dilation, a kernel smaller than the stride
 	 * (output phases no tap reaches), the DCGAN layer at a small batch */
 	{ 0, 2, 5, 12, 12, 6, 3, 3, 1, 1, 1, 1, DG_ACT_ELU, 0 },
 	{ 0, 2, 3, 9, 8, 4, 3, 3, 2, 2, 2, 0, 0, 0 },
@@ -541,8 +541,8 @@ int main(void)
 	setenv("DG_VK_GEMM_TILES", "3x5/4x3", 1);
 	test_mm(vk, &mms[19]);
 	for (int k = 0; k < 2; k++) {
-		/* 4x4: backward-filter's channels-last form; 3x5 (columns not
-		 * in quads): its direct one */
+		/* a GPU-like 4x4 block and an odd 3x5 one, on the DCGAN layer
+		 * and on odd shapes */
 		setenv("DG_VK_GEMM_TILES", k ? "3x5/4x3" : "4x4/4x4", 1);
 		struct cv t = cvs[k ? 1 : 12];
 		t.op = OP_CONV;

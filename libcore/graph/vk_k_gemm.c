@@ -17,9 +17,10 @@
  * operands are first copied channels-last, channels padded to 4 and
  * images to zero borders (shaders/conv_layout.comp), so that the GEMM
  * reads vec4 texels along channels with one address per column and one
- * offset per kernel tap, the loops of the vec4 matmul (gemm.glsl MODE 4
- * for forward and backward-data, MODE 5 for backward-filter; on lavapipe
- * 3-5x the implicit GEMM above, bench/RESULTS.md). */
+ * offset per kernel tap, the loops of the vec4 matmul (gemm.glsl MODE 4:
+ * forward; backward-data per output phase; backward-filter as a
+ * convolution whose channels are the images; on lavapipe 3-6x the
+ * implicit GEMM above, bench/RESULTS.md). */
 #include <stdlib.h>
 #include "graph/vk_kernels.h"
 #include "vk/gemm_tiles.h"
@@ -318,11 +319,12 @@ static uint32_t row_stride(uint32_t n)
 	return n % 64 ? n : n + 16;
 }
 
-/* The fast form of a convolution: its copies, its GEMM's mode (4, 5),
- * the padded image B (channel quads, height, width, top and left
- * borders), and the scratch bytes it needs. */
+/* The fast form of a convolution: its copies, its GEMM's mode (4),
+ * whether it is a backward-filter (wgrad), the padded image B (channel
+ * quads, height, width, top and left borders), and the scratch bytes it
+ * needs. */
 struct fast {
-	int mode;
+	int mode, wgrad;
 	unsigned ncopy;
 	struct copy copy[2];
 	uint32_t cq, hpad, wpad, ptop, pleft;
@@ -403,14 +405,25 @@ static int fast_plan(const struct dg_vk *vk, const struct dg_kcall *c, const str
 					u32(hp), u32(wp), u32(-lo_h), u32(-lo_w));
 		n = nimg * u32((uint64_t)((g->h + g->s - 1) / g->s) * ((g->w + g->s - 1) / g->s));
 	} else {
-		/* x -> NHWC as for the forward; dy read in place as vec4s
-		 * along its rows. */
-		if (g->ow % 4 || t->tn % 4 || g->a.off % 16)
+		/* A convolution whose channels are the images: dW[o][c][u][v]
+		 * = Σ over taps (i, j) and images n of dy[n,o,i,j] ·
+		 * x[n,c,u·d + i·s - P, v·d + j·s - P]; rows o of A = dy as
+		 * [o][i][j][n4], B = x as [c][h][w][n4] with borders P; column
+		 * (c, u, v) starts at padded (u·d, v·d), tap (i, j) adds
+		 * (i·s, j·s). */
+		uint32_t n4 = (nimg + 3) & ~3u, rs = row_stride(u32((uint64_t)g->oh * g->ow) * n4);
+		uint32_t ohw = u32((uint64_t)g->oh * g->ow), hw = u32((uint64_t)g->h * g->w);
+		if (g->oh > 1023 || g->ow > 1023)
 			return 0;
-		f->mode = 5, f->ncopy = 1, f->cq = c4 / 4;
-		f->copy[0] = activation(g->b, g->nb, nimg, u32(g->ci), u32(g->h), u32(g->w),
-					u32(hp), u32(wp), u32(g->p), u32(g->p));
-		n = khw * c4;
+		f->mode = 4, f->ncopy = 2, f->cq = n4 / 4, f->wgrad = 1;
+		f->copy[0] = (struct copy){ g->a, g->na, 0, (uint64_t)g->co * rs, u32(g->co), ohw,
+					    u32(g->co) * ohw, u32(g->ow), nimg, u32(g->oh),
+					    u32(g->ow), u32(g->oh), u32(g->ow), 0, 0, rs };
+		f->copy[1] = (struct copy){ g->b, g->nb, 0, (uint64_t)g->ci * hp * wp * n4, u32(g->ci),
+					    hw, u32(g->ci) * hw, u32(g->w), nimg, u32(g->h),
+					    u32(g->w), u32(hp), u32(wp), u32(g->p), u32(g->p),
+					    u32(hp) * u32(wp) * n4 };
+		n = u32(g->ci) * khw;
 	}
 	const struct copy *b = &f->copy[f->ncopy - 1];
 	f->hpad = b->hp, f->wpad = b->wp, f->ptop = b->pt, f->pleft = b->pl;
@@ -510,16 +523,17 @@ static int conv_fast(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *
 			      dg_vkk_f2u(c->alpha) };
 	int32_t *e = (int32_t *)(push + 12);
 	uint32_t gy = (g->m + t->wgm * t->tm - 1) / (t->wgm * t->tm), tile_n = t->wgn * t->tn;
-	if (f->mode == 5) {
-		int32_t v[12] = { (int32_t)f->cq, g->ci, (int32_t)khw, g->kw, g->s, g->d,
-				  (int32_t)f->hpad, (int32_t)f->wpad, g->oh, g->ow / 4,
-				  (int32_t)nimg, g->co };
+	int32_t cq = (int32_t)f->cq, wpad = (int32_t)f->wpad, hwpad = (int32_t)(f->hpad * f->wpad);
+	if (f->wgrad) {
+		int32_t v[18] = { cq, wpad, hwpad, (int32_t)f->copy[0].plane / 4, g->ow,
+				  g->oh << 10 | 1 << 20, g->ow << 10 | 1 << 20, 0, g->s, 0, g->s,
+				  g->kw, (int32_t)khw, g->d, 1, 0, g->kw, g->ci * (int32_t)khw };
 		memcpy(e, v, sizeof v);
-		push[1] = khw * 4 * f->cq;
+		push[1] = u32(g->ci) * khw;
+		push[10] = khw;
 		dg_vk_cmd_dispatch(p->cmd, pl, set, push, (push[1] + tile_n - 1) / tile_n, gy, 1);
 		return DG_OK;
 	}
-	int32_t cq = (int32_t)f->cq, wpad = (int32_t)f->wpad, hwpad = (int32_t)(f->hpad * f->wpad);
 	if (g->mode == 1) {
 		int32_t v[18] = { cq, wpad, hwpad, (int32_t)f->copy[0].plane / 4, g->kw,
 				  g->kh << 10 | 1 << 20,
