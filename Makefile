@@ -9,6 +9,7 @@
 #   plugins/<family>.c or plugins/<family>/*.c  -> $(BUILD)/lib/dg/dg-<family>.so
 #   shaders/*.comp                              -> SPIR-V embedded in libdg
 #   tests/t_*.c                                 -> $(BUILD)/tests/t_* (TAP)
+#     (one that includes an internal header links libdg-internal.a)
 #   tests/*.t                                   -> shell TAP tests
 #   tests/fuzz/fuzz_*.c                         -> $(BUILD)/fuzz/fuzz_* (make fuzz)
 #   bench/b_*.c                                 -> $(BUILD)/bench/b_* (make bench)
@@ -28,10 +29,22 @@ BUILD    ?= build-san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # libcore/sanitize.c says why sanitizer builds keep shared objects loaded
 SANDEFS  := -DDG_SANITIZE
+# ... which a program linking libdg-internal.a does through its own
+# dlclose, linked as an object (libasan's interceptor would satisfy the
+# reference before the archive member) and exported for the libraries it
+# opens.
+SAN_EXE_LDFLAGS = $(BUILD)/obj/libcore/sanitize.o -Wl,--export-dynamic-symbol=dlclose
+# LeakSanitizer's tracking of dynamic TLS (gcc 12's runtime, glibc 2.36)
+# reads a bogus range for a library opened with dlopen, as libdnnl and
+# its libgomp are, and crashes at exit ("Tracer caught signal 11"); dg
+# keeps nothing in such TLS.  Run sanitized programs with this option.
+SAN_ENV  := ASAN_OPTIONS=intercept_tls_get_addr=0$${ASAN_OPTIONS:+:$$ASAN_OPTIONS}
 else
 BUILD    ?= build
 SANFLAGS :=
 SANDEFS  :=
+SAN_EXE_LDFLAGS :=
+SAN_ENV  :=
 endif
 
 PKGS      := libarchive libpng zlib
@@ -47,13 +60,32 @@ ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) $(SANDEFS) -fPIC -pthread \
              -D_GNU_SOURCE -DVK_NO_PROTOTYPES \
              -DDG_VERSION='"$(VERSION)"' -DDG_PLUGINDIR='"$(PLUGINDIR)"' \
              -Ilibcore/include -Ilibcore -I$(BUILD)/gen $(PKG_CFLAGS)
-LIBS      := $(PKG_LIBS) -ldnnl -ldl -lm -pthread
+# Nor is oneDNN: libdg opens it at the first cpu plan (cpu/dnnl_load.c),
+# so a tool that does not compute on the cpu does not load it.
+LIBS      := $(PKG_LIBS) -ldl -lm -pthread
 RPATH     := -Wl,-rpath,'$$ORIGIN/../lib'
 
 LIB       := $(BUILD)/lib/libdg.so
+# The same objects as an archive, for tests and benchmarks of internals.
+LIB_INTERNAL := $(BUILD)/lib/libdg-internal.a
 LIB_SRC   := $(sort $(wildcard libcore/*.c libcore/*/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/volk.o $(BUILD)/obj/gen/shaders.o
 HEADERS   := $(wildcard libcore/include/*.h libcore/include/dg/*.h libcore/*.h libcore/*/*.h)
+# libdg exports its API and nothing else: its objects are compiled with
+# hidden visibility, the public headers declared first with default
+# visibility (libcore/exports.h).
+LIB_CFLAGS := -fvisibility=hidden -include libcore/exports.h
+
+# A test or benchmark that includes an internal header (libcore/<area>/,
+# not include/) reaches symbols libdg.so does not export: it links
+# libdg-internal.a instead.  Such a program must not load plugins: a plugin
+# links libdg.so, and two copies of libdg in one process do not mix.
+INTERNAL_AREAS := $(filter-out include,$(patsubst libcore/%/,%,$(wildcard libcore/*/)))
+INTERNAL_RE := ^.include "($(subst $(eval) ,|,$(INTERNAL_AREAS)))/
+INTERNAL_SRC := $(shell grep -lE '$(INTERNAL_RE)' tests/t_*.c bench/b_*.c 2>/dev/null)
+# How a test or benchmark ($<) links libdg.
+LINK_DG = $(if $(filter $<,$(INTERNAL_SRC)),$(LIB_INTERNAL) $(SAN_EXE_LDFLAGS), \
+	    -L$(BUILD)/lib -ldg -Wl,-rpath,'$(abspath $(BUILD))/lib')
 
 TOOL_SRC  := $(sort $(wildcard tools/dg-*.c))
 TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/bin/%)
@@ -89,26 +121,36 @@ all: $(LIB) $(TOOLS) $(PLUGINS) $(BUILD)/dg.pc
 
 $(BUILD)/obj/%.o: %.c $(HEADERS) | $(BUILD)/gen/shaders.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(LIB_CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/volk.o: $(VOLK_SRC)
+$(BUILD)/obj/volk.o: $(VOLK_SRC) Makefile
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -O2 -g -fPIC $(SANFLAGS) -DVK_NO_PROTOTYPES -w -c $< -o $@
+	$(CC) -std=c11 -O2 -g -fPIC -fvisibility=hidden $(SANFLAGS) -DVK_NO_PROTOTYPES -w -c $< -o $@
 
-$(BUILD)/obj/gen/shaders.o: $(BUILD)/gen/shaders.c
+$(BUILD)/obj/gen/shaders.o: $(BUILD)/gen/shaders.c Makefile
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(LIB_CFLAGS) -c $< -o $@
 
+# -z defs: a function that the op list names and nobody wrote fails here
+# (sanitizer runtimes resolve only in executables, so not with SANITIZE=1).
+LIB_DEFS := $(if $(filter 1,$(SANITIZE)),,-Wl,-z,defs)
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
-	$(CC) -shared -Wl,-soname,libdg.so.0 $(SANFLAGS) -o $@ $(LIB_OBJ) $(LIBS)
+	$(CC) -shared -Wl,-soname,libdg.so.0 $(LIB_DEFS) $(SANFLAGS) -o $@ $(LIB_OBJ) $(LIBS)
 	ln -sf libdg.so $(BUILD)/lib/libdg.so.0
+
+$(LIB_INTERNAL): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
 
 # ---- shaders: glslc -> spirv-val -> C arrays ---------------------------
 
-$(BUILD)/spv/%.spv: shaders/%.comp $(wildcard shaders/*.glsl)
+# Shaders include shaders/*.glsl and libcore/vk/kernel_codes.h, the
+# numbers they share with the C recorders.
+$(BUILD)/spv/%.spv: shaders/%.comp $(wildcard shaders/*.glsl) libcore/vk/kernel_codes.h
 	@mkdir -p $(@D)
-	$(GLSLC) --target-env=vulkan1.1 -O -Ishaders -o $@ $<
+	$(GLSLC) --target-env=vulkan1.1 -O -Ishaders -Ilibcore -o $@ $<
 	$(SPIRV_VAL) --target-env vulkan1.1 $@
 
 $(BUILD)/gen/shaders.c $(BUILD)/gen/shaders.h &: $(SHADER_SPV) shaders/embed.sh
@@ -129,10 +171,9 @@ $(BUILD)/lib/dg/dg-%.so: $(LIB) $(HEADERS) $$(wildcard plugins/%.c plugins/%/*.c
 
 # ---- tests -------------------------------------------------------------
 
-$(BUILD)/tests/%: tests/%.c tests/tap.h $(LIB) $(HEADERS)
+$(BUILD)/tests/%: tests/%.c tests/tap.h $(LIB) $(LIB_INTERNAL) $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< -L$(BUILD)/lib -ldg \
-		-Wl,-rpath,'$(abspath $(BUILD))/lib' $(LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LINK_DG) $(LIBS)
 
 tests: all $(TEST_BINS)
 
@@ -141,7 +182,7 @@ tests: all $(TEST_BINS)
 TESTS ?= $(TEST_BINS) $(TEST_SH)
 PROVE_FLAGS ?= -j2
 check: tests
-	DG_BUILD=$(abspath $(BUILD)) DG_SRC=$(CURDIR) \
+	$(SAN_ENV) DG_BUILD=$(abspath $(BUILD)) DG_SRC=$(CURDIR) \
 	PATH=$(abspath $(BUILD))/bin:$$PATH \
 	DG_PLUGIN_PATH=$(abspath $(BUILD))/lib/dg \
 	prove $(PROVE_FLAGS) --exec '' $(TESTS)
@@ -180,10 +221,9 @@ fuzz: $(FUZZ_BINS)
 
 # ---- benchmarks --------------------------------------------------------
 
-$(BUILD)/bench/%: bench/%.c $(LIB) $(HEADERS)
+$(BUILD)/bench/%: bench/%.c $(LIB) $(LIB_INTERNAL) $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< -L$(BUILD)/lib -ldg \
-		-Wl,-rpath,'$(abspath $(BUILD))/lib' $(LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LINK_DG) $(LIBS) -ldnnl
 
 # bench/run.sh runs every benchmark and prints a report; bench/RESULTS.md
 # keeps the numbers with the commands that produced them.

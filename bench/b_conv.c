@@ -3,7 +3,8 @@
  * batch 64, 64 -> 128 channels, 16×16 -> 8×8, 4×4 kernel, stride 2,
  * padding 1 — forward (bias + leaky relu fused), backward-data,
  * backward-weights (+ bias); and the generator's transposed layer
- * 128 -> 64, 8×8 -> 16×16. */
+ * 128 -> 64, 8×8 -> 16×16.  Then grouped (depthwise, 32 groups) and 3-d
+ * convolutions, the three passes each (torch_conv.py has the peers). */
 #include <oneapi/dnnl/dnnl.h>
 
 #include "bench.h"
@@ -49,6 +50,35 @@ static void one(const char *name, const char *why, struct dg_dnnl_plan *p, doubl
 	dg_dnnl_plan_free(p);
 }
 
+/* The three passes of a grouped or 3-d convolution without bias, as the
+ * engine plans them (conv_nd and its adjoints). */
+static void nd(const char *name, const char *shape, const struct dg_dnnl_conv *c)
+{
+	int64_t o[3];
+	struct dg_dnnl_plan *p;
+	char nm[64];
+
+	must(dg_dnnl_window_out(c, 0, o));
+	int64_t g = c->groups > 1 ? c->groups : 1, vin = c->ih * c->iw * (c->id ? c->id : 1);
+	int64_t vk = c->kh * c->kw * (c->id ? c->kd : 1), vout = o[0] * o[1] * o[2];
+	size_t nx = (size_t)(c->n * c->ic * vin), ny = (size_t)(c->n * c->oc * vout);
+	size_t nw = (size_t)(c->oc * (c->ic / g) * vk);
+	float *x = filled(nx), *y = filled(ny), *w = filled(nw);
+	/* each output is a dot product of C/G·k.. terms */
+	double flop = 2.0 * (double)ny * (double)(c->ic / g * vk);
+
+	must(dg_dnnl_conv_fwd_plan(&p, c, 0, DG_DNNL_NONE, 0));
+	snprintf(nm, sizeof nm, "%s.fwd", name);
+	one(nm, shape, p, flop, x, w, NULL, y);
+	must(dg_dnnl_conv_bwd_data_plan(&p, c, 0));
+	snprintf(nm, sizeof nm, "%s.bwd_data", name);
+	one(nm, "dX", p, flop, y, w, x, NULL);
+	must(dg_dnnl_conv_bwd_weights_plan(&p, c, 0));
+	snprintf(nm, sizeof nm, "%s.bwd_weights", name);
+	one(nm, "dW", p, flop, x, y, w, NULL);
+	dg_free(x); dg_free(y); dg_free(w);
+}
+
 int main(void)
 {
 	/* Convolution 64x64x16x16 -> 64x128x8x8; its transpose maps back. */
@@ -87,5 +117,21 @@ int main(void)
 	one("deconv.bwd_weights", "dW and db", p, flop, y, dx, dw, db);
 	dg_free(x); dg_free(y); dg_free(w); dg_free(b);
 	dg_free(dx); dg_free(dy); dg_free(dw); dg_free(db);
+
+	/* Grouped and 3-d convolutions, no bias (the engine adds it apart):
+	 * a MobileNet-v2 depthwise 3×3, a ResNeXt grouped 3×3 (32 groups of
+	 * 4 channels) and a video / volume 3×3×3. */
+	struct dg_dnnl_conv dwc = { .n = 32, .ic = 128, .ih = 28, .iw = 28, .oc = 128, .kh = 3,
+				    .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .dh = 1, .dw = 1,
+				    .groups = 128 };
+	nd("conv_dw", "32x128x28x28 depthwise k3 s1 p1", &dwc);
+	struct dg_dnnl_conv gc = { .n = 16, .ic = 128, .ih = 28, .iw = 28, .oc = 128, .kh = 3,
+				   .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .dh = 1, .dw = 1,
+				   .groups = 32 };
+	nd("conv_g32", "16x128x28x28 -> 128, 32 groups, k3 s1 p1", &gc);
+	struct dg_dnnl_conv c3 = { .n = 8, .ic = 32, .ih = 16, .iw = 16, .oc = 64, .kh = 3,
+				   .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .dh = 1, .dw = 1,
+				   .id = 8, .kd = 3, .sd = 1, .pd = 1, .dd = 1 };
+	nd("conv3d", "8x32x8x16x16 -> 64, k3 s1 p1", &c3);
 	return 0;
 }

@@ -1,5 +1,5 @@
 /* bench/b_vk_gemm.c — GFLOP/s of the vulkan backend's matmul and
- * convolution shaders (graph/vk_k_gemm.c) on vulkan:0 (lavapipe here),
+ * convolution shaders (vk/vk_k_gemm.c) on vulkan:0 (lavapipe here),
  * beside the cpu backend's oneDNN plans for the same shapes: the MLP VAE's
  * matmuls (128×400×784 and its two backward products), 512³, and
  * bench/b_conv.c's DCGAN layer (forward, backward-data, backward-filter).
@@ -20,7 +20,7 @@
 #include "dg/array.h"
 #include "dg/error.h"
 #include "cpu/dnnl.h"
-#include "graph/vk_kernels.h"
+#include "vk/vk_kernels.h"
 #include "vk/gemm_tiles.h"
 
 #define REPS 8   /* dispatches per submit */

@@ -76,6 +76,12 @@ awk '
 		ratio("plan/peak 512x512x512", "gemm.plan.512x512x512", "peak.measured", 1)
 		split("conv.fwd conv.bwd_data conv.bwd_weights deconv.fwd deconv.bwd_data deconv.bwd_weights", c, " ")
 		for (i = 1; i <= 6; i++) ratio("dg/torch " c[i], c[i], "torch." c[i], 1)
+		n = split("conv_dw conv_g32 conv3d", c, " ")
+		for (i = 1; i <= n; i++)
+			for (j = 1; j <= 3; j++) {
+				p = c[i] "." (j == 1 ? "fwd" : j == 2 ? "bwd_data" : "bwd_weights")
+				ratio("dg/torch " p, p, "torch." p, 1)
+			}
 		ratio("dg/torch vae.train", "dg.vae.train", "torch.vae.train", 1)
 		ratio("dg/torch sample process", "dg.sample.process", "torch.sample.process", 0)
 	}' "$out"

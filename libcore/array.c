@@ -37,18 +37,29 @@ int dg_shape_count(unsigned rank, const uint64_t *dims, int dtype,
 		   uint64_t *count, uint64_t *bytes)
 {
 	uint64_t n = 1, size = dg_dtype_size(dtype);
+	int empty = 0;
 
 	if (rank > DG_MAX_RANK)
 		return dg_error(DG_EDATA, "rank %u exceeds %d", rank, DG_MAX_RANK);
 	if (!size)
 		return dg_error(DG_EDATA, "unknown dtype %d", dtype);
+	/* The product of the nonzero dims must fit, times the element size:
+	 * the same verdict whatever the order of the dims (checking partial
+	 * products would pass 0x2^40x2^40 and refuse 2^40x2^40x0), and no
+	 * partial product of a shape accepted here can overflow later. */
 	for (unsigned i = 0; i < rank; i++) {
-		if (dims[i] && n > UINT64_MAX / dims[i])
+		if (!dims[i]) {
+			empty = 1;
+			continue;
+		}
+		if (n > UINT64_MAX / dims[i])
 			return dg_error(DG_EDATA, "shape overflows 64 bits");
 		n *= dims[i];
 	}
 	if (n > UINT64_MAX / size)
 		return dg_error(DG_EDATA, "size in bytes overflows 64 bits");
+	if (empty)
+		n = 0;
 	if (count)
 		*count = n;
 	if (bytes)

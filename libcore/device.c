@@ -2,7 +2,6 @@
  * every Vulkan device) and the choice among them (--device, DG_DEVICE). */
 #include <ctype.h>
 #include <dirent.h>
-#include <dnnl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 #include "dg/device.h"
 #include "dg/error.h"
+#include "cpu/dnnl.h"
 #include "vk/vk.h"
 
 /* The list is made once per process: creating a Vulkan instance to list
@@ -50,7 +50,6 @@ static void cpu_name(char *buf, size_t size)
 
 static void cpu_device(struct dg_device_info *d)
 {
-	const dnnl_version_t *v = dnnl_version();
 	struct sysinfo si;
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -60,7 +59,7 @@ static void cpu_device(struct dg_device_info *d)
 	snprintf(d->id, sizeof d->id, "cpu");
 	cpu_name(d->name, sizeof d->name);
 	snprintf(d->type, sizeof d->type, "cpu");
-	snprintf(d->driver, sizeof d->driver, "oneDNN %d.%d.%d", v->major, v->minor, v->patch);
+	dg_dnnl_describe(d->driver, sizeof d->driver);   /* without loading it */
 	if (sysinfo(&si) == 0)
 		d->memory_bytes = (uint64_t)si.totalram * si.mem_unit;
 	d->threads = n > 0 ? (unsigned)n : 1;

@@ -11,9 +11,10 @@
  * dg allocates and loses is still unreachable and still reported, with a
  * symbolized stack (tests/t_lsan.c checks both).  libdg comes before libc
  * in every dg program's link order, so this definition wins for the
- * loader's calls too. */
+ * loader's calls too: it is the one symbol libdg exports outside its API
+ * (visibility default; tests/symbols.t allows it in sanitizer builds). */
 #ifdef DG_SANITIZE
-int dlclose(void *handle);
+int dlclose(void *handle) __attribute__((visibility("default")));
 
 int dlclose(void *handle)
 {

@@ -12,8 +12,10 @@
  * (32, 64 channels) before the encoder's hidden layer and two transposed
  * ones after the decoder's, for sides divisible by 4.  The output is a
  * sigmoid in [0,1]; the loss is the squared error or the binary
- * cross-entropy, summed over pixels and averaged over the batch. */
+ * cross-entropy, summed over pixels and averaged over the batch.  The
+ * bodies are the layer library's (dg/nn.h), the code layer this file's. */
 #include <stdlib.h>
+#include "dg/nn.h"
 #include "dg/plugin.h"
 
 static const struct dg_hparam hparams[] = {
@@ -27,90 +29,36 @@ static const struct dg_hparam hparams[] = {
 	{0},
 };
 
-struct layer {
-	dg_tensor w, b;
-};
+/* The scopes "enc" and "dec" and the bodies' shape. */
 struct ae {
-	int conv;
-	uint64_t fh, fw;           /* conv: feature map side after the encoder */
-	struct layer conv1, conv2, fc1, code;      /* encoder */
-	struct layer dfc1, dfc2, deconv1, deconv2, out; /* decoder */
+	uint64_t latent;
+	struct dg_nn enc, dec;
+	struct dg_nn_coder body;
 };
 #define CONV1 32
 #define CONV2 64
 #define A(m) ((struct ae *)(m)->priv)
 
-static struct layer dense(struct dg_graph *g, const char *w, const char *b, uint64_t out,
-			  uint64_t in, int relu)
-{
-	struct dg_init wi = {relu ? DG_INIT_HE_UNIFORM : DG_INIT_GLOROT_UNIFORM, 0, 0};
-	struct dg_init zero = {DG_INIT_ZEROS, 0, 0};
-	return (struct layer){dg_param(g, w, DG_SHAPE(out, in), wi, 0),
-			      dg_param(g, b, DG_SHAPE(out), zero, 0)};
-}
+/* Layers followed by a ReLU are He-uniform, the others (the code, the
+ * MLP's output) Glorot-uniform; biases start at zero. */
+static const struct dg_nn_opt he_init = {.struct_size = sizeof(struct dg_nn_opt),
+					 .init = DG_NN_INIT_HE_UNIFORM};
+static const struct dg_nn_opt glorot_init = {.struct_size = sizeof(struct dg_nn_opt),
+					     .init = DG_NN_INIT_GLOROT_UNIFORM};
 
-/* w: conv OC×IC×4×4, or transposed IC×OC×4×4 (same declaration). */
-static struct layer conv(struct dg_graph *g, const char *w, const char *b, uint64_t a,
-			 uint64_t c, uint64_t nbias)
-{
-	struct dg_init wi = {DG_INIT_HE_UNIFORM, 0, 0};
-	struct dg_init zero = {DG_INIT_ZEROS, 0, 0};
-	return (struct layer){dg_param(g, w, DG_SHAPE(a, c, 4, 4), wi, 0),
-			      dg_param(g, b, DG_SHAPE(nbias), zero, 0)};
-}
-
-/* Declares every parameter, in an order fixed by the architecture. */
-static void declare(struct dg_model *m, struct ae *a, uint64_t hidden, uint64_t latent)
-{
-	struct dg_graph *g = m->g;
-	uint64_t d = (uint64_t)m->channels * m->height * m->width, flat = d;
-	if (a->conv) {
-		a->conv1 = conv(g, "enc.conv1.w", "enc.conv1.b", CONV1, m->channels, CONV1);
-		a->conv2 = conv(g, "enc.conv2.w", "enc.conv2.b", CONV2, CONV1, CONV2);
-		flat = CONV2 * a->fh * a->fw;
-	}
-	a->fc1 = dense(g, "enc.fc1.w", "enc.fc1.b", hidden, flat, 1);
-	a->code = dense(g, "enc.code.w", "enc.code.b", latent, hidden, 0);
-	a->dfc1 = dense(g, "dec.fc1.w", "dec.fc1.b", hidden, latent, 1);
-	if (a->conv) {
-		a->dfc2 = dense(g, "dec.fc2.w", "dec.fc2.b", flat, hidden, 1);
-		a->deconv1 = conv(g, "dec.deconv1.w", "dec.deconv1.b", CONV2, CONV1, CONV1);
-		a->deconv2 = conv(g, "dec.deconv2.w", "dec.deconv2.b", CONV1, m->channels,
-				  m->channels);
-	} else {
-		a->out = dense(g, "dec.out.w", "dec.out.b", d, hidden, 0);
-	}
-}
-
+/* x -> the code: enc.conv1, enc.conv2 (conv), enc.fc1, enc.code. */
 static dg_tensor encoder(struct dg_model *m, dg_tensor x)
 {
-	struct dg_graph *g = m->g;
 	struct ae *a = A(m);
-	dg_tensor h = x;
-	if (a->conv) {
-		struct dg_conv p = {.stride = 2, .pad = 1};
-		h = dg_relu(g, dg_conv2d(g, h, a->conv1.w, a->conv1.b, &p));
-		h = dg_relu(g, dg_conv2d(g, h, a->conv2.w, a->conv2.b, &p));
-	}
-	h = dg_linear(g, dg_flatten(g, h), a->fc1.w, a->fc1.b, DG_ACT_RELU, 0);
-	return dg_linear(g, h, a->code.w, a->code.b, DG_ACT_NONE, 0);
+	dg_tensor h = dg_nn_encoder(&a->enc, &a->body, x, DG_NONE);
+	return dg_nn_dense(&a->enc, "code", h, a->latent, &glorot_init);
 }
 
-/* z -> logits, n×(C·H·W). */
+/* z -> logits, n×(C·H·W): dec.fc1, then dec.out, or dec.fc2,
+ * dec.deconv1, dec.deconv2. */
 static dg_tensor decoder(struct dg_model *m, dg_tensor z)
 {
-	struct dg_graph *g = m->g;
-	struct ae *a = A(m);
-	dg_tensor h = dg_linear(g, z, a->dfc1.w, a->dfc1.b, DG_ACT_RELU, 0);
-	if (!a->conv)
-		return dg_linear(g, h, a->out.w, a->out.b, DG_ACT_NONE, 0);
-	struct dg_conv p = {.stride = 2, .pad = 1};
-	h = dg_linear(g, h, a->dfc2.w, a->dfc2.b, DG_ACT_RELU, 0);
-	int64_t map[4] = {-1, CONV2, (int64_t)a->fh, (int64_t)a->fw};
-	h = dg_reshape(g, h, 4, map);
-	h = dg_relu(g, dg_conv_transpose2d(g, h, a->deconv1.w, a->deconv1.b, &p));
-	h = dg_conv_transpose2d(g, h, a->deconv2.w, a->deconv2.b, &p);
-	return dg_flatten(g, h);
+	return dg_nn_decoder(&A(m)->dec, &A(m)->body, z, DG_NONE);
 }
 
 /* Reconstruction loss of x (n×C×H×W) by the logits, reduced by r. */
@@ -132,22 +80,29 @@ static int build(struct dg_model *m)
 	if (!a)
 		return dg_graph_fail(g, DG_ENOMEM, "out of memory");
 	m->priv = a;
-	a->conv = dg_model_str(m, "arch")[0] == 'c';
-	a->fh = m->height / 4;
-	a->fw = m->width / 4;
-	if (a->conv && (m->height % 4 || m->width % 4 || !m->height || !m->width))
+	int conv = dg_model_str(m, "arch")[0] == 'c';
+	if (conv && (m->height % 4 || m->width % 4 || !m->height || !m->width))
 		return dg_graph_fail(g, DG_EUSAGE,
 				     "arch=conv needs image sides divisible by 4 (got %ux%u); "
 				     "use arch=mlp", m->height, m->width);
-	declare(m, a, h, l);
+	a->latent = l;
+	a->body = (struct dg_nn_coder){
+		.struct_size = sizeof(struct dg_nn_coder),
+		.channels = m->channels, .height = m->height, .width = m->width,
+		.hidden = h,
+		.conv = {conv ? CONV1 : 0, CONV2},
+		.dense = &he_init, .convs = &he_init, .out = &glorot_init,
+	};
+	struct dg_nn root;
+	dg_nn_init(&root, g, m->training);
+	dg_nn_scope(&a->enc, &root, "enc");
+	dg_nn_scope(&a->dec, &root, "dec");
 	dg_tensor loss = recon(m, decoder(m, encoder(m, m->x)), m->x, DG_SUM_MEAN_BATCH);
 	m->latent_dim = (unsigned)l;
 	m->prior = DG_PRIOR_NONE;
-	m->nphases = 1;
-	m->phases[0] = (struct dg_phase){"ae", loss, DG_GROUP(0), 1, NULL};
-	m->nterms = 2;
-	m->terms[0] = (struct dg_term){"loss", loss};
-	m->terms[1] = (struct dg_term){"recon", loss};
+	struct dg_phase *ph = dg_model_phase(m, "ae", loss, DG_GROUP(0));
+	dg_model_term(m, ph, "loss", loss);
+	dg_model_term(m, ph, "recon", loss);
 	return dg_graph_status(g);
 }
 
@@ -166,6 +121,12 @@ static int decode(struct dg_model *m, dg_tensor z, dg_tensor y, dg_tensor *x)
 	int64_t shape[4] = {-1, m->channels, m->height, m->width};
 	*x = dg_reshape(m->g, dg_sigmoid(m->g, decoder(m, z)), 4, shape);
 	return dg_graph_status(m->g);
+}
+
+/* The reconstruction: x through the bottleneck. */
+static int translate(struct dg_model *m, dg_tensor x, dg_tensor y, dg_tensor *out)
+{
+	return decode(m, encoder(m, x), y, out);
 }
 
 static int sample(struct dg_model *m, uint64_t n, float t, dg_tensor y, dg_tensor *out)
@@ -209,11 +170,12 @@ static const struct dg_family family = {
 	.name = "ae",
 	.summary = "deterministic autoencoder (MLP or conv); encodes and decodes, cannot sample",
 	.hparams = hparams,
-	.caps = DG_CAP_ENCODE | DG_CAP_DECODE,
+	.caps = DG_CAP_ENCODE | DG_CAP_DECODE | DG_CAP_TRANSLATE,
 	.build = build,
 	.encode = encode,
 	.decode = decode,
 	.sample = sample,
+	.translate = translate,
 	.loglik = loglik,
 	.release = release,
 };

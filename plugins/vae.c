@@ -19,10 +19,14 @@
  * A conditional model concatenates the one-hot label to the encoder's
  * dense input and to z.
  *
- * Parameter names (checkpoint members) are enc.* and dec.*, declared in
- * one fixed order per architecture. */
+ * The encoder and decoder bodies are the layer library's (dg/nn.h); the
+ * heads, the likelihoods and the bounds are this file's.  Parameter names
+ * (checkpoint members) are enc.* and dec.*, declared in the order the
+ * training objective first applies them, one fixed order per
+ * architecture. */
 #include <math.h>
 #include <stdlib.h>
+#include "dg/nn.h"
 #include "dg/plugin.h"
 
 static const struct dg_hparam hparams[] = {
@@ -54,22 +58,16 @@ static const struct dg_hparam hparams[] = {
 #define LOGVAR_MAX 2.0f
 #define LOGVAR_SCALE 10.0f
 
-struct layer {
-	dg_tensor w, b;
-};
-
-/* The model's settings and parameter handles, shared by every function
- * that appends to the graph after build. */
+/* The model's settings and its two scopes ("enc", "dec"), shared by
+ * every function that appends to the graph after build. */
 struct vae {
 	int conv, gaussian;
 	unsigned classes;          /* > 0 for a conditional model */
 	uint64_t d, hidden, latent;
-	uint64_t fh, fw;           /* conv: feature map side after the encoder */
 	float beta;
 	unsigned k;
-	struct layer conv1, conv2, fc1, mu, logvar;       /* encoder */
-	struct layer dfc1, dfc2, deconv1, deconv2, out;   /* decoder */
-	dg_tensor out_logvar;      /* gaussian: scalar log σ² */
+	struct dg_nn enc, dec;
+	struct dg_nn_coder body;   /* the encoder's and decoder's bodies */
 };
 #define V(m) ((struct vae *)(m)->priv)
 
@@ -77,53 +75,15 @@ static const float LOG_2PI = 1.8378770664093453f;
 
 /* ---- parameters ------------------------------------------------------------- */
 
-/* A linear layer initialized as PyTorch's nn.Linear is (weights and biases
- * uniform in ±1/sqrt(fan_in)), the reference the MLP VAE is measured
- * against: with He/Glorot weights and zero biases the same 20-epoch run
- * ended 0.9 nats/image worse on the test set (bench/RESULTS.md). */
-static struct layer dense(struct dg_graph *g, const char *w, const char *b, uint64_t out,
-			  uint64_t in)
-{
-	float r = 1.0f / sqrtf((float)in);
-	struct dg_init wi = {DG_INIT_UNIFORM, -r, r};
-	return (struct layer){dg_param(g, w, DG_SHAPE(out, in), wi, 0),
-			      dg_param(g, b, DG_SHAPE(out), wi, 0)};
-}
-
-/* w: conv OC×IC×4×4, or transposed IC×OC×4×4 (same declaration). */
-static struct layer conv(struct dg_graph *g, const char *w, const char *b, uint64_t a,
-			 uint64_t c, uint64_t nbias)
-{
-	struct dg_init wi = {DG_INIT_HE_UNIFORM, 0, 0};
-	struct dg_init zero = {DG_INIT_ZEROS, 0, 0};
-	return (struct layer){dg_param(g, w, DG_SHAPE(a, c, 4, 4), wi, 0),
-			      dg_param(g, b, DG_SHAPE(nbias), zero, 0)};
-}
-
-/* Declares every parameter, in an order fixed by the architecture. */
-static void declare(struct dg_graph *g, struct vae *v, unsigned channels)
-{
-	uint64_t c = v->classes, enc_in = v->d;
-	if (v->conv) {
-		v->conv1 = conv(g, "enc.conv1.w", "enc.conv1.b", CONV1, channels, CONV1);
-		v->conv2 = conv(g, "enc.conv2.w", "enc.conv2.b", CONV2, CONV1, CONV2);
-		enc_in = CONV2 * v->fh * v->fw;
-	}
-	v->fc1 = dense(g, "enc.fc1.w", "enc.fc1.b", v->hidden, enc_in + c);
-	v->mu = dense(g, "enc.mu.w", "enc.mu.b", v->latent, v->hidden);
-	v->logvar = dense(g, "enc.logvar.w", "enc.logvar.b", v->latent, v->hidden);
-	v->dfc1 = dense(g, "dec.fc1.w", "dec.fc1.b", v->hidden, v->latent + c);
-	if (v->conv) {
-		v->dfc2 = dense(g, "dec.fc2.w", "dec.fc2.b", CONV2 * v->fh * v->fw, v->hidden);
-		v->deconv1 = conv(g, "dec.deconv1.w", "dec.deconv1.b", CONV2, CONV1, CONV1);
-		v->deconv2 = conv(g, "dec.deconv2.w", "dec.deconv2.b", CONV1, channels, channels);
-	} else {
-		v->out = dense(g, "dec.out.w", "dec.out.b", v->d, v->hidden);
-	}
-	if (v->gaussian)
-		v->out_logvar = dg_param(g, "dec.logvar", DG_SHAPE(1),
-					 (struct dg_init){DG_INIT_ZEROS, 0, 0}, 0);
-}
+/* Dense layers are initialized as PyTorch's nn.Linear is (weights and
+ * biases uniform in ±1/sqrt(fan_in)), the reference the MLP VAE is
+ * measured against: with He/Glorot weights and zero biases the same
+ * 20-epoch run ended 0.9 nats/image worse on the test set
+ * (bench/RESULTS.md).  Convolutions are He-uniform with zero biases. */
+static const struct dg_nn_opt torch_init = {.struct_size = sizeof(struct dg_nn_opt),
+					    .init = DG_NN_INIT_TORCH};
+static const struct dg_nn_opt he_init = {.struct_size = sizeof(struct dg_nn_opt),
+					 .init = DG_NN_INIT_HE_UNIFORM};
 
 /* ---- the networks ------------------------------------------------------------ */
 
@@ -142,44 +102,22 @@ static dg_tensor one_hot(struct dg_model *m, dg_tensor y)
 	return dg_one_hot(m->g, y, v->classes);
 }
 
-static dg_tensor with_label(struct dg_graph *g, dg_tensor h, dg_tensor oh)
-{
-	return oh.id ? dg_concat(g, h, oh, 1) : h;
-}
-
-/* x: n×C×H×W -> the posterior's mean and log-variance, n×latent. */
+/* x: n×C×H×W -> the posterior's mean and log-variance, n×latent: the
+ * body (enc.conv1, enc.conv2, enc.fc1) then the heads enc.mu, enc.logvar. */
 static void encoder(struct dg_model *m, dg_tensor x, dg_tensor oh, dg_tensor *mu,
 		    dg_tensor *logvar)
 {
-	struct dg_graph *g = m->g;
 	struct vae *v = V(m);
-	dg_tensor h = x;
-	if (v->conv) {
-		struct dg_conv p = {.stride = 2, .pad = 1};
-		h = dg_relu(g, dg_conv2d(g, h, v->conv1.w, v->conv1.b, &p));
-		h = dg_relu(g, dg_conv2d(g, h, v->conv2.w, v->conv2.b, &p));
-	}
-	h = with_label(g, dg_flatten(g, h), oh);
-	h = dg_linear(g, h, v->fc1.w, v->fc1.b, DG_ACT_RELU, 0);
-	*mu = dg_linear(g, h, v->mu.w, v->mu.b, DG_ACT_NONE, 0);
-	*logvar = dg_linear(g, h, v->logvar.w, v->logvar.b, DG_ACT_NONE, 0);
+	dg_tensor h = dg_nn_encoder(&v->enc, &v->body, x, oh);
+	*mu = dg_nn_dense(&v->enc, "mu", h, v->latent, &torch_init);
+	*logvar = dg_nn_dense(&v->enc, "logvar", h, v->latent, &torch_init);
 }
 
-/* z: n×latent -> the decoder's logits f(z), n×d (flat). */
+/* z: n×latent -> the decoder's logits f(z), n×d (flat): dec.fc1, then
+ * dec.out, or dec.fc2, dec.deconv1, dec.deconv2. */
 static dg_tensor decoder(struct dg_model *m, dg_tensor z, dg_tensor oh)
 {
-	struct dg_graph *g = m->g;
-	struct vae *v = V(m);
-	dg_tensor h = dg_linear(g, with_label(g, z, oh), v->dfc1.w, v->dfc1.b, DG_ACT_RELU, 0);
-	if (!v->conv)
-		return dg_linear(g, h, v->out.w, v->out.b, DG_ACT_NONE, 0);
-	struct dg_conv p = {.stride = 2, .pad = 1};
-	h = dg_linear(g, h, v->dfc2.w, v->dfc2.b, DG_ACT_RELU, 0);
-	int64_t map[4] = {-1, CONV2, (int64_t)v->fh, (int64_t)v->fw};
-	h = dg_reshape(g, h, 4, map);
-	h = dg_relu(g, dg_conv_transpose2d(g, h, v->deconv1.w, v->deconv1.b, &p));
-	h = dg_conv_transpose2d(g, h, v->deconv2.w, v->deconv2.b, &p);
-	return dg_flatten(g, h);
+	return dg_nn_decoder(&V(m)->dec, &V(m)->body, z, oh);
 }
 
 static dg_tensor to_image(struct dg_model *m, dg_tensor flat)
@@ -188,10 +126,13 @@ static dg_tensor to_image(struct dg_model *m, dg_tensor flat)
 	return dg_reshape(m->g, flat, 4, shape);
 }
 
-/* The Gaussian decoder's log σ², bounded. */
+/* The Gaussian decoder's log σ², bounded: dec.logvar, declared after
+ * the decoder's layers. */
 static dg_tensor out_logvar(struct dg_model *m)
 {
-	dg_tensor lv = dg_mul_scalar(m->g, V(m)->out_logvar, LOGVAR_SCALE);
+	dg_tensor p = dg_nn_param(&V(m)->dec, "logvar", DG_SHAPE(1),
+				  (struct dg_init){DG_INIT_ZEROS, 0, 0});
+	dg_tensor lv = dg_mul_scalar(m->g, p, LOGVAR_SCALE);
 	return dg_clamp(m->g, lv, LOGVAR_MIN, LOGVAR_MAX);
 }
 
@@ -279,8 +220,6 @@ static int configure(struct dg_model *m, struct vae *v)
 	v->latent = (uint64_t)dg_model_int(m, "latent");
 	v->beta = (float)dg_model_float(m, "beta");
 	v->k = (unsigned)dg_model_int(m, "iwae_k");
-	v->fh = m->height / 4;
-	v->fw = m->width / 4;
 	if (dg_model_bool(m, "conditional")) {
 		if (!m->classes)
 			return dg_graph_fail(m->g, DG_EUSAGE,
@@ -292,6 +231,17 @@ static int configure(struct dg_model *m, struct vae *v)
 		return dg_graph_fail(m->g, DG_EUSAGE,
 				     "arch=conv needs image sides divisible by 4 (got %ux%u); "
 				     "use arch=mlp", m->height, m->width);
+	v->body = (struct dg_nn_coder){
+		.struct_size = sizeof(struct dg_nn_coder),
+		.channels = m->channels, .height = m->height, .width = m->width,
+		.hidden = v->hidden,
+		.conv = {v->conv ? CONV1 : 0, CONV2},
+		.dense = &torch_init, .convs = &he_init, .out = &torch_init,
+	};
+	struct dg_nn root;
+	dg_nn_init(&root, m->g, m->training);
+	dg_nn_scope(&v->enc, &root, "enc");
+	dg_nn_scope(&v->dec, &root, "dec");
 	return dg_graph_status(m->g);
 }
 
@@ -328,12 +278,10 @@ static void objective(struct dg_model *m)
 		dg_tensor logw = dg_add(g, log_px, dg_mul_scalar(g, log_ratio, v->beta));
 		loss = dg_neg(g, dg_mean(g, log_mean_exp(g, logw, v->k), DG_AXES_ALL, 0));
 	}
-	m->nphases = 1;
-	m->phases[0] = (struct dg_phase){"vae", loss, DG_GROUP(0), 1, NULL};
-	m->nterms = 3;
-	m->terms[0] = (struct dg_term){"loss", loss};
-	m->terms[1] = (struct dg_term){"recon", recon};
-	m->terms[2] = (struct dg_term){"kl", kl};
+	struct dg_phase *ph = dg_model_phase(m, "vae", loss, DG_GROUP(0));
+	dg_model_term(m, ph, "loss", loss);
+	dg_model_term(m, ph, "recon", recon);
+	dg_model_term(m, ph, "kl", kl);
 }
 
 static int build(struct dg_model *m)
@@ -344,7 +292,6 @@ static int build(struct dg_model *m)
 	m->priv = v;
 	if (configure(m, v))
 		return dg_graph_status(m->g);
-	declare(m->g, v, m->channels);
 	m->latent_dim = (unsigned)v->latent;
 	m->prior = DG_PRIOR_GAUSSIAN;
 	objective(m);
@@ -366,6 +313,15 @@ static int encode(struct dg_model *m, dg_tensor x, dg_tensor y, dg_tensor *mean,
 static int decode(struct dg_model *m, dg_tensor z, dg_tensor y, dg_tensor *x)
 {
 	*x = to_image(m, dg_sigmoid(m->g, decoder(m, z, one_hot(m, y))));
+	return dg_graph_status(m->g);
+}
+
+/* The reconstruction: the mean image of the posterior mean's code. */
+static int translate(struct dg_model *m, dg_tensor x, dg_tensor y, dg_tensor *out)
+{
+	dg_tensor oh = one_hot(m, y), mu, logvar;
+	encoder(m, x, oh, &mu, &logvar);
+	*out = to_image(m, dg_sigmoid(m->g, decoder(m, mu, oh)));
 	return dg_graph_status(m->g);
 }
 
@@ -459,11 +415,12 @@ static const struct dg_family family = {
 		   "MLP 784-400-20 by default",
 	.hparams = hparams,
 	.caps = DG_CAP_ENCODE | DG_CAP_DECODE | DG_CAP_SAMPLE_LATENT | DG_CAP_LIKELIHOOD |
-		DG_CAP_CONDITIONAL,
+		DG_CAP_CONDITIONAL | DG_CAP_TRANSLATE,
 	.build = build,
 	.encode = encode,
 	.decode = decode,
 	.sample = sample,
+	.translate = translate,
 	.loglik = loglik,
 	.release = release,
 };

@@ -1,7 +1,7 @@
 #version 450
 // conv_layout.comp — copies a tensor into the channels-last layout that
 // the vec4 convolutions of gemm.glsl (MODE 4, 5) read, in the working
-// memory of the call (graph/vk_k_gemm.c):
+// memory of the call (vk/vk_k_gemm.c):
 //
 //   d[d0][y][x][c] = s[off + d0·s0 + c·sc + (y-PT)·sy + (x-PL)]
 //

@@ -41,8 +41,11 @@ H
 	echo "const size_t dg_shader_blob_count = $#;"
 } > "$tmp"
 mv "$tmp" "$out/shaders.c"
+# shaders.h is a target too: an unchanged one is touched, not kept older
+# than the SPIR-V, or make would embed (and relink) on every run.
 if ! cmp -s "$out/shaders.h.tmp" "$out/shaders.h" 2>/dev/null; then
 	mv "$out/shaders.h.tmp" "$out/shaders.h"
 else
 	rm -f "$out/shaders.h.tmp"
+	touch "$out/shaders.h"
 fi

@@ -39,6 +39,7 @@
 // per output phase instead of testing which taps divide.  MODE 4 is the
 // fast convolution: its loop is the vec4 matmul's, with one address per
 // column computed before the k loop and one offset per tap.
+#include "vk/kernel_codes.h"   // MODE 0-4: DG_GEMM_*; ACT: DG_EPI_*
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
 layout(constant_id = 0) const uint WGM = 8;
 layout(constant_id = 1) const uint WGN = 2;
@@ -75,7 +76,7 @@ layout(push_constant) uniform Push {
 	//   the phase (h mod s) | (w mod s) << 16, the phase grid's width, the
 	//   taps u0 | nu << 10 | ustep << 20 and the dy-row offset qh0 - t·dqh
 	//   of tap t, the same for columns.
-	// MODE 4, 5: see their blocks.
+	// MODE 4: see its block.
 	int e[20];
 } pc;
 
@@ -103,12 +104,12 @@ layout(push_constant) uniform Push {
 float act(float s)
 {
 	switch (ACT) {
-	case 1: return max(s, 0.0);
-	case 2: return s > 0 ? s : pc.alpha * s;
-	case 3: return s > 0 ? s : pc.alpha * (exp(s) - 1);
-	case 4: return tanh(clamp(s, -15.0, 15.0));   // exp(2s) overflows past 44
-	case 5: return s >= 0 ? 1 / (1 + exp(-s)) : exp(s) / (1 + exp(s));
-	case 6: return max(s, 0.0) + log(1 + exp(-abs(s)));   // softplus, overflow-free
+	case DG_EPI_RELU: return max(s, 0.0);
+	case DG_EPI_LEAKY_RELU: return s > 0 ? s : pc.alpha * s;
+	case DG_EPI_ELU: return s > 0 ? s : pc.alpha * (exp(s) - 1);
+	case DG_EPI_TANH: return tanh(clamp(s, -15.0, 15.0));   // exp(2s) overflows past 44
+	case DG_EPI_SIGMOID: return s >= 0 ? 1 / (1 + exp(-s)) : exp(s) / (1 + exp(s));
+	case DG_EPI_SOFTPLUS: return max(s, 0.0) + log(1 + exp(-abs(s)));   // softplus, overflow-free
 	}
 	return s;
 }
@@ -162,10 +163,10 @@ void main()
 	for (uint r = 0; r < TM; r++) {
 		uint i = min(i0 + r, pc.m - 1);
 		ra[r] = pc.offa + z * pc.stra +
-			(MODE == 2 ? i * uint(cv_kh * cv_kw) :
-			 MODE == 3 ? i * uint(cv_oh * cv_ow) : TA ? i : i * pc.k);
+			(MODE == DG_GEMM_BWD_DATA ? i * uint(cv_kh * cv_kw) :
+			 MODE == DG_GEMM_BWD_FILTER ? i * uint(cv_oh * cv_ow) : TA ? i : i * pc.k);
 	}
-	if (MODE == 0 && VEC4) {
+	if (MODE == DG_GEMM_MATMUL && VEC4) {
 		// A and B as vec4 texels: one fetch brings four floats, along k
 		// for an operand stored k-contiguous (A, Bᵀ), else along the
 		// block's rows or columns (Aᵀ, B: TM, TN multiples of 4).  The
@@ -200,7 +201,7 @@ void main()
 			}
 			FMA4()
 		}
-	} else if (MODE == 4) {
+	} else if (MODE == DG_GEMM_CONV_VEC4) {
 		// e: channel quads CQ of the k side, the padded image's width and
 		// size in pixels, A's row stride (vec4s), KW, the taps u0 | nu <<
 		// 10 | ustep << 20 and those of v, tap (tu, tv)'s pixel in B
@@ -233,7 +234,7 @@ void main()
 					FMA4()
 				}
 			}
-	} else if (MODE == 0) {
+	} else if (MODE == DG_GEMM_MATMUL) {
 		uint cb[TN];
 		for (uint q = 0; q < TN; q++) {
 			uint j = min(j0 + q, pc.n - 1);
@@ -250,7 +251,7 @@ void main()
 				for (uint q = 0; q < TN; q++)
 					acc[r][q] = fma(av[r], bv[q], acc[r][q]);
 		}
-	} else if (MODE == 1) {
+	} else if (MODE == DG_GEMM_CONV) {
 		int hb[TN], wb[TN];   // per column: the input corner (oh·s-P, ow·s-P)
 		for (uint q = 0; q < TN; q++) {
 			int j = int(min(j0 + q, pc.n - 1));
@@ -274,7 +275,7 @@ void main()
 						for (uint q = 0; q < TN; q++)
 							acc[r][q] = fma(av[r], bv[q], acc[r][q]);
 				}
-	} else if (MODE == 2) {
+	} else if (MODE == DG_GEMM_BWD_DATA) {
 		// One dispatch per output phase (h mod s, w mod s): only the taps
 		// (u, v) with u·D ≡ h+P (mod s) reach such a pixel, so they are
 		// enumerated directly (u0 + t·ustep, nu of them, i = hs + qh0 -
@@ -354,11 +355,11 @@ void main()
 		if (TC) {
 			rs = 1;
 			cs[q] = j * pc.m;
-		} else if (MODE == 2) {
+		} else if (MODE == DG_GEMM_BWD_DATA) {
 			rs = uint(cv_h * cv_w);
 			cs[q] = uint(((int(j) / cv_wp) * cv_s + (cv_phase & 65535)) * cv_w +
 				     (int(j) % cv_wp) * cv_s + (cv_phase >> 16));
-		} else if (MODE == 4) {
+		} else if (MODE == DG_GEMM_CONV_VEC4) {
 			// e: output step so, phase ph | pw << 16, output width,
 			// plane (and strc: an image's output)
 			const int gw = pc.e[11], gp = pc.e[12], so = pc.e[14];
@@ -373,11 +374,12 @@ void main()
 		uint i = i0 + r;
 		if (i >= pc.m)
 			continue;
-		float rb = BIAS && (MODE == 1 || MODE == 4) ? bias[pc.offbias + i] : 0.0;
+		float rb = BIAS && (MODE == DG_GEMM_CONV || MODE == DG_GEMM_CONV_VEC4) ?
+				   bias[pc.offbias + i] : 0.0;
 		float v[TN];
 		for (uint q = 0; q < TN; q++) {
 			float s = acc[r][q] + rb;
-			if (BIAS && MODE == 0)
+			if (BIAS && MODE == DG_GEMM_MATMUL)
 				s += bias[pc.offbias + min(j0 + q, pc.n - 1)];
 			v[q] = act(s);
 		}

@@ -1,14 +1,14 @@
 #version 450
 // graph_chain.comp — up to six consecutive elementwise calls of a step in
-// one dispatch (graph/vk_k_eltwise.c finds them): each invocation runs
+// one dispatch (vk/vk_k_eltwise.c finds them): each invocation runs
 // the whole chain for its element (four with VEC), keeping the results
 // of earlier calls in registers, and stores what later calls do not
 // overwrite.  On lavapipe a dispatch costs 27-36 µs of thread hand-offs
 // whatever its size, and each call re-read its inputs from memory.
 //
-// Step s is the specialization constant S<s>: bits 0-4 the op (as
-// graph_eltwise.comp's OP), then three operand fields of 8 bits (x at 5,
-// v at 13, w at 21), bit 29 "store", bit 30 the output's binding.  An
+// Step s is the specialization constant S<s>: bits 0-4 the op (a DG_ELT_*
+// code, as graph_eltwise.comp's OP), then three operand fields of 8 bits
+// (x at 5, v at 13, w at 21), bit 29 "store", bit 30 the output's binding.  An
 // operand field is kind (bits 0-1: 0 none, 1 a tensor of the chain's n
 // elements, 2 one element, 3 the result of step idx), binding (bit 2) and
 // idx (bits 3-7: a push word holding the offset, or a step).  Push words:

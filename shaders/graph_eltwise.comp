@@ -3,18 +3,20 @@
 // backend: y = f(a), f(a, b) or where(a, b, c) with NumPy broadcasting, and
 // casts of u8/i32 inputs; one invocation per output element.
 //
-// OP (specialization constant 0) picks f; the codes are set by
-// libcore/graph/vk_k_eltwise.c.  DT (constant 1) is input a's type: 0 f32,
-// 1 u8 (offa in bytes, read out of 32-bit words), 2 i32.  GENERAL (constant
-// 2) is 1 when some input is broadcast along some axes: then each input's
-// index comes from the output coordinates, skipping the axes whose bit is
-// set in its mask; otherwise an input is either the same shape (index i)
-// or one element (mask != 0).  The host merges axes first, so rank is
-// small.  Inputs are read as uint words so that one binding serves every
-// dtype; floats are bit casts.  VEC (constant 3): f32 inputs of the
-// output's shape or single elements, counts and offsets multiples of 4:
-// each invocation computes four outputs through vec4 views of the same
-// bindings (a CPU driver loads four floats for the price of one).
+// OP (specialization constant 0) picks f: a DG_ELT_* code of
+// libcore/vk/kernel_codes.h, the one the op list gives the op.  DT
+// (constant 1) is input a's type: 0 f32, 1 u8 (offa in bytes, read out of
+// 32-bit words), 2 i32.  GENERAL (constant 2) is 1 when some input is
+// broadcast along some axes: then each input's index comes from the output
+// coordinates, skipping the axes whose bit is set in its mask; otherwise
+// an input is either the same shape (index i) or one element (mask != 0).
+// The host merges axes first, so rank is small.  Inputs are read as uint
+// words so that one binding serves every dtype; floats are bit casts.  VEC
+// (constant 3): f32 inputs of the output's shape or single elements,
+// counts and offsets multiples of 4: each invocation computes four outputs
+// through vec4 views of the same bindings (a CPU driver loads four floats
+// for the price of one).
+#include "vk/kernel_codes.h"
 layout(local_size_x = 64) in;
 layout(constant_id = 0) const uint OP = 0;
 layout(constant_id = 1) const uint DT = 0;
@@ -66,10 +68,10 @@ void main()
 		vec4 x = pc.maska != 0u ? vec4(uintBitsToFloat(a[pc.offa]))
 				       : uintBitsToFloat(a4[pc.offa / 4u + i]);
 		vec4 v = vec4(0.0), w = vec4(0.0), r;
-		if (OP >= 20u)
+		if (OP >= DG_ELT_ADD)
 			v = pc.maskb != 0u ? vec4(uintBitsToFloat(b[pc.offb]))
 					   : uintBitsToFloat(b4[pc.offb / 4u + i]);
-		if (OP == 29u)
+		if (OP == DG_ELT_WHERE)
 			w = pc.maskc != 0u ? vec4(uintBitsToFloat(c[pc.offc]))
 					   : uintBitsToFloat(c4[pc.offc / 4u + i]);
 		for (uint e = 0u; e < 4u; e++)
@@ -95,7 +97,7 @@ void main()
 		ic = pc.maskc != 0u ? 0u : i;
 	}
 	float x = load_a(ia);
-	float v = OP >= 20u ? uintBitsToFloat(b[pc.offb + ib]) : 0.0;   // unary: b unread
-	float w = OP == 29u ? uintBitsToFloat(c[pc.offc + ic]) : 0.0;
+	float v = OP >= DG_ELT_ADD ? uintBitsToFloat(b[pc.offb + ib]) : 0.0;   // unary: b unread
+	float w = OP == DG_ELT_WHERE ? uintBitsToFloat(c[pc.offc + ic]) : 0.0;
 	y[pc.offy + i] = apply(x, v, w);
 }

@@ -1,17 +1,19 @@
 #version 450
 // graph_optim.comp — side effects on variables on the vulkan backend, one
-// invocation per element of the variable p (binding 0), or per four (VEC):
-//   OP 0 SGD      g += wd·p; with momentum (MOM) m = β1·m + g and a step of
+// invocation per element of the variable p (binding 0), or per four (VEC);
+// OP (constant 0) is a DG_OPTIM_* code of libcore/vk/kernel_codes.h:
+//   SGD       g += wd·p; with momentum (MOM) m = β1·m + g and a step of
 //                 m, or g + β1·m (NESTEROV)
-//   OP 1 Adam     g += l2·p; m, v moments; p = keep·p - (step·m)/(√v·rc2 + ε)
-//   OP 2 RMSProp  g += wd·p; v = β2·v + (1-β2)·g²; s = g/(√v + ε); with
+//   ADAM      g += l2·p; m, v moments; p = keep·p - (step·m)/(√v·rc2 + ε)
+//   RMSPROP   g += wd·p; v = β2·v + (1-β2)·g²; s = g/(√v + ε); with
 //                 momentum (MOM) m = β1·m + s, a step of m
-//   OP 3 assign   p = g;  OP 4 EMA  p = d·p + (1-d)·g  (d in b1)
+//   ASSIGN    p = g;  EMA  p = d·p + (1-d)·g  (d in b1)
 // then clipping to [-clip, clip] when clip > 0.  The per-run scalars (lr,
 // step = lr/(1-β1^t), rc2 = 1/√(1-β2^t), keep = 1 - lr·wd or 1) are read
 // from the step's parameter words at slot, rewritten each run.  Every
 // operation is `precise` and in the cpu kernel's order (cpu/k_optim.c),
 // so a device with correctly rounded sqrt and division gives its bits.
+#include "vk/kernel_codes.h"
 layout(local_size_x = 64) in;
 layout(constant_id = 0) const uint OP = 0;
 layout(constant_id = 1) const uint MOM = 0;
@@ -37,14 +39,14 @@ layout(push_constant) uniform Push {
 
 // Which state each op keeps: s0 (momentum, Adam's m, RMSProp's average),
 // s1 (Adam's v, RMSProp's momentum).
-#define USE0 ((OP == 0u && MOM != 0u) || OP == 1u || OP == 2u)
-#define USE1 (OP == 1u || (OP == 2u && MOM != 0u))
+#define USE0 ((OP == DG_OPTIM_SGD && MOM != 0u) || OP == DG_OPTIM_ADAM || OP == DG_OPTIM_RMSPROP)
+#define USE1 (OP == DG_OPTIM_ADAM || (OP == DG_OPTIM_RMSPROP && MOM != 0u))
 
 // The new value of one element p given its gradient and state.
 float update(float pin, float gv, inout float st0, inout float st1)
 {
 	precise float pv = pin;
-	if (OP == 0u) {
+	if (OP == DG_OPTIM_SGD) {
 		float lr = params[pc.slot];
 		precise float gi = gv + pc.wd * pv;
 		if (MOM != 0u) {
@@ -55,7 +57,7 @@ float update(float pin, float gv, inout float st0, inout float st1)
 		} else {
 			pv = pv - lr * gi;
 		}
-	} else if (OP == 1u) {
+	} else if (OP == DG_OPTIM_ADAM) {
 		float stp = params[pc.slot + 1u], rc2 = params[pc.slot + 2u];
 		float keep = params[pc.slot + 3u];
 		precise float gi = gv + pc.wd * pv;
@@ -64,7 +66,7 @@ float update(float pin, float gv, inout float st0, inout float st1)
 		st0 = m;
 		st1 = v;
 		pv = keep * pv - (stp * m) / (sqrt(v) * rc2 + pc.eps);
-	} else if (OP == 2u) {
+	} else if (OP == DG_OPTIM_RMSPROP) {
 		float lr = params[pc.slot];
 		precise float gi = gv + pc.wd * pv;
 		precise float v = pc.b2 * st0 + (1.0 - pc.b2) * gi * gi;
@@ -76,7 +78,7 @@ float update(float pin, float gv, inout float st0, inout float st1)
 			stp = m;
 		}
 		pv = pv - lr * stp;
-	} else if (OP == 3u) {
+	} else if (OP == DG_OPTIM_ASSIGN) {
 		pv = gv;
 	} else {
 		pv = pc.b1 * pv + (1.0 - pc.b1) * gv;

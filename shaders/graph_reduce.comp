@@ -2,9 +2,12 @@
 // graph_reduce.comp — reductions on the vulkan backend, each output
 // reduced in a fixed order (no atomics: the same bits every run).
 //
-// MODE (constant 0): 0 sum, 1 max of x over its reduced axes (SUM_TO and
-// MAX_TO); 2 softmax, 3 log-softmax, 4 argmax over rows of K = kd[0]
-// contiguous elements.  For 0 and 1 the host has merged x's axes into
+// MODE (constant 0, codes of libcore/vk/kernel_codes.h): DG_REDUCE_SUM or
+// DG_REDUCE_MAX of x over its reduced axes (SUM_TO and MAX_TO); softmax,
+// log-softmax, argmax over rows of K = kd[0] elements ks[0] apart (ks[0]
+// the product of the dims after the axis: row o starts at
+// (o / ks[0])·K·ks[0] + o % ks[0]).  For sum
+// and max the host has merged x's axes into
 // alternating kept (kd, ks: dims, strides) and reduced (rd, rs) groups,
 // at most four of each, outermost first.  WG (constant 1): 0 one
 // invocation per output; 1 one 64-wide workgroup per output (long
@@ -15,6 +18,7 @@
 // with WG, the reduced elements are one contiguous run, each lane taking
 // every 64th vec4; without, an invocation computes four neighbouring
 // outputs (innermost kept axis contiguous).
+#include "vk/kernel_codes.h"
 layout(local_size_x = 64) in;
 layout(constant_id = 0) const uint MODE = 0;
 layout(constant_id = 1) const uint WG = 0;
@@ -58,7 +62,7 @@ uint roff(uint r)
 void reduce_one(uint o)
 {
 	uint base = pc.offx + base_of(o);
-	precise float acc = MODE == 1u ? -1.0 / 0.0 : 0.0, comp = 0.0;
+	precise float acc = MODE == DG_REDUCE_MAX ? -1.0 / 0.0 : 0.0, comp = 0.0;
 	uint inner = pc.nr > 0u ? pc.rd[pc.nr - 1u] : 1u;
 	uint istr = pc.nr > 0u ? pc.rs[pc.nr - 1u] : 0u;
 	uint outer = pc.per / inner;
@@ -70,7 +74,7 @@ void reduce_one(uint o)
 		}
 		for (uint t = 0u; t < inner; t++) {
 			float v = x[off + t * istr];
-			if (MODE == 1u) {
+			if (MODE == DG_REDUCE_MAX) {
 				acc = combine(acc, v);
 			} else {
 				precise float yk = v - comp;
@@ -87,7 +91,7 @@ void reduce_one(uint o)
 void reduce_four(uint q)
 {
 	uint base = pc.offx + base_of(4u * q);
-	precise vec4 acc = vec4(MODE == 1u ? -1.0 / 0.0 : 0.0), comp = vec4(0.0);
+	precise vec4 acc = vec4(MODE == DG_REDUCE_MAX ? -1.0 / 0.0 : 0.0), comp = vec4(0.0);
 	uint inner = pc.nr > 0u ? pc.rd[pc.nr - 1u] : 1u;
 	uint istr = pc.nr > 0u ? pc.rs[pc.nr - 1u] : 0u;
 	uint outer = pc.per / inner;
@@ -100,7 +104,7 @@ void reduce_four(uint q)
 		for (uint t = 0u; t < inner; t++) {
 			vec4 v = x4[(off + t * istr) / 4u];
 			for (uint e = 0u; e < 4u; e++) {
-				if (MODE == 1u) {
+				if (MODE == DG_REDUCE_MAX) {
 					acc[e] = combine(acc[e], v[e]);
 				} else {
 					precise float yk = v[e] - comp[e];
@@ -118,13 +122,13 @@ void reduce_four(uint q)
 void reduce_group(uint o)
 {
 	uint lane = gl_LocalInvocationID.x, base = pc.offx + base_of(o);
-	precise float acc = MODE == 1u ? -1.0 / 0.0 : 0.0, comp = 0.0;
+	precise float acc = MODE == DG_REDUCE_MAX ? -1.0 / 0.0 : 0.0, comp = 0.0;
 	if (VEC) {
 		// one contiguous run of per elements at base, a multiple of 4
 		for (uint r = lane; r < pc.per / 4u; r += 64u) {
 			vec4 v = x4[base / 4u + r];
 			for (uint e = 0u; e < 4u; e++) {
-				if (MODE == 1u) {
+				if (MODE == DG_REDUCE_MAX) {
 					acc = combine(acc, v[e]);
 				} else {
 					precise float yk = v[e] - comp;
@@ -137,7 +141,7 @@ void reduce_group(uint o)
 	}
 	for (uint r = lane; !VEC && r < pc.per; r += 64u) {
 		float v = x[base + roff(r)];
-		if (MODE == 1u) {
+		if (MODE == DG_REDUCE_MAX) {
 			acc = combine(acc, v);
 		} else {
 			precise float yk = v - comp;
@@ -151,7 +155,7 @@ void reduce_group(uint o)
 	for (uint h = 32u; h > 0u; h >>= 1) {
 		if (lane < h) {
 			float u = part[lane], v = part[lane + h];
-			part[lane] = MODE == 1u ? combine(u, v) : u + v;
+			part[lane] = MODE == DG_REDUCE_MAX ? combine(u, v) : u + v;
 		}
 		barrier();
 	}
@@ -161,33 +165,34 @@ void reduce_group(uint o)
 
 void row(uint o)
 {
-	uint k = pc.kd[0], b = pc.offx + o * k, yb = pc.offy + o * k;
-	if (MODE == 4u) {
+	uint k = pc.kd[0], sp = pc.ks[0], start = o / sp * k * sp + o % sp;
+	uint b = pc.offx + start, yb = pc.offy + start;
+	if (MODE == DG_REDUCE_ARGMAX) {
 		uint best = 0u;
 		for (uint i = 1u; i < k; i++)
-			if (x[b + i] > x[b + best])
+			if (x[b + i * sp] > x[b + best * sp])
 				best = i;
 		y[pc.offy + o] = float(best);
 		return;
 	}
 	float m = -1.0 / 0.0;
 	for (uint i = 0u; i < k; i++)
-		m = x[b + i] > m ? x[b + i] : m;
+		m = x[b + i * sp] > m ? x[b + i * sp] : m;
 	precise float s = 0.0, comp = 0.0;
 	for (uint i = 0u; i < k; i++) {
-		precise float yk = exp(x[b + i] - m) - comp;
+		precise float yk = exp(x[b + i * sp] - m) - comp;
 		precise float tk = s + yk;
 		comp = (tk - s) - yk;
 		s = tk;
 	}
-	if (MODE == 3u) {
+	if (MODE == DG_REDUCE_LOG_SOFTMAX) {
 		float ls = log(s);
 		for (uint i = 0u; i < k; i++)
-			y[yb + i] = (x[b + i] - m) - ls;
+			y[yb + i * sp] = (x[b + i * sp] - m) - ls;
 	} else {
 		float inv = 1.0 / s;
 		for (uint i = 0u; i < k; i++)
-			y[yb + i] = exp(x[b + i] - m) * inv;
+			y[yb + i * sp] = exp(x[b + i * sp] - m) * inv;
 	}
 }
 
@@ -207,7 +212,7 @@ void main()
 	}
 	if (o >= pc.nout)
 		return;
-	if (MODE >= 2u)
+	if (MODE >= DG_REDUCE_SOFTMAX)
 		row(o);
 	else
 		reduce_one(o);

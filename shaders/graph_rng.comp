@@ -4,12 +4,14 @@
 // Philox block (seed, stream, counter (run << 32) + i / 4), word i % 4,
 // bit for bit as the cpu's dg_rng_uniform / dg_rng_normal.  The run
 // counter is read from the step's parameter words each run (the command
-// buffer is recorded once).  NORMAL (constant 0): 0 uniform, 1 normal.
+// buffer is recorded once).  MODE (constant 0): DG_RNG_UNIFORM or
+// DG_RNG_NORMAL (libcore/vk/kernel_codes.h).
 // One invocation per block of four elements.
 #include "philox.glsl"
+#include "vk/kernel_codes.h"
 
 layout(local_size_x = 64) in;
-layout(constant_id = 0) const uint NORMAL = 0;
+layout(constant_id = 0) const uint MODE = 0;
 layout(std430, binding = 0) writeonly buffer Y { float y[]; };
 layout(std430, binding = 1) readonly buffer P { uint params[]; };
 layout(push_constant) uniform Push {
@@ -17,16 +19,14 @@ layout(push_constant) uniform Push {
 	uint n, offy;
 } pc;
 
-const uint RUN = 0u;
-
 void main()
 {
 	uint b = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * 65535u * 64u;
 	if (b >= (pc.n + 3u) / 4u)
 		return;
-	uvec4 w = dg_rng_block(pc.seed, pc.stream, uvec2(0u, params[RUN]), b);
+	uvec4 w = dg_rng_block(pc.seed, pc.stream, uvec2(0u, params[DG_VKP_RUN]), b);
 	vec4 v;
-	if (NORMAL != 0u)
+	if (MODE == DG_RNG_NORMAL)
 		v = vec4(dg_rng_box_muller(w.x, w.y), dg_rng_box_muller(w.z, w.w));
 	else
 		v = vec4(dg_rng_u01(w.x), dg_rng_u01(w.y), dg_rng_u01(w.z), dg_rng_u01(w.w));

@@ -1,13 +1,14 @@
 #version 450
 // graph_shape.comp — data movement on the vulkan backend, one invocation
 // per output element: y[i] = x[offx + Σ c_k·st[k]] over y's coordinates
-// c_k (PERMUTE: st[k] is the stride of the input axis that output axis k
-// takes; SLICE: x's own strides, the start folded into offx); PAD (PAD = 1)
-// reads x at c_k - sh[k] on every axis and writes the fill value outside
+// c_k (MODE DG_SHAPE_MOVE, for PERMUTE: st[k] is the stride of the input
+// axis that output axis k takes; for SLICE: x's own strides, the start
+// folded into offx); MODE DG_SHAPE_PAD reads x at c_k - sh[k] on every axis and writes the fill value outside
 // x, whose dims are recovered from its strides (st[k-1] / st[k], and
 // xcount / st[0] on axis 0).
+#include "vk/kernel_codes.h"
 layout(local_size_x = 64) in;
-layout(constant_id = 0) const uint PAD = 0;
+layout(constant_id = 0) const uint MODE = 0;
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Push {
@@ -29,7 +30,7 @@ void main()
 	for (int k = int(pc.rank) - 1; k >= 0; k--) {
 		uint d = at(pc.dims, uint(k)), c = q % d, s = at(pc.st, uint(k));
 		q /= d;
-		if (PAD != 0u) {
+		if (MODE == DG_SHAPE_PAD) {
 			int xc = int(c) - int(at(pc.sh, uint(k)));
 			uint lim = k == 0 ? pc.xcount / s : at(pc.st, uint(k - 1)) / s;
 			if (xc < 0 || uint(xc) >= lim)

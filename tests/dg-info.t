@@ -196,5 +196,84 @@ grep -q "^(2, 1, 4, 4) u1 {'space': 'image', 'labels': '3,7'}$" "$tmp/out"; t $?
 PYTHONPATH="$tmp/py" python3 "$tmp/ex.py" < "$data/bad-checksum.dgs" > /dev/null 2> "$tmp/err"
 grep -q 'checksum mismatch' "$tmp/err"; t $? "Python example: checks the data CRC"
 
+# ---- metadata the format allows, read by the page's reader and dg-info ------
+# Written from Python as dg-stream(5) says ("the reverse"): a value holding
+# characters that splitlines() would cut at, then a record whose metadata
+# is invalid between two good ones.
+python3 - "$tmp/odd.dgs" <<'EOF'
+import struct, sys, zlib
+def record(meta, payload=b"\x07"):
+    h = bytearray(128)
+    struct.pack_into("<4sHBBIIQQQ", h, 0, b"DGST", 1, 4, 1, 0,
+                     zlib.crc32(meta + payload), len(meta), len(payload), 1)
+    struct.pack_into("<I", h, 124, zlib.crc32(bytes(h[:124])))
+    pad = lambda n: bytes(-n % 64)
+    return bytes(h) + meta + pad(128 + len(meta)) + payload + pad(len(payload))
+odd = "a\x0bb\x0cc\x1cd\x1de\x1ef\x85g\u2028h\u2029i=j"
+with open(sys.argv[1], "wb") as f:
+    f.write(record(("space=latent\nodd=" + odd + "\nlast=1").encode()))
+    f.write(record(b"novalue\n"))
+    f.write(record(b"k=v\n"))
+EOF
+run dg-info --json "$tmp/odd.dgs"
+is $st 65 "a record with invalid metadata: exit 65"
+is "$(grep -c '' "$tmp/out")" 3 "  all three records listed"
+if command -v jq > /dev/null; then
+	is "$(jq -r '.index' "$tmp/out" | tr '\n' ' ')" "0 1 2 " \
+		"  their indexes in order (the bad one keeps its place)"
+	is "$(jq -r 'select(.index == 1) | .checksum + " " + (.meta | length | tostring)' "$tmp/out")" \
+		"bad 0" "  record 1: bad, no metadata"
+	jq -r 'select(.index == 1) | .error' "$tmp/out" | grep -q "record 1: invalid metadata"
+	t $? "  record 1: its error says why"
+	jq -r 'select(.index == 0) | .meta.odd' "$tmp/out" > "$tmp/odd.info"
+else
+	for i in 1 2 3; do t 1 "jq is not installed (make deps)"; done
+fi
+dg-info "$tmp/odd.dgs" 2> /dev/null | grep -q '^   1  u8    1                       1  bad$'
+t $? "  text: record 1 listed as bad"
+PYTHONPATH="$tmp/py" python3 "$tmp/ex.py" < "$tmp/odd.dgs" > /dev/null 2> "$tmp/err"
+grep -q 'ValueError' "$tmp/err"; t $? "the Python example refuses the invalid metadata too"
+# the example's reader, on the first record only
+head -c 256 "$tmp/odd.dgs" | PYTHONPATH="$tmp/py" python3 -c '
+import sys
+exec(open(sys.argv[1]).read().split("for array, meta in")[0])
+for array, meta in records(sys.stdin.buffer):
+    sys.stdout.write(meta["odd"] + "\n")
+    print(sorted(meta))' "$tmp/ex.py" > "$tmp/odd.py"
+is "$(sed -n 2p "$tmp/odd.py")" "['last', 'odd', 'space']" \
+	"the Python example keeps the odd value whole (splitlines() cut it)"
+if command -v jq > /dev/null; then
+	head -1 "$tmp/odd.py" | cmp -s - "$tmp/odd.info"
+	t $? "  the same value as dg-info --json"
+else
+	t 1 "jq is not installed (make deps)"
+fi
+
+# ---- the Python example of dg-checkpoint(5): seal and fingerprint ------------
+sed -n '/^import struct, sys, tarfile/,/^\.Ed/p' "$src/man/dg-checkpoint.5" | sed '$d' |
+	sed 's/\\e/\\/g' > "$tmp/fp.py"
+for f in "$src"/tests/data/checkpoint/good-*.dgm; do
+	fp=$(python3 "$tmp/fp.py" "$f")
+	is "$fp" "$(dg-info "$f" | awk '$1 == "fingerprint" { print $2 }')" \
+		"dg-checkpoint(5)'s Python fingerprint of $(basename "$f") is dg-info's"
+done
+# The manifest's last newline may be missing: the page's example and the
+# tools read such a file alike.
+python3 - "$src/tests/data/checkpoint/good-v1-plain.dgm" "$tmp/nonl.dgm" <<'EOF'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1]) as t, \
+     tarfile.open(sys.argv[2], "w", format=tarfile.USTAR_FORMAT) as o:
+    for m in t.getmembers():
+        data = t.extractfile(m).read()
+        if m.name == "manifest":
+            data = data.rstrip(b"\n")
+            m.size = len(data)
+        o.addfile(m, io.BytesIO(data))
+EOF
+run dg-info "$tmp/nonl.dgm"
+is "$st:$(awk '$1 == "fingerprint" { print $2 }' "$tmp/out")" \
+	"0:$(python3 "$tmp/fp.py" "$tmp/nonl.dgm")" \
+	"a manifest without its final newline: read, the same fingerprint"
+
 echo "1..$n"
 exit $fail

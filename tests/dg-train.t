@@ -18,16 +18,6 @@ fails() {
 	[ $r = 0 ] || { echo "# status $st, stderr:"; sed 's/^/#   /' "$tmp/err"; }
 	return $r
 }
-# every tensor member of two checkpoints, byte for byte
-same_tensors() {
-	mkdir -p "$tmp/x1" "$tmp/x2"
-	rm -rf "$tmp/x1"/* "$tmp/x2"/*
-	tar xzf "$1" -C "$tmp/x1" && tar xzf "$2" -C "$tmp/x2" || return 1
-	(cd "$tmp/x1" && find . -name '*.dgt' | sort) > "$tmp/l1"
-	(cd "$tmp/x2" && find . -name '*.dgt' | sort) > "$tmp/l2"
-	cmp -s "$tmp/l1" "$tmp/l2" && [ -s "$tmp/l1" ] || return 1
-	while read -r m; do cmp -s "$tmp/x1/$m" "$tmp/x2/$m" || { echo "# $m differs"; return 1; }; done < "$tmp/l1"
-}
 # waits (up to ~20 s) for a line matching $2 in file $1
 wait_for() {
 	i=0
@@ -37,6 +27,7 @@ wait_for() {
 }
 
 if [ -z "$DG_BUILD" ] || [ -z "$DG_SRC" ]; then echo "1..0 # SKIP DG_SRC and DG_BUILD are set by make check"; exit 0; fi
+. "$DG_SRC/tests/lib.sh"
 ${CC:-cc} -std=c11 -Wall -Wextra -Werror -shared -fPIC -I"$DG_SRC/libcore/include" \
 	-o "$tmp/dg-tiny.so" "$DG_SRC/tests/data/plugin/tiny.c" -L"$DG_BUILD/lib" -ldg \
 	-Wl,-rpath,"$DG_BUILD/lib" || { echo "Bail out! cannot build tiny"; exit 1; }
@@ -163,6 +154,15 @@ if [ -e "$DG_BUILD/lib/dg/dg-vae.so" ]; then
 	dg-train -q -p vae -d small.dgs -o v1.dgm --epochs 1 --batch 64 &&
 		dg-train -q --resume v1.dgm -d small.dgs --epochs 2 && same_tensors v.dgm v1.dgm
 	t $? "  and resumes exactly (its noise included)"
+	dg-train -q -p ae --set arch=conv -d small.dgs -o a3.dgm --epochs 3 --batch 64 &&
+		dg-train -q -p ae --set arch=conv -d small.dgs -o a1.dgm --epochs 1 --batch 64 &&
+		dg-train -q --resume a1.dgm -d small.dgs --epochs 3 && same_tensors a3.dgm a1.dgm
+	t $? "ae (conv): 3 epochs = 1 + --resume to 3, byte for byte"
+	dg-train -q -p vae -d small.dgs -o vl3.dgm --epochs 3 --batch 64 --lr vae=0.002 &&
+		dg-train -q -p vae -d small.dgs -o vl1.dgm --epochs 1 --batch 64 --lr vae=0.002 &&
+		dg-train -q --resume vl1.dgm -d small.dgs --epochs 3 && same_tensors vl3.dgm vl1.dgm &&
+		tar xzOf vl1.dgm manifest | grep -q '^phase.vae=adam .* lr=0.00200000009 '
+	t $? "vae --lr vae=0.002: 3 epochs = 1 + --resume to 3 (the phase's rate is kept)"
 	dg-train -q -p vae -d small.dgs -o vs.dgm --epochs 2 --batch 64 --snapshot snap &&
 		dg-encode snap/samples-0002.png snap/recon-0002.png | dg-info > info &&
 		grep -q '1x1x242x242' info && grep -q '1x1x482x242' info
@@ -173,7 +173,7 @@ if [ -e "$DG_BUILD/lib/dg/dg-vae.so" ]; then
 		[ "$(grep -c '| val loss .* recon .* kl ' err)" = 2 ] && same_tensors v.dgm vv.dgm
 	t $? "  --val: validation terms each epoch, the training unchanged"
 else
-	for i in 1 2 3 4 5; do n=$((n + 1)); echo "ok $n # SKIP vae not built"; done
+	for i in 1 2 3 4 5 6 7; do n=$((n + 1)); echo "ok $n # SKIP vae not built"; done
 fi
 
 echo "1..$n"

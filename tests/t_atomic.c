@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "tap.h"
 #include "io/atomic.h"
@@ -169,6 +172,51 @@ int main(void)
 			if (chdir(cwd) != 0)
 				diag("cannot return to %s", cwd);
 		}
+	}
+
+	/* A writer killed mid-write leaves its temporary; the next write of
+	 * the same target removes it, but never a live writer's. */
+	{
+		char tname[600];
+		pid_t pid = fork();
+		if (pid == 0) {
+			struct dg_atomic *k;
+			if (dg_atomic_open(path, &k) == 0) {
+				fputs("half", k->f);
+				fflush(k->f);
+			}
+			kill(getpid(), SIGKILL);
+			_exit(1);
+		}
+		waitpid(pid, NULL, 0);
+		is_int(temporaries("out.txt"), 1, "a killed writer leaves its temporary");
+		/* backdate it: a temporary only seconds old is left alone */
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (!strncmp(e->d_name, ".out.txt.", 9)) {
+				struct timespec t[2] = {{time(NULL) - 60, 0}, {time(NULL) - 60, 0}};
+				snprintf(tname, sizeof tname, "%s/%s", dir, e->d_name);
+				utimensat(AT_FDCWD, tname, t, 0);
+			}
+		closedir(d);
+		st = dg_atomic_open(path, &a);
+		is_int(st, 0, "open while a live writer writes");
+		fputs("live", a->f);
+		fflush(a->f);
+		DIR *d2 = opendir(dir);
+		while ((e = readdir(d2)))
+			if (!strncmp(e->d_name, ".out.txt.", 9)) {
+				struct timespec t[2] = {{time(NULL) - 60, 0}, {time(NULL) - 60, 0}};
+				snprintf(tname, sizeof tname, "%s/%s", dir, e->d_name);
+				utimensat(AT_FDCWD, tname, t, 0);
+			}
+		closedir(d2);
+		is_int(temporaries("out.txt"), 1, "the killed writer's temporary is gone, ours is there");
+		is_int(write_file(path, "after\n"), 0, "another write of the target");
+		is_int(temporaries("out.txt"), 1, "  leaves the live writer's temporary alone");
+		dg_atomic_abort(a);
+		is_int(temporaries("out.txt"), 0, "  which its abort removes");
 	}
 
 	unlink(path);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <archive.h>
 #include <archive_entry.h>
@@ -634,6 +635,139 @@ static void hostile(void)
 	free_ents(e, n);
 }
 
+/* Feeds len bytes to a pipe from a child process; returns the read end. */
+static int pipe_from(const void *buf, size_t len, pid_t *pid)
+{
+	int fd[2];
+
+	if (pipe(fd) != 0)
+		return -1;
+	*pid = fork();
+	if (*pid == 0) {
+		const char *p = buf;
+		close(fd[0]);
+		while (len) {
+			ssize_t k = write(fd[1], p, len);
+			if (k <= 0)
+				_exit(1);
+			p += k;
+			len -= (size_t)k;
+		}
+		_exit(0);
+	}
+	close(fd[1]);
+	return fd[0];
+}
+
+/* Where dg-checkpoint(5) and the reader disagreed (issue 12): each is
+ * now what the page says. */
+static void spec_edges(const char *dir)
+{
+	struct dg_checkpoint *ck = NULL, *ref = NULL;
+	struct ent e[MAXENT];
+	char *buf, path[512];
+	size_t n, len;
+	FILE *f;
+	int st;
+
+	n = fresh(e);
+	set_line(&e[0], "format_version", "0");
+	expect_bad(e, n, 0, "bad format_version '0'", "format_version 0");
+	free_ents(e, n);
+
+	/* the checksum line's newline may be missing, as any metadata's last */
+	n = fresh(e);
+	reseal(&e[0]);
+	e[0].data[--e[0].len] = 0;
+	pack(e, n, 1, &buf, &len);
+	st = dg_checkpoint_read_mem(buf, len, "nonl.dgm", &ck);
+	ok(st == 0 && ck, "a manifest without its final newline is read (%s)",
+	   st ? dg_errmsg() : "ok");
+	dg_checkpoint_free(ck);
+	ck = NULL;
+	free(buf);
+	free_ents(e, n);
+
+	/* a malformed limit is refused, naming it, never silently replaced */
+	setenv("DG_CHECKPOINT_MAX_BYTES", "abc", 1);
+	st = dg_checkpoint_read_mem(good, good_len, "good.dgm", &ck);
+	ok(st == DG_EUSAGE && !ck && strstr(dg_errmsg(), "DG_CHECKPOINT_MAX_BYTES: 'abc'"),
+	   "DG_CHECKPOINT_MAX_BYTES=abc refused: %s", dg_errmsg());
+	setenv("DG_CHECKPOINT_MAX_BYTES", "0", 1);
+	ok(dg_checkpoint_read_mem(good, good_len, "good.dgm", &ck) == DG_EUSAGE,
+	   "DG_CHECKPOINT_MAX_BYTES=0 refused");
+	setenv("DG_CHECKPOINT_MAX_BYTES", "100", 1);
+	st = dg_checkpoint_read_mem(good, good_len, "good.dgm", &ck);
+	ok(st == DG_EDATA && strstr(dg_errmsg(), "(DG_CHECKPOINT_MAX_BYTES)"),
+	   "over DG_CHECKPOINT_MAX_BYTES=100: %s", dg_errmsg());
+	unsetenv("DG_CHECKPOINT_MAX_BYTES");
+
+	/* A model-only reader checks nothing after the last member it
+	 * needs: there an unlisted member passes it, not a full read. */
+	n = fresh(e);
+	snprintf(e[n].name, sizeof e[n].name, "unlisted.txt");
+	e[n].data = (unsigned char *)strdup("x");
+	e[n].len = 1;
+	e[n].type = AE_IFREG;
+	e[n].size = -1;
+	n++;
+	ok(strncmp(e[n - 2].name, "optim/", 6) == 0, "the writer put optim/ last (%s)",
+	   e[n - 2].name);
+	reseal(&e[0]);
+	pack(e, n, 1, &buf, &len);
+	snprintf(path, sizeof path, "%s/tail.dgm", dir);
+	f = fopen(path, "wb");
+	fwrite(buf, 1, len, f);
+	fclose(f);
+	st = dg_checkpoint_read_flags(path, DG_CHECKPOINT_NO_OPTIM, &ck);
+	ok(st == 0, "model-only read: an unlisted member after the last needed one is not "
+	   "read (%s)", st ? dg_errmsg() : "ok");
+	dg_checkpoint_free(ck);
+	ck = NULL;
+	st = dg_checkpoint_read(path, &ck);
+	ok(st == DG_EDATA && strstr(dg_errmsg(), "unexpected member 'unlisted.txt'"),
+	   "a full read refuses it: %s", dg_errmsg());
+	unlink(path);
+	free(buf);
+	free_ents(e, n);
+
+	/* From a pipe, read once (dg-info <(...), dg-sample -m <(...)). */
+	for (int gz = 0; gz < 2; gz++) {
+		struct dg_input *in;
+		pid_t pid = -1;
+		int fd;
+		buf = malloc(good_len);
+		memcpy(buf, good, good_len);
+		len = good_len;
+		if (gz)
+			gzip_buf(&buf, &len);
+		fd = pipe_from(buf, len, &pid);
+		dg_checkpoint_read_mem(good, good_len, "good.dgm", &ref);
+		st = dg_input_fd(fd, "pipe", &in);
+		if (!st) {
+			const void *head;
+			size_t got;
+			/* peeked at first, as dg-info does to recognise it */
+			st = dg_input_peek(in, 1024, &head, &got);
+			if (!st && !dg_checkpoint_sniff(head, got))
+				st = -1;
+			if (!st)
+				st = dg_checkpoint_read_input(in, 0, &ck);
+			dg_input_close(in);
+		}
+		ok(st == 0 && ck && ref && same_content(ref, ck),
+		   "a %s checkpoint from a pipe, sniffed then read (%s)", gz ? "gzip'd" : "plain",
+		   st ? dg_errmsg() : "ok");
+		is_str(ck ? dg_checkpoint_source(ck) : NULL, "pipe", "named by the input");
+		dg_checkpoint_free(ck);
+		dg_checkpoint_free(ref);
+		ck = ref = NULL;
+		close(fd);
+		waitpid(pid, NULL, 0);
+		free(buf);
+	}
+}
+
 /* Real decompression bomb: 8 MB of zeros shrink to a few KB of gzip. */
 static void bomb(void)
 {
@@ -1110,6 +1244,7 @@ int main(int argc, char **argv)
 	}
 
 	hostile();
+	spec_edges(dir);
 	bomb();
 	/* In a plain tar, flips in the zero padding of 512-byte records and in
 	 * header fields dg ignores are harmless; a gzip'd file has none. */

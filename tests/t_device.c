@@ -101,6 +101,8 @@ int main(int argc, char **argv)
 		   v->max_shared_memory);
 		ok(has(v->driver, "Mesa") && v->api_version[0] == '1', "driver '%s', API %s",
 		   v->driver, v->api_version);
+		ok(has(v->tuning, "gemm tile ") && has(v->tuning, " invocations of "),
+		   "tuning names the GEMM tiles libdg chose: '%s'", v->tuning);
 		is_str(dg_device_vulkan_status(), "", "no Vulkan status message when devices exist");
 	}
 

@@ -1,7 +1,8 @@
 /* t_dnnl_conv.c — the oneDNN layer's convolution and transposed
  * convolution plans (forward with bias + activation, backward-data,
  * backward-weights + bias) against double-precision references on odd
- * shapes with stride, padding and dilation. */
+ * shapes with stride, padding and dilation; grouped and 3-d ones too. */
+#include "cpu/dnnl.h"     /* internal: links libdg-internal.a */
 #include "t_dnnl_util.h"
 
 #define IDX4(a, b, c, d, B, C, D) ((((size_t)(a) * (B) + (b)) * (C) + (c)) * (D) + (d))
@@ -227,6 +228,114 @@ static void test_deconv(struct dg_dnnl_conv c, double tol)
 	dg_dnnl_plan_free(pw);
 }
 
+/* ---- grouped and 3-d plans ------------------------------------------------ */
+
+/* The same relation on N×C×D×H×W with groups: output channel o meets the
+ * input channels of its group o/(co/G), weights co×(ci/G)×kd×kh×kw; a
+ * 2-d plan is the case D = kd = 1. */
+struct rel5 {
+	int n, ci, co, g, in[3], out[3], k[3], s[3], p[3], d[3];
+};
+
+static void conv_rel5(const struct rel5 *r, enum which what, double *in, double *wt, double *out)
+{
+	int cg = r->ci / r->g, og = r->co / r->g;
+	for (int n = 0; n < r->n; n++)
+	for (int o = 0; o < r->co; o++)
+	for (int i = 0; i < cg; i++)
+	for (int z = 0; z < r->out[0]; z++)
+	for (int y = 0; y < r->out[1]; y++)
+	for (int x = 0; x < r->out[2]; x++)
+	for (int kz = 0; kz < r->k[0]; kz++)
+	for (int ky = 0; ky < r->k[1]; ky++)
+	for (int kx = 0; kx < r->k[2]; kx++) {
+		int a = z * r->s[0] - r->p[0] + kz * r->d[0];
+		int b = y * r->s[1] - r->p[1] + ky * r->d[1];
+		int c = x * r->s[2] - r->p[2] + kx * r->d[2];
+		if (a < 0 || a >= r->in[0] || b < 0 || b >= r->in[1] || c < 0 || c >= r->in[2])
+			continue;
+		int ch = o / og * cg + i;
+		size_t ii = (((size_t)(n * r->ci + ch) * r->in[0] + a) * r->in[1] + b) * r->in[2] + c;
+		size_t wi = (((size_t)(o * cg + i) * r->k[0] + kz) * r->k[1] + ky) * r->k[2] + kx;
+		size_t oi = (((size_t)(n * r->co + o) * r->out[0] + z) * r->out[1] + y) * r->out[2] + x;
+		if (what == FWD)
+			out[oi] += in[ii] * wt[wi];
+		else if (what == BWD_DATA)
+			in[ii] += out[oi] * wt[wi];
+		else
+			wt[wi] += in[ii] * out[oi];
+	}
+}
+
+/* A grouped and/or 3-d convolution's three plans against conv_rel5; with
+ * deconv also the transposed convolution's forward plan (PyTorch's
+ * grouped ConvTranspose layout), whose reference is backward-data. */
+static void test_conv_nd(struct dg_dnnl_conv c, int deconv, double tol)
+{
+	int64_t o3[3];
+	char name[96], what[160];
+	int three = c.id > 0, g = c.groups > 1 ? (int)c.groups : 1;
+
+	snprintf(name, sizeof name, "%s-d conv %lld->%lld groups %d", three ? "3" : "2",
+		 (long long)c.ic, (long long)c.oc, g);
+	if (!ok(dg_dnnl_window_out(&c, 0, o3) == 0, "%s: output size", name))
+		return;
+	struct rel5 r = { (int)c.n, (int)c.ic, (int)c.oc, g,
+			  { three ? (int)c.id : 1, (int)c.ih, (int)c.iw },
+			  { (int)o3[0], (int)o3[1], (int)o3[2] },
+			  { three ? (int)c.kd : 1, (int)c.kh, (int)c.kw },
+			  { three ? (int)c.sd : 1, (int)c.sh, (int)c.sw },
+			  { three ? (int)c.pd : 0, (int)c.ph, (int)c.pw },
+			  { three ? (int)c.dd : 1, (int)c.dh, (int)c.dw } };
+	size_t ni = (size_t)r.n * r.ci * r.in[0] * r.in[1] * r.in[2];
+	size_t no = (size_t)r.n * r.co * r.out[0] * r.out[1] * r.out[2];
+	size_t nw = (size_t)r.co * (r.ci / g) * r.k[0] * r.k[1] * r.k[2];
+	float *x = frand(ni, -1, 1), *w = frand(nw, -1, 1), *gy = frand(no, -1, 1);
+	float *y = fbuf(no), *dx = fbuf(ni), *dw = fbuf(nw);
+	double *ry = dbuf(no), *rdx = dbuf(ni), *rdw = dbuf(nw);
+	struct dg_dnnl_plan *pf = NULL, *pd = NULL, *pw = NULL;
+
+	MAKE(pf, dg_dnnl_conv_fwd_plan(&pf, &c, 0, DG_DNNL_NONE, 0));
+	MAKE(pd, dg_dnnl_conv_bwd_data_plan(&pd, &c, 0));
+	MAKE(pw, dg_dnnl_conv_bwd_weights_plan(&pw, &c, 0));
+	RUN(pf, x, w, NULL, y);
+	RUN(pd, gy, w, dx);
+	RUN(pw, x, gy, dw, NULL);
+	conv_rel5(&r, FWD, todouble(x, ni), todouble(w, nw), ry);
+	conv_rel5(&r, BWD_DATA, rdx, todouble(w, nw), todouble(gy, no));
+	conv_rel5(&r, BWD_W, todouble(x, ni), rdw, todouble(gy, no));
+	snprintf(what, sizeof what, "%s forward", name);
+	check(what, y, ry, no, tol);
+	snprintf(what, sizeof what, "%s backward-data", name);
+	check(what, dx, rdx, ni, tol);
+	snprintf(what, sizeof what, "%s backward-weights", name);
+	check(what, dw, rdw, nw, tol);
+	dg_dnnl_plan_free(pf);
+	dg_dnnl_plan_free(pd);
+	dg_dnnl_plan_free(pw);
+	if (!deconv)
+		return;
+	/* the transposed convolution from c.oc to c.ic channels: its input
+	 * is gy, its weight w read as oc×(ic/G)×k (ConvTranspose's layout) */
+	struct dg_dnnl_conv t = c;
+	struct dg_dnnl_plan *pt = NULL;
+	t.ic = c.oc, t.oc = c.ic;
+	t.id = three ? o3[0] : 0, t.ih = o3[1], t.iw = o3[2];
+	/* output padding: the rows a strided convolution left over */
+	t.opd = three ? (c.id + 2 * c.pd - c.dd * (c.kd - 1) - 1) % c.sd : 0;
+	t.oph = (c.ih + 2 * c.ph - c.dh * (c.kh - 1) - 1) % c.sh;
+	t.opw = (c.iw + 2 * c.pw - c.dw * (c.kw - 1) - 1) % c.sw;
+	int64_t t3[3];
+	ok(dg_dnnl_window_out(&t, 1, t3) == 0 && t3[1] == c.ih && t3[2] == c.iw &&
+	   (!three || t3[0] == c.id), "%s transposed: output size", name);
+	float *tx = fbuf(ni);
+	MAKE(pt, dg_dnnl_deconv_fwd_plan(&pt, &t, 0, DG_DNNL_NONE, 0));
+	RUN(pt, gy, w, NULL, tx);
+	snprintf(what, sizeof what, "%s transposed forward", name);
+	check(what, tx, rdx, ni, tol);
+	dg_dnnl_plan_free(pt);
+}
+
 int main(void)
 {
 	/* Sums of up to a few hundred products of values in [-1, 1]:
@@ -256,6 +365,22 @@ int main(void)
 				  .sh = 2, .sw = 2, .ph = 1, .pw = 1, .dh = 1, .dw = 1,
 				  .oph = 1, .opw = 1 };
 	test_deconv(v, tol);
+
+	/* grouped (depthwise too), 3-d, and both */
+	struct dg_dnnl_conv g2 = { .n = 2, .ic = 6, .ih = 9, .iw = 7, .oc = 4, .kh = 3, .kw = 2,
+				   .sh = 2, .sw = 1, .ph = 1, .pw = 0, .dh = 1, .dw = 2, .groups = 2 };
+	test_conv_nd(g2, 1, tol);
+	struct dg_dnnl_conv dw = { .n = 2, .ic = 16, .ih = 11, .iw = 10, .oc = 16, .kh = 3, .kw = 3,
+				   .sh = 1, .sw = 1, .ph = 1, .pw = 1, .dh = 1, .dw = 1, .groups = 16 };
+	test_conv_nd(dw, 1, tol);
+	struct dg_dnnl_conv v3 = { .n = 2, .ic = 3, .ih = 6, .iw = 5, .oc = 5, .kh = 3, .kw = 3,
+				   .sh = 2, .sw = 1, .ph = 1, .pw = 1, .dh = 1, .dw = 1,
+				   .id = 7, .kd = 3, .sd = 2, .pd = 1, .dd = 1 };
+	test_conv_nd(v3, 1, tol);
+	struct dg_dnnl_conv g3 = { .n = 1, .ic = 4, .ih = 5, .iw = 6, .oc = 6, .kh = 2, .kw = 3,
+				   .sh = 1, .sw = 2, .ph = 0, .pw = 1, .dh = 2, .dw = 1, .groups = 2,
+				   .id = 5, .kd = 3, .sd = 1, .pd = 1, .dd = 1 };
+	test_conv_nd(g3, 1, tol);
 	tfree_all();
 	return done_testing();
 }

@@ -1,6 +1,7 @@
 /* t_dnnl_matmul.c — the oneDNN layer's matmul plans (transposes, batch,
  * fused bias + activation, accumulation), the linear layer's backward
  * pieces, and reductions, against plain double-precision references. */
+#include "cpu/dnnl.h"     /* internal: links libdg-internal.a */
 #include "t_dnnl_util.h"
 
 /* Activation in double, as documented in cpu/dnnl.h. */

@@ -1,6 +1,7 @@
 /* t_dnnl_ops.c — the oneDNN layer's batch and layer norm, eltwise, softmax,
  * pooling and binary plans against double-precision references, and the
  * DG_THREADS setting (this test runs oneDNN with one thread). */
+#include "cpu/dnnl.h"     /* internal: links libdg-internal.a */
 #include "t_dnnl_util.h"
 
 /* ---- batch norm --------------------------------------------------- */
@@ -309,6 +310,79 @@ static void test_pool(enum dg_dnnl_pool_kind kind, const char *name)
 	dg_dnnl_plan_free(pb);
 }
 
+/* 3-d pooling as the engine plans it: forward without a workspace, and
+ * the backward (max pooling's from src, its forward run again). */
+static void test_pool3d(enum dg_dnnl_pool_kind kind, const char *name)
+{
+	struct dg_dnnl_conv c = { .n = 2, .ic = 3, .id = 5, .ih = 7, .iw = 6, .kd = 3, .kh = 3,
+				  .kw = 2, .sd = 2, .sh = 1, .sw = 2, .pd = 1, .ph = 1, .pw = 1,
+				  .dd = 1, .dh = 1, .dw = 1 };
+	int64_t o[3];
+	struct dg_dnnl_plan *pf = NULL, *pb = NULL;
+	char t[160];
+
+	c.oc = c.ic;
+	if (!ok(dg_dnnl_window_out(&c, 0, o) == 0, "%s output size", name))
+		return;
+	int64_t in[3] = { c.id, c.ih, c.iw }, k[3] = { c.kd, c.kh, c.kw };
+	int64_t st[3] = { c.sd, c.sh, c.sw }, pd[3] = { c.pd, c.ph, c.pw };
+	size_t vin = (size_t)(in[0] * in[1] * in[2]), vout = (size_t)(o[0] * o[1] * o[2]);
+	size_t ni = (size_t)(c.n * c.ic) * vin, no = (size_t)(c.n * c.ic) * vout;
+	float *x = frand(ni, -1, 1), *y = fbuf(no), *g = frand(no, -1, 1), *dx = fbuf(ni);
+	double *ry = dbuf(no), *rdx = dbuf(ni);
+
+	MAKE(pf, dg_dnnl_pool_fwd_plan(&pf, &c, kind, 0));
+	RUN(pf, x, y, NULL);
+	if (kind != DG_DNNL_POOL_MAX) {
+		MAKE(pb, dg_dnnl_pool_bwd_plan(&pb, &c, kind));
+		RUN(pb, g, NULL, dx);
+	} else {
+		/* the engine's backward: from src, the forward run again */
+		MAKE(pb, dg_dnnl_pool_max_bwd_plan(&pb, &c));
+		RUN(pb, x, g, NULL, dx);
+	}
+	for (size_t pl = 0; pl < (size_t)(c.n * c.ic); pl++)
+		for (size_t i = 0; i < vout; i++) {
+			int64_t at[3] = { (int64_t)(i / (size_t)(o[1] * o[2])),
+					  (int64_t)(i / (size_t)o[2] % (size_t)o[1]), (int64_t)(i % (size_t)o[2]) };
+			double best = -INFINITY, sum = 0;
+			int cnt = 0;
+			size_t first = 0;
+			for (int pass = 0; pass < 2; pass++)
+				for (int64_t a = 0; a < k[0]; a++)
+					for (int64_t b = 0; b < k[1]; b++)
+						for (int64_t e = 0; e < k[2]; e++) {
+							int64_t p[3] = { at[0] * st[0] - pd[0] + a,
+									 at[1] * st[1] - pd[1] + b,
+									 at[2] * st[2] - pd[2] + e };
+							if (p[0] < 0 || p[0] >= in[0] || p[1] < 0 ||
+							    p[1] >= in[1] || p[2] < 0 || p[2] >= in[2])
+								continue;
+							size_t q = pl * vin + (size_t)((p[0] * in[1] + p[1]) * in[2] + p[2]);
+							int div = kind == DG_DNNL_POOL_AVG ? cnt : (int)(k[0] * k[1] * k[2]);
+							if (pass) {
+								if (kind != DG_DNNL_POOL_MAX)
+									rdx[q] += g[pl * vout + i] / div;
+								continue;
+							}
+							if (x[q] > best)
+								best = x[q], first = q;
+							sum += x[q];
+							cnt++;
+						}
+			int div = kind == DG_DNNL_POOL_AVG ? cnt : (int)(k[0] * k[1] * k[2]);
+			ry[pl * vout + i] = kind == DG_DNNL_POOL_MAX ? best : sum / div;
+			if (kind == DG_DNNL_POOL_MAX)
+				rdx[first] += g[pl * vout + i];
+		}
+	snprintf(t, sizeof t, "%s 2x3x5x7x6 k3x3x2 s2x1x2 p1 forward", name);
+	check(t, y, ry, no, 1e-6);
+	snprintf(t, sizeof t, "%s backward", name);
+	check(t, dx, rdx, ni, 1e-6);
+	dg_dnnl_plan_free(pf);
+	dg_dnnl_plan_free(pb);
+}
+
 /* ---- binary ------------------------------------------------------- */
 
 static double bin_ref(enum dg_dnnl_binop op, double a, double b)
@@ -382,6 +456,9 @@ int main(void)
 	test_pool(DG_DNNL_POOL_MAX, "max pool");
 	test_pool(DG_DNNL_POOL_AVG, "avg pool (exclude padding)");
 	test_pool(DG_DNNL_POOL_AVG_PAD, "avg pool (include padding)");
+	test_pool3d(DG_DNNL_POOL_MAX, "3-d max pool");
+	test_pool3d(DG_DNNL_POOL_AVG, "3-d avg pool (exclude padding)");
+	test_pool3d(DG_DNNL_POOL_AVG_PAD, "3-d avg pool (include padding)");
 
 	const int64_t full[] = { 3, 7, 5 }, row[] = { 1, 7, 1 }, col[] = { 3, 1, 5 };
 	static const char *names[] = { "", "add", "sub", "mul", "div", "max", "min" };

@@ -76,7 +76,9 @@ static int setup(struct fixture *fx, const char *family, const char *const *sets
 		if (dg_hparams_set(fx->hp, *sets))
 			return -1;
 	fx->g = dg_graph_new(seed);
-	int st = dg_model_build(fx->f, &fx->m, fx->g, fx->hp, 1, side, side, classes, B, 1);
+	struct dg_model_spec spec = {.channels = 1, .height = side, .width = side,
+				     .classes = classes, .batch = B, .training = 1};
+	int st = dg_model_build(fx->f, &fx->m, fx->g, fx->hp, &spec);
 	fx->built = 1;
 	return st;
 }
@@ -104,9 +106,10 @@ static int feed(struct dg_exec *e, const struct dg_model *m, unsigned i)
 static int train(struct fixture *fx, unsigned steps, double *first, double *last)
 {
 	struct dg_optim opt = {.kind = DG_ADAM, .lr = 1e-3f};
-	int upd = dg_optimize(fx->g, fx->m.phases[0].loss, fx->m.phases[0].groups, &opt);
+	const struct dg_phase *ph = dg_model_phase_at(&fx->m, 0);
+	int upd = dg_optimize(fx->g, ph->loss, ph->groups, &opt);
 	struct dg_exec *e = NULL;
-	if (upd <= 0 || dg_compile(fx->g, "cpu", 1, &fx->m.phases[0].loss, 1, &upd, &e)) {
+	if (upd <= 0 || dg_compile(fx->g, "cpu", 1, &ph->loss, 1, &upd, &e)) {
 		diag("  %s", dg_errmsg());
 		return -1;
 	}
@@ -407,9 +410,11 @@ static void test_vae(void)
 	}
 	is_int(fx.m.latent_dim, 20, "  latent 20");
 	ok(fx.m.prior == DG_PRIOR_GAUSSIAN, "  Gaussian prior");
-	is_int(fx.m.nterms, 3, "  three terms");
-	ok(fx.m.nterms == 3 && !strcmp(fx.m.terms[0].name, "loss") &&
-		   !strcmp(fx.m.terms[1].name, "recon") && !strcmp(fx.m.terms[2].name, "kl"),
+	is_int(dg_model_term_count(&fx.m), 3, "  three terms");
+	ok(dg_model_term_count(&fx.m) == 3 &&
+		   !strcmp(dg_model_term_at(&fx.m, 0, NULL)->name, "loss") &&
+		   !strcmp(dg_model_term_at(&fx.m, 1, NULL)->name, "recon") &&
+		   !strcmp(dg_model_term_at(&fx.m, 2, NULL)->name, "kl"),
 	   "  named loss, recon, kl");
 	int nparams = 0;
 	for (size_t i = 0; i < dg_var_count(fx.g); i++)
@@ -434,7 +439,9 @@ static void test_vae(void)
 static int terms_once(struct fixture *fx, double *v)
 {
 	struct dg_exec *e = NULL;
-	dg_tensor outs[3] = {fx->m.terms[0].value, fx->m.terms[1].value, fx->m.terms[2].value};
+	dg_tensor outs[3] = {dg_model_term_at(&fx->m, 0, NULL)->value,
+			     dg_model_term_at(&fx->m, 1, NULL)->value,
+			     dg_model_term_at(&fx->m, 2, NULL)->value};
 	int st = dg_compile(fx->g, "cpu", 3, outs, 0, NULL, &e) || feed(e, &fx->m, 0) ||
 		 dg_exec_run(e);
 	for (int i = 0; i < 3; i++)

@@ -174,6 +174,49 @@ static void conv_second_order(void)
 	dg_graph_free(g);
 }
 
+/* What the grouped, 3-d and pooling constructors refuse, each naming
+ * the op and the reason. */
+static void conv_pool_refusals(void)
+{
+	static const struct {
+		const char *what, *want;
+	} cases[] = {
+		{"groups that do not divide the channels", "3 groups do not divide 4 input"},
+		{"options without their size", "options of 4 bytes"},
+		{"conv3d of a 4-d image", "conv3d: want N×C×D×H×W"},
+		{"a weight of another rank", "weight of their rank"},
+		{"output padding as large as the stride", "output padding 2 not below the stride 2"},
+		{"pooling padding over half the window", "at most half the window"},
+		{"a window larger than the padded image", "window 9 larger"},
+		{"tiling windows that do not tile", "divisible by the window"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct dg_graph *g = dg_graph_new(1);
+		dg_tensor x = dg_input(g, "x", DG_F32, DG_SHAPE(2, 4, 7, 7)), y = DG_NONE;
+		dg_tensor w = dg_input(g, "w", DG_F32, DG_SHAPE(6, 4, 3, 3));
+		struct dg_conv_opt small = {.struct_size = 4};
+		switch (i) {
+		case 0: y = dg_conv_nd(g, x, w, DG_NONE, DG_CONV_OPT(.groups = 3)); break;
+		case 1: y = dg_conv_nd(g, x, w, DG_NONE, &small); break;
+		case 2: y = dg_conv3d(g, x, w, DG_NONE, NULL); break;
+		case 3:
+			y = dg_conv_nd(g, x, dg_input(g, "w3", DG_F32, DG_SHAPE(6, 4, 3)), DG_NONE, NULL);
+			break;
+		case 4:
+			y = dg_conv_transpose_nd(g, dg_input(g, "x5", DG_F32, DG_SHAPE(1, 4, 3, 3, 3)),
+						 dg_input(g, "w5", DG_F32, DG_SHAPE(4, 2, 3, 3, 3)), DG_NONE,
+						 DG_CONV_OPT(.stride = {2, 2, 2}, .output_padding = {0, 2, 0}));
+			break;
+		case 5: y = dg_max_pool2d(g, x, 3, 2, 2); break;
+		case 6: y = dg_avg_pool2d(g, x, 9, 1, 0, 1); break;
+		case 7: y = dg_avg_pool(g, x, 2); break;
+		}
+		ok(!y.id && dg_graph_status(g) == DG_EUSAGE && strstr(dg_graph_error(g), cases[i].want),
+		   "refused: %s (%s)", cases[i].what, dg_graph_error(g));
+		dg_graph_free(g);
+	}
+}
+
 static void sticky_error(void)
 {
 	struct dg_graph *g = dg_graph_new(1);
@@ -571,6 +614,7 @@ int main(void)
 	second_derivative();
 	conv_second_order();
 	sticky_error();
+	conv_pool_refusals();
 	planning();
 	randomness();
 	variables();

@@ -116,6 +116,15 @@ static void test_hparams(const struct dg_family *f)
 	dg_hparams_free(hp);
 }
 
+/* A model of f for batch×1×2×2 images without labels. */
+static int build_for(const struct dg_family *f, struct dg_model *m, struct dg_graph *g,
+		     const struct dg_hparams *hp, uint64_t batch, int training)
+{
+	struct dg_model_spec spec = {.channels = 1, .height = 2, .width = 2, .batch = batch,
+				     .training = training};
+	return dg_model_build(f, m, g, hp, &spec);
+}
+
 /* Builds tiny on a graph, trains a few Adam steps on the cpu device, and
  * runs its encoder and decoder on the same parameters. */
 static void test_train(const struct dg_family *f)
@@ -126,14 +135,18 @@ static void test_train(const struct dg_family *f)
 	dg_hparams_set(hp, "hidden=3");
 	struct dg_graph *g = dg_graph_new(7);
 	struct dg_model m;
-	int st = dg_model_build(f, &m, g, hp, 1, 2, 2, 0, 4, 1);
+	int st = build_for(f, &m, g, hp, 4, 1);
 	is_int(st, 0, "build tiny for 4x1x2x2");
 	if (st)
 		diag("  %s", dg_errmsg());
-	is_int(m.nphases, 1, "one training phase");
-	is_str(m.phases[0].name, "ae", "phase named");
-	is_int(m.nterms, 2, "two terms to report");
-	is_str(m.terms[1].name, "rec", "terms named");
+	is_int(dg_model_phase_count(&m), 1, "one training phase");
+	const struct dg_phase *ph = dg_model_phase_at(&m, 0);
+	is_str(ph ? ph->name : "", "ae", "phase named");
+	is_int(dg_model_term_count(&m), 2, "two terms to report");
+	size_t owner = 9;
+	is_str(dg_model_term_count(&m) == 2 ? dg_model_term_at(&m, 1, &owner)->name : "", "rec",
+	       "terms named");
+	is_int(owner, 0, "  reported by phase 0");
 	is_int(m.latent_dim, 3, "latent size from --set hidden=3");
 	int nparams = 0;
 	for (size_t i = 0; i < dg_var_count(g); i++)
@@ -141,14 +154,15 @@ static void test_train(const struct dg_family *f)
 	is_int(nparams, 2, "two parameters declared");
 
 	struct dg_optim opt = {.kind = DG_ADAM, .lr = 0.05f};
-	int upd = dg_optimize(g, m.phases[0].loss, m.phases[0].groups, &opt);
+	int upd = dg_optimize(g, ph->loss, ph->groups, &opt);
 	ok(upd > 0, "optimizer appended");
 	dg_tensor code, drawn, z = dg_input(g, "z", DG_F32, DG_SHAPE(2, 3)), img;
 	is_int(f->encode(&m, m.x, m.y, &code, &drawn), 0, "encode appended");
 	is_int(f->decode(&m, z, DG_NONE, &img), 0, "decode appended");
 
 	struct dg_exec *train = NULL, *enc = NULL, *dec = NULL;
-	dg_tensor outs[2] = {m.terms[0].value, m.terms[1].value};
+	dg_tensor outs[2] = {dg_model_term_at(&m, 0, NULL)->value,
+			     dg_model_term_at(&m, 1, NULL)->value};
 	st = dg_compile(g, "cpu", 2, outs, 1, &upd, &train);
 	is_int(st, 0, "training step compiles on cpu");
 	if (st)
@@ -189,7 +203,7 @@ static void test_train(const struct dg_family *f)
 
 	/* A family refusing a request: the reason reaches the caller. */
 	g = dg_graph_new(1);
-	dg_model_build(f, &m, g, hp, 1, 2, 2, 0, 4, 0);
+	build_for(f, &m, g, hp, 4, 0);
 	dg_tensor out;
 	is_int(f->sample(&m, 4, 1, DG_NONE, &out), DG_EUSAGE, "tiny refuses to sample");
 	ok(contains(dg_graph_error(g), "no prior"), "  and says why");
@@ -198,7 +212,7 @@ static void test_train(const struct dg_family *f)
 
 	/* A plugin asking for a hyperparameter it did not declare. */
 	g = dg_graph_new(1);
-	dg_model_build(f, &m, g, hp, 1, 2, 2, 0, 4, 0);
+	build_for(f, &m, g, hp, 4, 0);
 	is_int(dg_model_int(&m, "nope"), 0, "undeclared hyperparameter reads 0");
 	dg_model_float(&m, "act");
 	ok(dg_graph_status(g) != 0 && contains(dg_graph_error(g), "nope"),
@@ -250,6 +264,14 @@ int main(void)
 	char lin[600];
 	snprintf(lin, sizeof lin, "%s/lin.c", tmp);
 	st = st || cc_plugin("b", "lin", lin, "");
+	/* and its two-network walk-through */
+	snprintf(cmd, sizeof cmd,
+		 "awk '/^\\.Ss A two-network family/{f=1} f&&/^\\.Bd -literal$/{p=1;next} "
+		 "p&&/^\\.Ed/{exit} p' '%s/man/dg-plugin.7' > '%s/mlpgan.c'", src, tmp);
+	st = st || system(cmd);
+	char gan[600];
+	snprintf(gan, sizeof gan, "%s/mlpgan.c", tmp);
+	st = st || cc_plugin("b", "mlpgan", gan, "");
 	if (!ok(st == 0, "test plugins compile out of tree")) {
 		printf("Bail out! cannot compile test plugins\n");
 		return 1;
@@ -289,7 +311,7 @@ int main(void)
 	dg_family_load("tiny", &again);
 	ok(again == f, "loading twice gives the same family");
 	ok(f->caps == (DG_CAP_ENCODE | DG_CAP_DECODE), "capabilities");
-	ok(f->struct_size >= DG_FAMILY_SIZE_V1, "struct_size covers ABI 1");
+	ok(f->struct_size >= DG_FAMILY_SIZE_V2, "struct_size covers ABI 2");
 
 	const struct dg_family *nf = NULL;
 	is_int(dg_family_load("newer", &nf), 0, "a longer description (newer minor) is accepted");
@@ -303,7 +325,7 @@ int main(void)
 		const char *name, *why;
 		int status;
 	} broken[] = {
-		{"badabi", "ABI 99", DG_EDATA},
+		{"badabi", "ABI 100, this dg has ABI 2", DG_EDATA},
 		{"badsize", "8 bytes", DG_EDATA},
 		{"noentry", "dg_family_entry", DG_EDATA},
 		{"notelf", "", DG_EDATA},
@@ -362,16 +384,44 @@ int main(void)
 		static const float x[8] = {0, 1, 1, 0, 1, 0, 0, 1};
 		st = dg_hparams_new(lf, &hp);
 		st = st || dg_hparams_set(hp, "hidden=2");
-		st = st || dg_model_build(lf, &m, g, hp, 1, 2, 2, 0, 2, 1);
+		st = st || build_for(lf, &m, g, hp, 2, 1);
 		struct dg_optim opt = {.kind = DG_SGD, .lr = 0.1f};
-		int upd = st ? 0 : dg_optimize(g, m.phases[0].loss, m.phases[0].groups, &opt);
-		st = st || dg_compile(g, NULL, 1, &m.terms[0].value, 1, &upd, &e);
+		const struct dg_phase *lp = st ? NULL : dg_model_phase_at(&m, 0);
+		int upd = st ? 0 : dg_optimize(g, lp->loss, lp->groups, &opt);
+		st = st || dg_compile(g, NULL, 1, &dg_model_term_at(&m, 0, NULL)->value, 1, &upd,
+				      &e);
 		st = st || dg_exec_feed(e, "x", DG_F32, x, 8) || dg_exec_run(e);
 		ok(st == 0 && isfinite(dg_exec_scalar(e, 0)), "  and runs a training step");
 		if (st)
 			diag("  %s", dg_errmsg());
 		dg_exec_free(e);
 		dg_model_release(lf, &m);
+		dg_graph_free(g);
+		dg_hparams_free(hp);
+	}
+
+	const struct dg_family *gf = NULL;
+	is_int(dg_family_load("mlpgan", &gf), 0, "dg-plugin(7)'s two-network example loads");
+	if (gf) {
+		struct dg_hparams *hp = NULL;
+		struct dg_graph *g = dg_graph_new(3);
+		struct dg_model m = {0};
+		st = dg_hparams_new(gf, &hp) || dg_hparams_set(hp, "critic_steps=3") ||
+		     build_for(gf, &m, g, hp, 4, 1);
+		const struct dg_phase *pd = st ? NULL : dg_model_phase_at(&m, 0);
+		const struct dg_phase *pg = st ? NULL : dg_model_phase_at(&m, 1);
+		ok(!st && dg_model_phase_count(&m) == 2 && !strcmp(pd->name, "critic") &&
+			   pd->groups == DG_GROUP(1) && pd->steps == 3 && pd->optim &&
+			   pd->optim->beta1 == 0.5f && !strcmp(pg->name, "generator") &&
+			   pg->groups == DG_GROUP(0) && pg->optim->ema_decay > 0,
+		   "  two phases: critic (group 1, 3 steps, Adam beta1 0.5), generator (group 0, EMA)");
+		size_t owner = 9;
+		ok(!st && dg_model_term_count(&m) == 2 &&
+			   !strcmp(dg_model_term_at(&m, 1, &owner)->name, "g_loss") && owner == 1,
+		   "  g_loss is the generator's term");
+		if (st)
+			diag("  %s", dg_errmsg());
+		dg_model_release(gf, &m);
 		dg_graph_free(g);
 		dg_hparams_free(hp);
 	}

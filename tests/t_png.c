@@ -1,6 +1,9 @@
 /* t_png.c — PNG decoding of every colour type and depth against values
  * computed here, lossless round trips, hostile files, and grid geometry. */
 #include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <png.h>
 #include <zlib.h>
 #include "tap.h"
@@ -332,6 +335,59 @@ static void test_round_trip(void)
 	}
 }
 
+/* dg_png_write_file replaces a file atomically: the old file until the
+ * new one is whole, no temporary left behind, the old file kept when the
+ * write fails. */
+static void test_write_file(void)
+{
+	char dir[] = "/tmp/t_png.XXXXXX", path[64], bad[96];
+	struct dg_array *u = random_u8(2, 3, 5, 7), *back = NULL;
+	char *mem = NULL, *file = NULL;
+	size_t lm = 0, lf = 0;
+
+	if (!mkdtemp(dir)) {
+		ok(0, "temporary folder");
+		return;
+	}
+	snprintf(path, sizeof path, "%s/x.png", dir);
+	FILE *old = fopen(path, "w");
+	fputs("old contents", old);
+	fclose(old);
+	is_int(dg_png_write_file(path, u, 1, NULL), 0, "image 1 written over an existing file");
+	write_mem(u, 1, 8, &mem, &lm);
+	FILE *f = fopen(path, "rb");
+	if (f) {
+		file = malloc(lm + 1);
+		lf = fread(file, 1, lm + 1, f);
+		fclose(f);
+	}
+	ok(file && lf == lm && !memcmp(file, mem, lm), "the file holds what dg_png_write writes");
+	is_int(dg_png_read(path, &back), 0, "and reads back");
+	dg_array_free(back);
+	back = NULL;
+	DIR *d = opendir(dir);
+	int entries = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		entries += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	if (d)
+		closedir(d);
+	is_int(entries, 1, "no temporary file left beside it");
+	uint64_t bd[3] = {2, 5, 7};   /* 2 channels: refused */
+	struct dg_array *two = dg_array_new(DG_U8, 3, bd);
+	ok(dg_png_write_file(path, two, 0, NULL) == DG_EUSAGE, "a bad image is refused");
+	is_int(dg_png_read(path, &back), 0, "and the file is untouched");
+	snprintf(bad, sizeof bad, "%s/missing/x.png", dir);
+	ok(dg_png_write_file(bad, u, 0, NULL) == DG_ECANTCREAT && strstr(dg_errmsg(), "missing"),
+	   "a missing folder: %s", dg_errmsg());
+	dg_array_free(back);
+	dg_array_free(two);
+	dg_array_free(u);
+	free(mem);
+	free(file);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_clamp(void)
 {
 	uint64_t d[4] = {1, 1, 1, 7};
@@ -612,6 +668,7 @@ int main(void)
 {
 	test_colour_types();
 	test_round_trip();
+	test_write_file();
 	test_clamp();
 	test_hostile();
 	test_grid();

@@ -515,7 +515,7 @@ static void test_limits(void)
 	f = mem_file(m.p, m.n);
 	r = dg_reader_file(f, NULL);
 	is_int(dg_read_array(r, &y), DG_EUSAGE, "malformed DG_STREAM_MAX_BYTES refused");
-	is_str(dg_errmsg(), "DG_STREAM_MAX_BYTES: '12x' is not a number of bytes",
+	is_str(dg_errmsg(), "DG_STREAM_MAX_BYTES: '12x' is not a positive decimal number (a limit, see dg(7))",
 	       "message names the variable");
 	dg_reader_close(r);
 	fclose(f);

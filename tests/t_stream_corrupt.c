@@ -154,6 +154,31 @@ static void test_absurd_headers(void)
 	craft_header(h, 0, DG_F32, 0, 0, NULL, NULL, 0, NULL, 4);
 	read_header_only(h, "invalid stream version 0", "version 0");
 
+	/* A 0 among the dims: judged by the product of the others, in any
+	 * order (partial products passed 0x2^40x2^40 and refused
+	 * 2^40x2^40x0). */
+	{
+		static const uint64_t shapes[4][3] = {
+			{0, UINT64_C(1) << 40, UINT64_C(1) << 40},
+			{UINT64_C(1) << 40, UINT64_C(1) << 40, 0},
+			{0, UINT64_C(1) << 20, UINT64_C(1) << 20},
+			{UINT64_C(1) << 20, UINT64_C(1) << 20, 0},
+		};
+		for (int i = 0; i < 4; i++) {
+			uint64_t count = 9, d[8] = {shapes[i][0], shapes[i][1], shapes[i][2]};
+			int st;
+			craft_header(h, 1, DG_F32, 3, 0, d, NULL, 0, NULL, 0);
+			st = read_all(h, 128, &count);
+			if (i < 2)
+				ok(st == DG_EDATA && strstr(dg_errmsg(), "shape overflows"),
+				   "empty shape %d, nonzero dims overflowing: refused (%s)", i,
+				   dg_errmsg());
+			else
+				ok(st == 0 && count == 1, "empty shape %d of 2^40 elements "
+				   "otherwise: one record of none (%s)", i, st ? dg_errmsg() : "");
+		}
+	}
+
 	memset(dims, 0, sizeof dims);
 	dims[0] = 1;
 	dims[5] = 7;
@@ -272,6 +297,10 @@ static void test_record_errors(void)
 		ok(st == DG_EDATA && strstr(dg_errmsg(), "stdin: record 0: invalid "
 					    "metadata") && strstr(dg_errmsg(), want[i]),
 		   "metadata %d refused: %s", i, dg_errmsg());
+		/* a lister (dg-info) shows it in its place, as bad */
+		ok(r0 && r0->index == 0 && r0->payload_len == 1 && r0->meta &&
+		   dg_meta_count(r0->meta) == 0 && !dg_reader_broken(r),
+		   "metadata %d: the spoiled record's header is handed back", i);
 		st = dg_reader_next(r, &r0);
 		ok(st == 0 && r0 && r0->index == 1, "record after bad metadata %d is read", i);
 		dg_reader_close(r);

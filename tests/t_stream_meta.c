@@ -121,8 +121,34 @@ static void test_record(void)
 	dg_meta_free(m);
 }
 
+/* labels= of a record: written from ints, read back, refused when they
+ * are not exactly n labels. */
+static void test_labels(void)
+{
+	struct dg_meta *m = dg_meta_new();
+	int32_t y[4] = {3, 0, 2147483647, 7}, back[4] = {-1, -1, -1, -1};
+	int found = 1;
+
+	is_int(dg_meta_get_labels(m, 4, back, &found), 0, "labels: absent is not an error");
+	ok(!found && back[0] == -1, "  found = 0, nothing written");
+	is_int(dg_meta_set_labels(m, y, 4), 0, "labels: set 4");
+	is_str(dg_meta_get(m, "labels"), "3,0,2147483647,7", "  as text");
+	ok(dg_meta_get_labels(m, 4, back, &found) == 0 && found &&
+		   !memcmp(back, y, sizeof y), "  read back");
+	is_int(dg_meta_get_labels(m, 3, back, &found), DG_EDATA, "  4 labels are not 3");
+	is_int(dg_meta_get_labels(m, 5, back, &found), DG_EDATA, "  nor 5");
+	static const char *const bad[] = {"1,,2", "1,2,", "-1", "1,x", "2147483648", " 1", ""};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		dg_meta_set(m, "labels", bad[i]);
+		is_int(dg_meta_get_labels(m, bad[i][0] && strchr(bad[i], ',') ? 3 : 1, back, &found),
+		       DG_EDATA, "  '%s' refused", bad[i]);
+	}
+	dg_meta_free(m);
+}
+
 int main(void)
 {
+	test_labels();
 	test_many_keys();
 	test_parse();
 	test_record();

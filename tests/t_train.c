@@ -212,7 +212,7 @@ int main(void)
 		is_str(dg_meta_get(mf, "data_shape"), "1x6x6", "  data_shape");
 		is_str(dg_meta_get(mf, "step"), "18", "  step 18");
 		is_str(dg_meta_get(mf, "epoch"), "3", "  epoch 3");
-		is_str(dg_meta_get(mf, "plugin_abi"), "1", "  plugin_abi");
+		is_str(dg_meta_get(mf, "plugin_abi"), "2", "  plugin_abi");
 		ok(dg_checkpoint_tensor(a, "params/enc.w") != NULL, "  params/enc.w");
 		ok(dg_checkpoint_tensor(a, "optim/enc.w.m") != NULL, "  optim/enc.w.m (Adam)");
 		ok(dg_checkpoint_tensor(a, "optim/graph.runs") != NULL, "  optim/graph.runs");

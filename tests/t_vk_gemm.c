@@ -1,5 +1,5 @@
 /* t_vk_gemm.c — the vulkan backend's matmul and convolution recorders
- * (graph/vk_k_gemm.c, shaders/gemm.glsl) against a double-precision C
+ * (vk/vk_k_gemm.c, shaders/gemm.glsl) against a double-precision C
  * reference, calling the recorder directly with hand-made kernel calls:
  * odd sizes, 1×1, K = 1, tall and skinny, every transpose combination,
  * batches with shared and batched B, the fused bias and each activation,
@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include "dg/error.h"
 #include "dg/rng.h"
-#include "graph/vk_kernels.h"
+#include "vk/vk_kernels.h"
 #include "tap.h"
 
 #define GUARD 5   /* floats checked before and after the output */

@@ -176,6 +176,26 @@ static void bad_index(const char *device)
 	dg_graph_free(g);
 }
 
+/* A call the backend cannot run (here: 2^31 elements, more than its
+ * shaders index) is refused by dg_compile, naming the op, before the
+ * graph is bound to the device or anything is allocated (the input alone
+ * would be 8 GiB): the same graph then still compiles on cpu. */
+static void refusal(void)
+{
+	struct dg_graph *g = dg_graph_new(1);
+	dg_tensor big = dg_input(g, "big", DG_F32, DG_SHAPE(1u << 16, 1u << 15));
+	dg_tensor y = dg_sigmoid(g, big);
+	dg_tensor small = dg_tanh(g, dg_input(g, "small", DG_F32, DG_SHAPE(4)));
+	struct dg_exec *e = NULL;
+	int st = dg_compile(g, "vulkan", 1, &y, 0, NULL, &e);
+	ok(st == DG_ENODEV && strstr(dg_errmsg(), "vulkan backend") &&
+	   strstr(dg_errmsg(), "sigmoid") && !e, "refused at compile time: %s", dg_errmsg());
+	st = dg_compile(g, "cpu", 1, &small, 0, NULL, &e);
+	ok(st == 0, "the refused graph was not bound: it compiles on cpu (%s)", st ? dg_errmsg() : "ok");
+	dg_exec_free(e);
+	dg_graph_free(g);
+}
+
 /* DG_PROFILE=1 prints per-op timings to stderr when the step is freed. */
 static void profile(void)
 {
@@ -228,6 +248,7 @@ int main(void)
 	bad_index("cpu");
 	bad_index("vulkan");
 	chains();
+	refusal();
 	profile();
 	return done_testing();
 }

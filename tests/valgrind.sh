@@ -45,5 +45,20 @@ vg "dg-eval -k 4" dg-eval -m "$tmp/m.dgm" -d fashion-mnist-test -n 64 -k 4 --jso
 vg "dg-info (checkpoint)" dg-info "$tmp/m.dgm"
 vg "dg-encode | images" dg-encode -n 16 fashion-mnist
 vg "dg-decode (grid PNG)" sh -c "dg-encode -n 16 fashion-mnist | valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite dg-decode --grid 4x4"
+# Inputs read once, through pipes (issue 12): standard input loaded into
+# memory for training, a gzip'd IDX, a tar.gz of PNGs and a checkpoint
+# read from a pipe after their first bytes were peeked at.
+VG="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
+fm=${DG_DATA_DIR:-/usr/share/datasets}/fashion-mnist
+mkdir -p "$tmp/set/a" "$tmp/set/b"
+dg-encode -n 4 fashion-mnist | dg-decode -o "$tmp/set/a/%d.png"
+dg-encode -n 4 fashion-mnist-test | dg-decode -o "$tmp/set/b/%d.png"
+tar czf "$tmp/set.tgz" -C "$tmp" set
+vg "dg-train -d - (stdin in memory, 2 epochs)" sh -c "dg-encode -n 128 fashion-mnist |
+	$VG dg-train -q -p vae -d - --epochs 2 --batch 64 -o $tmp/s.dgm"
+vg "dg-encode - (gzip'd IDX from a pipe)" sh -c "cat $fm/t10k-images-idx3-ubyte.gz |
+	$VG dg-encode -n 64 -"
+vg "dg-encode - (tar.gz of PNGs from a pipe)" sh -c "cat $tmp/set.tgz | $VG dg-encode -"
+vg "dg-info - (checkpoint from a pipe)" sh -c "cat $tmp/m.dgm | $VG dg-info -"
 echo "1..$n"
 exit $bad

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dg.h"
-#include "io/atomic.h"
 
 static const char usage_text[] =
 	"Usage: dg-decode [OPTIONS] [FILE...]\n"
@@ -28,6 +27,8 @@ static const char usage_text[] =
 	"  -m, --model MODEL     decode latent codes through MODEL's decoder\n"
 	"      --raw             with -m, write image records instead of PNG\n"
 	"      --force           with -m, decode latents made by another model\n"
+	"      --no-ema          with -m, the trained weights, not their running\n"
+	"                        average (for models that keep one, e.g. GANs)\n"
 	"      --device SPEC     with -m: cpu or vulkan:N (default $DG_DEVICE)\n"
 	"  -h, --help            show this help\n"
 	"      --version         show the version\n"
@@ -44,18 +45,15 @@ struct cmdline {
 	char **inputs;
 	int ninputs;
 	const char *model, *device;
-	int raw, force;
+	int raw, force, no_ema;
 };
 
-/* The model of -m and its decode executables, one per record size. */
+/* The model of -m. */
 struct decoder {
 	struct dg_checkpoint *ck;
 	struct dg_inference *inf;
+	const struct dg_model_info *mi;
 	char fp[17];
-	struct dg_exec *e;
-	uint64_t n;              /* rows of e */
-	unsigned serial;         /* names of inputs compiled so far */
-	int cond;                /* conditional: labels= needed */
 	struct dg_writer *w;     /* --raw */
 };
 
@@ -67,7 +65,7 @@ struct batch {
 	float *data;
 };
 
-enum { OPT_PAD_VALUE = 256, OPT_RAW, OPT_FORCE, OPT_DEVICE };
+enum { OPT_PAD_VALUE = 256, OPT_RAW, OPT_FORCE, OPT_DEVICE, OPT_NO_EMA };
 
 /* Checks an -o pattern: exactly one %d, %i or %u (flags 0, -, + or space
  * and a width allowed), %% for a percent sign, nothing else.  Sets
@@ -153,6 +151,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"raw", no_argument, NULL, OPT_RAW},
 		{"force", no_argument, NULL, OPT_FORCE},
 		{"device", required_argument, NULL, OPT_DEVICE},
+		{"no-ema", no_argument, NULL, OPT_NO_EMA},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, DG_OPT_VERSION},
 		{0},
@@ -219,12 +218,15 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case OPT_DEVICE:
 			cl->device = optarg;
 			break;
+		case OPT_NO_EMA:
+			cl->no_ema = 1;
+			break;
 		default:
 			return dg_tool_option(c, usage_text, argv);
 		}
 	}
-	if ((cl->raw || cl->force || cl->device) && !cl->model)
-		return dg_tool_usage("--raw, --force and --device need -m MODEL");
+	if ((cl->raw || cl->force || cl->device || cl->no_ema) && !cl->model)
+		return dg_tool_usage("--raw, --force, --device and --no-ema need -m MODEL");
 	if (cl->raw && cl->format)
 		return dg_tool_usage("--raw writes records on standard output; it "
 				     "cannot be combined with -o");
@@ -249,7 +251,6 @@ static int emit(const struct cmdline *cl, struct batch *b, long long *fileno_)
 	struct dg_png_options po = {.bit_depth = cl->depth};
 	struct dg_array imgs = {.dtype = DG_F32, .rank = 4, .data = b->data};
 	struct dg_array *g;
-	struct dg_atomic *a;
 	char name[4096];
 	int st, len;
 
@@ -268,16 +269,8 @@ static int emit(const struct cmdline *cl, struct batch *b, long long *fileno_)
 	len = snprintf(name, sizeof name, cl->format, (*fileno_)++);
 	if (len < 0 || (size_t)len >= sizeof name)
 		st = dg_error(DG_ECANTCREAT, "-o: file name too long");
-	else if (!(st = dg_atomic_open(name, &a))) {
-		/* rename alone keeps readers from half files; an fsync per
-		 * image would make -o a hundred times slower */
-		a->nosync = 1;
-		st = dg_png_write(a->f, name, g, 0, &po);
-		if (st)
-			dg_atomic_abort(a);
-		else
-			st = dg_atomic_commit(a);
-	}
+	else
+		st = dg_png_write_file(name, g, 0, &po);  /* atomic, no fsync */
 	dg_array_free(g);
 	return st;
 }
@@ -345,30 +338,23 @@ static int check_record(const char *in, const struct dg_record *rec, uint64_t *n
 	return DG_OK;
 }
 
-/* Parses labels=a,b,... of a record into n labels. */
+/* The n labels of rec (labels=), checked against the model's classes. */
 static int parse_labels(const char *in, const struct dg_record *rec, int32_t *y, uint64_t n,
 			unsigned classes)
 {
-	const char *p = dg_meta_get(rec->meta, "labels");
 	unsigned long long ri = (unsigned long long)rec->index;
+	int found, st = dg_meta_get_labels(rec->meta, n, y, &found);
 
+	if (st)
+		return dg_error_context(st, "%s: record %llu", in, ri);
 	/* without labels=, they cycle through the classes, as dg-sample's do
 	 * (a model trained on labelled data without using them ignores them) */
-	if (!p) {
-		for (uint64_t i = 0; i < n; i++)
-			y[i] = (int32_t)(i % classes);
-		return DG_OK;
-	}
-	for (uint64_t i = 0; i < n; i++) {
-		char *end;
-		long v = strtol(p, &end, 10);
-		if (end == p || v < 0 || v >= (long)classes || (*end != ',' && *end) ||
-		    (i + 1 < n) != (*end == ','))
-			return dg_error(DG_EDATA, "%s: record %llu: labels= is not %llu "
-					"labels below %u", in, ri, (unsigned long long)n, classes);
-		y[i] = (int32_t)v;
-		p = end + (*end == ',');
-	}
+	for (uint64_t i = 0; !found && i < n; i++)
+		y[i] = (int32_t)(i % classes);
+	for (uint64_t i = 0; i < n; i++)
+		if ((uint32_t)y[i] >= classes)
+			return dg_error(DG_EDATA, "%s: record %llu: label %ld is not below the "
+					"model's %u classes", in, ri, (long)y[i], classes);
 	return DG_OK;
 }
 
@@ -377,57 +363,24 @@ static int parse_labels(const char *in, const struct dg_record *rec, int32_t *y,
 static int decode_latents(struct decoder *dec, const char *in, const struct dg_record *rec,
 			  const float *z, uint64_t n, struct dg_array **imgs)
 {
-	struct dg_inference *inf = dec->inf;
 	int32_t *y = NULL;
 	int st = DG_OK;
 
-	if (dec->cond) {
+	if (dec->mi->conditional) {
 		if (!(y = malloc(n * sizeof *y)))
 			return dg_error_nomem("labels", n * sizeof *y);
-		if ((st = parse_labels(in, rec, y, n, inf->classes))) {
+		if ((st = parse_labels(in, rec, y, n, dec->mi->classes))) {
 			free(y);
 			return st;
 		}
 	}
-	if (!dec->e || dec->n != n) {
-		char zn[32], yn[32];
-		dg_tensor zt, yt = DG_NONE, x = DG_NONE;
-		dg_exec_free(dec->e);
-		dec->e = NULL;
-		dec->serial++;
-		snprintf(zn, sizeof zn, "decode.z.%u", dec->serial);
-		snprintf(yn, sizeof yn, "decode.y.%u", dec->serial);
-		zt = dg_input(inf->g, zn, DG_F32, DG_SHAPE(n, inf->m.latent_dim));
-		if (dec->cond)
-			yt = dg_input(inf->g, yn, DG_I32, DG_SHAPE(n));
-		if ((st = inf->f->decode(&inf->m, zt, yt, &x)))
-			st = dg_error(st, "%s: decode: %s", inf->f->name, dg_graph_error(inf->g));
-		else if ((st = dg_compile(inf->g, inf->device, 1, &x, 0, NULL, &dec->e)))
-			st = dg_error_context(st, "%s: decode on %s", inf->f->name, inf->device);
-		if (st) {
-			free(y);
-			return st;
-		}
-		dec->n = n;
-	}
-	{
-		char zn[32], yn[32];
-		snprintf(zn, sizeof zn, "decode.z.%u", dec->serial);
-		snprintf(yn, sizeof yn, "decode.y.%u", dec->serial);
-		st = dg_exec_feed(dec->e, zn, DG_F32, z, n * inf->m.latent_dim);
-		if (!st && y)
-			st = dg_exec_feed(dec->e, yn, DG_I32, y, n);
-	}
+	st = dg_inference_decode(dec->inf, n, z, y, imgs);
 	free(y);
-	if (!st)
-		st = dg_exec_run(dec->e);
-	if (!st)
-		st = dg_exec_output(dec->e, 0, imgs);
-	if (!st && ((*imgs)->dtype != DG_F32 || (*imgs)->rank != 4 || (*imgs)->dims[0] != n)) {
+	if (!st && ((*imgs)->rank != 4 || (*imgs)->dims[0] != n)) {
 		dg_array_free(*imgs);
 		*imgs = NULL;
-		st = dg_error(DG_EINTERNAL, "%s: decode did not give n×C×H×W f32 images",
-			      inf->f->name);
+		st = dg_error(DG_EINTERNAL, "%s: decode did not give n×C×H×W images",
+			      dec->mi->family->name);
 	}
 	return st;
 }
@@ -438,7 +391,7 @@ static int read_latents(const struct cmdline *cl, struct decoder *dec, const cha
 {
 	unsigned long long ri = (unsigned long long)rec->index;
 	const char *fp = dg_meta_get(rec->meta, "model");
-	unsigned d = dec->inf->m.latent_dim;
+	unsigned d = dec->mi->latent_dim;
 	float *z;
 	uint64_t n;
 	int st;
@@ -505,7 +458,7 @@ static int take_images(const struct cmdline *cl, struct decoder *dec,
 		dims[3] = im->dims[3];
 		if ((st = dg_meta_set(im->meta, "space", "image")) ||
 		    (st = dg_meta_set(im->meta, "model", dec->fp)) ||
-		    (st = dg_meta_set(im->meta, "family", dec->inf->f->name)) ||
+		    (st = dg_meta_set(im->meta, "family", dec->mi->family->name)) ||
 		    (lb && n == im->dims[0] && (st = dg_meta_set(im->meta, "labels", lb))))
 			return st;
 		if ((st = dg_write_record(dec->w, DG_F32, 4, dims, im->meta, im->data)))
@@ -641,13 +594,14 @@ int main(int argc, char **argv)
 	}
 	if (cl.model) {
 		st = dg_checkpoint_read_flags(cl.model, DG_CHECKPOINT_NO_OPTIM, &dec.ck);
+		struct dg_inference_options io = {.device = cl.device, .raw_weights = cl.no_ema};
 		if (!st)
-			st = dg_inference_load(dec.ck, cl.device, 1, 0, &dec.inf);
+			st = dg_inference_open(dec.ck, &io, &dec.inf);
 		if (!st) {
-			const struct dg_family *f = dec.inf->f;
+			dec.mi = dg_inference_info(dec.inf);
+			const struct dg_family *f = dec.mi->family;
 			dg_checkpoint_fingerprint_hex(dec.ck, dec.fp);
-			dec.cond = (f->caps & DG_CAP_CONDITIONAL) && dec.inf->classes;
-			if (!(f->caps & DG_CAP_DECODE) || !f->decode || !dec.inf->m.latent_dim)
+			if (!(f->caps & DG_CAP_DECODE) || !f->decode || !dec.mi->latent_dim)
 				st = dg_error(DG_EUSAGE, "%s: model family '%s' has no decoder "
 					      "from latent codes", cl.model, f->name);
 		}
@@ -676,7 +630,6 @@ int main(int argc, char **argv)
 		int st2 = dg_writer_close(dec.w);
 		st = st ? st : st2;
 	}
-	dg_exec_free(dec.e);
 	dg_inference_free(dec.inf);
 	dg_checkpoint_free(dec.ck);
 	free(b.data);

@@ -7,15 +7,20 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "dg.h"
 
+/* Bytes of images read from a source at a time (at least one image). */
+#define READ_BYTES (64u << 20)
+
 static const char usage_text[] =
-	"Usage: dg-encode [OPTIONS] SOURCE...\n"
+	"Usage: dg-encode [OPTIONS] [SOURCE...]\n"
 	"Turn images into image records (dg-stream(5)) on standard output, or\n"
 	"with -m MODEL into latent codes through the model's encoder.\n"
 	"A SOURCE is a PNG file, a folder of PNGs, a tar, tar.gz or zip archive of\n"
 	"PNGs, an IDX file (plain or .gz), a stream file, '-' for a stream on\n"
-	"standard input, or fashion-mnist / fashion-mnist-test.\n"
+	"standard input, or fashion-mnist / fashion-mnist-test.  Without a SOURCE,\n"
+	"a stream is read from standard input unless it is a terminal.\n"
 	"\n"
 	"  -b, --batch N         images (or codes) per record (default 64)\n"
 	"  -n, --limit N         encode at most N images in all\n"
@@ -29,6 +34,8 @@ static const char usage_text[] =
 	"  -m, --model MODEL     encode to latent codes: the posterior mean\n"
 	"      --sample          with -m, draw each code from the posterior\n"
 	"  -s, --seed S          with --sample, the random seed (default 0)\n"
+	"      --no-ema          with -m, the trained weights, not their running\n"
+	"                        average (for models that keep one)\n"
 	"      --device SPEC     with -m: cpu or vulkan:N (default $DG_DEVICE)\n"
 	"  -h, --help            show this help\n"
 	"      --version         show the version\n"
@@ -43,13 +50,13 @@ struct cmdline {
 	const char *labels;
 	int strict, quiet;
 	const char *model, *device;
-	int sample, seed_given;
+	int sample, seed_given, no_ema;
 	uint64_t seed;
 	char **sources;
 	int nsources;
 };
 
-enum { OPT_STRICT = 256, OPT_SKIP, OPT_SAMPLE, OPT_DEVICE };
+enum { OPT_STRICT = 256, OPT_SKIP, OPT_SAMPLE, OPT_DEVICE, OPT_NO_EMA };
 
 static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 {
@@ -65,6 +72,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"sample", no_argument, NULL, OPT_SAMPLE},
 		{"seed", required_argument, NULL, 's'},
 		{"device", required_argument, NULL, OPT_DEVICE},
+		{"no-ema", no_argument, NULL, OPT_NO_EMA},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, DG_OPT_VERSION},
 		{0},
@@ -124,18 +132,27 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case OPT_DEVICE:
 			cl->device = optarg;
 			break;
+		case OPT_NO_EMA:
+			cl->no_ema = 1;
+			break;
 		default:
 			return dg_tool_option(c, usage_text, argv);
 		}
 	}
 	cl->sources = argv + optind;
 	cl->nsources = argc - optind;
-	if (!cl->nsources)
-		return dg_tool_usage("no SOURCE given ('-' reads a stream from standard input)");
+	if (!cl->nsources && isatty(STDIN_FILENO))
+		return dg_tool_usage("no SOURCE given, and standard input is a terminal "
+				     "(give a file, or pipe a stream in)");
+	if (!cl->nsources) {
+		static char *stdin_only[] = {"-"};
+		cl->sources = stdin_only;
+		cl->nsources = 1;
+	}
 	if (cl->labels && cl->nsources > 1)
 		return dg_tool_usage("--labels goes with a single IDX SOURCE");
-	if ((cl->sample || cl->device) && !cl->model)
-		return dg_tool_usage("--sample and --device need -m MODEL");
+	if ((cl->sample || cl->device || cl->no_ema) && !cl->model)
+		return dg_tool_usage("--sample, --device and --no-ema need -m MODEL");
 	if (cl->seed_given && !cl->sample)
 		return dg_tool_usage("--seed goes with --sample (the posterior mean is "
 				     "not random)");
@@ -148,15 +165,12 @@ static void warn(void *ctx, const char *message)
 	dg_tool_warn("%s", message);
 }
 
-/* The model of -m and its encode executables: one fed with labels, one
- * without, each compiled the first time a batch needs it. */
+/* The model of -m. */
 struct encoder {
 	struct dg_checkpoint *ck;
 	struct dg_inference *inf;
+	const struct dg_model_info *mi;
 	char fp[17];
-	int cond;                /* the family may use labels, and has classes */
-	struct dg_exec *e[2];    /* [with labels] */
-	char xname[2][32], yname[2][32];  /* their inputs */
 };
 
 /* Images waiting to become one record: all of one shape, all with labels
@@ -165,130 +179,67 @@ struct pending {
 	unsigned c, h, w;
 	uint64_t n;
 	int has_labels;
-	float *x;                /* batch × C×H×W */
+	float *x;                /* n × C×H×W, room for cap floats */
+	size_t cap;
 	int32_t *y;              /* batch */
 	struct dg_meta *meta;    /* of the chunk that started it, without labels= */
 };
 
-/* Counters across sources. */
+/* Counters across sources, and the stream limit on a record. */
 struct progress {
 	uint64_t skip_left, written;
+	uint64_t max_bytes;
 };
-
-/* labels=3,0,7 for n labels. */
-static int set_labels(struct dg_meta *m, const int32_t *y, uint64_t n)
-{
-	char *text = malloc(n * 12 + 1), *p = text;
-	int st;
-
-	if (!text)
-		return dg_error_nomem("labels", n * 12);
-	*p = 0;
-	for (uint64_t i = 0; i < n; i++)
-		p += sprintf(p, "%s%d", i ? "," : "", (int)y[i]);
-	st = dg_meta_set(m, "labels", text);
-	free(text);
-	return st;
-}
-
-/* Compiles encode for batch rows, with labels or not. */
-static int compile(const struct cmdline *cl, struct encoder *enc, int with_y)
-{
-	struct dg_inference *inf = enc->inf;
-	const struct dg_family *f = inf->f;
-	char *xn = enc->xname[with_y], *yn = enc->yname[with_y];
-	dg_tensor x, y = DG_NONE, mean = DG_NONE, sample = DG_NONE, out;
-	int st;
-
-	/* each executable gets inputs of its own names: names are unique
-	 * in a graph, and both may be compiled on the same one */
-	snprintf(xn, sizeof enc->xname[0], "encode.x.%d", with_y);
-	snprintf(yn, sizeof enc->yname[0], "encode.y.%d", with_y);
-	x = dg_input(inf->g, xn, DG_F32, DG_SHAPE(cl->batch, inf->channels, inf->height,
-						   inf->width));
-	if (with_y)
-		y = dg_input(inf->g, yn, DG_I32, DG_SHAPE(cl->batch));
-	if ((st = f->encode(&inf->m, x, y, &mean, &sample)))
-		return dg_error(st, "%s: encode: %s%s", f->name, dg_graph_error(inf->g),
-				with_y ? "" : "; these images have no labels");
-	out = cl->sample ? sample : mean;
-	if (cl->sample && !sample.id)
-		return dg_error(DG_EUSAGE, "--sample: the %s family's encoder is "
-				"deterministic: it has no posterior to draw from (leave "
-				"--sample out for its codes)", f->name);
-	if (!out.id)
-		return dg_error(DG_EINTERNAL, "%s: encode() returned nothing", f->name);
-	if ((st = dg_compile(inf->g, inf->device, 1, &out, 0, NULL, &enc->e[with_y])))
-		return dg_error_context(st, "%s: encode on %s", f->name, inf->device);
-	return DG_OK;
-}
 
 /* Encodes the pending images and writes their codes as one record. */
 static int write_codes(const struct cmdline *cl, struct encoder *enc, struct pending *p,
 		       struct dg_writer *w)
 {
-	struct dg_inference *inf = enc->inf;
-	int with_y = enc->cond && p->has_labels;
-	struct dg_array *z = NULL;
+	const struct dg_model_info *mi = enc->mi;
+	int with_y = mi->conditional && p->has_labels;
+	struct dg_array *mean = NULL, *drawn = NULL, *z;
 	struct dg_meta *m = NULL;
-	uint64_t dims[2];
-	size_t per = (size_t)p->c * p->h * p->w;
 	int st;
 
-	if (p->c != inf->channels || p->h != inf->height || p->w != inf->width)
+	if (p->c != mi->channels || p->h != mi->height || p->w != mi->width)
 		return dg_error(DG_EDATA, "%s: images of %ux%ux%u, but the model %s takes "
 				"%ux%ux%u", dg_meta_get(p->meta, "source"), p->c, p->h, p->w,
-				cl->model, inf->channels, inf->height, inf->width);
-	if (with_y)
-		for (uint64_t i = 0; i < p->n; i++)
-			if (p->y[i] < 0 || (unsigned)p->y[i] >= inf->classes)
-				return dg_error(DG_EDATA, "%s: label %d, but the model %s "
-						"knows %u classes", dg_meta_get(p->meta, "source"),
-						(int)p->y[i], cl->model, inf->classes);
-	if (!enc->e[with_y] && (st = compile(cl, enc, with_y)))
+				cl->model, mi->channels, mi->height, mi->width);
+	if (mi->conditional && !p->has_labels)
+		return dg_error(DG_EUSAGE, "%s: the model %s is conditional and these images "
+				"have no labels", dg_meta_get(p->meta, "source"), cl->model);
+	if ((st = dg_inference_encode(enc->inf, p->n, p->x, with_y ? p->y : NULL, &mean,
+				      cl->sample ? &drawn : NULL))) {
+		if (st == DG_EUSAGE && cl->sample)
+			st = dg_error(DG_EUSAGE, "--sample: the %s family's encoder is "
+				      "deterministic: it has no posterior to draw from (leave "
+				      "--sample out for its codes)", mi->family->name);
 		return st;
-	/* the executable has a fixed batch: the rows past n are zeros whose
-	 * codes are computed and dropped */
-	memset(p->x + p->n * per, 0, (cl->batch - p->n) * per * sizeof *p->x);
-	if (with_y)
-		memset(p->y + p->n, 0, (cl->batch - p->n) * sizeof *p->y);
-	if ((st = dg_exec_feed(enc->e[with_y], enc->xname[with_y], DG_F32, p->x,
-			       cl->batch * per)))
-		return st;
-	if (with_y && (st = dg_exec_feed(enc->e[with_y], enc->yname[with_y], DG_I32, p->y,
-					 cl->batch)))
-		return st;
-	if ((st = dg_exec_run(enc->e[with_y])) || (st = dg_exec_output(enc->e[with_y], 0, &z)))
-		return st;
-	if (z->dtype != DG_F32 || z->rank != 2 || z->dims[0] != cl->batch) {
-		dg_array_free(z);
-		return dg_error(DG_EINTERNAL, "%s: encode did not give batch×D f32 codes",
-				inf->f->name);
 	}
-	dims[0] = p->n;
-	dims[1] = z->dims[1];
+	z = cl->sample ? drawn : mean;
 	if (!(m = dg_meta_new()))
 		st = DG_ENOMEM;
 	if (!st) {
 		const char *src = dg_meta_get(p->meta, "source");
 		const char *classes = dg_meta_get(p->meta, "classes");
-		const char *prior = inf->m.prior == DG_PRIOR_GAUSSIAN ? "gaussian"
-				  : inf->m.prior == DG_PRIOR_UNIFORM ? "uniform" : "none";
+		const char *prior = mi->prior == DG_PRIOR_GAUSSIAN ? "gaussian"
+				  : mi->prior == DG_PRIOR_UNIFORM ? "uniform" : "none";
 		/* dg-sample's keys, so dg-decode -m takes these codes too;
 		 * prior= tells dg-interp how to interpolate them */
 		(void)((st = dg_meta_set(m, "space", "latent")) ||
 		       (st = dg_meta_set(m, "model", enc->fp)) ||
-		       (st = dg_meta_set(m, "family", inf->f->name)) ||
+		       (st = dg_meta_set(m, "family", mi->family->name)) ||
 		       (st = dg_meta_set(m, "prior", prior)) ||
 		       (st = dg_meta_set(m, "encoding", cl->sample ? "sample" : "mean")) ||
 		       (src && (st = dg_meta_set(m, "source", src))) ||
-		       (p->has_labels && (st = set_labels(m, p->y, p->n))) ||
+		       (p->has_labels && (st = dg_meta_set_labels(m, p->y, p->n))) ||
 		       (classes && (st = dg_meta_set(m, "classes", classes))));
 	}
 	if (!st)
-		st = dg_write_record(w, DG_F32, 2, dims, m, z->data);
+		st = dg_write_record(w, DG_F32, 2, z->dims, m, z->data);
 	dg_meta_free(m);
-	dg_array_free(z);
+	dg_array_free(mean);
+	dg_array_free(drawn);
 	return st;
 }
 
@@ -303,7 +254,7 @@ static int flush(const struct cmdline *cl, struct encoder *enc, struct pending *
 		return DG_OK;
 	if (enc)
 		st = write_codes(cl, enc, p, w);
-	else if (!(p->has_labels && (st = set_labels(p->meta, p->y, p->n))))
+	else if (!(p->has_labels && (st = dg_meta_set_labels(p->meta, p->y, p->n))))
 		st = dg_write_record(w, DG_F32, 4, dims, p->meta, p->x);
 	p->n = 0;
 	return st;
@@ -311,26 +262,23 @@ static int flush(const struct cmdline *cl, struct encoder *enc, struct pending *
 
 /* Adds image i of a chunk (images im, labels lb or NULL) to the pending
  * record, writing the pending one first when it is full or cannot hold
- * this image (another shape, labels where it has none or the reverse). */
+ * this image (another shape, labels where it has none or the reverse, or
+ * a payload that would pass the stream limit max_bytes, which every dg
+ * reader would refuse).  The record's memory grows image by image: a
+ * large image costs its own size, not a batch of its size. */
 static int add(const struct cmdline *cl, struct encoder *enc, struct pending *p,
 	       struct dg_writer *w, const struct dg_array *im, const struct dg_array *lb,
-	       uint64_t i)
+	       uint64_t i, uint64_t max_bytes)
 {
 	unsigned c = (unsigned)im->dims[1], h = (unsigned)im->dims[2], wd = (unsigned)im->dims[3];
 	size_t per = (size_t)c * h * wd;
 	int st;
 
 	if (p->n && (p->n == cl->batch || p->c != c || p->h != h || p->w != wd ||
-		     p->has_labels != (lb != NULL)) && (st = flush(cl, enc, p, w)))
+		     p->has_labels != (lb != NULL) ||
+		     (p->n + 1) * per > max_bytes / sizeof *p->x) && (st = flush(cl, enc, p, w)))
 		return st;
 	if (!p->n) {
-		if (!p->x || p->c * (size_t)p->h * p->w < per) {
-			float *x = dg_alloc(cl->batch * per * sizeof *x);
-			if (!x)
-				return DG_ENOMEM;
-			dg_free(p->x);
-			p->x = x;
-		}
 		p->c = c;
 		p->h = h;
 		p->w = wd;
@@ -339,6 +287,17 @@ static int add(const struct cmdline *cl, struct encoder *enc, struct pending *p,
 		if (!(p->meta = dg_meta_dup(im->meta)))
 			return DG_ENOMEM;
 		dg_meta_unset(p->meta, "labels");
+	}
+	if ((p->n + 1) * per > p->cap) {
+		/* doubling, up to the batch */
+		size_t cap = 2 * p->cap > (p->n + 1) * per ? 2 * p->cap : (p->n + 1) * per;
+		float *x;
+		if (cap > cl->batch * per)
+			cap = cl->batch * per;
+		if (!(x = realloc(p->x, cap * sizeof *x)))
+			return dg_error_nomem("images", cap * sizeof *x);
+		p->x = x;
+		p->cap = cap;
 	}
 	memcpy(p->x + p->n * per, (const float *)im->data + i * per, per * sizeof *p->x);
 	if (lb)
@@ -366,7 +325,13 @@ static int encode(const struct cmdline *cl, struct encoder *enc, const char *sou
 	if ((st = dg_dataset_open(source, &opt, &ds)))
 		return st;
 	while (!st && !(cl->limit && pr->written == cl->limit)) {
-		if ((st = dg_dataset_read(ds, cl->batch, &im, &lb)) || !im)
+		/* a read of at most --batch images, and of few large ones: the
+		 * memory held is about the images of one record */
+		const struct dg_dataset_info *di = dg_dataset_info(ds);
+		uint64_t per = (uint64_t)di->channels * di->height * di->width * sizeof(float);
+		uint64_t n = per ? READ_BYTES / per : cl->batch;
+		if ((st = dg_dataset_read(ds, n < 1 ? 1 : n > cl->batch ? cl->batch : n, &im, &lb)) ||
+		    !im)
 			break;
 		for (uint64_t i = 0; i < im->dims[0] && !st; i++) {
 			if (cl->klass >= 0 && !lb) {
@@ -382,7 +347,7 @@ static int encode(const struct cmdline *cl, struct encoder *enc, const char *sou
 			}
 			if (cl->limit && pr->written == cl->limit)
 				break;
-			if (!(st = add(cl, enc, p, w, im, lb, i)))
+			if (!(st = add(cl, enc, p, w, im, lb, i, pr->max_bytes)))
 				pr->written++;
 		}
 		dg_array_free(im);
@@ -398,17 +363,19 @@ static int encode(const struct cmdline *cl, struct encoder *enc, const char *sou
 /* Loads the model of -m and checks that it can encode. */
 static int load_model(const struct cmdline *cl, struct encoder *enc)
 {
+	struct dg_inference_options io = {.device = cl->device, .batch = cl->batch,
+					  .seed = cl->seed, .raw_weights = cl->no_ema};
 	const struct dg_family *f;
 	int st;
 
 	if ((st = dg_checkpoint_read_flags(cl->model, DG_CHECKPOINT_NO_OPTIM, &enc->ck)))
 		return st;
-	if ((st = dg_inference_load(enc->ck, cl->device, cl->batch, cl->seed, &enc->inf)))
+	if ((st = dg_inference_open(enc->ck, &io, &enc->inf)))
 		return st;
-	f = enc->inf->f;
+	enc->mi = dg_inference_info(enc->inf);
+	f = enc->mi->family;
 	dg_checkpoint_fingerprint_hex(enc->ck, enc->fp);
-	enc->cond = (f->caps & DG_CAP_CONDITIONAL) && enc->inf->classes;
-	if (!(f->caps & DG_CAP_ENCODE) || !f->encode || !enc->inf->m.latent_dim)
+	if (!(f->caps & DG_CAP_ENCODE) || !f->encode || !enc->mi->latent_dim)
 		return dg_error(DG_EUSAGE, "%s: model family '%s' has no encoder from images "
 				"to latent codes", cl->model, f->name);
 	return DG_OK;
@@ -430,7 +397,8 @@ int main(int argc, char **argv)
 	if ((st = dg_tool_check_binary_output(stdout)))
 		return dg_tool_fail(st);
 	pr.skip_left = cl.skip;
-	if (cl.model)
+	st = dg_stream_max_payload(&pr.max_bytes);
+	if (!st && cl.model)
 		st = load_model(&cl, &enc);
 	if (!st && !(p.y = malloc(cl.batch * sizeof *p.y)))
 		st = dg_error_nomem("labels", cl.batch * sizeof *p.y);
@@ -451,11 +419,9 @@ int main(int argc, char **argv)
 		int st2 = dg_writer_close(w);
 		st = st ? st : st2;
 	}
-	dg_exec_free(enc.e[0]);
-	dg_exec_free(enc.e[1]);
 	dg_inference_free(enc.inf);
 	dg_checkpoint_free(enc.ck);
-	dg_free(p.x);
+	free(p.x);
 	free(p.y);
 	dg_meta_free(p.meta);
 	if (st)

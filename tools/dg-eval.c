@@ -10,10 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "dg.h"
 
 static const char usage_text[] =
-	"Usage: dg-eval -m MODEL -d DATA [OPTIONS]\n"
+	"Usage: dg-eval -m MODEL [-d DATA] [OPTIONS]\n"
 	"Report a trained model's metrics on DATA, averaged over its images:\n"
 	"for a VAE the negative ELBO in nats per image with its reconstruction\n"
 	"and KL terms (and with -k K > 1 the IWAE bound on -log p(x)), for an\n"
@@ -22,7 +23,8 @@ static const char usage_text[] =
 	"'-' for a stream on standard input.\n"
 	"\n"
 	"  -m, --model MODEL     the checkpoint written by dg-train\n"
-	"  -d, --data DATA       the images to evaluate on\n"
+	"  -d, --data DATA       the images to evaluate on (default: a stream on\n"
+	"                        standard input, unless it is a terminal)\n"
 	"  -k, --samples K       importance samples per image (default 1: the\n"
 	"                        ELBO only; K > 1 adds the IWAE bound)\n"
 	"  -b, --batch B         images per step (default 100; fewer when\n"
@@ -34,6 +36,7 @@ static const char usage_text[] =
 	"                        intensity) even if the model was not trained so\n"
 	"      --no-binarize     evaluate on the intensities even if it was\n"
 	"  -j, --json            one JSON object instead of lines of text\n"
+	"      --no-ema          the trained weights, not their running average\n"
 	"      --device SPEC     cpu or vulkan:N (default $DG_DEVICE or cpu)\n"
 	"  -h, --help            show this help\n"
 	"      --version         show the version\n"
@@ -72,30 +75,30 @@ static const struct metric metrics[] = {
 
 /* The ae's "rec" is an error, not a log-likelihood: its unit follows
  * its loss hyperparameter. */
-static const char *term_unit(const struct dg_inference *inf, const char *name,
+static const char *term_unit(const struct dg_model_info *mi, const char *name,
 			     const struct metric *known)
 {
-	if (!(inf->f->caps & DG_CAP_LIKELIHOOD) && strcmp(name, "rec") == 0) {
-		for (size_t i = 0; i < dg_hparams_count(inf->hp); i++)
-			if (strcmp(dg_hparams_row(inf->hp, i)->name, "loss") == 0)
-				return strcmp(dg_hparams_text(inf->hp, i), "bce") == 0 ?
+	if (!(mi->family->caps & DG_CAP_LIKELIHOOD) && strcmp(name, "rec") == 0) {
+		for (size_t i = 0; i < dg_hparams_count(mi->hparams); i++)
+			if (strcmp(dg_hparams_row(mi->hparams, i)->name, "loss") == 0)
+				return strcmp(dg_hparams_text(mi->hparams, i), "bce") == 0 ?
 				       "nats" : "squared error";
 		return "error";
 	}
 	return known ? known->unit : "nats";
 }
 
-static const char *term_label(const struct dg_inference *inf, const char *name,
+static const char *term_label(const struct dg_model_info *mi, const char *name,
 			      const struct metric *known)
 {
-	if (!(inf->f->caps & DG_CAP_LIKELIHOOD) && strcmp(name, "rec") == 0)
+	if (!(mi->family->caps & DG_CAP_LIKELIHOOD) && strcmp(name, "rec") == 0)
 		return "reconstruction error, summed over pixels";
 	return known ? known->label : name;
 }
 
 /* ---- command line ----------------------------------------------------------- */
 
-enum { OPT_DEVICE = 256, OPT_BINARIZE, OPT_NO_BINARIZE };
+enum { OPT_DEVICE = 256, OPT_BINARIZE, OPT_NO_BINARIZE, OPT_NO_EMA };
 
 struct cmdline {
 	const char *model, *data, *device;
@@ -103,6 +106,7 @@ struct cmdline {
 	unsigned k;
 	int k_given, json;
 	int binarize;            /* -1: as the model was trained, 0 no, 1 yes */
+	int no_ema;
 };
 
 static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
@@ -118,6 +122,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"no-binarize", no_argument, NULL, OPT_NO_BINARIZE},
 		{"json", no_argument, NULL, 'j'},
 		{"device", required_argument, NULL, OPT_DEVICE},
+		{"no-ema", no_argument, NULL, OPT_NO_EMA},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, DG_OPT_VERSION},
 		{0},
@@ -172,6 +177,9 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case OPT_DEVICE:
 			cl->device = optarg;
 			break;
+		case OPT_NO_EMA:
+			cl->no_ema = 1;
+			break;
 		default:
 			return dg_tool_option(c, usage_text, argv);
 		}
@@ -180,8 +188,11 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		return dg_tool_usage("unexpected argument '%s'", argv[optind]);
 	if (!cl->model)
 		return dg_tool_usage("-m MODEL is required");
+	if (!cl->data && isatty(STDIN_FILENO))
+		return dg_tool_usage("no data given (-d DATA, e.g. fashion-mnist-test), and "
+				     "standard input is a terminal");
 	if (!cl->data)
-		return dg_tool_usage("-d DATA is required (e.g. fashion-mnist-test)");
+		cl->data = "-";
 	return DG_OK;
 }
 
@@ -197,28 +208,24 @@ struct eval {
 	const struct cmdline *cl;
 	struct dg_checkpoint *ck;
 	struct dg_inference *inf;
+	const struct dg_model_info *mi;
 	struct dg_dataset *ds;
-	struct dg_exec *e;
 	int binarize, labelled;
-	uint64_t n, per;          /* rows of the step, values per image */
+	uint64_t n, per;          /* images per step, values per image */
 	unsigned nterms;
-	const char *names[DG_MAX_TERMS];
+	const char *const *names;
 	double sum[DG_MAX_TERMS], sum2[DG_MAX_TERMS];
 	uint64_t images;
-	float *x, *out, *noise;
+	float *x, *noise;
 	int32_t *y;
 };
 
-/* Builds the loglik step for batches of ev->n images. */
+/* Checks that the model has metrics for this data; buffers for a step. */
 static int prepare(struct eval *ev)
 {
-	struct dg_inference *inf = ev->inf;
-	const struct dg_family *f = inf->f;
+	const struct dg_model_info *mi = ev->mi;
+	const struct dg_family *f = mi->family;
 	const struct dg_dataset_info *di = dg_dataset_info(ev->ds);
-	struct dg_term terms[DG_MAX_TERMS];
-	dg_tensor outs[DG_MAX_TERMS], x, y = DG_NONE;
-	unsigned nt = 0;
-	int st;
 
 	if (!f->loglik)
 		return dg_error(DG_EUSAGE, "%s: model family '%s' has no metrics to evaluate",
@@ -227,69 +234,47 @@ static int prepare(struct eval *ev)
 		return dg_error(DG_EUSAGE, "-k %u: model family '%s' has no likelihood, so "
 				"importance samples mean nothing for it (its metric is the "
 				"reconstruction error; leave -k out)", ev->cl->k, f->name);
-	if (di->channels != inf->channels || di->height != inf->height ||
-	    di->width != inf->width)
+	if (di->channels != mi->channels || di->height != mi->height ||
+	    di->width != mi->width)
 		return dg_error(DG_EDATA, "%s: images of %ux%ux%u, but the model %s was trained "
 				"on %ux%ux%u", di->source, di->channels, di->height, di->width,
-				ev->cl->model, inf->channels, inf->height, inf->width);
-	ev->per = (uint64_t)inf->channels * inf->height * inf->width;
-	ev->labelled = inf->classes && di->has_labels;
-	x = dg_input(inf->g, "eval.x", DG_F32, DG_SHAPE(ev->n, inf->channels, inf->height,
-							   inf->width));
-	if (ev->labelled)
-		y = dg_input(inf->g, "eval.y", DG_I32, DG_SHAPE(ev->n));
-	if ((st = f->loglik(&inf->m, x, y, ev->cl->k, terms, &nt)))
-		return dg_error(st, "%s: %s", f->name, dg_graph_error(inf->g));
-	if (!nt || nt > DG_MAX_TERMS)
-		return dg_error(DG_EINTERNAL, "%s: loglik() gave %u terms", f->name, nt);
-	for (unsigned i = 0; i < nt; i++) {
-		if (dg_count(inf->g, terms[i].value) != ev->n)
-			return dg_error(DG_EINTERNAL, "%s: term %s is not one value per image",
-					f->name, terms[i].name);
-		outs[i] = terms[i].value;
-		ev->names[i] = terms[i].name;
-	}
-	ev->nterms = nt;
-	if ((st = dg_compile(inf->g, inf->device, nt, outs, 0, NULL, &ev->e)))
-		return dg_error_context(st, "%s: loglik on %s", f->name, inf->device);
+				ev->cl->model, mi->channels, mi->height, mi->width);
+	ev->per = (uint64_t)mi->channels * mi->height * mi->width;
+	ev->labelled = mi->classes && di->has_labels;
 	ev->x = malloc(ev->n * ev->per * sizeof *ev->x);
-	ev->out = malloc(ev->n * sizeof *ev->out);
 	ev->y = malloc(ev->n * sizeof *ev->y);
 	ev->noise = ev->binarize ? malloc(ev->per * sizeof *ev->noise) : NULL;
-	if (!ev->x || !ev->out || !ev->y || (ev->binarize && !ev->noise))
+	if (!ev->x || !ev->y || (ev->binarize && !ev->noise))
 		return dg_error_nomem("a batch", ev->n * ev->per * sizeof *ev->x);
 	return DG_OK;
 }
 
-/* Evaluates the m images now in ev->x (and ev->y); rows m..n are padding
- * (the step has a fixed batch) and their values are not counted. */
+/* Evaluates the m images now in ev->x (and ev->y). */
 static int step(struct eval *ev, uint64_t m)
 {
-	struct dg_inference *inf = ev->inf;
-	int st;
-
-	for (uint64_t i = m; i < ev->n; i++) {
-		memcpy(ev->x + i * ev->per, ev->x + (m - 1) * ev->per, ev->per * sizeof *ev->x);
-		ev->y[i] = ev->y[m - 1];
-	}
-	if ((st = dg_exec_feed(ev->e, "eval.x", DG_F32, ev->x, ev->n * ev->per)) ||
-	    (ev->labelled && (st = dg_exec_feed(ev->e, "eval.y", DG_I32, ev->y, ev->n))) ||
-	    (st = dg_exec_run(ev->e)))
-		return dg_error_context(st, "%s", inf->f->name);
-	for (unsigned t = 0; t < ev->nterms; t++) {
-		if ((st = dg_exec_read(ev->e, t, ev->out, ev->n)))
-			return st;
-		for (uint64_t i = 0; i < m; i++) {
-			double v = ev->out[i];
-			if (!isfinite(v))
-				return dg_error(DG_EDATA, "%s: %s of image %llu is %g", inf->f->name,
-						ev->names[t], (unsigned long long)(ev->images + i), v);
-			ev->sum[t] += v;
-			ev->sum2[t] += v * v;
+	struct dg_array *out = NULL;
+	unsigned nt;
+	int st = dg_inference_loglik(ev->inf, m, ev->x, ev->labelled ? ev->y : NULL,
+				     ev->cl->k, &out, &ev->names, &nt);
+	if (st)
+		return dg_error_context(st, "%s", ev->mi->family->name);
+	ev->nterms = nt;
+	for (unsigned t = 0; !st && t < nt; t++) {
+		const float *v = (const float *)out->data + t * m;
+		for (uint64_t i = 0; !st && i < m; i++) {
+			if (!isfinite(v[i])) {
+				st = dg_error(DG_EDATA, "%s: %s of image %llu is %g",
+					      ev->mi->family->name, ev->names[t],
+					      (unsigned long long)(ev->images + i), v[i]);
+				continue;
+			}
+			ev->sum[t] += v[i];
+			ev->sum2[t] += (double)v[i] * v[i];
 		}
 	}
+	dg_array_free(out);
 	ev->images += m;
-	return DG_OK;
+	return st;
 }
 
 /* Reads the set in order, in batches of up to n images. */
@@ -424,22 +409,22 @@ static void report_json(const struct eval *ev, const struct row *rows, unsigned 
 	fputs("{\"model\":", stdout);
 	json_string(ev->cl->model);
 	printf(",\"fingerprint\":\"%s\",\"family\":", dg_checkpoint_fingerprint_hex(ev->ck, fp));
-	json_string(ev->inf->f->name);
+	json_string(ev->mi->family->name);
 	fputs(",\"data\":", stdout);
 	json_string(ev->cl->data);
 	printf(",\"images\":%llu,\"k\":%u,\"seed\":%llu,\"binarized\":%s,\"device\":",
 	       (unsigned long long)ev->images, ev->cl->k, (unsigned long long)ev->cl->seed,
 	       ev->binarize ? "true" : "false");
-	json_string(ev->inf->device);
+	json_string(ev->mi->device);
 	fputs(",\"metrics\":{", stdout);
 	for (unsigned i = 0; i < n; i++) {
 		printf("%s", i ? "," : "");
 		json_string(rows[i].name);
 		printf(":{\"mean\":%.9g,\"stderr\":%.9g,\"unit\":", rows[i].r.mean,
 		       rows[i].r.sem);
-		json_string(term_unit(ev->inf, rows[i].name, rows[i].m));
+		json_string(term_unit(ev->mi, rows[i].name, rows[i].m));
 		fputs(",\"label\":", stdout);
-		json_string(term_label(ev->inf, rows[i].name, rows[i].m));
+		json_string(term_label(ev->mi, rows[i].name, rows[i].m));
 		putchar('}');
 	}
 	fputs("}}\n", stdout);
@@ -454,14 +439,14 @@ static void report_text(const struct eval *ev, const struct row *rows, unsigned 
 	for (unsigned i = 0; i < n; i++)
 		w = (int)strlen(rows[i].name) > w ? (int)strlen(rows[i].name) : w;
 	printf("%-*s %llu of %s, ", w, "images", (unsigned long long)ev->images, ev->cl->data);
-	if (ev->inf->f->caps & DG_CAP_LIKELIHOOD)
+	if (ev->mi->family->caps & DG_CAP_LIKELIHOOD)
 		printf("k=%u, ", ev->cl->k);
 	printf("seed %llu, %s\n", (unsigned long long)ev->cl->seed,
 	       ev->binarize ? "binarized pixels" : "[0,1] intensities");
 	for (unsigned i = 0; i < n; i++) {
 		printf("%-*s %10.3f ± %-7.3f %s/image  %s", w, rows[i].name, rows[i].r.mean,
-		       rows[i].r.sem, term_unit(ev->inf, rows[i].name, rows[i].m),
-		       term_label(ev->inf, rows[i].name, rows[i].m));
+		       rows[i].r.sem, term_unit(ev->mi, rows[i].name, rows[i].m),
+		       term_label(ev->mi, rows[i].name, rows[i].m));
 		if (strcmp(rows[i].name, "iwae") == 0)
 			printf(", k=%u", ev->cl->k);
 		putchar('\n');
@@ -497,8 +482,12 @@ static int run(const struct cmdline *cl)
 		ev.n = dg_dataset_info(ev.ds)->count ? dg_dataset_info(ev.ds)->count : 1;
 	if (ev.n * cl->k > MAX_DRAWS)
 		ev.n = MAX_DRAWS / cl->k ? MAX_DRAWS / cl->k : 1;
-	if ((st = dg_inference_load(ev.ck, cl->device, ev.n, cl->seed, &ev.inf)) ||
-	    (st = prepare(&ev)) || (st = evaluate(&ev)))
+	struct dg_inference_options io = {.device = cl->device, .batch = ev.n, .seed = cl->seed,
+					  .raw_weights = cl->no_ema};
+	if ((st = dg_inference_open(ev.ck, &io, &ev.inf)))
+		goto out;
+	ev.mi = dg_inference_info(ev.inf);
+	if ((st = prepare(&ev)) || (st = evaluate(&ev)))
 		goto out;
 	if ((st = report_rows(&ev, rows, &nrows)))
 		goto out;
@@ -508,10 +497,8 @@ static int run(const struct cmdline *cl)
 		report_text(&ev, rows, nrows);
 out:
 	free(ev.x);
-	free(ev.out);
 	free(ev.y);
 	free(ev.noise);
-	dg_exec_free(ev.e);
 	dg_inference_free(ev.inf);
 	dg_dataset_close(ev.ds);
 	dg_checkpoint_free(ev.ck);

@@ -8,10 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 #include "dg.h"
-#include "vk/gemm_tiles.h"   /* the GEMM tile choice, shared with libdg's recorder */
 
 #define META_TEXT_MAX 40  /* longer metadata values are cut in text mode */
-#define SNIFF_BYTES 512   /* read to recognize an input (a .dgm needs ~300) */
+#define SNIFF_BYTES 1024  /* read to recognize an input (a .dgm needs ~600) */
 
 struct cmdline {
 	int json;
@@ -151,10 +150,12 @@ static void text_value(const char *str, size_t max)
 
 /* ---- streams ---------------------------------------------------------- */
 
+/* One record; error is why it is bad (the reader's message), or NULL. */
 static void print_record(const struct cmdline *cl, const char *label,
-			 const struct dg_record *rec, int good)
+			 const struct dg_record *rec, const char *error)
 {
 	const struct dg_meta *m = rec->meta;
+	int good = !error;
 
 	if (cl->json) {
 		fputs("{\"file\":", stdout);
@@ -172,7 +173,12 @@ static void print_record(const struct cmdline *cl, const char *label,
 			putchar(':');
 			json_string(dg_meta_value(m, i));
 		}
-		printf("},\"checksum\":\"%s\"}\n", good ? "ok" : "bad");
+		printf("},\"checksum\":\"%s\"", good ? "ok" : "bad");
+		if (!good) {
+			fputs(",\"error\":", stdout);
+			json_string(error);
+		}
+		fputs("}\n", stdout);
 		return;
 	}
 	{
@@ -196,19 +202,14 @@ static void print_record(const struct cmdline *cl, const char *label,
 /* One line per record.  A record whose checksum fails is shown as "bad"
  * and reading goes on (its framing is sound); anything that breaks the
  * framing ends this input. */
-static int describe_stream(const struct cmdline *cl, const char *label, int fd,
-			   const unsigned char *head, size_t n)
+static int describe_stream(const struct cmdline *cl, const char *label, struct dg_input *in)
 {
-	struct dg_reader *r = dg_reader_fd(fd, label);
+	struct dg_reader *r = dg_reader_input(in);
 	const struct dg_record *rec;
 	int status = DG_OK, st;
 
 	if (!r)
 		return dg_tool_fail(DG_ENOMEM);
-	if ((st = dg_reader_unread(r, head, n))) {
-		dg_reader_close(r);
-		return dg_tool_fail(st);
-	}
 	for (;;) {
 		st = dg_reader_next(r, &rec);
 		if (!st && !rec)
@@ -216,7 +217,10 @@ static int describe_stream(const struct cmdline *cl, const char *label, int fd,
 		if (!st) {
 			st = dg_reader_skip(r);
 			if (!st || !dg_reader_broken(r))
-				print_record(cl, label, rec, !st);
+				print_record(cl, label, rec, st ? dg_errmsg() : NULL);
+		} else if (rec) {
+			/* spoiled by its metadata: listed, its index kept */
+			print_record(cl, label, rec, dg_errmsg());
 		}
 		if (st) {
 			/* Records are printed as they come, so an error
@@ -234,42 +238,6 @@ static int describe_stream(const struct cmdline *cl, const char *label, int fd,
 }
 
 /* ---- checkpoints (dg-checkpoint(5)) ----------------------------------- */
-
-/* Standard input into memory, after the head already read. */
-static int slurp_rest(int fd, const unsigned char *head, size_t n, char **buf,
-		      size_t *len)
-{
-	size_t cap = n + 65536, got = n;
-	char *b = malloc(cap);
-
-	if (!b)
-		return dg_error_nomem("standard input", cap);
-	memcpy(b, head, n);
-	for (;;) {
-		ssize_t k;
-		if (got == cap) {
-			char *nb = realloc(b, cap *= 2);
-			if (!nb) {
-				free(b);
-				return dg_error_nomem("standard input", cap);
-			}
-			b = nb;
-		}
-		k = read(fd, b + got, cap - got);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			free(b);
-			return dg_error_errno("stdin: read error");
-		}
-		if (k == 0)
-			break;
-		got += (size_t)k;
-	}
-	*buf = b;
-	*len = got;
-	return DG_OK;
-}
 
 /* The manifest (member lines aside: the table shows them), a table of
  * tensors with their parameter counts, the other members, and the total
@@ -354,24 +322,14 @@ static void print_checkpoint(const struct cmdline *cl, const char *label,
 	printf("\n  total parameters (params/): %llu\n", total);
 }
 
-static int describe_checkpoint(const struct cmdline *cl, const char *label, int fd,
-			       const unsigned char *head, size_t n)
+static int describe_checkpoint(const struct cmdline *cl, const char *label,
+			       struct dg_input *in)
 {
 	struct dg_checkpoint *ck = NULL;
 	int st;
 
-	if (strcmp(label, "-") == 0) {
-		char *buf = NULL;
-		size_t len = 0;
-		st = slurp_rest(fd, head, n, &buf, &len);
-		if (!st) {
-			st = dg_checkpoint_read_mem(buf, len, "stdin", &ck);
-			free(buf);
-		}
-	} else {
-		st = dg_checkpoint_read(label, &ck);
-	}
-	if (st)
+	/* read from the input already open: a pipe is not reopened */
+	if ((st = dg_checkpoint_read_input(in, 0, &ck)))
 		return dg_tool_fail(st);
 	print_checkpoint(cl, label, ck);
 	dg_checkpoint_free(ck);
@@ -387,8 +345,7 @@ static int describe_checkpoint(const struct cmdline *cl, const char *label, int 
 struct kind {
 	const char *name;
 	int (*sniff)(const void *bytes, size_t len);
-	int (*describe)(const struct cmdline *cl, const char *label, int fd,
-			const unsigned char *head, size_t n);
+	int (*describe)(const struct cmdline *cl, const char *label, struct dg_input *in);
 };
 
 static const struct kind kinds[] = {
@@ -396,48 +353,29 @@ static const struct kind kinds[] = {
 	{"checkpoint", dg_checkpoint_sniff, describe_checkpoint},
 };
 
-/* Reads up to size bytes, fewer only at end of file (pipes deliver in
- * pieces). */
-static int read_head(int fd, const char *label, unsigned char *buf, size_t size,
-		     size_t *got)
-{
-	size_t n = 0;
-
-	while (n < size) {
-		ssize_t k = read(fd, buf + n, size - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return dg_tool_fail(dg_error_errno("%s: read error", label));
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	*got = n;
-	return DG_OK;
-}
-
+/* Opens path once (a pipe or a FIFO included), looks at its first bytes
+ * and hands it to the describer of its kind, which reads them again. */
 static int describe(const struct cmdline *cl, const char *path)
 {
-	const char *label = strcmp(path, "-") == 0 ? "-" : path;
-	unsigned char head[SNIFF_BYTES];
 	const struct kind *kind = &kinds[0];
+	struct dg_input *in;
+	const void *head;
 	size_t n = 0;
-	int fd = STDIN_FILENO, st;
+	int st;
 
-	if (strcmp(path, "-") && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return dg_tool_fail(dg_error_errno("%s", path));
-	st = read_head(fd, strcmp(path, "-") ? path : "stdin", head, sizeof head, &n);
-	if (!st) {
-		for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-			if (kinds[i].sniff(head, n)) {
-				kind = &kinds[i];
-				break;
-			}
-		st = kind->describe(cl, label, fd, head, n);
+	if ((st = dg_input_open(path, &in)))
+		return dg_tool_fail(st);
+	if ((st = dg_input_peek(in, SNIFF_BYTES, &head, &n))) {
+		dg_input_close(in);
+		return dg_tool_fail(st);
 	}
-	if (fd != STDIN_FILENO)
-		close(fd);
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if (kinds[i].sniff(head, n)) {
+			kind = &kinds[i];
+			break;
+		}
+	st = kind->describe(cl, strcmp(path, "-") == 0 ? "-" : path, in);
+	dg_input_close(in);
 	return st;
 }
 
@@ -453,22 +391,8 @@ static void print_size(const char *what, uint64_t bytes)
 		printf("  %-26s %llu bytes\n", what, (unsigned long long)bytes);
 }
 
-/* The tuning line of a Vulkan device: the GEMM/convolution tiles libdg
- * records with on it (vk/gemm_tiles.c decides, from the same properties)
- * and the subgroup size it queried. */
-static void vk_tuning(struct dg_device_info *d)
+static void print_device(const struct cmdline *cl, const struct dg_device_info *d)
 {
-	struct dg_vk_gemm_tiles t;
-	if (d->kind != DG_DEVICE_VULKAN || d->tuning[0])
-		return;
-	dg_vk_gemm_tiles(!strcmp(d->type, "cpu-driver"), d->subgroup_size,
-			 d->max_workgroup_invocations, &t);
-	dg_vk_gemm_tiles_describe(&t, d->subgroup_size, d->tuning, sizeof d->tuning);
-}
-
-static void print_device(const struct cmdline *cl, struct dg_device_info *d)
-{
-	vk_tuning(d);
 	if (cl->json) {
 		fputs("{\"id\":", stdout);
 		json_string(d->id);

@@ -22,19 +22,22 @@ static const char usage_text[] =
 	"  -t, --temperature T   scale of the prior's noise (default 1)\n"
 	"  -s, --seed S          random seed (default 0); same seed, same bytes\n"
 	"  -c, --class K         class label for conditional families\n"
+	"      --no-ema          the trained weights, not their running average\n"
+	"                        (for models that keep one, e.g. GANs)\n"
 	"      --device SPEC     cpu or vulkan:N (default $DG_DEVICE or cpu)\n"
 	"  -h, --help            show this help\n"
 	"      --version         show the version\n"
 	"\n"
 	"See dg-sample(1).\n";
 
-enum { OPT_DEVICE = 256 };
+enum { OPT_DEVICE = 256, OPT_NO_EMA };
 
 struct cmdline {
 	const char *model, *device;
 	uint64_t n, batch, seed;
 	double temperature;
 	long klass;              /* -1: none */
+	int no_ema;
 };
 
 static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
@@ -47,6 +50,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"seed", required_argument, NULL, 's'},
 		{"class", required_argument, NULL, 'c'},
 		{"device", required_argument, NULL, OPT_DEVICE},
+		{"no-ema", no_argument, NULL, OPT_NO_EMA},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, DG_OPT_VERSION},
 		{0},
@@ -94,6 +98,9 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case OPT_DEVICE:
 			cl->device = optarg;
 			break;
+		case OPT_NO_EMA:
+			cl->no_ema = 1;
+			break;
 		default:
 			return dg_tool_option(c, usage_text, argv);
 		}
@@ -107,105 +114,70 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 	return DG_OK;
 }
 
-/* labels=K,K,... for n items. */
-static int set_labels(struct dg_meta *m, long k, uint64_t n)
-{
-	char *text = malloc(n * 12 + 1), *p = text;
-	int st;
-
-	if (!text)
-		return dg_error_nomem("labels", n * 12);
-	*p = 0;
-	for (uint64_t i = 0; i < n; i++)
-		p += sprintf(p, "%s%ld", i ? "," : "", k);
-	st = dg_meta_set(m, "labels", text);
-	free(text);
-	return st;
-}
-
 static int run(const struct cmdline *cl, struct dg_writer *w)
 {
 	struct dg_checkpoint *ck = NULL;
 	struct dg_inference *inf = NULL;
-	struct dg_exec *e = NULL;
 	struct dg_meta *meta = NULL;
 	struct dg_array *out = NULL;
 	int32_t *labels = NULL;
-	const struct dg_family *f;
+	const struct dg_model_info *mi;
 	uint64_t b = cl->batch < cl->n ? cl->batch : cl->n;
-	dg_tensor y = DG_NONE, x = DG_NONE;
+	struct dg_inference_options io = {.device = cl->device, .batch = b, .seed = cl->seed,
+					  .raw_weights = cl->no_ema};
 	char fp[17];
-	int st, latent, cond;
+	int st, latent;
 
 	if ((st = dg_checkpoint_read_flags(cl->model, DG_CHECKPOINT_NO_OPTIM, &ck)))
 		return st;
-	if ((st = dg_inference_load(ck, cl->device, b, cl->seed, &inf)))
+	if ((st = dg_inference_open(ck, &io, &inf)))
 		goto out;
-	f = inf->f;
-	if (!f->sample) {
+	mi = dg_inference_info(inf);
+	if (!(mi->family->caps & (DG_CAP_SAMPLE_LATENT | DG_CAP_SAMPLE_DATA |
+				  DG_CAP_SAMPLE_STEPS)) && !mi->family->sample) {
 		st = dg_error(DG_EUSAGE, "%s: model family '%s' cannot sample", cl->model,
-			      f->name);
+			      mi->family->name);
 		goto out;
 	}
-	latent = (f->caps & DG_CAP_SAMPLE_LATENT) != 0;
-	cond = (f->caps & DG_CAP_CONDITIONAL) && inf->classes;
-	if (cl->klass >= 0 && !cond) {
+	latent = (mi->family->caps & DG_CAP_SAMPLE_LATENT) != 0;
+	if (cl->klass >= 0 && !mi->conditional) {
 		st = dg_error(DG_EUSAGE, "--class: the model %s is not conditional "
 			      "(no labels when trained)", cl->model);
 		goto out;
 	}
-	if (cond && cl->klass >= (long)inf->classes) {
+	if (mi->conditional && cl->klass >= (long)mi->classes) {
 		st = dg_error(DG_EUSAGE, "--class: %ld is not below the model's %u classes",
-			      cl->klass, inf->classes);
+			      cl->klass, mi->classes);
 		goto out;
 	}
-	if (cond) {
+	if (mi->conditional) {
 		if (!(labels = malloc(b * sizeof *labels))) {
 			st = dg_error_nomem("labels", b * sizeof *labels);
 			goto out;
 		}
 		/* without --class, labels cycle through the classes */
 		for (uint64_t i = 0; i < b; i++)
-			labels[i] = (int32_t)(cl->klass >= 0 ? cl->klass : (long)(i % inf->classes));
-		y = dg_input(inf->g, "sample.y", DG_I32, DG_SHAPE(b));
+			labels[i] = (int32_t)(cl->klass >= 0 ? cl->klass : (long)(i % mi->classes));
 	}
-	if ((st = f->sample(&inf->m, b, (float)cl->temperature, y, &x))) {
-		st = dg_error(st, "%s: %s", f->name, dg_graph_error(inf->g));
-		goto out;
-	}
-	if (!x.id) {
-		st = dg_error(DG_EINTERNAL, "%s: sample() returned nothing", f->name);
-		goto out;
-	}
-	if ((st = dg_compile(inf->g, inf->device, 1, &x, 0, NULL, &e)))
-		goto out;
 	if (!(meta = dg_meta_new())) {
 		st = DG_ENOMEM;
 		goto out;
 	}
 	if ((st = dg_meta_set(meta, "space", latent ? "latent" : "image")) ||
 	    (st = dg_meta_set(meta, "model", dg_checkpoint_fingerprint_hex(ck, fp))) ||
-	    (st = dg_meta_set(meta, "family", f->name)) ||
+	    (st = dg_meta_set(meta, "family", mi->family->name)) ||
 	    /* prior= tells dg-interp how to interpolate the codes */
 	    (latent && (st = dg_meta_set(meta, "prior",
-					 inf->m.prior == DG_PRIOR_GAUSSIAN ? "gaussian"
-					 : inf->m.prior == DG_PRIOR_UNIFORM ? "uniform" : "none"))))
+					 mi->prior == DG_PRIOR_GAUSSIAN ? "gaussian"
+					 : mi->prior == DG_PRIOR_UNIFORM ? "uniform" : "none"))))
 		goto out;
 	for (uint64_t done = 0; done < cl->n && !st; done += b) {
-		uint64_t k = cl->n - done < b ? cl->n - done : b, dims[DG_MAX_RANK];
-		if (labels && (st = dg_exec_feed(e, "sample.y", DG_I32, labels, b)))
+		uint64_t k = cl->n - done < b ? cl->n - done : b;
+		if ((st = dg_inference_sample(inf, k, (float)cl->temperature, labels, &out)))
 			break;
-		if ((st = dg_exec_run(e)) || (st = dg_exec_output(e, 0, &out)))
+		if (mi->conditional && cl->klass >= 0 && (st = dg_meta_set_labels(meta, labels, k)))
 			break;
-		if (out->dtype != DG_F32) {
-			st = dg_error(DG_EINTERNAL, "%s: samples are not f32", f->name);
-			break;
-		}
-		memcpy(dims, out->dims, sizeof dims);
-		dims[0] = k;
-		if (cond && cl->klass >= 0 && (st = set_labels(meta, cl->klass, k)))
-			break;
-		st = dg_write_record(w, DG_F32, out->rank, dims, meta, out->data);
+		st = dg_write_record(w, DG_F32, out->rank, out->dims, meta, out->data);
 		dg_array_free(out);
 		out = NULL;
 	}
@@ -213,7 +185,6 @@ out:
 	dg_array_free(out);
 	dg_meta_free(meta);
 	free(labels);
-	dg_exec_free(e);
 	dg_inference_free(inf);
 	dg_checkpoint_free(ck);
 	return st;

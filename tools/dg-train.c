@@ -19,7 +19,7 @@
 #include "dg.h"
 
 static const char usage_text[] =
-	"Usage: dg-train -p FAMILY -d DATA -o MODEL.dgm [OPTIONS]\n"
+	"Usage: dg-train -p FAMILY -d DATA [-d [INPUT=]DATA...] -o MODEL.dgm [OPTIONS]\n"
 	"       dg-train --resume MODEL.dgm -d DATA [-o OUT.dgm] [--epochs N]\n"
 	"       dg-train --list | -p FAMILY --help\n"
 	"Train a model family on images and write a checkpoint (dg-checkpoint(5)).\n"
@@ -27,14 +27,18 @@ static const char usage_text[] =
 	"archives, stream files, '-' for a stream on standard input.\n"
 	"\n"
 	"  -p, --family FAMILY   the model family (see --list)\n"
-	"  -d, --data DATA       the training images\n"
+	"  -d, --data DATA       the training images; again for the family's other\n"
+	"                        inputs, in the order -p F --help lists them, or\n"
+	"                        as INPUT=DATA\n"
 	"  -o, --output MODEL    the checkpoint to write (with --resume: default\n"
 	"                        the resumed file)\n"
 	"  -s, --set NAME=VALUE  a hyperparameter of the family (repeatable)\n"
 	"  -e, --epochs N        train until N epochs are complete (default 10)\n"
 	"  -b, --batch N         images per step (default 128); a last partial\n"
 	"                        batch of each epoch is dropped\n"
-	"      --lr X            learning rate (default 1e-3, or the family's)\n"
+	"      --lr X            learning rate of every phase (default: each\n"
+	"                        phase's own, from the family, else 1e-3)\n"
+	"      --lr PHASE=X      the learning rate of one phase (repeatable)\n"
 	"      --seed N          seed of weights, data order and noise (default 0)\n"
 	"      --device SPEC     cpu, vulkan, vulkan:N (default $DG_DEVICE, then\n"
 	"                        the first GPU, then cpu)\n"
@@ -48,6 +52,9 @@ static const char usage_text[] =
 	"      --snapshot DIR    after every epoch, DIR/samples-EPOCH.png (64 images\n"
 	"                        from fixed latents) and DIR/recon-EPOCH.png\n"
 	"      --resume MODEL    continue the training saved in MODEL exactly\n"
+	"      --save-every T    also save MODEL every T of training: 30s, 10m\n"
+	"                        (the default), 1h, or 2e for every 2 epochs;\n"
+	"                        0: only at the end\n"
 	"      --progress        a progress bar even if stderr is not a terminal\n"
 	"  -q, --quiet           no progress and no epoch lines\n"
 	"      --list            list the model families found\n"
@@ -55,24 +62,53 @@ static const char usage_text[] =
 	"                        hyperparameters too)\n"
 	"      --version         show the version\n"
 	"\n"
-	"SIGINT or SIGTERM finishes the current step, saves the checkpoint and\n"
-	"exits with 130 or 143; a second SIGINT exits at once.\n"
+	"SIGINT, SIGTERM or SIGHUP finishes the current step, saves the checkpoint\n"
+	"and exits with 130, 143 or 129; a second SIGINT exits at once.\n"
 	"See dg-train(1).\n";
 
 struct cmdline {
 	const char *family, *data, *output, *resume, *log, *device, *snapshot, *val;
 	char **sets;
 	int nsets;
+	char **datas;            /* -d after the first */
+	int ndatas;
+	char **phase_lr;         /* --lr NAME=X */
+	int nphase_lr;
 	uint64_t epochs, limit;
 	struct dg_train_config cfg;
 	int quiet, progress, list, help;
 	int plain;               /* --plain: an uncompressed checkpoint */
+	double save_seconds;     /* --save-every: by time (0: not) */
+	uint64_t save_epochs;    /* --save-every: by epochs (0: not) */
 };
 
 enum {
 	OPT_LR = 256, OPT_SEED, OPT_DEVICE, OPT_BINARIZE, OPT_LOG, OPT_RESUME, OPT_PROGRESS,
-	OPT_LIST, OPT_SNAPSHOT, OPT_VAL, OPT_PLAIN,
+	OPT_LIST, OPT_SNAPSHOT, OPT_VAL, OPT_PLAIN, OPT_SAVE_EVERY,
 };
+
+/* --save-every: "30s", "10m", "1h", "2e" (epochs), a bare number of
+ * minutes, or 0 for no periodic saves. */
+static int parse_save_every(const char *s, struct cmdline *cl)
+{
+	char *end;
+	double v = strtod(s, &end);
+	cl->save_seconds = 0;
+	cl->save_epochs = 0;
+	if (end == s || !(v >= 0) || v > 1e9)
+		return dg_tool_usage("--save-every '%s': a time (30s, 10m, 1h), epochs (2e) or 0", s);
+	if (!strcmp(end, "e") && v == (double)(uint64_t)v)
+		cl->save_epochs = (uint64_t)v;
+	else if (!strcmp(end, "s"))
+		cl->save_seconds = v;
+	else if (!strcmp(end, "m") || !*end)
+		cl->save_seconds = 60 * v;
+	else if (!strcmp(end, "h"))
+		cl->save_seconds = 3600 * v;
+	else
+		return dg_tool_usage("--save-every '%s': a time (30s, 10m, 1h), epochs (2e) or 0", s);
+	return DG_OK;
+}
 
 static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 {
@@ -93,6 +129,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
 		{"val", required_argument, NULL, OPT_VAL},
 		{"resume", required_argument, NULL, OPT_RESUME},
+		{"save-every", required_argument, NULL, OPT_SAVE_EVERY},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"quiet", no_argument, NULL, 'q'},
 		{"list", no_argument, NULL, OPT_LIST},
@@ -106,7 +143,11 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 
 	memset(cl, 0, sizeof *cl);
 	cl->epochs = 10;
-	if (!(cl->sets = calloc((size_t)argc, sizeof *cl->sets)))
+	cl->save_seconds = 600;
+	cl->sets = calloc((size_t)argc, sizeof *cl->sets);
+	cl->datas = calloc((size_t)argc, sizeof *cl->datas);
+	cl->phase_lr = calloc((size_t)argc, sizeof *cl->phase_lr);
+	if (!cl->sets || !cl->datas || !cl->phase_lr)
 		return dg_tool_fail(dg_error_nomem("options", (size_t)argc * sizeof(char *)));
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:d:o:s:e:b:n:qh", longs, NULL)) != -1) {
@@ -115,7 +156,10 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			cl->family = optarg;
 			break;
 		case 'd':
-			cl->data = optarg;
+			if (cl->data)
+				cl->datas[cl->ndatas++] = optarg;
+			else
+				cl->data = optarg;
 			break;
 		case 'o':
 			cl->output = optarg;
@@ -134,6 +178,13 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			cl->cfg.batch = (uint64_t)v;
 			break;
 		case OPT_LR:
+			if (strchr(optarg, '=')) {
+				const char *eq = strchr(optarg, '=');
+				if (dg_parse_double("--lr", eq + 1, 1e-12, 1e3, &x))
+					return dg_tool_usage("%s", dg_errmsg());
+				cl->phase_lr[cl->nphase_lr++] = optarg;
+				break;
+			}
 			if (dg_parse_double("--lr", optarg, 1e-12, 1e3, &x))
 				return dg_tool_usage("%s", dg_errmsg());
 			cl->cfg.lr = x;
@@ -171,6 +222,10 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case OPT_RESUME:
 			cl->resume = optarg;
 			break;
+		case OPT_SAVE_EVERY:
+			if ((c = parse_save_every(optarg, cl)))
+				return c;
+			break;
 		case OPT_PROGRESS:
 			cl->progress = 1;
 			break;
@@ -207,6 +262,8 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 	}
 	if (!cl->data)
 		return dg_tool_usage("no training data given (-d DATA)");
+	cl->cfg.phase_lr = (const char *const *)cl->phase_lr;
+	cl->cfg.nphase_lr = (size_t)cl->nphase_lr;
 	return DG_OK;
 }
 
@@ -263,7 +320,17 @@ static void family_help(const struct dg_family *f)
 	int wn = 4, wd = 7, wr = 5;
 	char range[128];
 
-	printf("\nFamily %s: %s.\nHyperparameters (--set NAME=VALUE):\n", f->name, f->summary);
+	printf("\nFamily %s: %s.\n", f->name, f->summary);
+	if (f->inputs && f->inputs[0].name) {
+		printf("Inputs besides the images of the first -d (-d DATA in this order, or\n"
+		       "-d INPUT=DATA):\n");
+		for (const struct dg_input_decl *d = f->inputs; d->name; d++)
+			printf("  %-10s %s, %s\n", d->name,
+			       d->kind == DG_INPUT_PAIRED ? "paired with each image"
+							  : "a set of its own",
+			       d->help ? d->help : "");
+	}
+	printf("Hyperparameters (--set NAME=VALUE):\n");
 	if (!f->hparams || !f->hparams[0].name) {
 		printf("  (none)\n");
 		return;
@@ -292,7 +359,11 @@ struct report {
 	const char *snapshot;      /* --snapshot DIR */
 	int val;                   /* --val given */
 	struct dg_trainer *t;
-	int status;                /* a --log write failure */
+	int status;                /* a failure that stops the run */
+	/* --save-every: the checkpoint, and when it was last written */
+	const struct cmdline *cl;
+	double saved_at;
+	uint64_t saved_epoch;
 };
 
 static double now(void)
@@ -308,18 +379,13 @@ static void terms(const struct dg_train_progress *p)
 		fprintf(stderr, " %s %.6g", p->names[i], p->terms[i]);
 }
 
-/* Rewrites the whole log, so that a resumed run's file is complete too. */
+/* Rewrites the whole log, so that a resumed run's file is complete too;
+ * atomically, so that a full disk leaves the previous version. */
 static int write_log(const char *path, struct dg_trainer *t)
 {
 	size_t len;
 	const char *text = dg_trainer_log(t, &len);
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return dg_error_errno("%s", path);
-	size_t w = fwrite(text, 1, len, f);
-	if (fclose(f) || w != len)
-		return dg_error_errno("%s", path);
-	return DG_OK;
+	return dg_file_replace(path, text, len);
 }
 
 /* One grid PNG of images, 8 per row. */
@@ -333,14 +399,7 @@ static int write_grid(const char *dir, const char *what, uint64_t epoch,
 	if (st)
 		return st;
 	snprintf(path, sizeof path, "%s/%s-%04llu.png", dir, what, (unsigned long long)epoch);
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		st = dg_error_errno("%s", path);
-	else {
-		st = dg_png_write(f, path, grid, 0, NULL);
-		if (fclose(f) && !st)
-			st = dg_error_errno("%s", path);
-	}
+	st = dg_png_write_file(path, grid, 0, NULL);
 	dg_array_free(grid);
 	return st;
 }
@@ -358,16 +417,42 @@ static int snapshot(const char *dir, struct dg_trainer *t, uint64_t epoch)
 	return st;
 }
 
+/* A warning on its own line, under the progress bar if there is one. */
+static void secondary_failed(const struct report *r, const char *what)
+{
+	if (r->mode == 2)
+		fputs("\r\033[K", stderr);
+	dg_tool_warn("%s: %s (training goes on)", what, dg_errmsg());
+}
+
+/* The periodic save (--save-every), between iterations: a failure is a
+ * warning, and the next save tries again. */
+static void save_if_due(struct report *r, double t)
+{
+	const struct cmdline *cl = r->cl;
+	uint64_t epochs = dg_trainer_epoch(r->t);
+	if (!(cl->save_seconds > 0 && t - r->saved_at >= cl->save_seconds) &&
+	    !(cl->save_epochs && epochs - r->saved_epoch >= cl->save_epochs))
+		return;
+	if (dg_trainer_save(r->t, cl->output, cl->plain ? DG_CHECKPOINT_PLAIN : DG_CHECKPOINT_FAST))
+		secondary_failed(r, "periodic save");
+	r->saved_at = now();
+	r->saved_epoch = epochs;
+}
+
 static int progress(void *ctx, const struct dg_train_progress *p)
 {
 	struct report *r = ctx;
 	double t = now();
 
+	if (!p->end_of_epoch)
+		save_if_due(r, t);
 	if (p->end_of_epoch) {
-		if (r->log && (r->status = write_log(r->log, r->t)))
-			return 1;
-		if (r->snapshot && (r->status = snapshot(r->snapshot, r->t, p->epoch + 1)))
-			return 1;
+		/* the log and the pictures are secondary: the model goes on */
+		if (r->log && write_log(r->log, r->t))
+			secondary_failed(r, "--log");
+		if (r->snapshot && snapshot(r->snapshot, r->t, p->epoch + 1))
+			secondary_failed(r, "--snapshot");
 		double vals[DG_MAX_TERMS];
 		unsigned nv = 0;
 		if (r->val && (r->status = dg_trainer_validate(r->t, vals, &nv)))
@@ -412,8 +497,13 @@ static volatile sig_atomic_t stop;
  * the middle of a save keeps the last good file. */
 static void on_signal(int sig)
 {
-	if (stop && sig == SIGINT)
+	static const char msg[] = "dg-train: second interrupt: exiting without saving "
+				  "(the last checkpoint written is intact)\n";
+	if (stop && sig == SIGINT) {
+		ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+		(void)w;
 		_exit(128 + SIGINT);
+	}
 	stop = sig;
 }
 
@@ -425,20 +515,140 @@ static void catch_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }
 
-/* The checkpoint's directory must exist and be writable. */
-static int check_output(const char *path)
+/* ---- outputs ---------------------------------------------------------------- */
+
+/* Whether a and b name the same existing file. */
+static int same_file(const char *a, const char *b)
 {
-	char *copy = strdup(path);
-	if (!copy)
-		return dg_error_nomem("a path", strlen(path));
+	struct stat sa, sb;
+	return a && b && strcmp(a, "-") && strcmp(b, "-") && stat(a, &sa) == 0 &&
+	       stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The first bytes of a file look like a dg checkpoint. */
+static int is_checkpoint(const char *path)
+{
+	unsigned char head[1024];
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(head, 1, sizeof head, f) : 0;
+	if (f)
+		fclose(f);
+	return n > 0 && dg_checkpoint_sniff(head, n);
+}
+
+/* An output may replace only what it would write itself: a regular file
+ * (for -o, a dg checkpoint), never a link, a device, a folder, or one of
+ * the run's inputs; and its folder must be writable now, not after the
+ * training. */
+static int check_output(const struct cmdline *cl, const char *opt, const char *path,
+			int checkpoint)
+{
+	struct stat st;
+	const char *inputs[3] = {cl->data, cl->val, cl->resume};
+	char *copy;
+
+	if (lstat(path, &st) == 0) {
+		if (S_ISLNK(st.st_mode))
+			return dg_tool_usage("%s %s: a symbolic link; dg-train replaces only "
+					     "regular files (name the target itself)", opt, path);
+		if (!S_ISREG(st.st_mode))
+			return dg_tool_usage("%s %s: not a regular file; dg-train will not "
+					     "replace it", opt, path);
+		if (checkpoint && !same_file(path, cl->resume) && st.st_size > 0 &&
+		    !is_checkpoint(path))
+			return dg_tool_usage("%s %s: exists and is not a dg checkpoint; dg-train "
+					     "will not replace it (remove it first)", opt, path);
+	}
+	for (int i = 0; i < 3; i++)
+		if (same_file(path, inputs[i]) && !(checkpoint && inputs[i] == cl->resume))
+			return dg_tool_usage("%s %s: is also %s: an input of this run", opt, path,
+					     inputs[i] == cl->resume ? "the checkpoint resumed"
+								     : "the data");
+	for (int i = 0; i < cl->ndatas; i++) {
+		const char *eq = strchr(cl->datas[i], '=');
+		if (same_file(path, cl->datas[i]) || (eq && same_file(path, eq + 1)))
+			return dg_tool_usage("%s %s: is also an input of this run (-d %s)", opt,
+					     path, cl->datas[i]);
+	}
+	if (!(copy = strdup(path)))
+		return dg_tool_fail(dg_error_nomem("a path", strlen(path)));
 	const char *dir = dirname(copy);
 	int ok = access(dir, W_OK) == 0;
-	int st = ok ? DG_OK : dg_error(DG_ECANTCREAT, "%s: cannot write in %s: %s", path, dir,
-				       strerror(errno));
+	int status = ok ? DG_OK : dg_tool_fail(dg_error(DG_ECANTCREAT, "%s %s: cannot write in "
+							"%s: %s", opt, path, dir,
+							strerror(errno)));
 	free(copy);
+	return status;
+}
+
+/* -o and --log, before anything is trained. */
+static int check_outputs(const struct cmdline *cl)
+{
+	int st = check_output(cl, "-o", cl->output, 1);
+	if (!st && cl->log && same_file(cl->log, cl->output))
+		st = dg_tool_usage("--log %s: is also the checkpoint (-o)", cl->log);
+	if (!st && cl->log && !strcmp(cl->log, cl->output))
+		st = dg_tool_usage("--log %s: is also the checkpoint (-o)", cl->log);
+	if (!st && cl->log)
+		st = check_output(cl, "--log", cl->log, 0);
 	return st;
+}
+
+/* ---- the other inputs ------------------------------------------------------------ */
+
+/* The declared input that DATA names as "INPUT=...", or NULL. */
+static const struct dg_input_decl *named_input(const struct dg_family *f, const char *data)
+{
+	const char *eq = strchr(data, '=');
+	for (const struct dg_input_decl *d = f->inputs; eq && d && d->name; d++)
+		if ((size_t)(eq - data) == strlen(d->name) && !strncmp(data, d->name, strlen(d->name)))
+			return d;
+	return NULL;
+}
+
+/* Opens the data of the family's other inputs: each -d after the first,
+ * named (INPUT=DATA) or in the order the family declares its inputs. */
+static int open_inputs(const struct cmdline *cl, const struct dg_family *f,
+		       const struct dg_dataset_options *dopt, struct dg_dataset **ds,
+		       struct dg_train_input *ti)
+{
+	size_t ndecl = 0;
+	for (const struct dg_input_decl *d = f->inputs; d && d->name; d++)
+		ndecl++;
+	if ((size_t)cl->ndatas > ndecl)
+		return dg_tool_usage("%d -d options: family %s takes %zu input%s besides its "
+				     "images (dg-train -p %s --help)", cl->ndatas + 1, f->name,
+				     ndecl, ndecl == 1 ? "" : "s", f->name);
+	for (int i = 0; i < cl->ndatas; i++) {
+		const struct dg_input_decl *d = named_input(f, cl->datas[i]);
+		const char *src = d ? strchr(cl->datas[i], '=') + 1 : cl->datas[i];
+		if (!d) /* the first declared input not named by any -d */
+			for (const struct dg_input_decl *e = f->inputs; !d && e->name; e++) {
+				int taken = 0;
+				for (int j = 0; j < i; j++)
+					taken |= ti[j].name == e->name;
+				for (int j = i + 1; j < cl->ndatas; j++)
+					taken |= named_input(f, cl->datas[j]) == e;
+				if (!taken)
+					d = e;
+			}
+		if (!d)
+			return dg_tool_usage("-d %s: no input of family %s is left for it",
+					     cl->datas[i], f->name);
+		for (int j = 0; j < i; j++)
+			if (ti[j].name == d->name)
+				return dg_tool_usage("-d %s: input %s given twice", cl->datas[i],
+						     d->name);
+		ti[i].name = d->name;
+		int st = dg_dataset_open(src, dopt, &ds[i]);
+		if (st)
+			return dg_tool_fail(dg_error_context(st, "input %s", d->name));
+		ti[i].ds = ds[i];
+	}
+	return DG_OK;
 }
 
 /* ---- main ------------------------------------------------------------------------ */
@@ -448,7 +658,8 @@ static int train(struct cmdline *cl)
 	const struct dg_family *f = NULL;
 	struct dg_hparams *hp = NULL;
 	struct dg_checkpoint *ck = NULL;
-	struct dg_dataset *ds = NULL, *val = NULL;
+	struct dg_dataset *ds = NULL, *val = NULL, **extra = NULL;
+	struct dg_train_input *inputs = NULL;
 	struct dg_trainer *t = NULL;
 	struct dg_dataset_options dopt = {.limit = cl->limit, .warn = cl->quiet ? NULL : warn};
 	int st;
@@ -470,21 +681,33 @@ static int train(struct cmdline *cl)
 				goto done;
 			}
 	}
-	/* an unwritable output is found before training, not after */
-	if ((st = check_output(cl->output)))
-		goto out;
+	/* outputs are checked before training, not after */
+	if ((st = check_outputs(cl)))
+		goto done;
 	if (cl->snapshot && mkdir(cl->snapshot, 0777) && errno != EEXIST) {
 		st = dg_error_errno("--snapshot %s", cl->snapshot);
 		st = st == DG_ENOINPUT ? DG_ECANTCREAT : st;
 		goto out;
 	}
-	dopt.sequential = strcmp(cl->data, "-") == 0;
+	/* standard input and pipes are loaded into memory like files (within
+	 * DG_DATASET_MAX_BYTES), so they shuffle and give several epochs */
 	if ((st = dg_dataset_open(cl->data, &dopt, &ds)))
 		goto out;
-	if (dg_dataset_info(ds)->sequential && cl->epochs > 1) {
-		st = dg_tool_usage("-d -: standard input can be read only once; train on a "
-				   "file for more than one epoch");
-		goto done;
+	if (cl->ndatas) {
+		const struct dg_family *ff = f;
+		struct dg_dataset_options iopt = dopt;
+		if (!ff && (st = dg_family_load(dg_checkpoint_family(ck), &ff)))
+			goto out;
+		extra = calloc((size_t)cl->ndatas, sizeof *extra);
+		inputs = calloc((size_t)cl->ndatas, sizeof *inputs);
+		if (!extra || !inputs) {
+			st = dg_error_nomem("inputs", (size_t)cl->ndatas * sizeof *inputs);
+			goto out;
+		}
+		if ((st = open_inputs(cl, ff, &iopt, extra, inputs)))
+			goto done;
+		cl->cfg.inputs = inputs;
+		cl->cfg.ninputs = (size_t)cl->ndatas;
 	}
 	st = ck ? dg_trainer_resume(ck, ds, &cl->cfg, &t)
 		: dg_trainer_new(f, hp, ds, &cl->cfg, &t);
@@ -504,7 +727,8 @@ static int train(struct cmdline *cl)
 			goto out;
 	}
 
-	struct report r = {.log = cl->log, .snapshot = cl->snapshot, .val = !!cl->val, .t = t};
+	struct report r = {.log = cl->log, .snapshot = cl->snapshot, .val = !!cl->val, .t = t,
+			   .cl = cl, .saved_at = now(), .saved_epoch = dg_trainer_epoch(t)};
 	r.mode = cl->quiet ? 0 : cl->progress || isatty(STDERR_FILENO) ? 2 : 1;
 	catch_signals();
 	st = dg_trainer_run(t, cl->epochs, progress, &r, &stop);
@@ -519,9 +743,11 @@ static int train(struct cmdline *cl)
 	if ((st = dg_trainer_save(t, cl->output,
 				  cl->plain ? DG_CHECKPOINT_PLAIN : DG_CHECKPOINT_FAST)))
 		goto out;
-	if (stop) {
+	/* a signal that came when the training was complete stopped nothing */
+	if (stop && !dg_trainer_done(t, cl->epochs)) {
 		dg_tool_error(0, "%s: checkpoint saved to %s after step %llu (continue with "
-			      "--resume %s)", stop == SIGINT ? "interrupted" : "terminated",
+			      "--resume %s)", stop == SIGINT ? "interrupted"
+			      : stop == SIGHUP ? "hung up" : "terminated",
 			      cl->output, (unsigned long long)dg_trainer_step(t), cl->output);
 		st = 128 + stop;
 	}
@@ -531,6 +757,10 @@ out:
 done:
 	dg_trainer_free(t);
 	dg_dataset_close(val);
+	for (int i = 0; extra && i < cl->ndatas; i++)
+		dg_dataset_close(extra[i]);
+	free(extra);
+	free(inputs);
 	dg_dataset_close(ds);
 	dg_hparams_free(hp);
 	dg_checkpoint_free(ck);
@@ -559,5 +789,7 @@ int main(int argc, char **argv)
 	} else if (!st)
 		st = train(&cl);
 	free(cl.sets);
+	free(cl.datas);
+	free(cl.phase_lr);
 	return dg_tool_exit(st < 0 ? DG_OK : st);
 }

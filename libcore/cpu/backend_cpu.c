@@ -10,30 +10,20 @@
 #include "cpu/pool.h"
 
 const dg_kernel_fn dg_cpu_kernels[OP_COUNT] = {
-	[OP_AFFINE] = dg_k_unary, [OP_EXP] = dg_k_unary, [OP_LOG] = dg_k_unary,
-	[OP_SQRT] = dg_k_unary, [OP_RSQRT] = dg_k_unary, [OP_ABS] = dg_k_unary,
-	[OP_SIGN] = dg_k_unary, [OP_RELU] = dg_k_unary, [OP_LEAKY] = dg_k_unary,
-	[OP_ELU] = dg_k_unary, [OP_TANH] = dg_k_unary, [OP_SIGMOID] = dg_k_unary,
-	[OP_SOFTPLUS] = dg_k_unary, [OP_CLAMP] = dg_k_unary, [OP_INRANGE] = dg_k_unary,
-	[OP_STEP] = dg_k_unary, [OP_POWS] = dg_k_unary, [OP_STOPGRAD] = dg_k_unary,
-	[OP_CAST] = dg_k_cast,
-	[OP_ADD] = dg_k_binary, [OP_SUB] = dg_k_binary, [OP_MUL] = dg_k_binary,
-	[OP_DIV] = dg_k_binary, [OP_MAX] = dg_k_binary, [OP_MIN] = dg_k_binary,
-	[OP_GT] = dg_k_binary, [OP_GE] = dg_k_binary, [OP_EQ] = dg_k_binary,
-	[OP_WHERE] = dg_k_where,
-	[OP_SUM_TO] = dg_k_reduce, [OP_MAX_TO] = dg_k_reduce, [OP_EXPAND] = dg_k_expand,
-	[OP_MATMUL] = dg_k_matmul,
-	[OP_PERMUTE] = dg_k_permute, [OP_SLICE] = dg_k_slice, [OP_PAD] = dg_k_pad,
-	[OP_SOFTMAX] = dg_k_softmax, [OP_LOG_SOFTMAX] = dg_k_softmax,
-	[OP_CONV] = dg_k_conv, [OP_CONV_BWD_DATA] = dg_k_conv_bwd_data,
-	[OP_CONV_BWD_FILTER] = dg_k_conv_bwd_filter,
-	[OP_GATHER] = dg_k_gather, [OP_SCATTER_ADD] = dg_k_scatter_add,
-	[OP_ONE_HOT] = dg_k_one_hot, [OP_ARGMAX] = dg_k_argmax,
-	[OP_PICK] = dg_k_pick, [OP_PLACE] = dg_k_place,
-	[OP_RNG_UNIFORM] = dg_k_rng, [OP_RNG_NORMAL] = dg_k_rng,
-	[OP_UPD_SGD] = dg_k_update, [OP_UPD_ADAM] = dg_k_update,
-	[OP_UPD_RMSPROP] = dg_k_update, [OP_ASSIGN] = dg_k_assign, [OP_EMA] = dg_k_ema,
+#define DG_OP(id, name, nin, flags, infer, backward, cpu, vk, code) [OP_##id] = dg_k_##cpu,
+#include "graph/op_list.h"
+#undef DG_OP
 };
+_Static_assert(sizeof dg_cpu_kernels / sizeof *dg_cpu_kernels == OP_COUNT,
+	       "one cpu kernel per op");
+
+/* The kernel of ops that are no call: leaves and aliases never reach a
+ * backend (cpu_supports refuses them). */
+int dg_k_none(const struct dg_kargs *a)
+{
+	return dg_error(DG_EINTERNAL, "cpu backend: %s is not a kernel call",
+			dg_opdefs[a->c->n.op].name);
+}
 
 struct prog {
 	struct dg_kcall *calls;
@@ -92,6 +82,16 @@ static int cpu_read(void *dev, void *buf, uint64_t off, void *dst, uint64_t byte
 	return DG_OK;
 }
 
+/* Every op has a kernel (the op list's cpu column); only what is no
+ * call at all is refused. */
+static int cpu_supports(const struct dg_kcall *c)
+{
+	if (c->n.op >= OP_COUNT || dg_cpu_kernels[c->n.op] == dg_k_none)
+		return dg_error(DG_EINTERNAL, "cpu backend has no kernel for %s",
+				c->n.op < OP_COUNT ? dg_opdefs[c->n.op].name : "an unknown op");
+	return DG_OK;
+}
+
 static void *at(struct dg_bref r)
 {
 	return r.buf ? (char *)r.buf + r.off : NULL;
@@ -136,11 +136,8 @@ static int cpu_prepare(void *dev, const struct dg_plan *plan, void **out)
 	for (size_t i = 0; i < p->n && !st; i++) {
 		struct dg_kcall *c = &p->calls[i];
 		struct dg_kargs *a = &p->args[i];
-		if (!dg_cpu_kernels[c->n.op]) {
-			st = dg_error(DG_EINTERNAL, "cpu backend: no kernel for %s",
-				      dg_opdefs[c->n.op].name);
+		if ((st = cpu_supports(c)))
 			break;
-		}
 		a->c = c;
 		a->y = (dg_opdefs[c->n.op].flags & OPF_SIDE) ? at(c->in[0]) : at(c->out);
 		for (int k = 0; k < DG_NODE_MAXIN; k++)
@@ -200,6 +197,7 @@ const struct dg_backend dg_cpu_backend = {
 	.release = cpu_release,
 	.write = cpu_write,
 	.read = cpu_read,
+	.supports_op = cpu_supports,
 	.prepare = cpu_prepare,
 	.execute = cpu_execute,
 	.unprepare = cpu_unprepare,

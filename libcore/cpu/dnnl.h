@@ -32,6 +32,12 @@
  * dg_dnnl_plan_workspace_bytes() (of the forward plan) and whose bytes are
  * opaque.
  *
+ * Loading: libdg does not link libdnnl; it is opened (dlopen) by the
+ * first constructor or dg_dnnl_init, which sets OMP_WAIT_POLICY=passive
+ * first unless it is set.  $DG_DNNL_LIBRARY names another library (tests
+ * use it to simulate a missing one).  The cpu backend asks for plans only
+ * when oneDNN loads; otherwise its C kernels run.
+ *
  * Threads: oneDNN here runs on libgomp.  The first call (any constructor,
  * or dg_dnnl_init) creates one global engine and stream and reads
  * DG_THREADS (unset or 0: all cores, OpenMP's default).  The thread count
@@ -40,8 +46,7 @@
  * its argument handles); run plans from one thread at a time.  libgomp
  * reads OMP_WAIT_POLICY at load time only: on a machine shared with other
  * busy processes, passive waiting was 3-5x faster than the default spinning
- * (bench/RESULTS.md), but it has to be set in the environment of the
- * process.
+ * (bench/RESULTS.md), which is why the loader sets it.
  *
  * Errors: constructors return a status from dg/error.h with the message
  * "oneDNN <what>: dnnl_<status>" (dnnl_unimplemented and bad arguments ->
@@ -88,9 +93,15 @@ enum {
 	                                 applied after the activation */
 };
 
-/* Creates the global engine and stream and applies DG_THREADS; idempotent
- * and thread-safe.  Returns DG_OK, or DG_ENODEV if oneDNN has no cpu
- * engine, or DG_EUSAGE for a malformed DG_THREADS. */
+/* What the cpu backend computes with, for the device list: "oneDNN
+ * 2.6.3" (loaded, or the version dg was built for when nothing has needed
+ * it yet), or "dg C kernels (oneDNN not loaded: why)".  Never loads it. */
+void dg_dnnl_describe(char *buf, size_t size);
+
+/* Opens oneDNN (cpu/dnnl_load.c) if needed, creates the global engine
+ * and stream and applies DG_THREADS; idempotent and thread-safe.  Returns
+ * DG_OK, or DG_ENODEV if oneDNN cannot be loaded or has no cpu engine, or
+ * DG_EUSAGE for a malformed DG_THREADS. */
 int dg_dnnl_init(void);
 /* The thread count oneDNN will use (after dg_dnnl_init). */
 int dg_dnnl_threads(void);
@@ -138,12 +149,22 @@ struct dg_dnnl_conv {
 	int64_t dh, dw;               /* dilation, PyTorch convention: 1 = dense */
 	int64_t oph, opw;             /* deconv only: extra output rows/cols
 	                                 (PyTorch output_padding), else 0 */
+	/* Grouped: 0 or 1 for none, else G dividing ic and oc; the weights
+	 * are then PyTorch's OC×(IC/G)×KH×KW (deconv: IC×(OC/G)×KH×KW), and
+	 * output channel o reads the input channels of group o/(OC/G). */
+	int64_t groups;
+	/* 3-d: id > 0 makes every image N×C×D×H×W and every weight
+	 * ..×KD×KH×KW (PyTorch's Conv3d and ConvTranspose3d layouts), with
+	 * these on the depth axis; id = 0 is a 2-d convolution. */
+	int64_t id, kd, sd, pd, dd, opd;
 };
 
 /* Output size of a convolution / deconvolution with these parameters
  * (oh, ow written; returns DG_EUSAGE if not >= 1). */
 int dg_dnnl_conv_out(const struct dg_dnnl_conv *c, int64_t *oh, int64_t *ow);
 int dg_dnnl_deconv_out(const struct dg_dnnl_conv *c, int64_t *oh, int64_t *ow);
+/* The same for 2-d or 3-d: out[] = (od, oh, ow), od = 1 for 2-d. */
+int dg_dnnl_window_out(const struct dg_dnnl_conv *c, int deconv, int64_t *out);
 
 /* dst = act(conv(src, W) + bias) (+ dst with ACCUMULATE).
  * flags: DG_DNNL_BIAS, DG_DNNL_ACCUMULATE.
@@ -239,13 +260,19 @@ enum dg_dnnl_pool_kind {
 };
 
 /* Uses n, ic(=channels), ih, iw, kh, kw, sh, sw, ph, pw, dh, dw of c
- * (oc ignored); output size as for convolution.
+ * and for 3-d (id > 0) id, kd, sd, pd, dd (oc and groups ignored);
+ * output size as for convolution.
  * fwd args: {src, dst, workspace (max with training only, else NULL)};
  * bwd args: {diff_dst, workspace (max only), diff_src}. */
 int dg_dnnl_pool_fwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *c,
 			  enum dg_dnnl_pool_kind kind, int training);
 int dg_dnnl_pool_bwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *c,
 			  enum dg_dnnl_pool_kind kind);
+/* Max pooling's backward from src itself: the plan runs the forward
+ * again into buffers of its own for the workspace (ties go to the first
+ * maximum of a window in row-major order).
+ * args: {src, diff_dst, NULL, diff_src}. */
+int dg_dnnl_pool_max_bwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *c);
 
 /* ---- broadcasting binary ops and reductions ----------------------------- */
 

@@ -23,106 +23,150 @@ static int64_t deconv_len(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d
 	return (in - 1) * s - 2 * p + d * (k - 1) + op + 1;
 }
 
-static int check(const struct dg_dnnl_conv *c, int deconv)
+/* The spatial parameters as arrays over (depth, height, width), depth
+ * as a 1-wide axis for 2-d. */
+struct axes {
+	int64_t in[3], k[3], s[3], p[3], d[3], op[3];
+	int nsp;                        /* spatial axes: 2 or 3 */
+	int64_t groups;
+};
+
+static int axes_of(const struct dg_dnnl_conv *c, int deconv, struct axes *a)
 {
-	if (c->n < 1 || c->ic < 1 || c->ih < 1 || c->iw < 1 || c->kh < 1 || c->kw < 1 ||
-	    c->sh < 1 || c->sw < 1 || c->dh < 1 || c->dw < 1 || c->ph < 0 || c->pw < 0 ||
-	    c->oph < 0 || c->opw < 0 || (!deconv && (c->oph || c->opw)))
+	int three = c->id > 0;
+	a->nsp = three ? 3 : 2;
+	a->groups = c->groups > 1 ? c->groups : 1;
+	int64_t in[3] = { three ? c->id : 1, c->ih, c->iw }, k[3] = { three ? c->kd : 1, c->kh, c->kw };
+	int64_t s[3] = { three ? c->sd : 1, c->sh, c->sw }, p[3] = { three ? c->pd : 0, c->ph, c->pw };
+	int64_t d[3] = { three ? c->dd : 1, c->dh, c->dw }, op[3] = { three ? c->opd : 0, c->oph, c->opw };
+	for (int i = 0; i < 3; i++) {
+		a->in[i] = in[i], a->k[i] = k[i], a->s[i] = s[i];
+		a->p[i] = p[i], a->d[i] = d[i], a->op[i] = op[i];
+		if (in[i] < 1 || k[i] < 1 || s[i] < 1 || d[i] < 1 || p[i] < 0 || op[i] < 0 ||
+		    (!deconv && op[i]))
+			return dg_error(DG_EUSAGE, "oneDNN convolution: bad parameters");
+	}
+	if (c->n < 1 || c->ic < 1 || c->groups < 0 || c->ic % a->groups ||
+	    (c->oc > 0 && c->oc % a->groups))
 		return dg_error(DG_EUSAGE, "oneDNN convolution: bad parameters");
+	return DG_OK;
+}
+
+int dg_dnnl_window_out(const struct dg_dnnl_conv *c, int deconv, int64_t *out)
+{
+	struct axes a;
+	int st;
+
+	if ((st = axes_of(c, deconv, &a)))
+		return st;
+	for (int i = 0; i < 3; i++) {
+		out[i] = deconv ? deconv_len(a.in[i], a.k[i], a.s[i], a.p[i], a.d[i], a.op[i])
+				: conv_len(a.in[i], a.k[i], a.s[i], a.p[i], a.d[i]);
+		if (out[i] < 1)
+			return dg_error(DG_EUSAGE, deconv ? "oneDNN deconvolution: empty output"
+						   : "oneDNN convolution: kernel larger than input");
+	}
 	return DG_OK;
 }
 
 int dg_dnnl_conv_out(const struct dg_dnnl_conv *c, int64_t *oh, int64_t *ow)
 {
-	int st = check(c, 0);
+	int64_t o[3];
+	int st = dg_dnnl_window_out(c, 0, o);
 
-	if (st)
-		return st;
-	*oh = conv_len(c->ih, c->kh, c->sh, c->ph, c->dh);
-	*ow = conv_len(c->iw, c->kw, c->sw, c->pw, c->dw);
-	if (*oh < 1 || *ow < 1)
-		return dg_error(DG_EUSAGE, "oneDNN convolution: kernel larger than input");
-	return DG_OK;
+	*oh = o[1];
+	*ow = o[2];
+	return st;
 }
 
 int dg_dnnl_deconv_out(const struct dg_dnnl_conv *c, int64_t *oh, int64_t *ow)
 {
-	int st = check(c, 1);
+	int64_t o[3];
+	int st = dg_dnnl_window_out(c, 1, o);
 
-	if (st)
-		return st;
-	*oh = deconv_len(c->ih, c->kh, c->sh, c->ph, c->dh, c->oph);
-	*ow = deconv_len(c->iw, c->kw, c->sw, c->pw, c->dw, c->opw);
-	if (*oh < 1 || *ow < 1)
-		return dg_error(DG_EUSAGE, "oneDNN deconvolution: empty output");
-	return DG_OK;
+	*oh = o[1];
+	*ow = o[2];
+	return st;
 }
 
-/* Fills g for a convolution (deconv = 0) or deconvolution.  oneDNN wants
- * the right/bottom padding that makes its size formula exact, and
- * dilation counted from 0. */
+/* Fills g for a convolution (deconv = 0) or deconvolution, 2-d or 3-d,
+ * grouped or not.  oneDNN wants the right/bottom padding that makes its
+ * size formula exact, and dilation counted from 0. */
 static int geom(struct geom *g, const struct dg_dnnl_conv *c, int deconv)
 {
-	int64_t oh, ow, big_h, big_w, small_h, small_w;
+	/* the caller's weight layouts: OIHW for a convolution; for a
+	 * deconvolution oneDNN's logical dims are still (OC, IC, KH, KW) but
+	 * stored IC-major, which is PyTorch's ConvTranspose layout; with
+	 * groups a leading G axis (PyTorch's O = G·O/G outermost) */
+	static const dnnl_format_tag_t wtag[2][2][2] = {
+		{ { dnnl_oihw, dnnl_iohw }, { dnnl_goihw, dnnl_giohw } },
+		{ { dnnl_oidhw, dnnl_iodhw }, { dnnl_goidhw, dnnl_giodhw } },
+	};
+	struct axes a;
+	int64_t out[3];
 	int st;
 
-	if ((st = deconv ? dg_dnnl_deconv_out(c, &oh, &ow) : dg_dnnl_conv_out(c, &oh, &ow)))
+	if ((st = axes_of(c, deconv, &a)) || (st = dg_dnnl_window_out(c, deconv, out)))
 		return st;
-	int64_t sd[] = { c->n, c->ic, c->ih, c->iw }, dd[] = { c->n, c->oc, oh, ow };
-	dnnl_dims_t wd = { c->oc, c->ic, c->kh, c->kw }, bd = { c->oc };
 	if (c->oc < 1)
 		return dg_error(DG_EUSAGE, "oneDNN convolution: %lld output channels",
 				(long long)c->oc);
-	if ((st = dnnl_md_plain(&g->src, 4, sd)) || (st = dnnl_md_plain(&g->dst, 4, dd)))
+	int nd = 2 + a.nsp, first = 3 - a.nsp, grouped = a.groups > 1;
+	int64_t sd[5] = { c->n, c->ic }, dd[5] = { c->n, c->oc };
+	dnnl_dims_t wd = { 0 }, bd = { c->oc };
+	int wn = 0;
+	if (grouped)
+		wd[wn++] = a.groups;
+	wd[wn++] = c->oc / a.groups;
+	wd[wn++] = c->ic / a.groups;
+	for (int i = 0; i < a.nsp; i++) {
+		sd[2 + i] = a.in[first + i];
+		dd[2 + i] = out[first + i];
+		wd[wn++] = a.k[first + i];
+	}
+	if ((st = dgd_md_plain(&g->src, nd, sd)) || (st = dgd_md_plain(&g->dst, nd, dd)))
 		return st;
 	/* Plain NCHW makes oneDNN fall back to im2col + GEMM, 2-5x slower
 	 * than its blocked kernels here; the plan stages blocked copies. */
-	if ((st = dnnl_fail(dnnl_memory_desc_init_by_tag(&g->asrc, 4, g->src.dims, dnnl_f32,
+	if ((st = dgd_fail(DNNL(memory_desc_init_by_tag)(&g->asrc, nd, g->src.dims, dnnl_f32,
 							 dnnl_format_tag_any), "descriptor")) ||
-	    (st = dnnl_fail(dnnl_memory_desc_init_by_tag(&g->adst, 4, g->dst.dims, dnnl_f32,
+	    (st = dgd_fail(DNNL(memory_desc_init_by_tag)(&g->adst, nd, g->dst.dims, dnnl_f32,
 							 dnnl_format_tag_any), "descriptor")) ||
-	    (st = dnnl_fail(dnnl_memory_desc_init_by_tag(&g->awei, 4, wd, dnnl_f32,
+	    (st = dgd_fail(DNNL(memory_desc_init_by_tag)(&g->awei, wn, wd, dnnl_f32,
 							 dnnl_format_tag_any), "descriptor")))
 		return st;
-	/* Weights: OIHW for a convolution; for a deconvolution oneDNN's
-	 * logical dims are still (OC, IC, KH, KW) but stored IC-major, which
-	 * is PyTorch's ConvTranspose2d layout. */
-	if ((st = dnnl_fail(dnnl_memory_desc_init_by_tag(&g->wei, 4, wd, dnnl_f32,
-							 deconv ? dnnl_iohw : dnnl_oihw),
-			    "weights descriptor")) ||
-	    (st = dnnl_fail(dnnl_memory_desc_init_by_tag(&g->bias, 1, bd, dnnl_f32, dnnl_a),
-			    "bias descriptor")))
+	if ((st = dgd_fail(DNNL(memory_desc_init_by_tag)(&g->wei, wn, wd, dnnl_f32,
+							 wtag[a.nsp == 3][grouped][deconv]),
+			   "weights descriptor")) ||
+	    (st = dgd_fail(DNNL(memory_desc_init_by_tag)(&g->bias, 1, bd, dnnl_f32, dnnl_a),
+			   "bias descriptor")))
 		return st;
 	/* The padded extent of the larger side must be exactly covered by
 	 * the kernel positions of the smaller side. */
-	big_h = deconv ? oh : c->ih;
-	big_w = deconv ? ow : c->iw;
-	small_h = deconv ? c->ih : oh;
-	small_w = deconv ? c->iw : ow;
-	g->strides[0] = c->sh;
-	g->strides[1] = c->sw;
-	g->dil[0] = c->dh - 1;
-	g->dil[1] = c->dw - 1;
-	g->pl[0] = c->ph;
-	g->pl[1] = c->pw;
-	g->pr[0] = (small_h - 1) * c->sh + c->dh * (c->kh - 1) + 1 - big_h - c->ph;
-	g->pr[1] = (small_w - 1) * c->sw + c->dw * (c->kw - 1) + 1 - big_w - c->pw;
+	for (int i = 0; i < a.nsp; i++) {
+		int j = first + i;
+		int64_t big = deconv ? out[j] : a.in[j], small = deconv ? a.in[j] : out[j];
+		g->strides[i] = a.s[j];
+		g->dil[i] = a.d[j] - 1;
+		g->pl[i] = a.p[j];
+		g->pr[i] = (small - 1) * a.s[j] + a.d[j] * (a.k[j] - 1) + 1 - big - a.p[j];
+	}
 	return DG_OK;
 }
 
 static int fwd_desc(dnnl_convolution_desc_t *d, struct geom *g, int deconv, int bias)
 {
 	if (deconv)
-		return dnnl_fail(dnnl_dilated_deconvolution_forward_desc_init(
+		return dgd_fail(DNNL(dilated_deconvolution_forward_desc_init)(
 					 d, dnnl_forward_training, dnnl_deconvolution_direct,
 					 &g->asrc, &g->awei, bias ? &g->bias : NULL, &g->adst,
 					 g->strides, g->dil, g->pl, g->pr),
-				 "deconvolution");
-	return dnnl_fail(dnnl_dilated_convolution_forward_desc_init(
+				"deconvolution");
+	return dgd_fail(DNNL(dilated_convolution_forward_desc_init)(
 				 d, dnnl_forward_training, dnnl_convolution_direct,
 				 &g->asrc, &g->awei, bias ? &g->bias : NULL, &g->adst,
 				 g->strides, g->dil, g->pl, g->pr),
-			 "convolution");
+			"convolution");
 }
 
 static int fwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *c, int deconv,
@@ -142,17 +186,17 @@ static int fwd_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *c, int
 	 * (measured 4x the whole deconvolution here), so without
 	 * accumulation the activation runs as its own in-place primitive. */
 	int separate = deconv && act != DG_DNNL_NONE && !(flags & DG_DNNL_ACCUMULATE);
-	if ((st = dnnl_ready()) || (st = geom(&g, c, deconv)) ||
+	if ((st = dgd_ready()) || (st = geom(&g, c, deconv)) ||
 	    (st = fwd_desc(&d, &g, deconv, bias)) ||
-	    (st = dnnl_epilogue(&po, separate ? DG_DNNL_NONE : act, alpha,
-				!!(flags & DG_DNNL_ACCUMULATE))))
+	    (st = dgd_epilogue(&po, separate ? DG_DNNL_NONE : act, alpha,
+			       !!(flags & DG_DNNL_ACCUMULATE))))
 		return st;
 	const dnnl_memory_desc_t *plain[] = { &g.src, &g.wei, NULL, &g.dst };
-	st = dnnl_plan_make_any(out, &d, po, NULL, bias ? args_bias : args_nobias, plain, 4,
-				!!(flags & DG_DNNL_ACCUMULATE), what);
+	st = dgd_plan_make_any(out, &d, po, NULL, bias ? args_bias : args_nobias, plain, 4,
+			       !!(flags & DG_DNNL_ACCUMULATE), what);
 	if (po)
-		dnnl_post_ops_destroy(po);
-	if (!st && separate && (st = dnnl_plan_add_post_act(*out, 3, act, alpha))) {
+		DNNL(post_ops_destroy)(po);
+	if (!st && separate && (st = dgd_plan_add_post_act(*out, 3, act, alpha))) {
 		dg_dnnl_plan_free(*out);
 		*out = NULL;
 	}
@@ -171,22 +215,22 @@ static int bwd_data_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv *c
 	int st;
 
 	*out = NULL;
-	if ((st = dnnl_ready()) || (st = geom(&g, c, deconv)) ||
-	    (st = fwd_desc(&fd, &g, deconv, 0)) || (st = dnnl_pd_make(&hint, &fd, NULL, what)))
+	if ((st = dgd_ready()) || (st = geom(&g, c, deconv)) ||
+	    (st = fwd_desc(&fd, &g, deconv, 0)) || (st = dgd_pd_make(&hint, &fd, NULL, what)))
 		return st;
 	if (deconv)
-		st = dnnl_fail(dnnl_dilated_deconvolution_backward_data_desc_init(
+		st = dgd_fail(DNNL(dilated_deconvolution_backward_data_desc_init)(
 				       &d, dnnl_deconvolution_direct, &g.asrc, &g.awei, &g.adst,
 				       g.strides, g.dil, g.pl, g.pr), what);
 	else
-		st = dnnl_fail(dnnl_dilated_convolution_backward_data_desc_init(
+		st = dgd_fail(DNNL(dilated_convolution_backward_data_desc_init)(
 				       &d, dnnl_convolution_direct, &g.asrc, &g.awei, &g.adst,
 				       g.strides, g.dil, g.pl, g.pr), what);
 	if (!st) {
 		const dnnl_memory_desc_t *plain[] = { &g.dst, &g.wei, &g.src };
-		st = dnnl_plan_make_any(out, &d, NULL, hint, args, plain, 3, 0, what);
+		st = dgd_plan_make_any(out, &d, NULL, hint, args, plain, 3, 0, what);
 	}
-	dnnl_primitive_desc_destroy(hint);
+	DNNL(primitive_desc_destroy)(hint);
 	return st;
 }
 
@@ -205,25 +249,25 @@ static int bwd_weights_plan(struct dg_dnnl_plan **out, const struct dg_dnnl_conv
 	struct geom g;
 
 	*out = NULL;
-	if ((st = dnnl_ready()) || (st = geom(&g, c, deconv)) ||
-	    (st = fwd_desc(&fd, &g, deconv, bias)) || (st = dnnl_pd_make(&hint, &fd, NULL, what)))
+	if ((st = dgd_ready()) || (st = geom(&g, c, deconv)) ||
+	    (st = fwd_desc(&fd, &g, deconv, bias)) || (st = dgd_pd_make(&hint, &fd, NULL, what)))
 		return st;
 	if (deconv)
-		st = dnnl_fail(dnnl_dilated_deconvolution_backward_weights_desc_init(
+		st = dgd_fail(DNNL(dilated_deconvolution_backward_weights_desc_init)(
 				       &d, dnnl_deconvolution_direct, &g.asrc, &g.awei,
 				       bias ? &g.bias : NULL, &g.adst, g.strides, g.dil, g.pl,
 				       g.pr), what);
 	else
-		st = dnnl_fail(dnnl_dilated_convolution_backward_weights_desc_init(
+		st = dgd_fail(DNNL(dilated_convolution_backward_weights_desc_init)(
 				       &d, dnnl_convolution_direct, &g.asrc, &g.awei,
 				       bias ? &g.bias : NULL, &g.adst, g.strides, g.dil, g.pl,
 				       g.pr), what);
 	if (!st) {
 		const dnnl_memory_desc_t *plain[] = { &g.src, &g.dst, &g.wei, NULL };
-		st = dnnl_plan_make_any(out, &d, NULL, hint, bias ? args_bias : args_nobias,
-					plain, 4, 0, what);
+		st = dgd_plan_make_any(out, &d, NULL, hint, bias ? args_bias : args_nobias,
+				       plain, 4, 0, what);
 	}
-	dnnl_primitive_desc_destroy(hint);
+	DNNL(primitive_desc_destroy)(hint);
 	return st;
 }
 

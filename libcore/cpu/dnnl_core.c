@@ -26,7 +26,7 @@ static int (*omp_get)(void);
 static int want_threads;                     /* 0: OpenMP's default */
 static _Thread_local int threads_applied;    /* ICVs are per thread */
 
-int dnnl_fail(dnnl_status_t s, const char *what)
+int dgd_fail(dnnl_status_t s, const char *what)
 {
 	int st;
 
@@ -38,7 +38,7 @@ int dnnl_fail(dnnl_status_t s, const char *what)
 	case dnnl_unimplemented: st = DG_EUSAGE; break;
 	default: st = DG_EINTERNAL; break;
 	}
-	return dg_error(st, "oneDNN %s: dnnl_%s", what, dnnl_status2str(s));
+	return dg_error(st, "oneDNN %s: dnnl_%s", what, DNNL(status2str)(s));
 }
 
 static void find_omp(void)
@@ -76,13 +76,18 @@ static void init(void)
 		}
 		want_threads = (int)v;
 	}
+	if (dgd_load()) {
+		snprintf(init_msg, sizeof init_msg, "%s", dg_errmsg());
+		init_status = DG_ENODEV;
+		return;
+	}
 	find_omp();
-	s = dnnl_engine_create(&dg_dnnl_engine, dnnl_cpu, 0);
+	s = DNNL(engine_create)(&dg_dnnl_engine, dnnl_cpu, 0);
 	if (s == dnnl_success)
-		s = dnnl_stream_create(&stream, dg_dnnl_engine, dnnl_stream_default_flags);
+		s = DNNL(stream_create)(&stream, dg_dnnl_engine, dnnl_stream_default_flags);
 	if (s != dnnl_success) {
 		snprintf(init_msg, sizeof init_msg, "oneDNN cpu engine: dnnl_%s",
-			 dnnl_status2str(s));
+			 DNNL(status2str)(s));
 		init_status = DG_ENODEV;
 		return;
 	}
@@ -99,7 +104,7 @@ int dg_dnnl_init(void)
 	return DG_OK;
 }
 
-int dnnl_ready(void)
+int dgd_ready(void)
 {
 	return dg_dnnl_init();
 }
@@ -121,7 +126,7 @@ int dg_dnnl_threads(void)
 	return omp_get ? omp_get() : 1;
 }
 
-int dnnl_md_plain(dnnl_memory_desc_t *md, int nd, const int64_t *dims)
+int dgd_md_plain(dnnl_memory_desc_t *md, int nd, const int64_t *dims)
 {
 	static const dnnl_format_tag_t tags[] = {
 		dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd, dnnl_abcde, dnnl_abcdef,
@@ -136,38 +141,38 @@ int dnnl_md_plain(dnnl_memory_desc_t *md, int nd, const int64_t *dims)
 					i, (long long)dims[i]);
 		d[i] = dims[i];
 	}
-	return dnnl_fail(dnnl_memory_desc_init_by_tag(md, nd, d, dnnl_f32,
+	return dgd_fail(DNNL(memory_desc_init_by_tag)(md, nd, d, dnnl_f32,
 						      tags[nd - 1]), "memory descriptor");
 }
 
 static int make_attr(dnnl_primitive_attr_t *attr, const_dnnl_post_ops_t po,
 		     const char *what)
 {
-	dnnl_status_t s = dnnl_primitive_attr_create(attr);
+	dnnl_status_t s = DNNL(primitive_attr_create)(attr);
 
 	if (s == dnnl_success)
-		s = dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
+		s = DNNL(primitive_attr_set_scratchpad_mode)(*attr, dnnl_scratchpad_mode_user);
 	if (s == dnnl_success && po)
-		s = dnnl_primitive_attr_set_post_ops(*attr, po);
+		s = DNNL(primitive_attr_set_post_ops)(*attr, po);
 	if (s != dnnl_success && *attr) {
-		dnnl_primitive_attr_destroy(*attr);
+		DNNL(primitive_attr_destroy)(*attr);
 		*attr = NULL;
 	}
-	return dnnl_fail(s, what);
+	return dgd_fail(s, what);
 }
 
-int dnnl_pd_make(dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t op_desc,
-		 const_dnnl_post_ops_t post_ops, const char *what)
+int dgd_pd_make(dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t op_desc,
+		const_dnnl_post_ops_t post_ops, const char *what)
 {
 	dnnl_primitive_attr_t attr = NULL;
 	int st;
 
 	*pd = NULL;
-	if ((st = dnnl_ready()) || (st = make_attr(&attr, post_ops, what)))
+	if ((st = dgd_ready()) || (st = make_attr(&attr, post_ops, what)))
 		return st;
-	st = dnnl_fail(dnnl_primitive_desc_create(pd, op_desc, attr, dg_dnnl_engine,
+	st = dgd_fail(DNNL(primitive_desc_create)(pd, op_desc, attr, dg_dnnl_engine,
 						  NULL), what);
-	dnnl_primitive_attr_destroy(attr);
+	DNNL(primitive_attr_destroy)(attr);
 	return st;
 }
 
@@ -181,13 +186,13 @@ static int make_reorder(dnnl_primitive_t *r, const dnnl_memory_desc_t *from,
 			const dnnl_memory_desc_t *to, const char *what)
 {
 	dnnl_primitive_desc_t pd;
-	dnnl_status_t s = dnnl_reorder_primitive_desc_create(&pd, from, dg_dnnl_engine, to,
-							     dg_dnnl_engine, NULL);
+	dnnl_status_t s = DNNL(reorder_primitive_desc_create)(&pd, from, dg_dnnl_engine, to,
+							      dg_dnnl_engine, NULL);
 	if (s == dnnl_success) {
-		s = dnnl_primitive_create(r, pd);
-		dnnl_primitive_desc_destroy(pd);
+		s = DNNL(primitive_create)(r, pd);
+		DNNL(primitive_desc_destroy)(pd);
 	}
-	return dnnl_fail(s, what);
+	return dgd_fail(s, what);
 }
 
 /* Sets up slot i's staging when the primitive's layout md differs from
@@ -195,15 +200,15 @@ static int make_reorder(dnnl_primitive_t *r, const dnnl_memory_desc_t *from,
 static int make_stage(struct dg_dnnl_plan *p, int i, const dnnl_memory_desc_t *md,
 		      const dnnl_memory_desc_t *plain, int accumulate, const char *what)
 {
-	struct dnnl_stage *g = &p->stage[i];
-	size_t bytes = dnnl_memory_desc_get_size(md);
+	struct dgd_stage *g = &p->stage[i];
+	size_t bytes = DNNL(memory_desc_get_size)(md);
 	int out = is_output(p->arg_id[i]), st;
 
 	if (!(g->buf = dg_alloc(bytes)))
 		return DG_ENOMEM;
 	p->internal_bytes += bytes;
-	if ((st = dnnl_fail(dnnl_memory_set_data_handle(p->mem[i], g->buf), what)) ||
-	    (st = dnnl_fail(dnnl_memory_create(&g->user, plain, dg_dnnl_engine,
+	if ((st = dgd_fail(DNNL(memory_set_data_handle)(p->mem[i], g->buf), what)) ||
+	    (st = dgd_fail(DNNL(memory_create)(&g->user, plain, dg_dnnl_engine,
 					       DNNL_MEMORY_NONE), what)))
 		return st;
 	if ((!out || accumulate) && (st = make_reorder(&g->in, plain, md, what)))
@@ -213,19 +218,19 @@ static int make_stage(struct dg_dnnl_plan *p, int i, const dnnl_memory_desc_t *m
 	return DG_OK;
 }
 
-int dnnl_plan_make(struct dg_dnnl_plan **out, const_dnnl_op_desc_t op_desc,
-		   const_dnnl_post_ops_t post_ops,
-		   const_dnnl_primitive_desc_t hint, const int *args, int nargs,
-		   const char *what)
+int dgd_plan_make(struct dg_dnnl_plan **out, const_dnnl_op_desc_t op_desc,
+		  const_dnnl_post_ops_t post_ops,
+		  const_dnnl_primitive_desc_t hint, const int *args, int nargs,
+		  const char *what)
 {
-	return dnnl_plan_make_any(out, op_desc, post_ops, hint, args, NULL, nargs, 0, what);
+	return dgd_plan_make_any(out, op_desc, post_ops, hint, args, NULL, nargs, 0, what);
 }
 
-int dnnl_plan_make_any(struct dg_dnnl_plan **out, const_dnnl_op_desc_t op_desc,
-		       const_dnnl_post_ops_t post_ops,
-		       const_dnnl_primitive_desc_t hint, const int *args,
-		       const dnnl_memory_desc_t *const *plain, int nargs, int accumulate,
-		       const char *what)
+int dgd_plan_make_any(struct dg_dnnl_plan **out, const_dnnl_op_desc_t op_desc,
+		      const_dnnl_post_ops_t post_ops,
+		      const_dnnl_primitive_desc_t hint, const int *args,
+		      const dnnl_memory_desc_t *const *plain, int nargs, int accumulate,
+		      const char *what)
 {
 	dnnl_primitive_attr_t attr = NULL;
 	dnnl_primitive_desc_t pd = NULL;
@@ -235,7 +240,7 @@ int dnnl_plan_make_any(struct dg_dnnl_plan **out, const_dnnl_op_desc_t op_desc,
 	int st;
 
 	*out = NULL;
-	if ((st = dnnl_ready()))
+	if ((st = dgd_ready()))
 		return st;
 	if (nargs > DNNL_PLAN_MAX_ARGS)
 		return dg_error(DG_EINTERNAL, "oneDNN %s: too many arguments", what);
@@ -243,14 +248,14 @@ int dnnl_plan_make_any(struct dg_dnnl_plan **out, const_dnnl_op_desc_t op_desc,
 		return dg_error_nomem("oneDNN plan", sizeof *p);
 	if ((st = make_attr(&attr, post_ops, what)))
 		goto fail;
-	st = dnnl_fail(dnnl_primitive_desc_create(&pd, op_desc, attr, dg_dnnl_engine,
+	st = dgd_fail(DNNL(primitive_desc_create)(&pd, op_desc, attr, dg_dnnl_engine,
 						  hint), what);
-	dnnl_primitive_attr_destroy(attr);
+	DNNL(primitive_attr_destroy)(attr);
 	if (st)
 		goto fail;
-	if ((st = dnnl_fail(dnnl_primitive_create(&p->prim, pd), what)))
+	if ((st = dgd_fail(DNNL(primitive_create)(&p->prim, pd), what)))
 		goto fail;
-	dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+	DNNL(primitive_desc_query)(pd, dnnl_query_impl_info_str, 0, &impl);
 	snprintf(p->impl, sizeof p->impl, "%s", impl ? impl : "?");
 
 	p->nargs = nargs;
@@ -258,28 +263,28 @@ int dnnl_plan_make_any(struct dg_dnnl_plan **out, const_dnnl_op_desc_t op_desc,
 		p->arg_id[i] = args[i];
 		if (!args[i])
 			continue;
-		md = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, args[i]);
-		if (!md || (st = dnnl_fail(dnnl_memory_create(&p->mem[i], md, dg_dnnl_engine,
+		md = DNNL(primitive_desc_query_md)(pd, dnnl_query_exec_arg_md, args[i]);
+		if (!md || (st = dgd_fail(DNNL(memory_create)(&p->mem[i], md, dg_dnnl_engine,
 							       DNNL_MEMORY_NONE), what)))
 			goto fail;
 		if (args[i] == DNNL_ARG_WORKSPACE)
-			p->workspace_bytes = dnnl_memory_desc_get_size(md);
-		if (plain && plain[i] && !dnnl_memory_desc_equal(md, plain[i]) &&
+			p->workspace_bytes = DNNL(memory_desc_get_size)(md);
+		if (plain && plain[i] && !DNNL(memory_desc_equal)(md, plain[i]) &&
 		    (st = make_stage(p, i, md, plain[i], accumulate, what)))
 			goto fail;
 	}
-	md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-	p->scratch_bytes = md ? dnnl_memory_desc_get_size(md) : 0;
+	md = DNNL(primitive_desc_query_md)(pd, dnnl_query_scratchpad_md, 0);
+	p->scratch_bytes = md ? DNNL(memory_desc_get_size)(md) : 0;
 	if (p->scratch_bytes &&
-	    (st = dnnl_fail(dnnl_memory_create(&p->scratch_mem, md, dg_dnnl_engine,
+	    (st = dgd_fail(DNNL(memory_create)(&p->scratch_mem, md, dg_dnnl_engine,
 					       DNNL_MEMORY_NONE), what)))
 		goto fail;
-	dnnl_primitive_desc_destroy(pd);
+	DNNL(primitive_desc_destroy)(pd);
 	*out = p;
 	return DG_OK;
 fail:
 	if (pd)
-		dnnl_primitive_desc_destroy(pd);
+		DNNL(primitive_desc_destroy)(pd);
 	dg_dnnl_plan_free(p);
 	return st;
 }
@@ -289,23 +294,26 @@ void dg_dnnl_plan_free(struct dg_dnnl_plan *p)
 	if (!p)
 		return;
 	for (int i = 0; i < p->nargs; i++) {
-		struct dnnl_stage *g = &p->stage[i];
+		struct dgd_stage *g = &p->stage[i];
 		if (p->mem[i])
-			dnnl_memory_destroy(p->mem[i]);
+			DNNL(memory_destroy)(p->mem[i]);
 		if (g->user)
-			dnnl_memory_destroy(g->user);
+			DNNL(memory_destroy)(g->user);
 		if (g->in)
-			dnnl_primitive_destroy(g->in);
+			DNNL(primitive_destroy)(g->in);
 		if (g->out)
-			dnnl_primitive_destroy(g->out);
+			DNNL(primitive_destroy)(g->out);
 		dg_free(g->buf);
 	}
 	if (p->scratch_mem)
-		dnnl_memory_destroy(p->scratch_mem);
+		DNNL(memory_destroy)(p->scratch_mem);
 	if (p->prim)
-		dnnl_primitive_destroy(p->prim);
+		DNNL(primitive_destroy)(p->prim);
 	if (p->post)
-		dnnl_primitive_destroy(p->post);
+		DNNL(primitive_destroy)(p->post);
+	dg_dnnl_plan_free(p->pre);
+	dg_free(p->pre_buf[0]);
+	dg_free(p->pre_buf[1]);
 	dg_free(p->own_scratch);
 	free(p);
 }
@@ -317,14 +325,14 @@ const char *dg_dnnl_plan_impl(const struct dg_dnnl_plan *p) { return p->impl; }
 size_t dg_dnnl_plan_internal_bytes(const struct dg_dnnl_plan *p) { return p->internal_bytes; }
 
 /* Runs a reorder between a caller buffer (bound to g->user) and g->buf. */
-static dnnl_status_t reorder(const struct dnnl_stage *g, dnnl_primitive_t r,
+static dnnl_status_t reorder(const struct dgd_stage *g, dnnl_primitive_t r,
 			     dnnl_memory_t internal, int to_internal)
 {
 	dnnl_exec_arg_t a[2] = {
 		{ DNNL_ARG_FROM, to_internal ? g->user : internal },
 		{ DNNL_ARG_TO, to_internal ? internal : g->user },
 	};
-	return dnnl_primitive_execute(r, stream, 2, a);
+	return DNNL(primitive_execute)(r, stream, 2, a);
 }
 
 /* Binding handles costs a few stores per argument on the cpu engine, so
@@ -334,18 +342,28 @@ int dg_dnnl_run(struct dg_dnnl_plan *p, void *const *args, void *scratch)
 {
 	int n = 0;
 	dnnl_status_t s = dnnl_success;
+	void *own[DNNL_PLAN_MAX_ARGS];
 
 	apply_threads();
+	if (p->pre) {
+		void *pa[3] = { args[0], p->pre_buf[0], p->pre_buf[1] };
+		int st = dg_dnnl_run(p->pre, pa, scratch);
+		if (st)
+			return st;
+		memcpy(own, args, (size_t)p->nargs * sizeof *own);
+		own[p->pre_slot] = p->pre_buf[1];
+		args = own;
+	}
 	for (int i = 0; i < p->nargs && s == dnnl_success; i++) {
-		struct dnnl_stage *g = &p->stage[i];
+		struct dgd_stage *g = &p->stage[i];
 		if (!p->arg_id[i])
 			continue;
 		if (g->user) {
-			s = dnnl_memory_set_data_handle(g->user, args[i]);
+			s = DNNL(memory_set_data_handle)(g->user, args[i]);
 			if (s == dnnl_success && g->in)
 				s = reorder(g, g->in, p->mem[i], 1);
 		} else {
-			s = dnnl_memory_set_data_handle(p->mem[i], args[i]);
+			s = DNNL(memory_set_data_handle)(p->mem[i], args[i]);
 		}
 		p->exec[n].arg = p->arg_id[i];
 		p->exec[n++].memory = p->mem[i];
@@ -356,31 +374,31 @@ int dg_dnnl_run(struct dg_dnnl_plan *p, void *const *args, void *scratch)
 				return DG_ENOMEM;
 			scratch = p->own_scratch;
 		}
-		s = dnnl_memory_set_data_handle(p->scratch_mem, scratch);
+		s = DNNL(memory_set_data_handle)(p->scratch_mem, scratch);
 		p->exec[n].arg = DNNL_ARG_SCRATCHPAD;
 		p->exec[n++].memory = p->scratch_mem;
 	}
 	if (s == dnnl_success)
-		s = dnnl_primitive_execute(p->prim, stream, n, p->exec);
+		s = DNNL(primitive_execute)(p->prim, stream, n, p->exec);
 	if (s == dnnl_success && p->post) {
 		dnnl_exec_arg_t a[2] = { { DNNL_ARG_SRC, p->mem[p->post_slot] },
 					 { DNNL_ARG_DST, p->mem[p->post_slot] } };
-		s = dnnl_primitive_execute(p->post, stream, 2, a);
+		s = DNNL(primitive_execute)(p->post, stream, 2, a);
 	}
 	for (int i = 0; i < p->nargs && s == dnnl_success; i++)
 		if (p->arg_id[i] && p->stage[i].out)
 			s = reorder(&p->stage[i], p->stage[i].out, p->mem[i], 0);
 	if (s == dnnl_success)
-		s = dnnl_stream_wait(stream);
+		s = DNNL(stream_wait)(stream);
 	if (s != dnnl_success) {
-		dnnl_fail(s, "execute");
+		dgd_fail(s, "execute");
 		return DG_EINTERNAL;
 	}
 	return DG_OK;
 }
 
-int dnnl_act_alg(enum dg_dnnl_act act, float alpha, int from_dst,
-		 dnnl_alg_kind_t *alg, float *a, float *b)
+int dgd_act_alg(enum dg_dnnl_act act, float alpha, int from_dst,
+		dnnl_alg_kind_t *alg, float *a, float *b)
 {
 	*a = 0;
 	*b = 0;
@@ -430,8 +448,8 @@ nodst:
 			(int)act);
 }
 
-int dnnl_plan_add_post_act(struct dg_dnnl_plan *p, int slot, enum dg_dnnl_act act,
-			   float alpha)
+int dgd_plan_add_post_act(struct dg_dnnl_plan *p, int slot, enum dg_dnnl_act act,
+			  float alpha)
 {
 	const dnnl_memory_desc_t *md;
 	dnnl_primitive_desc_t pd;
@@ -441,22 +459,22 @@ int dnnl_plan_add_post_act(struct dg_dnnl_plan *p, int slot, enum dg_dnnl_act ac
 	float a, b;
 	int st;
 
-	if ((st = dnnl_act_alg(act, alpha, 0, &alg, &a, &b)))
+	if ((st = dgd_act_alg(act, alpha, 0, &alg, &a, &b)))
 		return st;
-	if ((s = dnnl_memory_get_memory_desc(p->mem[slot], &md)) == dnnl_success &&
-	    (s = dnnl_eltwise_forward_desc_init(&d, dnnl_forward_inference, alg, md, a, b)) ==
+	if ((s = DNNL(memory_get_memory_desc)(p->mem[slot], &md)) == dnnl_success &&
+	    (s = DNNL(eltwise_forward_desc_init)(&d, dnnl_forward_inference, alg, md, a, b)) ==
 		    dnnl_success &&
-	    (s = dnnl_primitive_desc_create(&pd, &d, NULL, dg_dnnl_engine, NULL)) ==
+	    (s = DNNL(primitive_desc_create)(&pd, &d, NULL, dg_dnnl_engine, NULL)) ==
 		    dnnl_success) {
-		s = dnnl_primitive_create(&p->post, pd);
-		dnnl_primitive_desc_destroy(pd);
+		s = DNNL(primitive_create)(&p->post, pd);
+		DNNL(primitive_desc_destroy)(pd);
 	}
 	p->post_slot = slot;
-	return dnnl_fail(s, "activation");
+	return dgd_fail(s, "activation");
 }
 
-int dnnl_epilogue(dnnl_post_ops_t *po, enum dg_dnnl_act act, float alpha,
-		  int accumulate)
+int dgd_epilogue(dnnl_post_ops_t *po, enum dg_dnnl_act act, float alpha,
+		 int accumulate)
 {
 	dnnl_alg_kind_t alg;
 	dnnl_status_t s;
@@ -466,19 +484,19 @@ int dnnl_epilogue(dnnl_post_ops_t *po, enum dg_dnnl_act act, float alpha,
 	*po = NULL;
 	if (act == DG_DNNL_NONE && !accumulate)
 		return DG_OK;
-	if ((st = dnnl_act_alg(act, alpha, 0, &alg, &a, &b)))
+	if ((st = dgd_act_alg(act, alpha, 0, &alg, &a, &b)))
 		return st;
-	if ((s = dnnl_post_ops_create(po)) != dnnl_success)
-		return dnnl_fail(s, "post-ops");
+	if ((s = DNNL(post_ops_create)(po)) != dnnl_success)
+		return dgd_fail(s, "post-ops");
 	if (act != DG_DNNL_NONE)
-		s = dnnl_post_ops_append_eltwise(*po, 1.0f, alg, a, b);
+		s = DNNL(post_ops_append_eltwise)(*po, 1.0f, alg, a, b);
 	/* The sum post-op adds the old dst to what the ops before it made,
 	 * so placing it last gives dst += act(x). */
 	if (s == dnnl_success && accumulate)
-		s = dnnl_post_ops_append_sum(*po, 1.0f);
+		s = DNNL(post_ops_append_sum)(*po, 1.0f);
 	if (s != dnnl_success) {
-		dnnl_post_ops_destroy(*po);
+		DNNL(post_ops_destroy)(*po);
 		*po = NULL;
 	}
-	return dnnl_fail(s, "post-ops");
+	return dgd_fail(s, "post-ops");
 }

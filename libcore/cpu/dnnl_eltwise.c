@@ -10,10 +10,10 @@ static int elt_fwd_desc(dnnl_eltwise_desc_t *d, dnnl_memory_desc_t *md, int64_t 
 	float a, b;
 	int st;
 
-	if ((st = dnnl_md_plain(md, 1, &count)) ||
-	    (st = dnnl_act_alg(act, alpha, from_dst, &alg, &a, &b)))
+	if ((st = dgd_md_plain(md, 1, &count)) ||
+	    (st = dgd_act_alg(act, alpha, from_dst, &alg, &a, &b)))
 		return st;
-	return dnnl_fail(dnnl_eltwise_forward_desc_init(d, dnnl_forward_training, alg, md,
+	return dgd_fail(DNNL(eltwise_forward_desc_init)(d, dnnl_forward_training, alg, md,
 							a, b), "eltwise");
 }
 
@@ -26,9 +26,9 @@ int dg_dnnl_eltwise_fwd_plan(struct dg_dnnl_plan **out, int64_t count,
 	int st;
 
 	*out = NULL;
-	if ((st = dnnl_ready()) || (st = elt_fwd_desc(&d, &md, count, act, alpha, 0)))
+	if ((st = dgd_ready()) || (st = elt_fwd_desc(&d, &md, count, act, alpha, 0)))
 		return st;
-	return dnnl_plan_make(out, &d, NULL, NULL, args, 2, "eltwise");
+	return dgd_plan_make(out, &d, NULL, NULL, args, 2, "eltwise");
 }
 
 int dg_dnnl_eltwise_bwd_plan(struct dg_dnnl_plan **out, int64_t count,
@@ -44,16 +44,16 @@ int dg_dnnl_eltwise_bwd_plan(struct dg_dnnl_plan **out, int64_t count,
 	*out = NULL;
 	if (act == DG_DNNL_NONE)
 		return dg_error(DG_EUSAGE, "oneDNN eltwise backward: no activation");
-	if ((st = dnnl_ready()) || (st = elt_fwd_desc(&fd, &md, count, act, alpha, from_dst)))
+	if ((st = dgd_ready()) || (st = elt_fwd_desc(&fd, &md, count, act, alpha, from_dst)))
 		return st;
-	if ((st = dnnl_fail(dnnl_eltwise_backward_desc_init(&d, fd.alg_kind, &md, &md,
+	if ((st = dgd_fail(DNNL(eltwise_backward_desc_init)(&d, fd.alg_kind, &md, &md,
 							    fd.alpha, fd.beta),
-			    "eltwise backward")) ||
-	    (st = dnnl_pd_make(&hint, &fd, NULL, "eltwise backward")))
+			   "eltwise backward")) ||
+	    (st = dgd_pd_make(&hint, &fd, NULL, "eltwise backward")))
 		return st;
-	st = dnnl_plan_make(out, &d, NULL, hint, from_dst ? args_dst : args_src, 3,
-			    "eltwise backward");
-	dnnl_primitive_desc_destroy(hint);
+	st = dgd_plan_make(out, &d, NULL, hint, from_dst ? args_dst : args_src, 3,
+			   "eltwise backward");
+	DNNL(primitive_desc_destroy)(hint);
 	return st;
 }
 
@@ -61,7 +61,7 @@ static int sm_md(dnnl_memory_desc_t *md, int64_t outer, int64_t axis, int64_t in
 {
 	int64_t dims[] = { outer, axis, inner };
 
-	return dnnl_md_plain(md, 3, dims);
+	return dgd_md_plain(md, 3, dims);
 }
 
 int dg_dnnl_softmax_fwd_plan(struct dg_dnnl_plan **out, int64_t outer,
@@ -73,13 +73,13 @@ int dg_dnnl_softmax_fwd_plan(struct dg_dnnl_plan **out, int64_t outer,
 	int st;
 
 	*out = NULL;
-	if ((st = dnnl_ready()) || (st = sm_md(&md, outer, axis, inner)) ||
-	    (st = dnnl_fail(dnnl_softmax_v2_forward_desc_init(
+	if ((st = dgd_ready()) || (st = sm_md(&md, outer, axis, inner)) ||
+	    (st = dgd_fail(DNNL(softmax_v2_forward_desc_init)(
 				    &d, dnnl_forward_training,
 				    log_softmax ? dnnl_softmax_log : dnnl_softmax_accurate,
 				    &md, &md, 1), "softmax")))
 		return st;
-	return dnnl_plan_make(out, &d, NULL, NULL, args, 2, "softmax");
+	return dgd_plan_make(out, &d, NULL, NULL, args, 2, "softmax");
 }
 
 int dg_dnnl_softmax_bwd_plan(struct dg_dnnl_plan **out, int64_t outer,
@@ -93,14 +93,14 @@ int dg_dnnl_softmax_bwd_plan(struct dg_dnnl_plan **out, int64_t outer,
 	int st;
 
 	*out = NULL;
-	if ((st = dnnl_ready()) || (st = sm_md(&md, outer, axis, inner)) ||
-	    (st = dnnl_fail(dnnl_softmax_v2_forward_desc_init(&fd, dnnl_forward_training, alg,
+	if ((st = dgd_ready()) || (st = sm_md(&md, outer, axis, inner)) ||
+	    (st = dgd_fail(DNNL(softmax_v2_forward_desc_init)(&fd, dnnl_forward_training, alg,
 							      &md, &md, 1), "softmax")) ||
-	    (st = dnnl_fail(dnnl_softmax_v2_backward_desc_init(&d, alg, &md, &md, &md, 1),
-			    "softmax backward")) ||
-	    (st = dnnl_pd_make(&hint, &fd, NULL, "softmax backward")))
+	    (st = dgd_fail(DNNL(softmax_v2_backward_desc_init)(&d, alg, &md, &md, &md, 1),
+			   "softmax backward")) ||
+	    (st = dgd_pd_make(&hint, &fd, NULL, "softmax backward")))
 		return st;
-	st = dnnl_plan_make(out, &d, NULL, hint, args, 3, "softmax backward");
-	dnnl_primitive_desc_destroy(hint);
+	st = dgd_plan_make(out, &d, NULL, hint, args, 3, "softmax backward");
+	DNNL(primitive_desc_destroy)(hint);
 	return st;
 }

@@ -24,8 +24,8 @@ static int md_matrix(dnnl_memory_desc_t *md, int64_t batch, int64_t rows,
 		d[0] = batch;
 		s[0] = rows * cols;
 	}
-	return dnnl_fail(dnnl_memory_desc_init_by_strides(md, nd, d, dnnl_f32, s),
-			 "matmul descriptor");
+	return dgd_fail(DNNL(memory_desc_init_by_strides)(md, nd, d, dnnl_f32, s),
+			"matmul descriptor");
 }
 
 int dg_dnnl_matmul_plan(struct dg_dnnl_plan **out, int64_t batch,
@@ -42,7 +42,7 @@ int dg_dnnl_matmul_plan(struct dg_dnnl_plan **out, int64_t batch,
 	int has_bias = !!(flags & DG_DNNL_BIAS), st;
 
 	*out = NULL;
-	if ((st = dnnl_ready()))
+	if ((st = dgd_ready()))
 		return st;
 	if (batch < 1)
 		return dg_error(DG_EUSAGE, "oneDNN matmul: batch %lld", (long long)batch);
@@ -52,15 +52,15 @@ int dg_dnnl_matmul_plan(struct dg_dnnl_plan **out, int64_t batch,
 	    (st = md_matrix(&c, nb, m, n, 0)) ||
 	    (has_bias && (st = md_matrix(&bias, nb ? 1 : 0, 1, n, 0))))
 		return st;
-	if ((st = dnnl_fail(dnnl_matmul_desc_init(&desc, &a, &b, has_bias ? &bias : NULL, &c),
-			    "matmul")))
+	if ((st = dgd_fail(DNNL(matmul_desc_init)(&desc, &a, &b, has_bias ? &bias : NULL, &c),
+			   "matmul")))
 		return st;
-	if ((st = dnnl_epilogue(&po, act, alpha, !!(flags & DG_DNNL_ACCUMULATE))))
+	if ((st = dgd_epilogue(&po, act, alpha, !!(flags & DG_DNNL_ACCUMULATE))))
 		return st;
-	st = dnnl_plan_make(out, &desc, po, NULL, has_bias ? args_bias : args_nobias, 4,
-			    "matmul");
+	st = dgd_plan_make(out, &desc, po, NULL, has_bias ? args_bias : args_nobias, 4,
+			   "matmul");
 	if (po)
-		dnnl_post_ops_destroy(po);
+		DNNL(post_ops_destroy)(po);
 	return st;
 }
 
@@ -112,13 +112,13 @@ int dg_dnnl_binary_plan(struct dg_dnnl_plan **out, enum dg_dnnl_binop op,
 			return dg_error(DG_EUSAGE,
 					"oneDNN binary: broadcast first operand of sub/div");
 	}
-	if ((st = dnnl_md_plain(&a, rank, swap ? bdims : adims)) ||
-	    (st = dnnl_md_plain(&b, rank, swap ? adims : bdims)) ||
-	    (st = dnnl_md_plain(&d, rank, dims)))
+	if ((st = dgd_md_plain(&a, rank, swap ? bdims : adims)) ||
+	    (st = dgd_md_plain(&b, rank, swap ? adims : bdims)) ||
+	    (st = dgd_md_plain(&d, rank, dims)))
 		return st;
-	if ((st = dnnl_fail(dnnl_binary_desc_init(&desc, algs[op], &a, &b, &d), "binary")))
+	if ((st = dgd_fail(DNNL(binary_desc_init)(&desc, algs[op], &a, &b, &d), "binary")))
 		return st;
-	return dnnl_plan_make(out, &desc, NULL, NULL, swap ? swapped : straight, 3, "binary");
+	return dgd_plan_make(out, &desc, NULL, NULL, swap ? swapped : straight, 3, "binary");
 }
 
 int dg_dnnl_reduce_plan(struct dg_dnnl_plan **out, int rank,
@@ -137,11 +137,11 @@ int dg_dnnl_reduce_plan(struct dg_dnnl_plan **out, int rank,
 		if (ddims[i] != sdims[i] && ddims[i] != 1)
 			return dg_error(DG_EUSAGE, "oneDNN reduction: dst dim %d must be %lld or 1",
 					i, (long long)sdims[i]);
-	if ((st = dnnl_md_plain(&s, rank, sdims)) || (st = dnnl_md_plain(&d, rank, ddims)))
+	if ((st = dgd_md_plain(&s, rank, sdims)) || (st = dgd_md_plain(&d, rank, ddims)))
 		return st;
-	if ((st = dnnl_fail(dnnl_reduction_desc_init(&desc, mean ? dnnl_reduction_mean
+	if ((st = dgd_fail(DNNL(reduction_desc_init)(&desc, mean ? dnnl_reduction_mean
 							    : dnnl_reduction_sum,
 						     &s, &d, 0.0f, 0.0f), "reduction")))
 		return st;
-	return dnnl_plan_make(out, &desc, NULL, NULL, args, 2, "reduction");
+	return dgd_plan_make(out, &desc, NULL, NULL, args, 2, "reduction");
 }

@@ -10,14 +10,14 @@ static int bn_desc(dnnl_batch_normalization_desc_t *d, dnnl_memory_desc_t *md,
 	int64_t dims[] = { n, c, h, w };
 	int st;
 
-	if ((st = dnnl_md_plain(md, 4, dims)))
+	if ((st = dgd_md_plain(md, 4, dims)))
 		return st;
 	if (prop == dnnl_backward)
-		return dnnl_fail(dnnl_batch_normalization_backward_desc_init(d, prop, md, md,
+		return dgd_fail(DNNL(batch_normalization_backward_desc_init)(d, prop, md, md,
 									     eps, flags),
-				 "batch norm backward");
-	return dnnl_fail(dnnl_batch_normalization_forward_desc_init(d, prop, md, eps, flags),
-			 "batch norm");
+				"batch norm backward");
+	return dgd_fail(DNNL(batch_normalization_forward_desc_init)(d, prop, md, eps, flags),
+			"batch norm");
 }
 
 int dg_dnnl_bnorm_fwd_plan(struct dg_dnnl_plan **out, int64_t n, int64_t c,
@@ -36,13 +36,13 @@ int dg_dnnl_bnorm_fwd_plan(struct dg_dnnl_plan **out, int64_t n, int64_t c,
 		flags |= dnnl_use_global_stats;
 	if (relu)
 		flags |= dnnl_fuse_norm_relu;
-	if ((st = dnnl_ready()) ||
+	if ((st = dgd_ready()) ||
 	    (st = bn_desc(&d, &md, training ? dnnl_forward_training : dnnl_forward_inference,
 			  n, c, h, w, eps, flags)))
 		return st;
 	/* Only training with a fused relu keeps a workspace (its mask). */
-	return dnnl_plan_make(out, &d, NULL, NULL, args, training && relu ? 7 : 6,
-			      "batch norm");
+	return dgd_plan_make(out, &d, NULL, NULL, args, training && relu ? 7 : 6,
+			     "batch norm");
 }
 
 int dg_dnnl_bnorm_bwd_plan(struct dg_dnnl_plan **out, int64_t n, int64_t c,
@@ -61,13 +61,13 @@ int dg_dnnl_bnorm_bwd_plan(struct dg_dnnl_plan **out, int64_t n, int64_t c,
 	int st;
 
 	*out = NULL;
-	if ((st = dnnl_ready()) ||
+	if ((st = dgd_ready()) ||
 	    (st = bn_desc(&fd, &md, dnnl_forward_training, n, c, h, w, eps, flags)) ||
 	    (st = bn_desc(&d, &md, dnnl_backward, n, c, h, w, eps, flags)) ||
-	    (st = dnnl_pd_make(&hint, &fd, NULL, "batch norm backward")))
+	    (st = dgd_pd_make(&hint, &fd, NULL, "batch norm backward")))
 		return st;
-	st = dnnl_plan_make(out, &d, NULL, hint, args, relu ? 10 : 9, "batch norm backward");
-	dnnl_primitive_desc_destroy(hint);
+	st = dgd_plan_make(out, &d, NULL, hint, args, relu ? 10 : 9, "batch norm backward");
+	DNNL(primitive_desc_destroy)(hint);
 	return st;
 }
 
@@ -79,15 +79,15 @@ static int ln_desc(dnnl_layer_normalization_desc_t *d, dnnl_prop_kind_t prop,
 	int64_t dims[] = { outer, inner };
 	int st;
 
-	if ((st = dnnl_md_plain(&md, 2, dims)) || (st = dnnl_md_plain(&sd, 1, dims)))
+	if ((st = dgd_md_plain(&md, 2, dims)) || (st = dgd_md_plain(&sd, 1, dims)))
 		return st;
 	if (prop == dnnl_backward)
-		return dnnl_fail(dnnl_layer_normalization_backward_desc_init(d, prop, &md, &md,
+		return dgd_fail(DNNL(layer_normalization_backward_desc_init)(d, prop, &md, &md,
 									     &sd, eps, flags),
-				 "layer norm backward");
-	return dnnl_fail(dnnl_layer_normalization_forward_desc_init(d, prop, &md, &sd, eps,
+				"layer norm backward");
+	return dgd_fail(DNNL(layer_normalization_forward_desc_init)(d, prop, &md, &sd, eps,
 								    flags),
-			 "layer norm");
+			"layer norm");
 }
 
 int dg_dnnl_lnorm_fwd_plan(struct dg_dnnl_plan **out, int64_t outer, int64_t inner,
@@ -100,11 +100,11 @@ int dg_dnnl_lnorm_fwd_plan(struct dg_dnnl_plan **out, int64_t outer, int64_t inn
 	int st;
 
 	*out = NULL;
-	if ((st = dnnl_ready()) ||
+	if ((st = dgd_ready()) ||
 	    (st = ln_desc(&d, training ? dnnl_forward_training : dnnl_forward_inference, outer,
 			  inner, eps, flags)))
 		return st;
-	return dnnl_plan_make(out, &d, NULL, NULL, args, 6, "layer norm");
+	return dgd_plan_make(out, &d, NULL, NULL, args, 6, "layer norm");
 }
 
 int dg_dnnl_lnorm_bwd_plan(struct dg_dnnl_plan **out, int64_t outer, int64_t inner,
@@ -119,12 +119,12 @@ int dg_dnnl_lnorm_bwd_plan(struct dg_dnnl_plan **out, int64_t outer, int64_t inn
 	int st;
 
 	*out = NULL;
-	if ((st = dnnl_ready()) ||
+	if ((st = dgd_ready()) ||
 	    (st = ln_desc(&fd, dnnl_forward_training, outer, inner, eps, flags)) ||
 	    (st = ln_desc(&d, dnnl_backward, outer, inner, eps, flags)) ||
-	    (st = dnnl_pd_make(&hint, &fd, NULL, "layer norm backward")))
+	    (st = dgd_pd_make(&hint, &fd, NULL, "layer norm backward")))
 		return st;
-	st = dnnl_plan_make(out, &d, NULL, hint, args, 9, "layer norm backward");
-	dnnl_primitive_desc_destroy(hint);
+	st = dgd_plan_make(out, &d, NULL, hint, args, 9, "layer norm backward");
+	DNNL(primitive_desc_destroy)(hint);
 	return st;
 }

@@ -1,5 +1,6 @@
 /* cpu/k_reduce.c — reductions (sum or max to a shape with 1s on the
- * reduced axes), softmax and log-softmax over the last axis, argmax.
+ * reduced axes), softmax and log-softmax over any axis, argmax over the
+ * last.
  * Each output element is reduced by one thread in a fixed order (double
  * accumulators), so results do not depend on the thread count. */
 #include <float.h>
@@ -88,35 +89,49 @@ int dg_k_reduce(const struct dg_kargs *a)
 
 /* ---- last-axis ops ------------------------------------------------------------- */
 
+/* Softmaxes over the axis with ia0 axes after it: rows of k elements
+ * spaced by inner, the product of the dims after the axis. */
+static void axis_of(const struct dg_node *n, uint64_t *k, uint64_t *inner)
+{
+	unsigned ax = n->rank - 1 - (unsigned)n->ia[0];
+	*k = n->dims[ax];
+	*inner = 1;
+	for (unsigned i = ax + 1; i < n->rank; i++)
+		*inner *= n->dims[i];
+}
+
 static void softmax_range(void *ctx, size_t b, size_t e)
 {
 	const struct dg_kargs *a = ctx;
-	uint64_t k = a->c->n.dims[a->c->n.rank - 1];
+	uint64_t k, in;
 	int logsm = a->c->n.op == OP_LOG_SOFTMAX;
 
+	axis_of(&a->c->n, &k, &in);
 	for (size_t row = b; row < e; row++) {
-		const float *x = (const float *)a->x[0] + row * k;
-		float *y = a->y + row * k, m = -INFINITY;
+		uint64_t base = row / in * k * in + row % in;
+		const float *x = (const float *)a->x[0] + base;
+		float *y = a->y + base, m = -INFINITY;
 		double s = 0;
 		for (uint64_t i = 0; i < k; i++)
-			if (x[i] > m)
-				m = x[i];
+			if (x[i * in] > m)
+				m = x[i * in];
 		for (uint64_t i = 0; i < k; i++)
-			s += exp((double)x[i] - m);
+			s += exp((double)x[i * in] - m);
 		if (logsm) {
 			float ls = (float)log(s);
 			for (uint64_t i = 0; i < k; i++)
-				y[i] = x[i] - m - ls;
+				y[i * in] = x[i * in] - m - ls;
 		} else {
 			for (uint64_t i = 0; i < k; i++)
-				y[i] = (float)(exp((double)x[i] - m) / s);
+				y[i * in] = (float)(exp((double)x[i * in] - m) / s);
 		}
 	}
 }
 
 int dg_k_softmax(const struct dg_kargs *a)
 {
-	uint64_t k = a->c->n.dims[a->c->n.rank - 1];
+	uint64_t k, in;
+	axis_of(&a->c->n, &k, &in);
 	dg_pool_for(a->c->n.count / k, 1 + 4096 / k, softmax_range, (void *)a);
 	return DG_OK;
 }

@@ -38,7 +38,8 @@ static inline float dg_act_apply(int act, float alpha, float v)
 
 typedef int (*dg_kernel_fn)(const struct dg_kargs *a);
 
-/* Indexed by enum dg_op; NULL for ops without a kernel (leaves, reshape). */
+/* Indexed by enum dg_op, generated from the op list (graph/op_list.h):
+ * dg_k_none for ops that are no call (leaves, reshape). */
 extern const dg_kernel_fn dg_cpu_kernels[OP_COUNT];
 
 /* Scratch floats a call needs (matmul transposes), 0 if none. */
@@ -49,30 +50,15 @@ int dg_cpu_plan(const struct dg_kcall *c, struct dg_dnnl_plan **plan);
 /* Runs the call through its plan. */
 int dg_cpu_run_plan(const struct dg_kargs *a);
 
-int dg_k_unary(const struct dg_kargs *a);
-int dg_k_cast(const struct dg_kargs *a);
-int dg_k_binary(const struct dg_kargs *a);
-int dg_k_where(const struct dg_kargs *a);
-int dg_k_expand(const struct dg_kargs *a);
-int dg_k_reduce(const struct dg_kargs *a);
-int dg_k_softmax(const struct dg_kargs *a);
-int dg_k_argmax(const struct dg_kargs *a);
-int dg_k_matmul(const struct dg_kargs *a);
-int dg_k_permute(const struct dg_kargs *a);
-int dg_k_slice(const struct dg_kargs *a);
-int dg_k_pad(const struct dg_kargs *a);
-int dg_k_conv(const struct dg_kargs *a);
-int dg_k_conv_bwd_data(const struct dg_kargs *a);
-int dg_k_conv_bwd_filter(const struct dg_kargs *a);
-int dg_k_gather(const struct dg_kargs *a);
-int dg_k_scatter_add(const struct dg_kargs *a);
-int dg_k_one_hot(const struct dg_kargs *a);
-int dg_k_pick(const struct dg_kargs *a);
-int dg_k_place(const struct dg_kargs *a);
-int dg_k_rng(const struct dg_kargs *a);
-int dg_k_update(const struct dg_kargs *a);
-int dg_k_assign(const struct dg_kargs *a);
-int dg_k_ema(const struct dg_kargs *a);
+/* The kernels the op list names, one per family of ops (k_eltwise.c:
+ * unary, cast, binary, where, expand, rng; k_reduce.c: reduce, softmax,
+ * argmax; k_matmul.c; k_conv.c; k_conv_nd.c: grouped and 3-d
+ * convolutions; k_pool.c: pooling; k_shape.c: permute, slice, pad and
+ * the index ops; k_resample.c; k_optim.c: update, assign, ema). */
+#define DG_OP(id, name, nin, flags, infer, backward, cpu, vk, code) \
+	int dg_k_##cpu(const struct dg_kargs *a);
+#include "graph/op_list.h"
+#undef DG_OP
 
 /* Index of element i of a broadcast input: an odometer over the output's
  * coordinates with the input's strides (0 on broadcast axes). */

@@ -1,6 +1,7 @@
 /* cpu/plans.c — which kernel calls run through oneDNN plans (cpu/dnnl.h),
  * made once at prepare time: matrix products (with fused bias and
- * activation), convolutions and transcendental elementwise ops. */
+ * activation), convolutions (grouped and 3-d too), pooling and
+ * transcendental elementwise ops. */
 #include <stdlib.h>
 #include <string.h>
 #include "cpu/dnnl.h"
@@ -8,10 +9,36 @@
 
 #define ELTWISE_MIN 4096
 
-static int dnnl_wanted(void)
+/* The calls oneDNN runs faster than dg's C kernels. */
+static int plannable(const struct dg_kcall *c)
+{
+	switch (c->n.op) {
+	case OP_MATMUL: case OP_CONV: case OP_CONV_BWD_DATA: case OP_CONV_BWD_FILTER:
+	case OP_CONV_ND: case OP_CONV_ND_BWD_DATA: case OP_CONV_ND_BWD_FILTER:
+		return 1;
+	/* max_pool_pick stays C (oneDNN has no such op); max_pool_bwd's plan
+	 * runs the forward again for oneDNN's workspace, which the graph does
+	 * not keep: still 3x faster than the C loop. */
+	case OP_MAX_POOL: case OP_AVG_POOL: case OP_AVG_POOL_BWD: case OP_MAX_POOL_BWD:
+		return 1;
+	case OP_EXP: case OP_LOG: case OP_SQRT: case OP_TANH: case OP_SIGMOID:
+	case OP_SOFTPLUS: case OP_ELU:
+		/* oneDNN's vectorized transcendentals are about 10 times faster
+		 * than libm loops; small tensors stay in C (call overhead). */
+		return c->n.count >= ELTWISE_MIN;
+	}
+	return 0;
+}
+
+/* Whether such a call gets a plan: not with DG_NO_DNNL=1, nor where
+ * oneDNN cannot be loaded.  It is opened here, at the first call that
+ * wants it: a step without one (sampling a prior) never loads it. */
+static int onednn_wanted(void)
 {
 	const char *s = getenv("DG_NO_DNNL");
-	return !(s && *s && strcmp(s, "0"));
+	if (s && *s && strcmp(s, "0"))
+		return 0;
+	return dg_dnnl_init() == DG_OK;
 }
 
 static void conv_desc(const struct dg_node *x, const struct dg_node *w, const int64_t *c3,
@@ -30,6 +57,28 @@ static void conv_desc(const struct dg_node *x, const struct dg_node *w, const in
 	d->dh = d->dw = c3[2];
 }
 
+/* A general convolution or pooling call (struct dg_window) as oneDNN's
+ * parameters; 3-d when the images are. */
+static void window_desc(const struct dg_kcall *c, struct dg_dnnl_conv *d)
+{
+	struct dg_window w;
+	dg__window(c, &w);
+	memset(d, 0, sizeof *d);
+	d->n = w.n;
+	d->ic = w.c;
+	d->oc = w.o;
+	d->groups = w.groups;
+	d->ih = w.in[1], d->iw = w.in[2];
+	d->kh = w.k[1], d->kw = w.k[2];
+	d->sh = w.s[1], d->sw = w.s[2];
+	d->ph = w.p[1], d->pw = w.p[2];
+	d->dh = w.d[1], d->dw = w.d[2];
+	if (c->in_node[0].rank == 5) {
+		d->id = w.in[0], d->kd = w.k[0], d->sd = w.s[0], d->pd = w.p[0];
+		d->dd = w.d[0];
+	}
+}
+
 /* Fused epilogue activations (enum dg_act) as oneDNN's. */
 static const enum dg_dnnl_act acts[] = {
 	[DG_ACT_NONE] = DG_DNNL_NONE, [DG_ACT_RELU] = DG_DNNL_RELU,
@@ -43,7 +92,7 @@ int dg_cpu_plan(const struct dg_kcall *c, struct dg_dnnl_plan **plan)
 	int st = DG_OK;
 
 	*plan = NULL;
-	if (!dnnl_wanted())
+	if (!plannable(c) || !onednn_wanted())
 		return DG_OK;
 	switch (c->n.op) {
 	case OP_MATMUL: {
@@ -60,15 +109,11 @@ int dg_cpu_plan(const struct dg_kcall *c, struct dg_dnnl_plan **plan)
 	}
 	case OP_EXP: case OP_LOG: case OP_SQRT: case OP_TANH: case OP_SIGMOID:
 	case OP_SOFTPLUS: case OP_ELU: {
-		/* oneDNN's vectorized transcendentals are about 10 times faster
-		 * than libm loops; small tensors stay in C (call overhead). */
 		static const enum dg_dnnl_act elt[OP_COUNT] = {
 			[OP_EXP] = DG_DNNL_EXP, [OP_LOG] = DG_DNNL_LOG, [OP_SQRT] = DG_DNNL_SQRT,
 			[OP_TANH] = DG_DNNL_TANH, [OP_SIGMOID] = DG_DNNL_SIGMOID,
 			[OP_SOFTPLUS] = DG_DNNL_SOFTPLUS, [OP_ELU] = DG_DNNL_ELU,
 		};
-		if (c->n.count < ELTWISE_MIN)
-			return DG_OK;
 		st = dg_dnnl_eltwise_fwd_plan(plan, (int64_t)c->n.count, elt[c->n.op], c->n.fa[0]);
 		break;
 	}
@@ -85,6 +130,33 @@ int dg_cpu_plan(const struct dg_kcall *c, struct dg_dnnl_plan **plan)
 		conv_desc(&c->in_node[0], &c->n, c->n.ia, &d);
 		st = dg_dnnl_conv_bwd_weights_plan(plan, &d, 0);
 		break;
+	case OP_CONV_ND:
+		window_desc(c, &d);
+		st = dg_dnnl_conv_fwd_plan(plan, &d, 0, DG_DNNL_NONE, 0);
+		break;
+	case OP_CONV_ND_BWD_DATA:
+		window_desc(c, &d);
+		st = dg_dnnl_conv_bwd_data_plan(plan, &d, 0);
+		break;
+	case OP_CONV_ND_BWD_FILTER:
+		window_desc(c, &d);
+		st = dg_dnnl_conv_bwd_weights_plan(plan, &d, 0);
+		break;
+	case OP_MAX_POOL_BWD:
+		window_desc(c, &d);
+		st = dg_dnnl_pool_max_bwd_plan(plan, &d);
+		break;
+	case OP_MAX_POOL:
+	case OP_AVG_POOL:
+	case OP_AVG_POOL_BWD: {
+		enum dg_dnnl_pool_kind kind = c->n.op == OP_MAX_POOL ? DG_DNNL_POOL_MAX
+					    : c->n.ia[DG_PIA_INCLUDE_PAD] ? DG_DNNL_POOL_AVG_PAD
+					    : DG_DNNL_POOL_AVG;
+		window_desc(c, &d);
+		st = c->n.op == OP_AVG_POOL_BWD ? dg_dnnl_pool_bwd_plan(plan, &d, kind)
+						 : dg_dnnl_pool_fwd_plan(plan, &d, kind, 0);
+		break;
+	}
 	default:
 		return DG_OK;
 	}
@@ -106,17 +178,34 @@ int dg_cpu_run_plan(const struct dg_kargs *a)
 		args[3] = a->y;
 		break;
 	case OP_CONV:       /* {src, W, bias, dst} */
+	case OP_CONV_ND:
 		args[0] = (void *)a->x[0];
 		args[1] = (void *)a->x[1];
 		args[2] = (void *)a->bias;
 		args[3] = a->y;
 		break;
+	case OP_MAX_POOL:           /* {src, dst, workspace} */
+	case OP_AVG_POOL:
+		args[0] = (void *)a->x[0];
+		args[1] = a->y;
+		break;
+	case OP_MAX_POOL_BWD:       /* {src, diff_dst, workspace, diff_src} */
+		args[0] = (void *)a->x[0];
+		args[1] = (void *)a->x[1];
+		args[3] = a->y;
+		break;
+	case OP_AVG_POOL_BWD:       /* {diff_dst, workspace, diff_src} */
+		args[0] = (void *)a->x[0];
+		args[2] = a->y;
+		break;
 	case OP_CONV_BWD_DATA:      /* {diff_dst, W, diff_src} */
+	case OP_CONV_ND_BWD_DATA:
 		args[0] = (void *)a->x[0];
 		args[1] = (void *)a->x[1];
 		args[2] = a->y;
 		break;
 	case OP_CONV_BWD_FILTER:    /* {src, diff_dst, diff_W, diff_bias} */
+	case OP_CONV_ND_BWD_FILTER:
 		args[0] = (void *)a->x[0];
 		args[1] = (void *)a->x[1];
 		args[2] = a->y;

@@ -10,6 +10,7 @@
 #include "data/dataset_impl.h"
 #include "dg/rng.h"
 #include "dg/stream.h"
+#include "io/limits.h"
 
 /* Philox streams of the dataset's draws; the epoch is added to them. */
 #define RNG_SPLIT 0x53504c4954000000ull    /* "SPLIT" */
@@ -40,22 +41,19 @@ static int is_idx_head(const uint8_t *b, size_t n)
 	return memchr(types, b[2], sizeof types) != NULL;
 }
 
-/* Recognises a file by its first bytes (and those of its gzip'd
- * contents): PNG, stream, IDX, else an archive for libarchive to try. */
-static int sniff(const char *path, enum kind *kind)
+/* Recognises an input by its first bytes (and those of its gzip'd
+ * contents): PNG, stream, IDX, else an archive for libarchive to try.
+ * The bytes are only peeked at: the loader reads them again. */
+static int sniff(struct dg_input *in, enum kind *kind)
 {
-	uint8_t b[512];
+	const uint8_t *b;
+	const void *p;
 	size_t n;
-	FILE *f = fopen(path, "rb");
+	int st;
 
-	if (!f)
-		return dg_error_errno("%s", path);
-	n = fread(b, 1, sizeof b, f);
-	if (ferror(f)) {
-		fclose(f);
-		return dg_error_errno("%s", path);
-	}
-	fclose(f);
+	if ((st = dg_input_peek(in, 512, &p, &n)))
+		return st;
+	b = p;
 	if (n >= 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0)
 		*kind = K_PNG;
 	else if (dg_stream_sniff(b, n))
@@ -65,17 +63,70 @@ static int sniff(const char *path, enum kind *kind)
 	else
 		*kind = K_ARCHIVE;
 	if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) {
-		gzFile z = gzopen(path, "rb");
-		int k;
-
-		if (!z)
-			return dg_error_errno("%s", path);
-		k = gzread(z, b, 4);
-		gzclose(z);
-		if (k == 4 && is_idx_head(b, 4))
+		/* the start of the gzip'd contents, from the peeked bytes */
+		uint8_t head[4];
+		z_stream z;
+		memset(&z, 0, sizeof z);
+		if (inflateInit2(&z, 15 + 16) != Z_OK)
+			return dg_error(DG_ENOMEM, "%s: cannot start zlib", dg_input_name(in));
+		z.next_in = (Bytef *)(uintptr_t)b;
+		z.avail_in = (uInt)n;
+		z.next_out = head;
+		z.avail_out = sizeof head;
+		inflate(&z, Z_SYNC_FLUSH);
+		if (z.avail_out == 0 && is_idx_head(head, 4))
 			*kind = K_IDX;
+		inflateEnd(&z);
 	}
 	return DG_OK;
+}
+
+/* The guards of the options: 0 takes the limit's variable, else its
+ * default (dg(7) ENVIRONMENT). */
+static int resolve_limits(struct dg_dataset_options *o)
+{
+	int st = DG_OK;
+
+	if (!o->max_bytes)
+		st = dg__env_limit(DG_ENV_DATASET_MAX, DG_DATASET_MAX_BYTES, &o->max_bytes);
+	if (!st && !o->max_member_bytes)
+		st = dg__env_limit(DG_ENV_FILE_MAX, DG_ARCHIVE_MAX_MEMBER, &o->max_member_bytes);
+	if (!st && !o->max_total_bytes)
+		st = dg__env_limit(DG_ENV_ARCHIVE_MAX, DG_ARCHIVE_MAX_TOTAL, &o->max_total_bytes);
+	if (!st && !o->max_members)
+		st = dg__env_limit(DG_ENV_ARCHIVE_MEMBERS, DG_ARCHIVE_MAX_MEMBERS,
+				   &o->max_members);
+	return st;
+}
+
+/* Opens a file, a pipe or stdin once, and loads it by its first bytes. */
+static int load_input(struct dg_dataset *ds, const char *labels, enum kind *kind)
+{
+	struct dg_input *in;
+	int rc;
+
+	if ((rc = dg_input_open(ds->source, &in)))
+		return rc;
+	if ((rc = sniff(in, kind)) == DG_OK) {
+		switch (*kind) {
+		case K_PNG:
+			rc = dg__load_png_file(ds, in);
+			break;
+		case K_IDX:
+			rc = dg__load_idx(ds, in, labels);
+			break;
+		case K_STREAM:
+			rc = dg__load_stream(ds, in);
+			break;
+		case K_ARCHIVE:
+			rc = dg__load_archive(ds, in);
+			break;
+		}
+	}
+	/* a sequential set reads on from it (ds->in, closed with ds) */
+	if (ds->in != in)
+		dg_input_close(in);
+	return rc;
 }
 
 int dg_dataset_open(const char *source, const struct dg_dataset_options *opt,
@@ -96,30 +147,15 @@ int dg_dataset_open(const char *source, const struct dg_dataset_options *opt,
 		ds->opt = *opt;
 	ds->opt.labels = NULL;   /* not kept: the caller's string */
 	ds->info.source = ds->source;
-	if (strcmp(source, "fashion-mnist") == 0 || strcmp(source, "fashion-mnist-test") == 0) {
+	if ((rc = resolve_limits(&ds->opt))) {
+		/* nothing to do */
+	} else if (strcmp(source, "fashion-mnist") == 0 ||
+		   strcmp(source, "fashion-mnist-test") == 0) {
 		rc = dg__load_fashion(ds, source[13] == '-');
-	} else if (strcmp(source, "-") == 0) {
-		ds->opt.sequential = 1;
-		rc = dg__load_stream(ds, source);
-	} else if (stat(source, &st) != 0) {
-		rc = dg_error_errno("%s", source);
-	} else if (S_ISDIR(st.st_mode)) {
+	} else if (strcmp(source, "-") != 0 && stat(source, &st) == 0 && S_ISDIR(st.st_mode)) {
 		rc = dg__load_folder(ds, source);
-	} else if ((rc = sniff(source, &kind)) == DG_OK) {
-		switch (kind) {
-		case K_PNG:
-			rc = dg__load_png_file(ds, source);
-			break;
-		case K_IDX:
-			rc = dg__load_idx(ds, source, opt ? opt->labels : NULL);
-			break;
-		case K_STREAM:
-			rc = dg__load_stream(ds, source);
-			break;
-		case K_ARCHIVE:
-			rc = dg__load_archive(ds, source);
-			break;
-		}
+	} else {
+		rc = load_input(ds, opt ? opt->labels : NULL, &kind);
 	}
 	if (rc == DG_OK && opt && opt->labels && kind != K_IDX)
 		rc = dg_error(DG_EUSAGE, "%s: a labels file only goes with IDX images", source);
@@ -133,6 +169,8 @@ int dg_dataset_open(const char *source, const struct dg_dataset_options *opt,
 		ds->info.width = s->w;
 		ds->info.has_labels = s->labels != NULL;
 		ds->info.classes = s->nclasses;
+	} else if (rc == DG_OK) {
+		ds->info.classes = ds->store->nclasses;   /* fashion-mnist's */
 	}
 	if (rc) {
 		dg_dataset_close(ds);
@@ -148,6 +186,7 @@ void dg_dataset_close(struct dg_dataset *ds)
 		return;
 	dg__store_unref(ds->store);
 	dg__seq_free(ds->seq);
+	dg_input_close(ds->in);
 	free(ds->index);
 	free(ds->source);
 	free(ds);

@@ -17,6 +17,7 @@ struct dg_batcher {
 	int have_order;
 	int rewind;                  /* sequential: reopen before the next batch */
 	float *noise;                /* one image of uniforms */
+	const uint64_t *last;        /* indices of the last batch (in memory) */
 };
 
 int dg_batcher_new(struct dg_dataset *ds, const struct dg_batch_options *opt,
@@ -55,6 +56,11 @@ void dg_batcher_free(struct dg_batcher *b)
 	free(b);
 }
 
+const uint64_t *dg_batcher_indices(const struct dg_batcher *b)
+{
+	return b->last;
+}
+
 void dg_batcher_tell(const struct dg_batcher *b, uint64_t *epoch, uint64_t *batch)
 {
 	*epoch = b->epoch;
@@ -79,6 +85,7 @@ static int next_memory(struct dg_batcher *b, float *images, int32_t *labels, siz
 	uint64_t first, m, per = (uint64_t)ds->info.channels * ds->info.height * ds->info.width;
 	int st;
 
+	b->last = NULL;
 	if (b->batch >= nb) {
 		*n = 0;
 		b->epoch++;
@@ -103,6 +110,7 @@ static int next_memory(struct dg_batcher *b, float *images, int32_t *labels, siz
 	if (b->opt.binarize)
 		for (uint64_t i = 0; i < m; i++)
 			binarize(b, images + i * per, b->order[first + i], per);
+	b->last = b->order + first;
 	b->batch++;
 	*n = (size_t)m;
 	return DG_OK;

@@ -3,11 +3,15 @@
  * holds it. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "io/archive_members.h"
+#include "io/input_impl.h"
+#include "io/limits.h"
 #include "data/dataset_impl.h"
 #include "dg/image.h"
 
@@ -71,42 +75,35 @@ static int add(struct dg_dataset *ds, const char *name, const char *rel, const v
 	return st;
 }
 
-/* Reads a whole (regular) file, refusing more than max bytes. */
-static int slurp(const char *path, uint64_t max, void **buf, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct stat st;
-	int rc = DG_OK;
-
-	*buf = NULL;
-	if (!f)
-		return dg_error_errno("%s", path);
-	if (fstat(fileno(f), &st) != 0) {
-		rc = dg_error_errno("%s", path);
-	} else if ((uint64_t)st.st_size > max) {
-		rc = dg_error(DG_EDATA, "%s: %lld bytes, more than the limit of %llu", path,
-			      (long long)st.st_size, (unsigned long long)max);
-	} else if (!(*buf = malloc(st.st_size ? (size_t)st.st_size : 1))) {
-		rc = dg_error_nomem(path, (unsigned long long)st.st_size);
-	} else {
-		*len = fread(*buf, 1, (size_t)st.st_size, f);
-		if (ferror(f))
-			rc = dg_error_errno("%s", path);
-	}
-	fclose(f);
-	if (rc) {
-		free(*buf);
-		*buf = NULL;
-	}
-	return rc;
-}
-
+/* Adds the file path of a folder.  It is opened without blocking, so a
+ * file replaced by a FIFO since the folder was listed cannot hang the
+ * load, and must still be a regular file. */
 static int add_file(struct dg_dataset *ds, const char *path, const char *rel)
 {
+	struct dg_input *in;
+	struct stat sb;
 	void *buf;
 	size_t len = 0;
-	int st = slurp(path, ds->opt.max_member_bytes ? ds->opt.max_member_bytes
-						      : DG_ARCHIVE_MAX_MEMBER, &buf, &len);
+	int fd, st;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return dg_error_errno("%s", path);
+	if (fstat(fd, &sb) != 0) {
+		st = dg_error_errno("%s", path);
+		close(fd);
+		return st;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		close(fd);
+		return dg_error(DG_EDATA, "%s: not a regular file", path);
+	}
+	if ((st = dg_input_fd(fd, path, &in))) {
+		close(fd);
+		return st;
+	}
+	st = dg__input_slurp(in, ds->opt.max_member_bytes, DG_ENV_FILE_MAX, &buf, &len);
+	dg_input_close(in);
+	close(fd);
 	if (st)
 		return st;
 	st = add(ds, path, rel, buf, len);
@@ -114,14 +111,19 @@ static int add_file(struct dg_dataset *ds, const char *path, const char *rel)
 	return st;
 }
 
-int dg__load_png_file(struct dg_dataset *ds, const char *path)
+int dg__load_png_file(struct dg_dataset *ds, struct dg_input *in)
 {
+	void *buf;
+	size_t len = 0;
 	int st;
 
 	ds->store = dg__store_new(ds->opt.max_bytes);
 	if (!ds->store)
 		return DG_ENOMEM;
-	st = add_file(ds, path, "");
+	if ((st = dg__input_slurp(in, ds->opt.max_member_bytes, DG_ENV_FILE_MAX, &buf, &len)))
+		return st;
+	st = add(ds, dg_input_name(in), "", buf, len);
+	free(buf);
 	return st ? st : dg__store_finish(ds->store, ds);
 }
 
@@ -176,7 +178,19 @@ static int walk(struct dg_dataset *ds, const char *root, const char *rel, int de
 			break;
 		}
 		if (stat(path, &sb) != 0) {
-			st = dg_error_errno("%s", path);
+			int e = errno;
+			/* a link to nothing (or to itself) is no image, like a
+			 * FIFO: skipped unless strict */
+			if (lstat(path, &lb) != 0 || !S_ISLNK(lb.st_mode)) {
+				errno = e;
+				st = dg_error_errno("%s", path);
+			} else if (ds->opt.strict) {
+				st = dg_error(DG_EDATA, "%s: broken symbolic link (%s)", path,
+					      strerror(e));
+			} else {
+				dg__warn(ds, "%s: broken symbolic link (%s), skipped", path,
+					 strerror(e));
+			}
 		} else if (S_ISDIR(sb.st_mode)) {
 			/* symbolic links to folders are not followed: a link to
 			 * an ancestor would loop */
@@ -235,19 +249,20 @@ static int member(void *ctx, const char *path, const void *data, size_t len)
 	return st;
 }
 
-int dg__load_archive(struct dg_dataset *ds, const char *path)
+int dg__load_archive(struct dg_dataset *ds, struct dg_input *in)
 {
 	struct dg_archive_limits lim = {ds->opt.max_member_bytes, ds->opt.max_total_bytes,
 					ds->opt.max_members};
-	struct member_ctx m = {ds, path};
+	struct member_ctx m = {ds, dg_input_name(in)};
 	int st;
 
 	ds->store = dg__store_new(ds->opt.max_bytes);
 	if (!ds->store)
 		return DG_ENOMEM;
-	st = dg_archive_walk_file(path, &lim, member, &m);
+	st = dg_archive_walk_input(in, &lim, member, &m);
 	/* libarchive's word for a file it does not know */
 	if (st == DG_EDATA && !ds->store->n && strstr(dg_errmsg(), "Unrecognized archive format"))
-		return dg_error(DG_EDATA, "%s: not a PNG, IDX, stream or archive file", path);
+		return dg_error(DG_EDATA, "%s: not a PNG, IDX, stream or archive file",
+				dg_input_name(in));
 	return st ? st : dg__store_finish(ds->store, ds);
 }

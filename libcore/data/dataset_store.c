@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "data/dataset_impl.h"
+#include "io/limits.h"
 
 struct dg_store *dg__store_new(uint64_t max_bytes)
 {
@@ -62,8 +63,8 @@ static int reshape(struct dg_store *s, uint64_t cap, int dtype, unsigned c)
 		return dg_error(DG_EDATA, "images overflow 64 bits");
 	bytes = cap * hw * c * esize;
 	if (bytes > s->max_bytes)
-		return dg_error(DG_EDATA, "images need more than the limit of %llu bytes in memory",
-				(unsigned long long)s->max_bytes);
+		return dg_error(DG_EDATA, "images need more than the limit of %llu bytes in memory "
+				"(%s)", (unsigned long long)s->max_bytes, DG_ENV_DATASET_MAX);
 	if (bytes > SIZE_MAX)
 		return dg_error_nomem("images", bytes);
 	labels = realloc(s->labels, (cap ? cap : 1) * sizeof *labels);

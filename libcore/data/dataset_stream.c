@@ -1,15 +1,16 @@
 /* dataset_stream.c — datasets from streams of image records (a file or
- * stdin): loaded into memory, or read once in order, a record at a time. */
-#include <errno.h>
+ * stdin): loaded into memory, or read once in order, a record at a time;
+ * the same sequential reading serves IDX files a chunk at a time. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include "data/dataset_impl.h"
 #include "dg/stream.h"
 
-/* A sequential stream: the reader and the record being handed out. */
+/* A sequential source: the stream reader (or the IDX reader) and the
+ * record (or chunk of images) being handed out. */
 struct dg_seq {
 	struct dg_reader *r;
+	struct dg_idx *idx;
 	struct dg_array *cur;       /* the current record (f32 or u8), or NULL */
 	int32_t *cur_labels;        /* its labels, or NULL */
 	uint64_t off;               /* images of cur already handed out */
@@ -17,29 +18,18 @@ struct dg_seq {
 	int eof;
 };
 
-/* labels=3,0,7: exactly n non-negative ints. */
-static int parse_labels(const char *text, uint64_t n, int32_t **out)
+/* The n labels of labels=, in a new array. */
+static int parse_labels(const struct dg_meta *m, uint64_t n, int32_t **out)
 {
 	int32_t *v = malloc((n ? n : 1) * sizeof *v);
-	const char *p = text;
+	int found, st;
 
 	*out = NULL;
 	if (!v)
 		return dg_error_nomem("labels", n * 4);
-	for (uint64_t i = 0; i < n; i++) {
-		char *end;
-		long x;
-
-		errno = 0;
-		x = strtol(p, &end, 10);
-		if (end == p || errno || x < 0 || x > INT32_MAX || *p < '0' || *p > '9' ||
-		    (*end != ',' && *end) || (i + 1 < n && *end != ',') || (i + 1 == n && *end)) {
-			free(v);
-			return dg_error(DG_EDATA, "labels= does not hold %llu labels (0..2^31-1)",
-					(unsigned long long)n);
-		}
-		v[i] = (int32_t)x;
-		p = end + 1;
+	if ((st = dg_meta_get_labels(m, n, v, &found))) {
+		free(v);
+		return st;
 	}
 	*out = v;
 	return DG_OK;
@@ -52,7 +42,7 @@ static int next_record(struct dg_reader *r, uint64_t index, struct dg_array **a,
 		       int32_t **labels)
 {
 	struct dg_array *rec, *f;
-	const char *space, *lb;
+	const char *space;
 	int st;
 
 	*a = NULL;
@@ -61,14 +51,15 @@ static int next_record(struct dg_reader *r, uint64_t index, struct dg_array **a,
 		return st;
 	space = dg_meta_get(rec->meta, "space");
 	if (space && strcmp(space, "image") != 0)
-		st = dg_error(DG_EDATA, "record %llu: space=%s, not images",
-			      (unsigned long long)index, space);
+		st = dg_error(DG_EDATA, "%s: record %llu: space=%s, not images",
+			      dg_reader_name(r), (unsigned long long)index, space);
 	else if (rec->rank != 4 || !rec->dims[1] || rec->dims[1] > 4 ||
 		 rec->dims[2] > UINT32_MAX || rec->dims[3] > UINT32_MAX)
-		st = dg_error(DG_EDATA, "record %llu: not N×C×H×W images (C 1..4)",
-			      (unsigned long long)index);
-	if (!st && (lb = dg_meta_get(rec->meta, "labels")))
-		st = dg_error_context(parse_labels(lb, rec->dims[0], labels), "record %llu",
+		st = dg_error(DG_EDATA, "%s: record %llu: not N×C×H×W images (C 1..4)",
+			      dg_reader_name(r), (unsigned long long)index);
+	if (!st && dg_meta_get(rec->meta, "labels"))
+		st = dg_error_context(parse_labels(rec->meta, rec->dims[0], labels),
+				      "%s: record %llu", dg_reader_name(r),
 				      (unsigned long long)index);
 	if (!st && rec->dtype != DG_F32 && rec->dtype != DG_U8) {
 		f = dg_array_to_f32(rec, 1);
@@ -87,8 +78,10 @@ static int next_record(struct dg_reader *r, uint64_t index, struct dg_array **a,
 	return DG_OK;
 }
 
-/* Takes the classes of a record, or checks them against those known. */
-static int take_classes(struct dg_store *s, const struct dg_array *a, uint64_t index)
+/* Takes the classes of a record, or checks them against those known;
+ * name is the stream's, for messages. */
+static int take_classes(struct dg_store *s, const struct dg_array *a, const char *name,
+			uint64_t index)
 {
 	const char *text = dg_meta_get(a->meta, "classes");
 	char **names;
@@ -98,14 +91,15 @@ static int take_classes(struct dg_store *s, const struct dg_array *a, uint64_t i
 	if (!text)
 		return DG_OK;
 	if ((st = dg_classes_parse(text, &names, &n)))
-		return dg_error_context(st, "record %llu", (unsigned long long)index);
+		return dg_error_context(st, "%s: record %llu", name, (unsigned long long)index);
 	if (s->classes) {
 		int same = n == s->nclasses;
 		for (unsigned i = 0; same && i < n; i++)
 			same = strcmp(names[i], s->classes[i]) == 0;
 		free(names);
-		return same ? DG_OK : dg_error(DG_EDATA, "record %llu: classes differ from "
-					       "earlier records", (unsigned long long)index);
+		return same ? DG_OK : dg_error(DG_EDATA, "%s: record %llu: classes differ "
+					       "from earlier records", name,
+					       (unsigned long long)index);
 	}
 	s->classes = calloc(n, sizeof *s->classes);
 	for (unsigned i = 0; s->classes && i < n; i++)
@@ -125,21 +119,21 @@ static int load_all(struct dg_dataset *ds, struct dg_reader *r)
 	for (uint64_t index = 0; !st && !(ds->opt.limit && s->n >= ds->opt.limit); index++) {
 		struct dg_array *a;
 		int32_t *labels;
-		char what[64];
+		char what[1100];
 
 		if ((st = next_record(r, index, &a, &labels)) || !a)
 			break;
-		snprintf(what, sizeof what, "record %llu", (unsigned long long)index);
+		snprintf(what, sizeof what, "%s: record %llu", dg_reader_name(r),
+			 (unsigned long long)index);
 		st = dg__store_append(s, a->dtype, a->data, a->dims[0], (unsigned)a->dims[1],
 				      (unsigned)a->dims[2], (unsigned)a->dims[3], labels, what);
 		if (!st)
-			st = take_classes(s, a, index);
+			st = take_classes(s, a, dg_reader_name(r), index);
 		dg_array_free(a);
 		free(labels);
 	}
-	if (st)
-		return dg_error_context(st, "%s", ds->source);
-	return dg__store_finish(s, ds);
+	/* messages name the stream and the record already */
+	return st ? st : dg__store_finish(s, ds);
 }
 
 void dg__seq_free(struct dg_seq *q)
@@ -147,6 +141,7 @@ void dg__seq_free(struct dg_seq *q)
 	if (!q)
 		return;
 	dg_reader_close(q->r);
+	dg__idx_close(q->idx);
 	dg_array_free(q->cur);
 	free(q->cur_labels);
 	free(q);
@@ -165,59 +160,59 @@ static int seq_advance(struct dg_dataset *ds)
 	q->off = 0;
 	if (q->eof)
 		return DG_OK;
-	st = next_record(q->r, q->index, &q->cur, &q->cur_labels);
+	if (q->idx)
+		st = dg__idx_chunk(ds, q->idx, &q->cur, &q->cur_labels);
+	else
+		st = next_record(q->r, q->index, &q->cur, &q->cur_labels);
 	if (st)
-		return dg_error_context(st, "%s", ds->source);
+		return st;
 	if (!q->cur) {
 		q->eof = 1;
 		return DG_OK;
 	}
 	if (ds->info.has_labels != (q->cur_labels != NULL) && q->index)
 		return dg_error(DG_EDATA, "%s: record %llu: %s labels, unlike earlier records",
-				ds->source, (unsigned long long)q->index,
+				dg_input_name(ds->in), (unsigned long long)q->index,
 				q->cur_labels ? "has" : "has no");
-	st = take_classes(ds->store, q->cur, q->index);
-	if (st)
-		return dg_error_context(st, "%s", ds->source);
+	if (q->r && (st = take_classes(ds->store, q->cur, dg_reader_name(q->r), q->index)))
+		return st;
 	ds->info.has_labels = q->cur_labels != NULL;
 	ds->info.classes = ds->store->nclasses;
 	q->index++;
 	return DG_OK;
 }
 
-/* dg_reader_open() with a status: the reader's message does not carry one. */
-static int open_reader(const char *path, struct dg_reader **r)
-{
-	struct stat st;
-
-	if (strcmp(path, "-") != 0 && stat(path, &st) != 0)
-		return dg_error_errno("%s", path);
-	*r = dg_reader_open(path);
-	return *r ? DG_OK : DG_EIO;
-}
-
-static int seq_open(struct dg_dataset *ds)
+/* Starts reading ds->in from where it stands: an IDX file through idx
+ * (its header read; NULL: read it now) or a stream. */
+static int seq_open(struct dg_dataset *ds, struct dg_idx *idx)
 {
 	struct dg_seq *q = calloc(1, sizeof *q);
 	int st;
 
-	if (!q)
+	if (!q) {
+		dg__idx_close(idx);
 		return dg_error_nomem("a stream", sizeof *q);
+	}
 	ds->seq = q;
-	if ((st = open_reader(ds->source, &q->r)))
-		return st;
+	if (ds->seq_idx) {
+		q->idx = idx;
+		if (!idx && (st = dg__idx_open(ds->in, ds->opt.limit, &q->idx)))
+			return st;
+	} else if (!(q->r = dg_reader_input(ds->in))) {
+		return DG_ENOMEM;
+	}
 	/* the first record gives the shape */
 	if ((st = seq_advance(ds)))
 		return st;
 	if (!q->cur)
-		return dg_error(DG_EDATA, "%s: no images", ds->source);
+		return dg_error(DG_EDATA, "%s: no images", dg_input_name(ds->in));
 	ds->info.channels = (unsigned)q->cur->dims[1];
 	ds->info.height = (unsigned)q->cur->dims[2];
 	ds->info.width = (unsigned)q->cur->dims[3];
 	return DG_OK;
 }
 
-int dg__load_stream(struct dg_dataset *ds, const char *path)
+int dg__load_stream(struct dg_dataset *ds, struct dg_input *in)
 {
 	struct dg_reader *r;
 	int st;
@@ -226,10 +221,13 @@ int dg__load_stream(struct dg_dataset *ds, const char *path)
 	if (!ds->store)
 		return DG_ENOMEM;
 	ds->info.sequential = ds->opt.sequential;
-	if (ds->opt.sequential)
-		return seq_open(ds);
-	if ((st = open_reader(path, &r)))
-		return st;
+	if (ds->opt.sequential) {
+		/* read on, record by record, from the input */
+		ds->in = in;
+		return seq_open(ds, NULL);
+	}
+	if (!(r = dg_reader_input(in)))
+		return DG_ENOMEM;
 	st = load_all(ds, r);
 	dg_reader_close(r);
 	return st;
@@ -237,12 +235,25 @@ int dg__load_stream(struct dg_dataset *ds, const char *path)
 
 int dg__seq_rewind(struct dg_dataset *ds)
 {
-	if (strcmp(ds->source, "-") == 0)
-		return dg_error(DG_EUSAGE, "stdin cannot be read twice (a second epoch)");
+	int st;
+
+	if (!dg_input_seekable(ds->in))
+		return dg_error(DG_EUSAGE, "%s: not a regular file, so read only once (it "
+				"cannot give a second epoch)", dg_input_name(ds->in));
+	if ((st = dg_input_rewind(ds->in)))
+		return st;
 	dg__seq_free(ds->seq);
 	ds->seq = NULL;
 	ds->info.count = 0;
-	return seq_open(ds);
+	return seq_open(ds, NULL);
+}
+
+int dg__seq_open_idx(struct dg_dataset *ds, struct dg_input *in, struct dg_idx *x)
+{
+	ds->in = in;
+	ds->seq_idx = 1;
+	ds->info.sequential = 1;
+	return seq_open(ds, x);
 }
 
 int dg__seq_read(struct dg_dataset *ds, uint64_t max, struct dg_array **images,

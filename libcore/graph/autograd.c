@@ -1,5 +1,5 @@
 /* graph/autograd.c — reverse-mode differentiation by appending each op's
- * backward rule (ops.c) to the graph, so gradients are tensors like any
+ * backward rule (backward.c) to the graph, so gradients are tensors like any
  * other and can be differentiated again. */
 #include <stdlib.h>
 #include <string.h>

@@ -75,6 +75,13 @@ struct dg_backend {
 	void (*release)(void *dev, void *buf);
 	int (*write)(void *dev, void *buf, uint64_t off, const void *src, uint64_t bytes);
 	int (*read)(void *dev, void *buf, uint64_t off, void *dst, uint64_t bytes);
+	/* Whether the backend can run the call: DG_OK, or a status (DG_ENODEV
+	 * for a limit of the backend) with a message naming the op.  Asked by
+	 * dg_compile for every call of a step before the graph is bound to the
+	 * device or any memory is allocated, so a refusal leaves the graph free
+	 * to compile elsewhere.  The call's node, inputs' nodes and epilogue
+	 * (act, alpha) are set; its buffer references are not yet. */
+	int (*supports_op)(const struct dg_kcall *c);
 	/* Prepares a plan (the backend keeps no pointer into plan after
 	 * returning, except the calls' rt). */
 	int (*prepare)(void *dev, const struct dg_plan *plan, void **prog);
@@ -98,12 +105,25 @@ struct dg_reduce_groups {
 void dg__reduce_groups(const struct dg_node *x, const struct dg_node *y,
 		       struct dg_reduce_groups *g);
 
+/* A general convolution (OP_CONV_ND..) or pooling call as both backends'
+ * kernels see it, named from the forward op whatever the call: x the
+ * input N×C×D×H×W, y the output N×O×OD×OH×OW (pooling: O = C), w the
+ * weight O×(C/groups)×KD×KH×KW (pooling: the window); a 2-d call has
+ * D = OD = KD = 1, stride 1, padding 0 on depth (graph/window.c). */
+struct dg_window {
+	int64_t n, c, o, groups;
+	int64_t in[3], out[3], k[3];        /* depth, height, width */
+	int64_t s[3], p[3], d[3];           /* stride, padding, dilation */
+	int include_pad;                    /* avg pooling: padding counts */
+};
+void dg__window(const struct dg_kcall *c, struct dg_window *w);
+
 /* Prints the DG_PROFILE report of a step to stderr: ns[i] is the time
  * call i took over all runs (graph/profile.c). */
 void dg__profile_report(const char *backend, const struct dg_kcall *calls, size_t n,
 			const double *ns, uint64_t runs);
 
-extern const struct dg_backend dg_cpu_backend;
-extern const struct dg_backend dg_vk_backend;   /* minimal: see backend_vk.c */
+extern const struct dg_backend dg_cpu_backend;   /* cpu/backend_cpu.c */
+extern const struct dg_backend dg_vk_backend;    /* vk/backend_vk.c */
 
 #endif

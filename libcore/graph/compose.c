@@ -1,5 +1,5 @@
 /* graph/compose.c — ops built from primitive ops: reductions over axes,
- * layers, pooling, normalization, random helpers and losses.  They need no
+ * layers, normalization, random helpers and losses.  They need no
  * kernels and no backward rules of their own. */
 #include <math.h>
 #include <stdlib.h>
@@ -239,65 +239,9 @@ dg_tensor dg_upsample_nearest(struct dg_graph *g, dg_tensor x, unsigned f)
 	return dg_reshape(g, dg_expand(g, dg_reshape(g, x, 6, r6), 6, e6), 4, r4);
 }
 
-/* Interpolation matrix out×in for align_corners=false. */
-static dg_tensor interp_matrix(struct dg_graph *g, uint64_t in, unsigned f)
-{
-	uint64_t out = in * f, dims[2] = {out, in};
-	float *m = calloc(out * in, sizeof *m);
-	if (!m) {
-		dg__fail(g, DG_ENOMEM, "upsample_bilinear: out of memory");
-		return DG_NONE;
-	}
-	for (uint64_t i = 0; i < out; i++) {
-		double src = ((double)i + 0.5) / f - 0.5;
-		if (src < 0)
-			src = 0;
-		uint64_t i0 = (uint64_t)src, i1 = i0 + (i0 < in - 1);
-		double l = src - (double)i0;
-		m[i * in + i0] += (float)(1 - l);
-		m[i * in + i1] += (float)l;
-	}
-	dg_tensor t = dg_constant(g, 2, dims, m);
-	free(m);
-	return t;
-}
+/* Bilinear upsampling and edge padding are tables of the resample op:
+ * graph/resample.c. */
 
-dg_tensor dg_upsample_bilinear(struct dg_graph *g, dg_tensor x, unsigned f)
-{
-	uint64_t d[4];
-	unsigned swap[3] = {0, 2, 1};
-	if (!image(g, x, f, "upsample_bilinear", d))
-		return DG_NONE;
-	int64_t nc = (int64_t)(d[0] * d[1]), h = (int64_t)d[2], w = (int64_t)d[3];
-	dg_tensor uw = interp_matrix(g, d[3], f), uh = interp_matrix(g, d[2], f);
-	int64_t a[2] = {nc * h, w}, b[3] = {nc, h, w * f}, c[2] = {nc * w * f, h};
-	int64_t e[3] = {nc, w * f, h * f}, o[4] = {(int64_t)d[0], (int64_t)d[1], h * f, w * f};
-	dg_tensor t = dg_matmul(g, dg_reshape(g, x, 2, a), uw, 0, 1);      /* rows */
-	t = dg_permute(g, dg_reshape(g, t, 3, b), swap);                   /* nc×w'×h */
-	t = dg_matmul(g, dg_reshape(g, t, 2, c), uh, 0, 1);                /* cols */
-	t = dg_permute(g, dg_reshape(g, t, 3, e), swap);
-	return dg_reshape(g, t, 4, o);
-}
-
-static dg_tensor pool(struct dg_graph *g, dg_tensor x, unsigned k, int is_max)
-{
-	uint64_t d[4];
-	const char *what = is_max ? "max_pool" : "avg_pool";
-	if (!image(g, x, k, what, d))
-		return DG_NONE;
-	if (d[2] % k || d[3] % k)
-		return fail(g, what, "height and width must be divisible by the window");
-	int64_t r6[6] = {(int64_t)d[0], (int64_t)d[1], (int64_t)(d[2] / k), k,
-			 (int64_t)(d[3] / k), k};
-	int64_t r4[4] = {(int64_t)d[0], (int64_t)d[1], (int64_t)(d[2] / k), (int64_t)(d[3] / k)};
-	dg_tensor t = dg_reshape(g, x, 6, r6);
-	unsigned axes = (1u << 3) | (1u << 5);
-	t = is_max ? dg_max(g, t, axes, 1) : dg_mean(g, t, axes, 1);
-	return dg_reshape(g, t, 4, r4);
-}
-
-dg_tensor dg_avg_pool(struct dg_graph *g, dg_tensor x, unsigned k) { return pool(g, x, k, 0); }
-dg_tensor dg_max_pool(struct dg_graph *g, dg_tensor x, unsigned k) { return pool(g, x, k, 1); }
 
 /* ---- normalization -------------------------------------------------------------------- */
 
@@ -318,15 +262,19 @@ static dg_tensor scale_shift(struct dg_graph *g, dg_tensor y, dg_tensor gamma, d
 	return y;
 }
 
-static void assign(struct dg_graph *g, dg_tensor var, dg_tensor value, dg_tensor trigger)
+int dg_assign(struct dg_graph *g, dg_tensor var, dg_tensor value, dg_tensor trigger)
 {
 	uint32_t in[2] = {var.id, value.id};
 	int64_t ia = trigger.id;
-	if (valid(g, var) && N(g, var)->op != OP_VAR) {
-		fail(g, "batch_norm", "running statistics must be dg_buffer variables");
-		return;
-	}
+	if (!valid(g, var) || !valid(g, value) || !valid(g, trigger))
+		return g->status ? g->status : dg__fail(g, DG_EUSAGE, "assign: invalid tensor");
+	const struct dg_node *v = N(g, var);
+	if (v->op != OP_VAR || (g->vars[v->var].kind != DG_VAR_BUFFER &&
+				g->vars[v->var].kind != DG_VAR_SCRATCH))
+		return dg__fail(g, DG_EUSAGE, "assign: the target must be a dg_buffer or a "
+				"dg_variable");
 	dg__op(g, OP_ASSIGN, 2, in, &ia, 1, NULL, 0);
+	return g->status;
 }
 
 dg_tensor dg_batch_norm(struct dg_graph *g, dg_tensor x, dg_tensor gamma, dg_tensor beta,
@@ -359,10 +307,10 @@ dg_tensor dg_batch_norm(struct dg_graph *g, dg_tensor x, dg_tensor gamma, dg_ten
 		dg_tensor bv = dg_stop_gradient(g, dg_reshape(g, var, 1, c1));
 		float unbias = n > 1 ? (float)n / (float)(n - 1) : 1;
 		(void)cd;
-		assign(g, rmean, dg_add(g, dg_mul_scalar(g, rmean, 1 - momentum),
-					dg_mul_scalar(g, bm, momentum)), y);
-		assign(g, rvar, dg_add(g, dg_mul_scalar(g, rvar, 1 - momentum),
-				       dg_mul_scalar(g, bv, momentum * unbias)), y);
+		dg_assign(g, rmean, dg_add(g, dg_mul_scalar(g, rmean, 1 - momentum),
+					   dg_mul_scalar(g, bm, momentum)), y);
+		dg_assign(g, rvar, dg_add(g, dg_mul_scalar(g, rvar, 1 - momentum),
+					  dg_mul_scalar(g, bv, momentum * unbias)), y);
 	}
 	return y;
 }

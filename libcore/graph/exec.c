@@ -7,6 +7,7 @@
 #include <string.h>
 #include "graph/backend.h"
 #include "graph/graph_impl.h"
+#include "graph/guard.h"
 
 struct exec_input {
 	const char *name;       /* the node's name */
@@ -32,6 +33,7 @@ struct dg_exec {
 	size_t nupd;
 	int profile;
 	struct dg_exec_stats stats;
+	struct dg_guards guards;        /* DG_GUARD (graph/guard.h) */
 };
 
 static const struct dg_backend *pick_backend(const char *spec)
@@ -43,14 +45,29 @@ static const struct dg_backend *pick_backend(const char *spec)
 	return NULL;
 }
 
+/* A variable's buffer with DG_GUARD's guard after its values. */
+static int alloc_guarded(struct dg_graph *g, struct dg_var *v, uint64_t gb)
+{
+	uint64_t bytes = v->count * sizeof(float);
+	unsigned char *pat = malloc(gb);
+	int st;
+
+	if (!pat)
+		return dg_error_nomem("a guard", gb);
+	dg__guard_fill(pat, bytes, gb);
+	if (!(st = g->be->alloc(g->dev, bytes + gb, &v->buf)))
+		st = g->be->write(g->dev, v->buf, bytes, pat, gb);
+	free(pat);
+	v->guard = st ? 0 : gb;
+	return st;
+}
+
 static int bind_used(struct dg_graph *g, const struct dg_backend *be, const char *spec,
 		     const uint8_t *use)
 {
+	uint64_t gb = dg__guard_bytes();
 	int st;
 
-	if (!be)
-		return dg_error(DG_EUSAGE, "device %s: not a device name (cpu, vulkan, vulkan:N)",
-				spec);
 	if (g->dev && be != g->be)
 		return dg_error(DG_EUSAGE, "graph already compiled for device %s", g->be->name);
 	if (!g->dev) {
@@ -64,6 +81,18 @@ static int bind_used(struct dg_graph *g, const struct dg_backend *be, const char
 			continue;
 		if ((st = dg__var_host(g, v, 1)))
 			return st;
+		if (gb) {
+			if ((st = alloc_guarded(g, v, gb)) ||
+			    (st = be->write(g->dev, v->buf, 0, v->host, v->count * sizeof(float)))) {
+				if (v->buf)
+					be->release(g->dev, v->buf);
+				v->buf = NULL;
+				return st;
+			}
+			dg_free(v->host);
+			v->host = NULL;
+			continue;
+		}
 		if (be->adopt) {
 			if ((st = be->adopt(g->dev, v->host, v->count * sizeof(float), &v->buf)))
 				return st;
@@ -87,9 +116,9 @@ static int bind_used(struct dg_graph *g, const struct dg_backend *be, const char
  * every variable the step reads or updates (need[] marks its nodes).
  * Variables no step has needed yet stay on the host, undrawn: a tool that
  * only samples from a VAE's prior never touches its decoder's weights. */
-static int bind(struct dg_graph *g, const char *spec, const uint8_t *need)
+static int bind(struct dg_graph *g, const struct dg_backend *be, const char *spec,
+		const uint8_t *need)
 {
-	const struct dg_backend *be = pick_backend(spec);
 	uint8_t *use = calloc(g->nvars ? g->nvars : 1, 1);
 	int st;
 
@@ -131,6 +160,7 @@ void dg_exec_free(struct dg_exec *e)
 	free(e->out_nodes);
 	free(e->upd);
 	free(e->rt);
+	dg__guard_free(&e->guards);
 	g->nexec--;
 	free(e);
 }
@@ -154,6 +184,17 @@ static uint64_t place(struct block *live, size_t *nlive, uint64_t size, size_t l
 	memmove(&live[i + 1], &live[i], (*nlive - i) * sizeof *live);
 	live[i] = (struct block){off, size, last};
 	(*nlive)++;
+	return off;
+}
+
+/* DG_GUARD's placement: every block after the last one, between guards
+ * of gb bytes, so that no block is ever written over another's guard. */
+static uint64_t place_guarded(struct block *live, size_t *nlive, uint64_t size, size_t last,
+			      uint64_t *end, uint64_t gb)
+{
+	uint64_t off = *end + gb;
+	live[(*nlive)++] = (struct block){off, size, last};
+	*end = off + size + gb;
 	return off;
 }
 
@@ -257,6 +298,43 @@ static void fuse_epilogues(const struct dg_graph *g, const uint8_t *need, size_t
 	free(reader);
 }
 
+/* DG_GUARD: the arena's host image (all pattern) and the guards of the
+ * variables the step uses, each with the call that writes it if any. */
+static int guard_arena_and_vars(struct dg_exec *e, const uint8_t *need, const uint32_t *sched,
+				size_t nsched)
+{
+	struct dg_graph *g = e->g;
+	struct dg_guards *gs = &e->guards;
+	uint32_t *writer = calloc(g->nvars + 1, sizeof *writer);
+	int st = DG_OK;
+
+	gs->arena = e->arena;
+	gs->arena_bytes = e->stats.peak_bytes;
+	if (!writer || !(gs->img = malloc(gs->arena_bytes ? gs->arena_bytes : 1))) {
+		free(writer);
+		return dg_error_nomem("guards", gs->arena_bytes);
+	}
+	dg__guard_fill(gs->img, 0, gs->arena_bytes);
+	for (size_t p = 0; p < nsched; p++) {
+		const struct dg_node *n = &g->nodes[sched[p]];
+		if (!(dg_opdefs[n->op].flags & OPF_SIDE))
+			continue;
+		writer[g->nodes[n->in[0]].var] = sched[p];
+		for (int k = 0; k < 3; k++)
+			if (n->state[k] >= 0)
+				writer[n->state[k]] = sched[p];
+	}
+	for (size_t i = 0; i < g->nvars && !st; i++) {
+		const struct dg_var *v = &g->vars[i];
+		if (v->buf && v->guard && (need[v->node] || writer[i]))
+			st = dg__guard_add(gs, (struct dg_guard){.buf = v->buf,
+				.off = v->count * sizeof(float), .bytes = v->guard, .node = v->node,
+				.writer = writer[i], .op = OP_VAR});
+	}
+	free(writer);
+	return st;
+}
+
 static int compile(struct dg_exec *e, const char *device, size_t nout, const dg_tensor *outs,
 		   size_t nupd, const int *upds)
 {
@@ -270,11 +348,19 @@ static int compile(struct dg_exec *e, const char *device, size_t nout, const dg_
 	struct dg_kcall *calls = calloc(nn, sizeof *calls);
 	uint8_t *skip = calloc(nn, 1), *in_arena = calloc(nn, 1);
 	struct fusion *fuse = calloc(nn, sizeof *fuse);
+	const struct dg_backend *be = pick_backend(device);
+	uint64_t gb = dg__guard_bytes(), gend = 0;
+	size_t *gidx = gb ? calloc(nn, sizeof *gidx) : NULL;
 	int st = DG_OK;
 
 	if (!need || !sched || !root || !last || !pos || !ref || !live || !calls || !skip || !fuse ||
-	    !in_arena) {
+	    !in_arena || (gb && !gidx)) {
 		st = dg_error_nomem("a compiled step", nn * 64);
+		goto out;
+	}
+	if (!be) {
+		st = dg_error(DG_EUSAGE, "device %s: not a device name (cpu, vulkan, vulkan:N)",
+			      device);
 		goto out;
 	}
 	for (size_t i = 0; i < nout; i++) {
@@ -346,7 +432,26 @@ static int compile(struct dg_exec *e, const char *device, size_t nout, const dg_
 	}
 	for (size_t i = 0; i < nout; i++)
 		last[root[outs[i].id]] = SIZE_MAX;
-	if ((st = bind(g, device, need)))
+	/* The kernel list, and whether the backend runs every call: asked
+	 * before anything is bound, so a refusal leaves the graph free. */
+	for (size_t p = 0; p < nsched && !st; p++) {
+		uint32_t id = sched[p];
+		const struct dg_node *n = &g->nodes[id];
+		if (dg_opdefs[n->op].flags & (OPF_LEAF | OPF_ALIAS))
+			continue;
+		struct dg_kcall *c = &calls[ncalls++];
+		c->n = *n;
+		c->id = id;
+		if (fuse[id].mm) {
+			c->n = g->nodes[fuse[id].mm];
+			c->act = fuse[id].act;
+			c->alpha = fuse[id].alpha;
+		}
+		for (unsigned k = 0; k < c->n.nin; k++)
+			c->in_node[k] = g->nodes[c->n.in[k]];
+		st = be->supports_op(c);
+	}
+	if (st || (st = bind(g, be, device, need)))
 		goto out;
 	/* Leaves get buffers of their own; intermediates get arena offsets. */
 	for (size_t p = 0; p < nsched && !st; p++) {
@@ -364,9 +469,14 @@ static int compile(struct dg_exec *e, const char *device, size_t nout, const dg_
 		case OP_INPUT:
 		case OP_CONST:
 		case OP_FILL:
-			if ((st = g->be->alloc(g->dev, bytes, &buf)))
+			if ((st = g->be->alloc(g->dev, bytes + gb, &buf)))
 				break;
 			ref[id].buf = buf;
+			if (gb && (st = dg__guard_add(&e->guards, (struct dg_guard){
+					.buf = buf, .off = bytes, .bytes = gb, .node = id, .op = n->op}))) {
+				g->be->release(g->dev, buf);
+				break;
+			}
 			if (n->op == OP_INPUT) {
 				struct exec_input *in = realloc(e->inputs, (e->ninputs + 1) * sizeof *in);
 				if (!in) {
@@ -427,18 +537,37 @@ static int compile(struct dg_exec *e, const char *device, size_t nout, const dg_
 						live[i].last = last[id];
 						ref[id].off = ref[r].off;
 						inplace = 1;
+						if (gb) {
+							gidx[id] = gidx[r];
+							e->guards.g[gidx[r]].alias = id;
+							e->guards.g[gidx[r] + 1].alias = id;
+						}
 						break;
 					}
 			}
-		if (!inplace)
+		if (!inplace && !gb)
 			ref[id].off = place(live, &nlive, size, last[id]);
+		if (!inplace && gb) {
+			uint64_t off = place_guarded(live, &nlive, size, last[id], &gend, gb);
+			uint16_t op = fuse[id].mm ? g->nodes[fuse[id].mm].op : n->op;
+			ref[id].off = off;
+			gidx[id] = e->guards.n;
+			if ((st = dg__guard_add(&e->guards, (struct dg_guard){
+					.off = off - gb, .bytes = gb, .node = id, .op = op, .before = 1})) ||
+			    (st = dg__guard_add(&e->guards, (struct dg_guard){
+					.off = off + bytes, .bytes = size - bytes + gb, .node = id,
+					.op = op})))
+				break;
+		}
 		in_arena[id] = 1;
-		if (ref[id].off + size > e->stats.peak_bytes)
-			e->stats.peak_bytes = ref[id].off + size;
+		if (ref[id].off + size + gb > e->stats.peak_bytes)
+			e->stats.peak_bytes = ref[id].off + size + gb;
 	}
 	if (st)
 		goto out;
 	if ((st = g->be->alloc(g->dev, e->stats.peak_bytes ? e->stats.peak_bytes : 64, &e->arena)))
+		goto out;
+	if (gb && (st = guard_arena_and_vars(e, need, sched, nsched)))
 		goto out;
 	for (size_t p = 0; p < nsched; p++) {
 		uint32_t id = sched[p];
@@ -458,27 +587,15 @@ static int compile(struct dg_exec *e, const char *device, size_t nout, const dg_
 	e->nupd = nupd;
 	if (nupd)
 		memcpy(e->upd, upds, nupd * sizeof *upds);
-	/* The kernel list. */
-	for (size_t p = 0; p < nsched; p++) {
-		uint32_t id = sched[p];
-		const struct dg_node *n = &g->nodes[id];
-		if (dg_opdefs[n->op].flags & OPF_LEAF || n->op == OP_RESHAPE)
-			continue;
-		struct dg_kcall *c = &calls[ncalls++];
-		c->n = *n;
-		c->id = id;
-		c->out = ref[id];
-		if (fuse[id].mm) {
-			c->n = g->nodes[fuse[id].mm];
-			n = &c->n;
-			c->bias = ref[fuse[id].bias];
-			c->act = fuse[id].act;
-			c->alpha = fuse[id].alpha;
-		}
-		for (unsigned k = 0; k < n->nin; k++) {
-			c->in_node[k] = g->nodes[n->in[k]];
+	/* Where each call's tensors live. */
+	for (size_t i = 0; i < ncalls; i++) {
+		struct dg_kcall *c = &calls[i];
+		const struct dg_node *n = &c->n;
+		c->out = ref[c->id];
+		if (fuse[c->id].mm)
+			c->bias = ref[fuse[c->id].bias];
+		for (unsigned k = 0; k < n->nin; k++)
 			c->in[k] = ref[n->in[k]];
-		}
 		for (int k = 0; k < 3; k++)
 			if (n->state[k] >= 0)
 				c->st[k] = (struct dg_bref){g->vars[n->state[k]].buf, 0};
@@ -529,6 +646,7 @@ out:
 	free(skip);
 	free(in_arena);
 	free(fuse);
+	free(gidx);
 	return st;
 }
 
@@ -595,7 +713,11 @@ int dg_exec_run(struct dg_exec *e)
 		e->rt[i][3] = (float)t;
 	}
 	struct dg_run_info ri = {(uint64_t)runs->counter, e->profile};
+	if (e->guards.n && (st = dg__guard_arm(&e->guards, g->be, g->dev)))
+		return st;
 	if ((st = g->be->execute(g->dev, e->prog, &ri)))
+		return st;
+	if (e->guards.n && (st = dg__guard_check(&e->guards, g, g->be, g->dev)))
 		return st;
 	runs->counter++;
 	for (size_t i = 0; i < e->nupd; i++)

@@ -291,6 +291,14 @@ dg_tensor dg_param(struct dg_graph *g, const char *name, unsigned rank,
 	return v < 0 ? DG_NONE : (dg_tensor){g->vars[v].node};
 }
 
+dg_tensor dg_variable(struct dg_graph *g, const char *name, unsigned rank,
+		      const uint64_t *dims)
+{
+	int32_t v = dg__new_var(g, name, DG_VAR_SCRATCH, 0, rank, dims,
+				(struct dg_init){DG_INIT_ZEROS, 0, 0});
+	return v < 0 ? DG_NONE : (dg_tensor){g->vars[v].node};
+}
+
 dg_tensor dg_buffer(struct dg_graph *g, const char *name, unsigned rank,
 		    const uint64_t *dims, struct dg_init init)
 {
@@ -360,6 +368,23 @@ enum dg_var_kind dg_var_kind(const struct dg_graph *g, size_t i)
 	return i < g->nvars ? g->vars[i].kind : 0;
 }
 
+unsigned dg_var_shape(const struct dg_graph *g, size_t i, uint64_t dims[DG_MAX_RANK])
+{
+	if (i >= g->nvars)
+		return 0;
+	if (dims)
+		memcpy(dims, g->vars[i].dims, g->vars[i].rank * sizeof *dims);
+	return g->vars[i].rank;
+}
+
+dg_tensor dg_var_tensor(const struct dg_graph *g, const char *name)
+{
+	int32_t i = dg__find_var(g, name);
+	if (i < 0 || (g->vars[i].kind != DG_VAR_PARAM && g->vars[i].kind != DG_VAR_BUFFER))
+		return DG_NONE;
+	return (dg_tensor){g->vars[i].node};
+}
+
 int dg_var_get(struct dg_graph *g, const char *name, struct dg_array **out)
 {
 	int32_t i = dg__find_var(g, name);
@@ -417,6 +442,25 @@ int dg_var_set(struct dg_graph *g, const char *name, const struct dg_array *a)
 	if ((st = dg__var_host(g, v, 0)))
 		return st;
 	memcpy(v->host, a->data, v->count * sizeof(float));
+	return DG_OK;
+}
+
+int dg_graph_swap_ema(struct dg_graph *g)
+{
+	for (size_t i = 0; i < g->nvars; i++) {
+		struct dg_array *p = NULL, *e = NULL;
+		int st;
+		if (g->vars[i].ema < 0)
+			continue;
+		const char *en = g->vars[g->vars[i].ema].name;
+		if (!(st = dg_var_get(g, g->vars[i].name, &p)) && !(st = dg_var_get(g, en, &e)) &&
+		    !(st = dg_var_set(g, g->vars[i].name, e)))
+			st = dg_var_set(g, en, p);
+		dg_array_free(p);
+		dg_array_free(e);
+		if (st)
+			return st;
+	}
 	return DG_OK;
 }
 

@@ -7,52 +7,12 @@
 #include <stdint.h>
 #include "dg/graph.h"
 
-/* Primitive ops.  Everything in dg/graph.h is one of these or a
- * composition of them (graph/compose.c).  See graph/ops.c for how to add
- * one. */
+/* Primitive ops, from the op list (graph/op_list.h), which says what
+ * each op's attributes mean and how to add one. */
 enum dg_op {
-	OP_NONE = 0,
-	/* leaves */
-	OP_INPUT, OP_VAR, OP_CONST, OP_FILL,
-	/* unary elementwise, f32 -> f32; attributes in fa[] */
-	OP_AFFINE,      /* fa0*x + fa1 */
-	OP_EXP, OP_LOG, OP_SQRT, OP_RSQRT, OP_ABS, OP_SIGN, OP_RELU,
-	OP_LEAKY,       /* slope fa0 */
-	OP_ELU,         /* alpha fa0 */
-	OP_TANH, OP_SIGMOID, OP_SOFTPLUS,
-	OP_CLAMP,       /* [fa0, fa1] */
-	OP_INRANGE,     /* 1 where fa0 <= x <= fa1 */
-	OP_STEP,        /* 1 where x > 0 */
-	OP_POWS,        /* x^fa0 */
-	OP_STOPGRAD,
-	OP_CAST,        /* u8/i32 -> f32 times fa0 */
-	/* binary elementwise with broadcasting */
-	OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MAX, OP_MIN, OP_GT, OP_GE, OP_EQ,
-	OP_WHERE,       /* (cond, a, b) */
-	/* reductions to a broadcast-compatible shape, and the adjoint */
-	OP_SUM_TO, OP_MAX_TO, OP_EXPAND,
-	OP_MATMUL,      /* ia0 trans_a, ia1 trans_b */
-	/* data movement */
-	OP_RESHAPE,     /* an alias: no kernel */
-	OP_PERMUTE,     /* ia[i] = input axis of output axis i */
-	OP_SLICE,       /* ia[i] = start on axis i; dims = sizes */
-	OP_PAD,         /* ia[i] = before on axis i; fa0 = value */
-	OP_SOFTMAX, OP_LOG_SOFTMAX,   /* last axis */
-	/* ia: stride, pad, dilation */
-	OP_CONV,        /* (x N×C×H×W, w O×C×KH×KW) */
-	OP_CONV_BWD_DATA,   /* (dy N×O×OH×OW, w) -> dims given (N×C×H×W) */
-	OP_CONV_BWD_FILTER, /* (x, dy) -> dims given (O×C×KH×KW) */
-	OP_GATHER,      /* (table V×D, idx S) -> S×D */
-	OP_SCATTER_ADD, /* (src S×D, idx S) -> V×D, ia0 = V */
-	OP_ONE_HOT,     /* (idx S) -> S×K, ia0 = K */
-	OP_ARGMAX,      /* last axis */
-	OP_PICK,        /* (x S×K, idx S) -> S: x[s, idx[s]] */
-	OP_PLACE,       /* (src S, idx S) -> S×K, zeros but src at idx; ia0 = K */
-	OP_RNG_UNIFORM, OP_RNG_NORMAL,  /* ia0 = stream */
-	/* side effects on variables (no output); ia0 = update id or trigger */
-	OP_UPD_SGD, OP_UPD_ADAM, OP_UPD_RMSPROP,  /* (param, grad) */
-	OP_ASSIGN,      /* (var, value): var := value */
-	OP_EMA,         /* (ema var, param var) */
+#define DG_OP(id, name, nin, flags, infer, backward, cpu, vk, code) OP_##id,
+#include "graph/op_list.h"
+#undef DG_OP
 	OP_COUNT
 };
 
@@ -91,6 +51,7 @@ struct dg_var {
 	int initialized;
 	int64_t counter;        /* DG_VAR_COUNTER */
 	void *buf;              /* backend buffer once bound */
+	uint64_t guard;         /* DG_GUARD: guard bytes after the values in buf */
 	int32_t ema;            /* index of the EMA variable, or -1 */
 };
 
@@ -119,7 +80,7 @@ struct dg_graph {
 	size_t nexec;
 };
 
-/* The op table (graph/ops.c). */
+/* The op table, generated from the op list (graph/nodes.c). */
 struct dg_opdef {
 	const char *name;
 	int nin;
@@ -136,18 +97,30 @@ enum {
 	OPF_SIDE = 2,       /* side effect on variables, no output */
 	OPF_UNARY = 4,      /* elementwise unary f32 */
 	OPF_BINARY = 8,     /* broadcasting binary */
-	OPF_LEAF = 16,
+	OPF_LEAF = 16,      /* no inputs, no kernel: a buffer of its own */
 	OPF_RANDOM = 32,
+	OPF_ALIAS = 64,     /* no kernel: the output is the input's buffer */
 };
 extern const struct dg_opdef dg_opdefs[OP_COUNT];
 
-/* Node creation (graph/ops.c): checks the sticky status, copies attributes,
+/* Every op's shape rule (graph/infer.c) and backward rule
+ * (graph/backward.c), declared from the op list. */
+#define DG_OP(id, name, nin, flags, infer, backward, cpu, vk, code) \
+	int dg__infer_##infer(struct dg_graph *g, struct dg_node *n); \
+	void dg__bw_##backward(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin);
+#include "graph/op_list.h"
+#undef DG_OP
+
+/* Node creation (graph/nodes.c): checks the sticky status, copies attributes,
  * infers the shape; returns the new id or 0 (error recorded as
  * "<op>: message"). */
 uint32_t dg__op(struct dg_graph *g, enum dg_op op, unsigned nin, const uint32_t *in,
 		const int64_t *ia, size_t nia, const float *fa, size_t nfa);
 uint32_t dg__op1(struct dg_graph *g, enum dg_op op, uint32_t x, float f0, float f1);
 uint32_t dg__op2(struct dg_graph *g, enum dg_op op, uint32_t a, uint32_t b);
+/* An op whose ia[] is a shape (rank, dims...): reshape, expand, sum, max. */
+uint32_t dg__shaped(struct dg_graph *g, enum dg_op op, uint32_t x, unsigned rank,
+		    const uint64_t *dims);
 /* Internal constructors used by backward rules. */
 uint32_t dg__sum_to(struct dg_graph *g, uint32_t x, unsigned rank, const uint64_t *dims);
 uint32_t dg__expand(struct dg_graph *g, uint32_t x, unsigned rank, const uint64_t *dims);
@@ -155,6 +128,63 @@ uint32_t dg__reshape(struct dg_graph *g, uint32_t x, unsigned rank, const uint64
 uint32_t dg__matmul(struct dg_graph *g, uint32_t a, uint32_t b, int ta, int tb);
 uint32_t dg__conv(struct dg_graph *g, enum dg_op op, uint32_t a, uint32_t b,
 		  const int64_t *conv3, unsigned rank, const uint64_t *dims);
+
+/* Attributes of the general convolutions (OP_CONV_ND, its adjoints) in
+ * ia[]: the groups, then stride, padding and dilation on each of the
+ * three spatial axes (depth, height, width: a 2-d convolution has depth
+ * stride 1, padding 0, dilation 1), then for the adjoints their output's
+ * shape (rank, dims).  A uniform 2-d convolution without groups is
+ * OP_CONV instead. */
+enum { DG_CIA_GROUPS = 0, DG_CIA_STRIDE = 1, DG_CIA_PAD = 4, DG_CIA_DIL = 7, DG_CIA_SHAPE = 10 };
+/* Attributes of pooling (OP_MAX_POOL.. OP_AVG_POOL_BWD): window, stride
+ * and padding per spatial axis (depth first; 2-d: 1, 1, 0), whether an
+ * average counts the padding, and avg_pool_bwd's output shape. */
+enum { DG_PIA_KERNEL = 0, DG_PIA_STRIDE = 3, DG_PIA_PAD = 6, DG_PIA_INCLUDE_PAD = 9,
+       DG_PIA_SHAPE = 10 };
+/* Output side of a window k (dilation d) sliding with stride s over an
+ * input side in padded by p on both ends; 0 when it does not fit. */
+static inline uint64_t dg__window_out(uint64_t in, uint64_t k, int64_t s, int64_t p, int64_t d)
+{
+	int64_t span = d * ((int64_t)k - 1) + 1, room = (int64_t)in + 2 * p - span;
+	return room < 0 ? 0 : (uint64_t)(room / s + 1);
+}
+/* A general convolution's node: op (OP_CONV_ND..), inputs a and b, ia
+ * as DG_CIA_* (the shape part written here from rank, dims). */
+uint32_t dg__conv_nd(struct dg_graph *g, enum dg_op op, uint32_t a, uint32_t b,
+		     const int64_t *ia, unsigned rank, const uint64_t *dims);
+
+/* A shape packed into attributes: ia[0] = rank, then the dims. */
+static inline void dg__pack_shape(int64_t *ia, unsigned rank, const uint64_t *dims)
+{
+	ia[0] = rank;
+	for (unsigned i = 0; i < rank; i++)
+		ia[1 + i] = (int64_t)dims[i];
+}
+
+static inline int dg__same_shape(const struct dg_node *a, unsigned rank, const uint64_t *dims)
+{
+	if (a->rank != rank)
+		return 0;
+	for (unsigned i = 0; i < rank; i++)
+		if (a->dims[i] != dims[i])
+			return 0;
+	return 1;
+}
+
+/* Resampling of the last two axes (graph/resample.c).  One axis's map:
+ * for each of out coordinates, taps (source index, weight) pairs, index
+ * -1 for none; taps 0 leaves the axis as it is. */
+struct dg_axis_map {
+	unsigned taps;
+	uint64_t out;
+	const float *t;         /* out × taps × 2 */
+};
+/* x (rank >= 2) resampled by maps[0] on its second-last axis and maps[1]
+ * on its last. */
+uint32_t dg__resample(struct dg_graph *g, uint32_t x, const struct dg_axis_map maps[2]);
+/* The gradient of resample node id's input: gy resampled by the
+ * transposed maps. */
+uint32_t dg__resample_adjoint(struct dg_graph *g, uint32_t id, uint32_t gy);
 
 /* Sticky error helpers (graph/graph.c). */
 int dg__fail(struct dg_graph *g, int status, const char *fmt, ...) DG_PRINTF(3, 4);

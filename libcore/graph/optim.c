@@ -30,13 +30,32 @@ double dg_schedule_lr(const struct dg_optim *opt, uint64_t t)
 	return lr;
 }
 
+/* "<param>.<suffix>"; a second optimizer of the same parameter (a lazy
+ * regularizer's phase beside the main one) keeps state of its own,
+ * "<param>.<suffix>.u<update id>", so the first keeps the names
+ * checkpoints have always had. */
 static int32_t state_var(struct dg_graph *g, const char *param, const char *suffix,
-			 const struct dg_var *p)
+			 const struct dg_var *p, int id)
 {
 	char name[512];
 	snprintf(name, sizeof name, "%s.%s", param, suffix);
+	if (dg__find_var(g, name) >= 0)
+		snprintf(name, sizeof name, "%s.%s.u%d", param, suffix, id);
 	return dg__new_var(g, name, DG_VAR_STATE, p->group, p->rank, p->dims,
 			   (struct dg_init){DG_INIT_ZEROS, 0, 0});
+}
+
+void dg_optim_resolve(struct dg_optim *o)
+{
+	if (o->exact)
+		return;
+	if (!o->beta1)
+		o->beta1 = 0.9f;
+	if (!o->beta2)
+		o->beta2 = o->kind == DG_RMSPROP ? 0.99f : 0.999f;
+	if (!o->eps)
+		o->eps = 1e-8f;
+	o->exact = 1;
 }
 
 int dg_optimize(struct dg_graph *g, dg_tensor loss, unsigned mask, const struct dg_optim *o)
@@ -52,12 +71,7 @@ int dg_optimize(struct dg_graph *g, dg_tensor loss, unsigned mask, const struct 
 		dg__fail(g, DG_EUSAGE, "optimize: unknown optimizer %d", (int)opt.kind);
 		return 0;
 	}
-	if (!opt.beta1)
-		opt.beta1 = 0.9f;
-	if (!opt.beta2)
-		opt.beta2 = opt.kind == DG_RMSPROP ? 0.99f : 0.999f;
-	if (!opt.eps)
-		opt.eps = opt.kind == DG_RMSPROP ? 1e-8f : 1e-8f;
+	dg_optim_resolve(&opt);
 	ps = malloc((g->nvars + 1) * sizeof *ps);
 	gs = malloc((g->nvars + 1) * sizeof *gs);
 	struct dg_update *u = realloc(g->upds, (g->nupds + 1) * sizeof *u);
@@ -105,14 +119,14 @@ int dg_optimize(struct dg_graph *g, dg_tensor loss, unsigned mask, const struct 
 		const char *name = g->vars[v].name;
 		struct dg_var pv = g->vars[v];  /* vars may move as state is added */
 		if (opt.kind == DG_ADAM || opt.kind == DG_ADAMW) {
-			st[0] = state_var(g, name, "m", &pv);
-			st[1] = state_var(g, name, "v", &pv);
+			st[0] = state_var(g, name, "m", &pv, id);
+			st[1] = state_var(g, name, "v", &pv, id);
 		} else if (opt.kind == DG_RMSPROP) {
-			st[0] = state_var(g, name, "sq", &pv);
+			st[0] = state_var(g, name, "sq", &pv, id);
 			if (opt.momentum > 0)
-				st[1] = state_var(g, name, "mom", &pv);
+				st[1] = state_var(g, name, "mom", &pv, id);
 		} else if (opt.momentum > 0) {
-			st[0] = state_var(g, name, "mom", &pv);
+			st[0] = state_var(g, name, "mom", &pv, id);
 		}
 		if (g->status)
 			break;
@@ -124,10 +138,16 @@ int dg_optimize(struct dg_graph *g, dg_tensor loss, unsigned mask, const struct 
 		uint32_t n = dg__op(g, op, 2, in, &ia, 1, fa, 8);
 		if (n)
 			memcpy(g->nodes[n].state, st, sizeof st);
-		if (opt.ema_decay > 0 && n) {
+		if (opt.ema_decay > 0 && n && g->vars[v].ema >= 0) {
+			/* an average kept already (another phase's): it follows
+			 * this update too */
+			float ef = opt.ema_decay;
+			uint32_t ein[2] = {g->vars[g->vars[v].ema].node, ps[i].id};
+			dg__op(g, OP_EMA, 2, ein, &ia, 1, &ef, 1);
+		} else if (opt.ema_decay > 0 && n) {
 			char ename[512];
 			snprintf(ename, sizeof ename, "%s.ema", name);
-			int32_t e = dg__new_var(g, ename, DG_VAR_STATE, pv.group, pv.rank, pv.dims,
+			int32_t e = dg__new_var(g, ename, DG_VAR_EMA, pv.group, pv.rank, pv.dims,
 						(struct dg_init){DG_INIT_ZEROS, 0, 0});
 			if (e < 0)
 				break;

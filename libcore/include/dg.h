@@ -8,6 +8,7 @@
 
 #include "dg/error.h"
 #include "dg/array.h"
+#include "dg/input.h"
 #include "dg/stream.h"
 #include "dg/device.h"
 #include "dg/image.h"
@@ -18,6 +19,8 @@
 #include "dg/tool.h"
 #include "dg/plugin.h"
 #include "dg/train.h"
+#include "dg/inference.h"
 #include "dg/latent.h"
+#include "dg/nn.h"
 
 #endif

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "io/archive_members.h"
+#include "io/input_impl.h"
+#include "io/limits.h"
 #include "dg/dataset.h"
 #include "dg/error.h"
 
@@ -57,11 +59,13 @@ static int read_member(struct archive *a, const char *name, const char *path,
 		*len += (size_t)k;
 		*total += (uint64_t)k;
 		if (*len > lim->max_member)
-			return dg_error(DG_EDATA, "%s: member '%s' is larger than the limit of %llu bytes",
-					name, path, (unsigned long long)lim->max_member);
+			return dg_error(DG_EDATA, "%s: member '%s' is larger than the limit of %llu "
+					"bytes (%s)", name, path, (unsigned long long)lim->max_member,
+					DG_ENV_FILE_MAX);
 		if (*total > lim->max_total)
 			return dg_error(DG_EDATA, "%s: members total more than the limit of %llu bytes "
-					"(at '%s')", name, (unsigned long long)lim->max_total, path);
+					"(%s) at '%s'", name, (unsigned long long)lim->max_total,
+					DG_ENV_ARCHIVE_MAX, path);
 	}
 }
 
@@ -95,8 +99,8 @@ static int walk(struct archive *a, const char *name, const struct dg_archive_lim
 		if (!path)
 			path = "(unnamed)";
 		if (++members > lim.max_members) {
-			st = dg_error(DG_EDATA, "%s: more than the limit of %llu members", name,
-				      (unsigned long long)lim.max_members);
+			st = dg_error(DG_EDATA, "%s: more than the limit of %llu members (%s)", name,
+				      (unsigned long long)lim.max_members, DG_ENV_ARCHIVE_MEMBERS);
 			break;
 		}
 		if (archive_entry_filetype(e) != AE_IFREG)
@@ -104,8 +108,9 @@ static int walk(struct archive *a, const char *name, const struct dg_archive_lim
 		if (archive_entry_size_is_set(e) &&
 		    (uint64_t)archive_entry_size(e) > lim.max_member) {
 			st = dg_error(DG_EDATA, "%s: member '%s' declares %lld bytes, more than the "
-				      "limit of %llu", name, path, (long long)archive_entry_size(e),
-				      (unsigned long long)lim.max_member);
+				      "limit of %llu (%s)", name, path,
+				      (long long)archive_entry_size(e),
+				      (unsigned long long)lim.max_member, DG_ENV_FILE_MAX);
 			break;
 		}
 		st = read_member(a, name, path, &lim, &total, &buf, &cap, &len);
@@ -155,18 +160,32 @@ int dg_archive_walk_memory(const void *buf, size_t len, const char *name,
 	return st;
 }
 
-int dg_archive_walk_file(const char *path, const struct dg_archive_limits *lim,
-			 dg_archive_member_fn fn, void *ctx)
+int dg_archive_walk_input(struct dg_input *in, const struct dg_archive_limits *lim,
+			  dg_archive_member_fn fn, void *ctx)
 {
 	struct archive *a = reader();
+	const char *name = dg_input_name(in);
 	int st;
 
 	if (!a)
 		return dg_error_nomem("libarchive", 0);
-	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK)
-		st = lib_error(a, path, "not a readable archive");
+	if (dg__archive_open_input(a, in) != ARCHIVE_OK)
+		st = lib_error(a, name, "not a readable archive");
 	else
-		st = walk(a, path, lim, fn, ctx);
+		st = walk(a, name, lim, fn, ctx);
 	archive_read_free(a);
+	return st;
+}
+
+int dg_archive_walk_file(const char *path, const struct dg_archive_limits *lim,
+			 dg_archive_member_fn fn, void *ctx)
+{
+	struct dg_input *in;
+	int st;
+
+	if ((st = dg_input_open(path, &in)))
+		return st;
+	st = dg_archive_walk_input(in, lim, fn, ctx);
+	dg_input_close(in);
 	return st;
 }

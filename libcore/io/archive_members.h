@@ -30,5 +30,10 @@ int dg_archive_walk_memory(const void *buf, size_t len, const char *name,
 			   void *ctx);
 int dg_archive_walk_file(const char *path, const struct dg_archive_limits *lim,
 			 dg_archive_member_fn fn, void *ctx);
+/* The same from an input (a file or a pipe, its first bytes peeked at or
+ * not), which is read once and left open. */
+struct dg_input;
+int dg_archive_walk_input(struct dg_input *in, const struct dg_archive_limits *lim,
+			  dg_archive_member_fn fn, void *ctx);
 
 #endif

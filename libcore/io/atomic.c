@@ -1,13 +1,17 @@
 /* atomic.c — write-to-temporary, fsync, rename: an interrupted or failed
  * write never destroys the file it was meant to replace. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "io/atomic.h"
 #include "dg/error.h"
+#include "dg/tool.h"
 
 int dg_atomic_fail_stage;
 
@@ -45,6 +49,43 @@ static void release(struct dg_atomic *a)
 	free(a);
 }
 
+/* A temporary of ours for base: ".<base>." and six characters. */
+static int is_temp_of(const char *name, const char *base)
+{
+	size_t n = strlen(base);
+	return name[0] == '.' && strncmp(name + 1, base, n) == 0 && name[1 + n] == '.' &&
+	       strlen(name + 2 + n) == 6;
+}
+
+/* Removes the temporaries that writers of path killed mid-write left in
+ * dir.  A writer holds an exclusive lock on its temporary until it
+ * renames or removes it, and the system drops the lock when the writer
+ * dies: a temporary whose lock can be taken has no writer.  One younger
+ * than a few seconds is left alone, as its writer may not have locked it
+ * yet. */
+static void clean_stale(const char *dir, const char *base)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	time_t now = time(NULL);
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (!is_temp_of(e->d_name, base))
+			continue;
+		int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime > 2 &&
+		    flock(fd, LOCK_EX | LOCK_NB) == 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+		close(fd);
+	}
+	closedir(d);
+}
+
 int dg_atomic_open(const char *path, struct dg_atomic **out)
 {
 	struct dg_atomic *a;
@@ -66,13 +107,17 @@ int dg_atomic_open(const char *path, struct dg_atomic **out)
 	a->path = strdup(path);
 	if (a->path && asprintf(&a->tmp, "%s/.%s.XXXXXX", dir, base) < 0)
 		a->tmp = NULL;
-	free(dir);
 	if (!a->path || !a->tmp) {
+		free(dir);
 		release(a);
 		return dg_error_nomem("a file name", strlen(path));
 	}
 	a->mode = new_mode(path);
+	clean_stale(dir, base);
+	free(dir);
 	fd = mkostemp(a->tmp, O_CLOEXEC);
+	if (fd >= 0)
+		flock(fd, LOCK_EX);     /* ours while we live: see clean_stale() */
 	if (fd < 0) {
 		dg_error_errno("%s: cannot create a temporary file beside it", path);
 		release(a);
@@ -151,4 +196,18 @@ int dg_atomic_commit(struct dg_atomic *a)
 	st = !a->nosync && sync_folder(a->path) ? DG_EIO : DG_OK;
 	release(a);
 	return st;
+}
+
+int dg_file_replace(const char *path, const void *bytes, size_t len)
+{
+	struct dg_atomic *a;
+	int st = dg_atomic_open(path, &a);
+	if (st)
+		return st;
+	if (len && fwrite(bytes, 1, len, a->f) != len) {
+		dg_error_errno("%s: writing", path);
+		dg_atomic_abort(a);
+		return DG_EIO;
+	}
+	return dg_atomic_commit(a);
 }

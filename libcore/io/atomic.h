@@ -11,7 +11,8 @@ struct dg_atomic {
 	FILE *f;
 	char *path;        /* the target */
 	/* The temporary, "<dir>/.<base>.XXXXXX".  A process killed while
-	 * writing leaves it behind; a signal handler may unlink() it
+	 * writing leaves it behind, and the next dg_atomic_open() of the same
+	 * target removes it; a signal handler may unlink() it
 	 * (async-signal-safe) before exiting. */
 	char *tmp;
 	int mode;          /* permissions for the new file */
@@ -22,7 +23,10 @@ struct dg_atomic {
 	int nosync;
 };
 
-/* Creates a temporary file in the target's folder and returns it in *out.
+/* Creates a temporary file in the target's folder and returns it in *out,
+ * holding a lock on it until it is committed or aborted; temporaries of
+ * the same target that killed writers left behind (unlocked, older than
+ * a few seconds) are removed first.
  * Errors: DG_ECANTCREAT (folder missing or not writable, path under a
  * regular file, ...) or DG_ENOMEM, with a message naming path. */
 int dg_atomic_open(const char *path, struct dg_atomic **out);

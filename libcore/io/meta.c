@@ -1,4 +1,5 @@
 /* meta.c — record metadata: an ordered list of unique key=value pairs. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -302,5 +303,43 @@ int dg_meta_format(const struct dg_meta *m, char **text, size_t *len)
 	buf[at] = 0;
 	*text = buf;
 	*len = at;
+	return DG_OK;
+}
+
+int dg_meta_set_labels(struct dg_meta *m, const int32_t *y, uint64_t n)
+{
+	size_t cap = n * 12 + 1;
+	char *text = malloc(cap), *p = text;
+	int st;
+
+	if (!text)
+		return dg_error_nomem("labels", cap);
+	*p = 0;
+	for (uint64_t i = 0; i < n; i++)
+		p += sprintf(p, "%s%ld", i ? "," : "", (long)y[i]);
+	st = dg_meta_set(m, "labels", text);
+	free(text);
+	return st;
+}
+
+int dg_meta_get_labels(const struct dg_meta *m, uint64_t n, int32_t *y, int *found)
+{
+	const char *p = dg_meta_get(m, "labels");
+
+	*found = p != NULL;
+	for (uint64_t i = 0; p && i < n; i++) {
+		char *end;
+		long x;
+		errno = 0;
+		x = strtol(p, &end, 10);
+		if (end == p || errno || x < 0 || x > INT32_MAX || *p < '0' || *p > '9' ||
+		    (i + 1 < n ? *end != ',' : *end != 0))
+			return dg_error(DG_EDATA, "labels= does not hold %llu labels (0..2^31-1)",
+					(unsigned long long)n);
+		y[i] = (int32_t)x;
+		p = end + 1;
+	}
+	if (p && n == 0 && *p)
+		return dg_error(DG_EDATA, "labels= does not hold 0 labels");
 	return DG_OK;
 }

@@ -9,6 +9,7 @@
 #include "dg/error.h"
 #include "dg/image.h"
 #include "dg/stream.h"
+#include "io/atomic.h"
 
 /* Largest PNG file dg_png_read() loads: a maximal image (DG_PNG_MAX_PIXELS
  * RGBA at 16 bits) stored without any compression, plus room for chunks. */
@@ -409,4 +410,21 @@ int dg_png_write(FILE *f, const char *name, const struct dg_array *images,
 	png_destroy_write_struct(&c.png, c.info ? &c.info : NULL);
 	free(c.row);
 	return st;
+}
+
+int dg_png_write_file(const char *path, const struct dg_array *images, size_t i,
+		      const struct dg_png_options *opt)
+{
+	struct dg_atomic *a;
+	int st;
+
+	if ((st = dg_atomic_open(path, &a)))
+		return st;
+	/* the rename alone keeps readers from half files */
+	a->nosync = 1;
+	if ((st = dg_png_write(a->f, path, images, i, opt))) {
+		dg_atomic_abort(a);
+		return st;
+	}
+	return dg_atomic_commit(a);
 }

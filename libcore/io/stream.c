@@ -10,7 +10,9 @@
 #include <unistd.h>
 #include <zlib.h>
 #include "dg/error.h"
+#include "dg/input.h"
 #include "dg/stream.h"
+#include "io/limits.h"
 #include "io/stream_format.h"
 
 #define DEFAULT_MAX_PAYLOAD (2ull << 30)
@@ -24,9 +26,10 @@ enum state {
 };
 
 struct dg_reader {
-	int fd;                 /* used when f is NULL */
+	int fd;                 /* used when f and in are NULL */
 	FILE *f;
-	int own;                /* close fd / f on dg_reader_close() */
+	struct dg_input *in;
+	int own;                /* close fd / f / in on dg_reader_close() */
 	char *name;
 	uint64_t max_payload;
 	char *max_error;        /* why DG_STREAM_MAX_BYTES was refused */
@@ -101,7 +104,13 @@ static int src_read(struct dg_reader *r, void *buf, size_t len, size_t *got)
 		r->pb_pos += k;
 		n = k;
 	}
-	while (n < len) {
+	if (r->in && n < len) {
+		size_t k;
+		if (dg_input_read(r->in, p + n, len - n, &k))
+			return broken_now(r, DG_EIO);
+		n += k;
+	}
+	while (!r->in && n < len) {
 		if (r->f) {
 			size_t k = fread(p + n, 1, len - n, r->f);
 			n += k;
@@ -169,23 +178,16 @@ static int read_padding(struct dg_reader *r, size_t len, int *nonzero)
 
 static int max_from_env(uint64_t *out)
 {
-	const char *s = getenv("DG_STREAM_MAX_BYTES");
-	unsigned long long v;
-	char *end;
-
-	*out = DEFAULT_MAX_PAYLOAD;
-	if (!s || !*s)
-		return DG_OK;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*end || errno || *s == '-' || *s == '+')
-		return dg_error(DG_EUSAGE, "DG_STREAM_MAX_BYTES: '%s' is not a "
-				"number of bytes", s);
-	*out = v;
-	return DG_OK;
+	return dg__env_limit(DG_ENV_STREAM_MAX, DEFAULT_MAX_PAYLOAD, out);
 }
 
-static struct dg_reader *reader_new(int fd, FILE *f, const char *name)
+int dg_stream_max_payload(uint64_t *bytes)
+{
+	return max_from_env(bytes);
+}
+
+static struct dg_reader *reader_new(int fd, FILE *f, struct dg_input *in,
+				    const char *name)
 {
 	struct dg_reader *r;
 	uint64_t max;
@@ -205,6 +207,7 @@ static struct dg_reader *reader_new(int fd, FILE *f, const char *name)
 	}
 	r->fd = fd;
 	r->f = f;
+	r->in = in;
 	r->max_payload = max;
 	r->max_error = max_error;
 	r->name = strdup(!name || strcmp(name, "-") == 0 ? "stdin" : name);
@@ -220,29 +223,29 @@ static struct dg_reader *reader_new(int fd, FILE *f, const char *name)
 
 struct dg_reader *dg_reader_fd(int fd, const char *name)
 {
-	return reader_new(fd, NULL, name);
+	return reader_new(fd, NULL, NULL, name);
 }
 
 struct dg_reader *dg_reader_file(FILE *f, const char *name)
 {
-	return reader_new(-1, f, name);
+	return reader_new(-1, f, NULL, name);
+}
+
+struct dg_reader *dg_reader_input(struct dg_input *in)
+{
+	return reader_new(-1, NULL, in, dg_input_name(in));
 }
 
 struct dg_reader *dg_reader_open(const char *path)
 {
 	struct dg_reader *r;
-	int fd;
+	struct dg_input *in;
 
-	if (strcmp(path, "-") == 0)
-		return dg_reader_fd(STDIN_FILENO, "-");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		dg_error_errno("%s", path);
+	if (dg_input_open(path, &in))
 		return NULL;
-	}
-	r = dg_reader_fd(fd, path);
+	r = dg_reader_input(in);
 	if (!r) {
-		close(fd);
+		dg_input_close(in);
 		return NULL;
 	}
 	r->own = 1;
@@ -254,7 +257,9 @@ void dg_reader_close(struct dg_reader *r)
 	if (!r)
 		return;
 	if (r->own) {
-		if (r->f)
+		if (r->in)
+			dg_input_close(r->in);
+		else if (r->f)
 			fclose(r->f);
 		else
 			close(r->fd);
@@ -504,8 +509,16 @@ int dg_reader_next(struct dg_reader *r, const struct dg_record **out)
 	r->state = PAYLOAD;
 	if (r->pending) {
 		/* Report it now, with the record consumed, so the next call
-		 * goes on; a checksum mismatch explains it better if any. */
-		return finish_record(r);
+		 * goes on; a checksum mismatch explains it better if any.
+		 * The header stays visible (without metadata), so that a
+		 * lister shows the record as bad instead of skipping it. */
+		dg_meta_free(r->meta);
+		r->meta = dg_meta_new();
+		r->rec.meta = r->meta;
+		st = finish_record(r);
+		if (st && r->meta && r->state != BROKEN)
+			*out = &r->rec;
+		return st;
 	}
 	*out = &r->rec;
 	return DG_OK;

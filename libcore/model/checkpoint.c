@@ -6,6 +6,7 @@
 #include <string.h>
 #include "model/checkpoint_int.h"
 #include "dg/error.h"
+#include "io/limits.h"
 
 struct dg_checkpoint *dg_checkpoint_new(const char *family)
 {
@@ -96,7 +97,7 @@ int dg_checkpoint_get_u64(const struct dg_checkpoint *ck, const char *key,
 	return DG_OK;
 }
 
-int ck_strict_u64(const char *s, size_t len, uint64_t *out)
+int dg__ck_strict_u64(const char *s, size_t len, uint64_t *out)
 {
 	uint64_t v = 0;
 
@@ -116,7 +117,7 @@ int ck_strict_u64(const char *s, size_t len, uint64_t *out)
 }
 
 /* "scalar" or "AxBxC" into rank and dims. */
-int ck_parse_shape(const char *s, size_t len, unsigned *rank, uint64_t *dims)
+int dg__ck_parse_shape(const char *s, size_t len, unsigned *rank, uint64_t *dims)
 {
 	size_t start = 0;
 
@@ -126,7 +127,7 @@ int ck_parse_shape(const char *s, size_t len, unsigned *rank, uint64_t *dims)
 	for (size_t i = 0; i <= len; i++) {
 		if (i < len && s[i] != 'x')
 			continue;
-		if (*rank == DG_MAX_RANK || ck_strict_u64(s + start, i - start, &dims[*rank]))
+		if (*rank == DG_MAX_RANK || dg__ck_strict_u64(s + start, i - start, &dims[*rank]))
 			return -1;
 		(*rank)++;
 		start = i + 1;
@@ -143,13 +144,13 @@ int dg_checkpoint_get_shape(const struct dg_checkpoint *ck, const char *key,
 		return dg_error(DG_EDATA, "%s: manifest has no '%s'",
 				*ck->source ? ck->source : "checkpoint", key);
 	memset(dims, 0, DG_MAX_RANK * sizeof *dims);
-	if (ck_parse_shape(v, strlen(v), rank, dims))
+	if (dg__ck_parse_shape(v, strlen(v), rank, dims))
 		return dg_error(DG_EDATA, "%s: manifest '%s=%s' is not a shape like 1x28x28",
 				*ck->source ? ck->source : "checkpoint", key, v);
 	return DG_OK;
 }
 
-const char *ck_quote(const char *s, char *buf, size_t size)
+const char *dg__ck_quote(const char *s, char *buf, size_t size)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
@@ -169,7 +170,7 @@ const char *ck_quote(const char *s, char *buf, size_t size)
 	return buf;
 }
 
-int ck_reserved_key(const char *key)
+int dg__ck_reserved_key(const char *key)
 {
 	static const char *const reserved[] = {
 		"format", "format_version", "created", "tool_version",
@@ -181,20 +182,12 @@ int ck_reserved_key(const char *key)
 	return strncmp(key, "member.", 7) == 0;
 }
 
-uint64_t ck_max_bytes(void)
+int dg__ck_max_bytes(uint64_t *out)
 {
-	const char *env = getenv("DG_CHECKPOINT_MAX_BYTES");
-	char *end;
-	unsigned long long v;
-
-	if (!env || !*env)
-		return DG_CHECKPOINT_MAX_BYTES;
-	errno = 0;
-	v = strtoull(env, &end, 10);
-	return (*end || errno || env[0] == '-') ? DG_CHECKPOINT_MAX_BYTES : v;
+	return dg__env_limit(DG_ENV_CHECKPOINT_MAX, DG_CHECKPOINT_MAX_BYTES, out);
 }
 
-int ck_check_name(const char *name, size_t len)
+int dg__ck_check_name(const char *name, size_t len)
 {
 	size_t comp = 0;   /* length of the current path component */
 
@@ -224,7 +217,7 @@ int ck_check_name(const char *name, size_t len)
 	return DG_OK;
 }
 
-long ck_find(const struct dg_checkpoint *ck, const char *name)
+long dg__ck_find(const struct dg_checkpoint *ck, const char *name)
 {
 	for (size_t i = 0; i < ck->n; i++)
 		if (strcmp(ck->m[i].name, name) == 0)
@@ -232,14 +225,14 @@ long ck_find(const struct dg_checkpoint *ck, const char *name)
 	return -1;
 }
 
-int ck_put(struct dg_checkpoint *ck, const char *name, struct dg_array *tensor,
-	   unsigned char *bytes, size_t len)
+int dg__ck_put(struct dg_checkpoint *ck, const char *name, struct dg_array *tensor,
+	       unsigned char *bytes, size_t len)
 {
-	return ck_put_at(ck, ck_find(ck, name), name, tensor, bytes, len);
+	return dg__ck_put_at(ck, dg__ck_find(ck, name), name, tensor, bytes, len);
 }
 
-int ck_put_at(struct dg_checkpoint *ck, long at, const char *name,
-	      struct dg_array *tensor, unsigned char *bytes, size_t len)
+int dg__ck_put_at(struct dg_checkpoint *ck, long at, const char *name,
+		  struct dg_array *tensor, unsigned char *bytes, size_t len)
 {
 	struct ck_member m = {0};
 
@@ -276,7 +269,7 @@ static int check_caller_name(const char *name, int tensor)
 {
 	size_t len = strlen(name), sl = strlen(CK_TENSOR_SUFFIX);
 
-	if (ck_check_name(name, len))
+	if (dg__ck_check_name(name, len))
 		return DG_EUSAGE;
 	if (!tensor && len >= sl && strcmp(name + len - sl, CK_TENSOR_SUFFIX) == 0)
 		return dg_error(DG_EUSAGE, "byte member '%s' must not end in %s",
@@ -295,7 +288,7 @@ int dg_checkpoint_take_tensor(struct dg_checkpoint *ck, const char *name,
 		dg_array_free(a);
 		return st;
 	}
-	return ck_put(ck, name, a, NULL, 0);
+	return dg__ck_put(ck, name, a, NULL, 0);
 }
 
 int dg_checkpoint_add_tensor(struct dg_checkpoint *ck, const char *name,
@@ -316,7 +309,7 @@ int dg_checkpoint_add_tensor(struct dg_checkpoint *ck, const char *name,
 		dg_array_free(copy);
 		return dg_error_context(DG_ENOMEM, "tensor '%s'", name);
 	}
-	return ck_put(ck, name, copy, NULL, 0);
+	return dg__ck_put(ck, name, copy, NULL, 0);
 }
 
 int dg_checkpoint_add_bytes(struct dg_checkpoint *ck, const char *name,
@@ -333,12 +326,12 @@ int dg_checkpoint_add_bytes(struct dg_checkpoint *ck, const char *name,
 	if (len)
 		memcpy(copy, bytes, len);
 	copy[len] = 0;
-	return ck_put(ck, name, NULL, copy, len);
+	return dg__ck_put(ck, name, NULL, copy, len);
 }
 
 void dg_checkpoint_remove(struct dg_checkpoint *ck, const char *name)
 {
-	long at = ck_find(ck, name);
+	long at = dg__ck_find(ck, name);
 
 	if (at < 0)
 		return;
@@ -350,7 +343,7 @@ void dg_checkpoint_remove(struct dg_checkpoint *ck, const char *name)
 const struct dg_array *dg_checkpoint_tensor(const struct dg_checkpoint *ck,
 					    const char *name)
 {
-	long at = ck_find(ck, name);
+	long at = dg__ck_find(ck, name);
 
 	if (at < 0 || !ck->m[at].tensor) {
 		dg_error(DG_EDATA, "%s has no tensor '%s'",
@@ -363,7 +356,7 @@ const struct dg_array *dg_checkpoint_tensor(const struct dg_checkpoint *ck,
 const void *dg_checkpoint_bytes(const struct dg_checkpoint *ck, const char *name,
 				size_t *len)
 {
-	long at = ck_find(ck, name);
+	long at = dg__ck_find(ck, name);
 
 	if (at < 0 || !ck->m[at].bytes) {
 		dg_error(DG_EDATA, "%s has no member '%s'",
@@ -421,8 +414,12 @@ struct fp {
 static uint64_t load_le64(const unsigned char *p)
 {
 	uint64_t w = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(&w, p, sizeof w);    /* one load; the byte loop below is 8 */
+#else
 	for (int i = 7; i >= 0; i--)
 		w = (w << 8) | p[i];
+#endif
 	return w;
 }
 
@@ -445,8 +442,13 @@ static void fp_feed(struct fp *f, const void *data, size_t len)
 			f->n = 0;
 		}
 	}
-	for (; len >= 8; p += 8, len -= 8)
-		fp_word(f, load_le64(p));
+	/* the hash in a register: a store per word would double the chain */
+	uint64_t h = f->h;
+	for (; len >= 8; p += 8, len -= 8) {
+		h = (h ^ load_le64(p)) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 32;
+	}
+	f->h = h;
 	while (len--)
 		f->part[f->n++] = *p++;
 }

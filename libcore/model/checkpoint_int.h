@@ -29,35 +29,36 @@ struct dg_checkpoint {
 /* DG_OK if name is a valid member name (rules in dg/checkpoint.h), else
  * DG_EDATA with a message naming it.  Tensor names are given without the
  * suffix. */
-int ck_check_name(const char *name, size_t len);
+int dg__ck_check_name(const char *name, size_t len);
 
 /* Index of the member called name, or -1. */
-long ck_find(const struct dg_checkpoint *ck, const char *name);
+long dg__ck_find(const struct dg_checkpoint *ck, const char *name);
 
 /* Appends or replaces a member; takes ownership of tensor or bytes (both
  * are freed on failure). */
-int ck_put(struct dg_checkpoint *ck, const char *name, struct dg_array *tensor,
-	   unsigned char *bytes, size_t len);
+int dg__ck_put(struct dg_checkpoint *ck, const char *name, struct dg_array *tensor,
+	       unsigned char *bytes, size_t len);
 /* The same when the caller knows the index of the member to replace, or
  * -1 to append (readers, whose names are known to be unique). */
-int ck_put_at(struct dg_checkpoint *ck, long at, const char *name,
-	      struct dg_array *tensor, unsigned char *bytes, size_t len);
+int dg__ck_put_at(struct dg_checkpoint *ck, long at, const char *name,
+		  struct dg_array *tensor, unsigned char *bytes, size_t len);
 
-/* The total byte limit: DG_CHECKPOINT_MAX_BYTES or the environment's. */
-uint64_t ck_max_bytes(void);
+/* The total byte limit: DG_CHECKPOINT_MAX_BYTES or the environment's
+ * (DG_EUSAGE naming the variable when that is malformed). */
+int dg__ck_max_bytes(uint64_t *out);
 
 /* Strict decimal (no sign, no leading zero, no overflow) of len bytes;
  * 0 or -1. */
-int ck_strict_u64(const char *s, size_t len, uint64_t *out);
+int dg__ck_strict_u64(const char *s, size_t len, uint64_t *out);
 /* "scalar" or "AxBxC" (rank <= DG_MAX_RANK) of len bytes; 0 or -1. */
-int ck_parse_shape(const char *s, size_t len, unsigned *rank, uint64_t *dims);
+int dg__ck_parse_shape(const char *s, size_t len, unsigned *rank, uint64_t *dims);
 
 /* s as it may appear in a one-line message: bytes outside printable
  * ASCII (and backslash) become \xNN, cut to fit size.  Returns buf.
  * For names taken from an archive, which may hold anything. */
-const char *ck_quote(const char *s, char *buf, size_t size);
+const char *dg__ck_quote(const char *s, char *buf, size_t size);
 
 /* Whether a manifest key is one the writer owns. */
-int ck_reserved_key(const char *key);
+int dg__ck_reserved_key(const char *key);
 
 #endif

@@ -10,6 +10,8 @@
 #include <zlib.h>
 #include "model/checkpoint_int.h"
 #include "dg/error.h"
+#include "dg/input.h"
+#include "io/input_impl.h"
 
 /* A member as the manifest announces it. */
 struct expect {
@@ -48,7 +50,7 @@ static const char *ar_msg(struct archive *ar)
 {
 	static _Thread_local char buf[256];
 	const char *m = archive_error_string(ar);
-	return ck_quote(m ? m : "read error", buf, sizeof buf);
+	return dg__ck_quote(m ? m : "read error", buf, sizeof buf);
 }
 
 /* member.<i>: "<path> <dtype|bytes> <shape|-> <crc32 hex> <size>". */
@@ -84,7 +86,7 @@ static int parse_member(struct rd *r, size_t i, const char *v)
 		if (plen >= sl && memcmp(e->path + plen - sl, CK_TENSOR_SUFFIX, sl) == 0)
 			return dg_error(DG_EDATA, "manifest member.%zu: '%s' is listed as "
 					"bytes", i, e->path);
-		if (ck_check_name(e->path, plen))
+		if (dg__ck_check_name(e->path, plen))
 			return dg_error_context(DG_EDATA, "manifest member.%zu", i);
 	} else {
 		char dt[16];
@@ -99,9 +101,9 @@ static int parse_member(struct rd *r, size_t i, const char *v)
 		if (plen <= sl || memcmp(e->path + plen - sl, CK_TENSOR_SUFFIX, sl) != 0)
 			return dg_error(DG_EDATA, "manifest member.%zu: tensor '%s' does not "
 					"end in %s", i, e->path, CK_TENSOR_SUFFIX);
-		if (ck_check_name(e->path, plen - sl))
+		if (dg__ck_check_name(e->path, plen - sl))
 			return dg_error_context(DG_EDATA, "manifest member.%zu", i);
-		if (ck_parse_shape(f[2], fl[2], &e->rank, e->dims) ||
+		if (dg__ck_parse_shape(f[2], fl[2], &e->rank, e->dims) ||
 		    dg_shape_count(e->rank, e->dims, e->dtype, NULL, &bytes))
 			return dg_error(DG_EDATA, "manifest member.%zu: bad shape '%.*s'", i,
 					(int)fl[2], f[2]);
@@ -111,7 +113,7 @@ static int parse_member(struct rd *r, size_t i, const char *v)
 				(int)fl[3], f[3]);
 	crc = strtoull(f[3], NULL, 16);
 	e->crc = (uint32_t)crc;
-	if (ck_strict_u64(f[4], fl[4], &e->size))
+	if (dg__ck_strict_u64(f[4], fl[4], &e->size))
 		return dg_error(DG_EDATA, "manifest member.%zu: bad size '%s'", i, f[4]);
 	return DG_OK;
 }
@@ -159,7 +161,7 @@ static int check_manifest(struct rd *r)
 	if (!format || strcmp(format, "dg-checkpoint") != 0)
 		return dg_error(DG_EDATA, "not a dg checkpoint (manifest format is '%s')",
 				format ? format : "missing");
-	if (!version || ck_strict_u64(version, strlen(version), &ver) || ver == 0)
+	if (!version || dg__ck_strict_u64(version, strlen(version), &ver) || ver == 0)
 		return dg_error(DG_EDATA, "manifest: bad format_version '%s'",
 				version ? version : "missing");
 	if (ver > DG_CHECKPOINT_VERSION)
@@ -169,7 +171,7 @@ static int check_manifest(struct rd *r)
 	    strspn(family, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		   "0123456789_.-") != strlen(family))
 		return dg_error(DG_EDATA, "manifest: bad or missing family");
-	if (!members || ck_strict_u64(members, strlen(members), &n) ||
+	if (!members || dg__ck_strict_u64(members, strlen(members), &n) ||
 	    n > DG_CHECKPOINT_MAX_MEMBERS)
 		return dg_error(DG_EDATA, "manifest: bad member count '%s' (at most %d)",
 				members ? members : "missing", DG_CHECKPOINT_MAX_MEMBERS);
@@ -192,7 +194,7 @@ static int check_manifest(struct rd *r)
 		int st;
 		if (strncmp(key, "member.", 7) != 0)
 			continue;
-		if (ck_strict_u64(key + 7, strlen(key + 7), &i) || i >= n)
+		if (dg__ck_strict_u64(key + 7, strlen(key + 7), &i) || i >= n)
 			return dg_error(DG_EDATA, "manifest: unexpected key '%s' (members=%s)",
 					key, members);
 		if ((st = parse_member(r, (size_t)i, dg_meta_value(m, k))))
@@ -380,11 +382,11 @@ static int read_member(struct rd *r, struct archive_entry *ent)
 		return dg_error(DG_EDATA, "a member without a name");
 	if (archive_entry_filetype(ent) != AE_IFREG)
 		return dg_error(DG_EDATA, "member '%s' is not a regular file",
-				ck_quote(path, q, sizeof q));
+				dg__ck_quote(path, q, sizeof q));
 	e = find_member(r, path);
 	if (!e)
 		return dg_error(DG_EDATA, "unexpected member '%s' (not in the manifest)",
-				ck_quote(path, q, sizeof q));
+				dg__ck_quote(path, q, sizeof q));
 	if (e->seen)
 		return dg_error(DG_EDATA, "member '%s' repeated", path);
 	e->seen = 1;
@@ -429,15 +431,16 @@ static int check_lines(const char *text, size_t len)
 }
 
 /* The last line must be "checksum=<8 hex>", the CRC-32 of the text
- * before it. */
+ * before it; its newline, as every line's at the end of metadata
+ * (dg-stream(5)), may be missing. */
 static int check_seal(const char *text, size_t len)
 {
-	size_t start;
+	size_t start, end = len && text[len - 1] == '\n' ? len - 1 : len;
 	unsigned long want;
 
-	if (len < 19 || text[len - 1] != '\n')
+	if (end < 17)
 		return dg_error(DG_EDATA, "member 'manifest': no checksum line");
-	start = len - 18;
+	start = end - 17;
 	if ((start > 0 && text[start - 1] != '\n') || memcmp(text + start, "checksum=", 9) != 0 ||
 	    strspn(text + start + 9, "0123456789abcdef") != 8)
 		return dg_error(DG_EDATA, "member 'manifest': no checksum line at its end");
@@ -532,7 +535,7 @@ static int read_archive(struct rd *r, struct dg_checkpoint **out)
 			continue;
 		if (e->dtype)
 			e->path[strlen(e->path) - strlen(CK_TENSOR_SUFFIX)] = 0;
-		st = ck_put_at(ck, -1, e->path, e->tensor, e->bytes, e->bytes ? e->size : 0);
+		st = dg__ck_put_at(ck, -1, e->path, e->tensor, e->bytes, e->bytes ? e->size : 0);
 		e->tensor = NULL;
 		e->bytes = NULL;
 		if (st) {
@@ -611,43 +614,50 @@ int dg_checkpoint_read(const char *path, struct dg_checkpoint **out)
 
 int dg_checkpoint_read_flags(const char *path, int flags, struct dg_checkpoint **out)
 {
-	struct rd r = {.src = path, .max = ck_max_bytes(), .flags = flags};
-	FILE *f;
+	struct dg_input *in;
 	int st;
 
 	*out = NULL;
-	f = fopen(path, "rbe");
-	if (!f)
-		return dg_error_errno("%s", path);
+	if ((st = dg_input_open(path, &in)))
+		return st;
+	st = dg_checkpoint_read_input(in, flags, out);
+	dg_input_close(in);
+	return st;
+}
+
+int dg_checkpoint_read_input(struct dg_input *in, int flags, struct dg_checkpoint **out)
+{
+	struct rd r = {.src = dg_input_name(in), .flags = flags};
+	int st;
+
+	*out = NULL;
+	if ((st = dg__ck_max_bytes(&r.max)))
+		return st;
 	r.ar = reader_new();
-	if (!r.ar) {
-		fclose(f);
+	if (!r.ar)
 		return DG_ENOMEM;
-	}
-	if (archive_read_open_FILE(r.ar, f) != ARCHIVE_OK) {
-		st = dg_error(DG_EDATA, "%s: not a dg checkpoint (%s)", path,
-			      ar_msg(r.ar));
+	if (dg__archive_open_input(r.ar, in) != ARCHIVE_OK) {
+		st = dg_error(DG_EDATA, "%s: not a dg checkpoint (%s)", r.src, ar_msg(r.ar));
 		rd_release(&r);
-		fclose(f);
 		return st;
 	}
-	st = read_common(&r, out);
-	fclose(f);
-	return st;
+	return read_common(&r, out);
 }
 
 int dg_checkpoint_read_mem(const void *bytes, size_t len, const char *name,
 			   struct dg_checkpoint **out)
 {
-	struct rd r = {.src = name ? name : "checkpoint", .max = ck_max_bytes()};
+	struct rd r = {.src = name ? name : "checkpoint"};
+	int st;
 
 	*out = NULL;
+	if ((st = dg__ck_max_bytes(&r.max)))
+		return st;
 	r.ar = reader_new();
 	if (!r.ar)
 		return DG_ENOMEM;
 	if (archive_read_open_memory(r.ar, bytes, len) != ARCHIVE_OK) {
-		int st = dg_error(DG_EDATA, "%s: not a dg checkpoint (%s)", r.src,
-				  ar_msg(r.ar));
+		st = dg_error(DG_EDATA, "%s: not a dg checkpoint (%s)", r.src, ar_msg(r.ar));
 		rd_release(&r);
 		return st;
 	}

@@ -100,7 +100,7 @@ static int build_manifest(struct dg_checkpoint *ck, const struct blob *blobs,
 		st = dg_meta_set(m, "family", family);
 	for (size_t i = 0; !st && i < dg_meta_count(ck->meta); i++) {
 		const char *k = dg_meta_key(ck->meta, i);
-		if (!ck_reserved_key(k) && strcmp(k, "family") != 0)
+		if (!dg__ck_reserved_key(k) && strcmp(k, "family") != 0)
 			st = dg_meta_set(m, k, dg_meta_value(ck->meta, i));
 	}
 	if (!st)

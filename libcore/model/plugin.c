@@ -34,9 +34,11 @@ static int family_name_ok(const char *s)
 	return 1;
 }
 
+/* [a-z0-9_], short enough to make a manifest key ("hparam.<name>",
+ * "train.input.<name>": keys have at most 64 bytes). */
 static int hparam_name_ok(const char *s)
 {
-	if (!*s || strlen(s) > 64)
+	if (!*s || strlen(s) > DG_NAME_MAX)
 		return 0;
 	for (; *s; s++)
 		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '_'))
@@ -120,8 +122,8 @@ static int check_hparams(const struct dg_family *f)
 	for (size_t i = 0; f->hparams[i].name; i++) {
 		const struct dg_hparam *h = &f->hparams[i];
 		if (!hparam_name_ok(h->name))
-			return dg_error(DG_EDATA, "hyperparameter name '%s' is not [a-z0-9_]",
-					h->name);
+			return dg_error(DG_EDATA, "hyperparameter name '%s' is not [a-z0-9_]{1,%d}",
+					h->name, DG_NAME_MAX);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(f->hparams[j].name, h->name) == 0)
 				return dg_error(DG_EDATA, "hyperparameter %s declared twice",
@@ -151,16 +153,37 @@ static const struct {
 	{DG_CAP_SAMPLE_LATENT, offsetof(struct dg_family, sample), "sample"},
 	{DG_CAP_SAMPLE_DATA, offsetof(struct dg_family, sample), "sample"},
 	{DG_CAP_LIKELIHOOD, offsetof(struct dg_family, loglik), "loglik"},
+	{DG_CAP_SAMPLE_STEPS, offsetof(struct dg_family, sample_step), "sample_step"},
+	{DG_CAP_TRANSLATE, offsetof(struct dg_family, translate), "translate"},
 };
+
+/* The data inputs a plugin declares beyond x and y. */
+static int check_inputs(const struct dg_family *f)
+{
+	for (size_t i = 0; f->inputs && f->inputs[i].name; i++) {
+		const struct dg_input_decl *d = &f->inputs[i];
+		if (!hparam_name_ok(d->name) || !strcmp(d->name, "x") || !strcmp(d->name, "y"))
+			return dg_error(DG_EDATA, "input name '%s' is not [a-z0-9_]{1,%d}, or is x "
+					"or y", d->name, DG_NAME_MAX);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(f->inputs[j].name, d->name))
+				return dg_error(DG_EDATA, "input %s declared twice", d->name);
+		if (d->kind != DG_INPUT_PAIRED && d->kind != DG_INPUT_UNPAIRED)
+			return dg_error(DG_EDATA, "input %s has unknown kind %d", d->name,
+					(int)d->kind);
+	}
+	return 0;
+}
 
 static int check_family(const struct dg_family *f, const char *name)
 {
 	if (f->abi_version != DG_PLUGIN_ABI)
-		return dg_error(DG_EDATA, "built for plugin ABI %u, this dg has ABI %u",
+		return dg_error(DG_EDATA, "built for plugin ABI %u, this dg has ABI %u (rebuild "
+				"it against this dg's <dg/plugin.h>; see dg-plugin(7))",
 				(unsigned)f->abi_version, (unsigned)DG_PLUGIN_ABI);
-	if (f->struct_size < DG_FAMILY_SIZE_V1)
+	if (f->struct_size < DG_FAMILY_SIZE_V2)
 		return dg_error(DG_EDATA, "family description is %u bytes, at least %zu needed",
-				(unsigned)f->struct_size, (size_t)DG_FAMILY_SIZE_V1);
+				(unsigned)f->struct_size, (size_t)DG_FAMILY_SIZE_V2);
 	if (!f->name || strcmp(f->name, name) != 0)
 		return dg_error(DG_EDATA, "declares family '%s', its file name says '%s'",
 				f->name ? f->name : "(null)", name);
@@ -168,8 +191,10 @@ static int check_family(const struct dg_family *f, const char *name)
 		return dg_error(DG_EDATA, "summary missing or not one line");
 	if (!f->build)
 		return dg_error(DG_EDATA, "no build function");
-	if (f->caps & DG_CAP_SAMPLE_LATENT && f->caps & DG_CAP_SAMPLE_DATA)
-		return dg_error(DG_EDATA, "samples both latents and data");
+	if (!!(f->caps & DG_CAP_SAMPLE_LATENT) + !!(f->caps & DG_CAP_SAMPLE_DATA) +
+	    !!(f->caps & DG_CAP_SAMPLE_STEPS) > 1)
+		return dg_error(DG_EDATA, "declares more than one way to sample (latents, "
+				"data, steps)");
 	for (size_t i = 0; i < sizeof cap_needs / sizeof cap_needs[0]; i++) {
 		void *fn;
 		memcpy(&fn, (const char *)f + cap_needs[i].offset, sizeof fn);
@@ -177,7 +202,7 @@ static int check_family(const struct dg_family *f, const char *name)
 			return dg_error(DG_EDATA, "capability needs a %s function",
 					cap_needs[i].what);
 	}
-	return check_hparams(f);
+	return check_hparams(f) || check_inputs(f) ? DG_EDATA : 0;
 }
 
 /* ---- loading ------------------------------------------------------------------------ */
@@ -628,22 +653,229 @@ const char *dg_model_str(struct dg_model *m, const char *name)
 	return v ? v->text : "";
 }
 
-int dg_model_build(const struct dg_family *f, struct dg_model *m, struct dg_graph *g,
-		   const struct dg_hparams *hp, unsigned channels, unsigned height,
-		   unsigned width, unsigned classes, uint64_t batch, int training)
+/* ---- phases, terms and inputs declared by build() ------------------------------ */
+
+struct term_rec {
+	struct dg_term t;
+	size_t phase;
+};
+struct input_rec {
+	struct dg_input_shape shape;
+	dg_tensor t;                   /* created on first dg_model_input() */
+};
+struct dg_model_core {
+	const struct dg_family *f;
+	/* Phases one allocation each: struct dg_phase may grow, and a
+	 * plugin built against an older header only sees a prefix of it. */
+	struct dg_phase **phases;
+	size_t nphases;
+	struct term_rec *terms;
+	size_t nterms;
+	struct input_rec *inputs;
+	size_t ninputs;
+};
+
+static int ident_ok(const char *s)
+{
+	return s && hparam_name_ok(s);
+}
+
+static void *grow(void *p, size_t n, size_t size)
+{
+	/* one more element; n is the current count */
+	return realloc(p, (n + 1) * size);
+}
+
+struct dg_phase *dg_model_phase(struct dg_model *m, const char *name, dg_tensor loss,
+				unsigned groups)
+{
+	struct dg_model_core *c = m->core;
+	if (dg_graph_status(m->g))
+		return NULL;
+	if (!ident_ok(name)) {
+		dg_graph_fail(m->g, DG_EINTERNAL, "phase name '%s' is not [a-z0-9_]{1,%d}",
+			      name ? name : "(null)", DG_NAME_MAX);
+		return NULL;
+	}
+	for (size_t i = 0; i < c->nphases; i++)
+		if (!strcmp(c->phases[i]->name, name)) {
+			dg_graph_fail(m->g, DG_EINTERNAL, "phase %s declared twice", name);
+			return NULL;
+		}
+	if (!loss.id || dg_shape(m->g, loss, NULL) != 0 || !(groups & DG_ALL_GROUPS)) {
+		dg_graph_fail(m->g, DG_EINTERNAL, "phase %s needs a scalar loss and groups", name);
+		return NULL;
+	}
+	struct dg_phase **a = grow(c->phases, c->nphases, sizeof *a);
+	struct dg_phase *p = calloc(1, sizeof *p);
+	if (a)
+		c->phases = a;
+	if (!a || !p) {
+		free(p);
+		dg_graph_fail(m->g, DG_ENOMEM, "out of memory");
+		return NULL;
+	}
+	p->name = name;
+	p->loss = loss;
+	p->groups = groups;
+	c->phases[c->nphases++] = p;
+	return p;
+}
+
+int dg_model_term(struct dg_model *m, struct dg_phase *phase, const char *name,
+		  dg_tensor value)
+{
+	struct dg_model_core *c = m->core;
+	size_t pi = c->nphases;
+	if (dg_graph_status(m->g))
+		return dg_graph_status(m->g);
+	for (size_t i = 0; i < c->nphases; i++)
+		if (c->phases[i] == phase)
+			pi = i;
+	if (pi == c->nphases)
+		return dg_graph_fail(m->g, DG_EINTERNAL, "term %s: not a phase of this model",
+				     name ? name : "(null)");
+	if (!ident_ok(name))
+		return dg_graph_fail(m->g, DG_EINTERNAL, "term name '%s' is not [a-z0-9_]{1,%d}",
+				     name ? name : "(null)", DG_NAME_MAX);
+	for (size_t i = 0; i < c->nterms; i++)
+		if (!strcmp(c->terms[i].t.name, name))
+			return dg_graph_fail(m->g, DG_EINTERNAL, "term %s declared twice", name);
+	if (!value.id || dg_shape(m->g, value, NULL) != 0)
+		return dg_graph_fail(m->g, DG_EINTERNAL, "term %s is not a scalar", name);
+	if (c->nterms == DG_MAX_TERMS)
+		return dg_graph_fail(m->g, DG_EINTERNAL, "term %s: more than %d terms", name,
+				     DG_MAX_TERMS);
+	struct term_rec *a = grow(c->terms, c->nterms, sizeof *a);
+	if (!a)
+		return dg_graph_fail(m->g, DG_ENOMEM, "out of memory");
+	c->terms = a;
+	c->terms[c->nterms++] = (struct term_rec){{name, value}, pi};
+	return DG_OK;
+}
+
+static const struct dg_input_decl *input_decl(const struct dg_family *f, const char *name)
+{
+	for (const struct dg_input_decl *d = f->inputs; d && d->name; d++)
+		if (!strcmp(d->name, name))
+			return d;
+	return NULL;
+}
+
+dg_tensor dg_model_input(struct dg_model *m, const char *name)
+{
+	struct dg_model_core *c = m->core;
+	if (dg_graph_status(m->g))
+		return DG_NONE;
+	if (!name || !input_decl(c->f, name)) {
+		dg_graph_fail(m->g, DG_EINTERNAL, "input %s is not declared by the family",
+			      name ? name : "(null)");
+		return DG_NONE;
+	}
+	for (size_t i = 0; i < c->ninputs; i++) {
+		struct input_rec *r = &c->inputs[i];
+		if (strcmp(r->shape.name, name))
+			continue;
+		if (!r->t.id)
+			r->t = dg_input(m->g, name, DG_F32,
+					DG_SHAPE(m->batch, r->shape.channels, r->shape.height,
+						 r->shape.width));
+		return r->t;
+	}
+	dg_graph_fail(m->g, DG_EUSAGE, "input %s has no data (%s)", name,
+		      input_decl(c->f, name)->help ? input_decl(c->f, name)->help : "");
+	return DG_NONE;
+}
+
+size_t dg_model_phase_count(const struct dg_model *m)
+{
+	return m->core ? m->core->nphases : 0;
+}
+
+const struct dg_phase *dg_model_phase_at(const struct dg_model *m, size_t i)
+{
+	return m->core && i < m->core->nphases ? m->core->phases[i] : NULL;
+}
+
+size_t dg_model_term_count(const struct dg_model *m)
+{
+	return m->core ? m->core->nterms : 0;
+}
+
+const struct dg_term *dg_model_term_at(const struct dg_model *m, size_t i, size_t *phase)
+{
+	if (!m->core || i >= m->core->nterms)
+		return NULL;
+	if (phase)
+		*phase = m->core->terms[i].phase;
+	return &m->core->terms[i].t;
+}
+
+static void core_free(struct dg_model_core *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nphases; i++)
+		free(c->phases[i]);
+	free(c->phases);
+	free(c->terms);
+	free(c->inputs);
+	free(c);
+}
+
+/* The spec's input shapes, checked against the family's declarations. */
+static int core_inputs(struct dg_model_core *c, const struct dg_model_spec *spec)
+{
+	const struct dg_family *f = c->f;
+	if (spec->ninputs && !(c->inputs = calloc(spec->ninputs, sizeof *c->inputs)))
+		return dg_error_nomem("model inputs", spec->ninputs * sizeof *c->inputs);
+	for (size_t i = 0; i < spec->ninputs; i++) {
+		const struct dg_input_shape *s = &spec->inputs[i];
+		if (!s->name || !input_decl(f, s->name))
+			return dg_error(DG_EUSAGE, "family %s has no input '%s'", f->name,
+					s->name ? s->name : "(null)");
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(spec->inputs[j].name, s->name))
+				return dg_error(DG_EUSAGE, "input %s given twice", s->name);
+		if (!s->channels || !s->height || !s->width)
+			return dg_error(DG_EUSAGE, "input %s: empty image shape", s->name);
+		c->inputs[c->ninputs++].shape = *s;
+	}
+	return DG_OK;
+}
+
+static int model_build(const struct dg_family *f, struct dg_model *m, struct dg_graph *g,
+		       const struct dg_hparams *hp, const struct dg_model_spec *spec)
 {
 	*m = (struct dg_model){
-		.struct_size = sizeof *m, .g = g, .hp = hp, .channels = channels,
-		.height = height, .width = width, .classes = classes, .batch = batch,
-		.training = training, .y = DG_NONE,
+		.struct_size = sizeof *m, .g = g, .hp = hp, .channels = spec->channels,
+		.height = spec->height, .width = spec->width, .classes = spec->classes,
+		.batch = spec->batch, .training = spec->training, .y = DG_NONE,
 	};
 	if (!hp || hp->f != f)
 		return dg_error(DG_EINTERNAL, "family %s: hyperparameters of another family",
 				f->name);
-	m->x = dg_input(g, "x", DG_F32, DG_SHAPE(batch, channels, height, width));
-	if (classes > 0)
-		m->y = dg_input(g, "y", DG_I32, DG_SHAPE(batch));
-	int st = dg_graph_status(g);
+	if (!(m->core = calloc(1, sizeof *m->core)))
+		return dg_error_nomem("a model", sizeof *m->core);
+	m->core->f = f;
+	int st = core_inputs(m->core, spec);
+	if (st)
+		return st;
+	/* training needs the data of every declared input */
+	for (const struct dg_input_decl *d = f->inputs; spec->training && d && d->name; d++) {
+		int have = 0;
+		for (size_t i = 0; i < m->core->ninputs; i++)
+			have |= !strcmp(m->core->inputs[i].shape.name, d->name);
+		if (!have)
+			return dg_error(DG_EUSAGE, "family %s needs data for its input %s (%s; "
+					"dg-train: -d %s=DATA)", f->name, d->name,
+					d->help ? d->help : "", d->name);
+	}
+	m->x = dg_input(g, "x", DG_F32, DG_SHAPE(spec->batch, spec->channels, spec->height,
+						 spec->width));
+	if (spec->classes > 0)
+		m->y = dg_input(g, "y", DG_I32, DG_SHAPE(spec->batch));
+	st = dg_graph_status(g);
 	if (st == 0)
 		st = f->build(m);
 	if (st == 0)
@@ -651,31 +883,28 @@ int dg_model_build(const struct dg_family *f, struct dg_model *m, struct dg_grap
 	if (st)
 		return dg_error(st, "family %s: %s", f->name,
 				dg_graph_status(g) ? dg_graph_error(g) : dg_errmsg());
-	if (m->nphases < 1 || m->nphases > DG_MAX_PHASES)
-		return dg_error(DG_EINTERNAL, "family %s: build declared %u training phases",
-				f->name, m->nphases);
-	if (m->nterms > DG_MAX_TERMS)
-		return dg_error(DG_EINTERNAL, "family %s: build declared %u terms", f->name,
-				m->nterms);
-	for (unsigned i = 0; i < m->nphases; i++) {
-		const struct dg_phase *p = &m->phases[i];
-		if (!p->name || !p->loss.id || dg_shape(g, p->loss, NULL) != 0 ||
-		    !(p->groups & DG_ALL_GROUPS))
-			return dg_error(DG_EINTERNAL,
-					"family %s: phase %u needs a name, a scalar loss and groups",
-					f->name, i);
-	}
-	for (unsigned i = 0; i < m->nterms; i++)
-		if (!m->terms[i].name || !m->terms[i].value.id)
-			return dg_error(DG_EINTERNAL, "family %s: term %u has no name or value",
-					f->name, i);
+	if (m->core->nphases < 1)
+		return dg_error(DG_EINTERNAL, "family %s: build declared no training phase",
+				f->name);
 	return 0;
+}
+
+int dg_model_build(const struct dg_family *f, struct dg_model *m, struct dg_graph *g,
+		   const struct dg_hparams *hp, const struct dg_model_spec *spec)
+{
+	int st = model_build(f, m, g, hp, spec);
+	if (st)   /* nothing is left for the caller to release */
+		dg_model_release(f, m);
+	return st;
 }
 
 void dg_model_release(const struct dg_family *f, struct dg_model *m)
 {
 	if (f && m && f->release)
 		f->release(m);
-	if (m)
+	if (m) {
 		m->priv = NULL;
+		core_free(m->core);
+		m->core = NULL;
+	}
 }

@@ -1,7 +1,7 @@
 /* vk/gemm_tiles.h — the tile sizes of the GEMM and convolution shaders
  * (shaders/gemm.glsl) for a Vulkan device, chosen in one place for the
- * recorder (graph/vk_k_gemm.c) and for dg-info --devices.  Free of
- * Vulkan headers so that a tool can include it. */
+ * recorder (vk/vk_k_gemm.c) and for the device list (the tuning line
+ * of dg_device_info, which dg-info --devices prints). */
 #ifndef DG_VK_GEMM_TILES_H
 #define DG_VK_GEMM_TILES_H
 

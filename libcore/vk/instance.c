@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dg/error.h"
+#include "vk/gemm_tiles.h"
 #include "vk/vk.h"
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
@@ -252,6 +253,11 @@ int dg_vk_enumerate(struct dg_device_info **list, size_t *n, const char **status
 		d->max_shared_memory = p.max_shared_memory;
 		d->max_storage_buffer_range = p.max_storage_buffer_range;
 		d->max_allocation_size = p.max_allocation_size;
+		/* the GEMM/convolution tiles the recorder will use here */
+		struct dg_vk_gemm_tiles t;
+		dg_vk_gemm_tiles(p.type == VK_PHYSICAL_DEVICE_TYPE_CPU, p.subgroup_size,
+				 p.max_workgroup_invocations, &t);
+		dg_vk_gemm_tiles_describe(&t, p.subgroup_size, d->tuning, sizeof d->tuning);
 	}
 	free(pds);
 	vkDestroyInstance(inst, NULL);

@@ -10,8 +10,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "dg/array.h"
 #include "dg/checkpoint.h"
+#include "dg/input.h"
 #include "dg/error.h"
 #include "dg/stream.h"
 
@@ -106,6 +109,26 @@ static void check(const uint8_t *data, size_t size)
 
 	(void)dg_checkpoint_sniff(data, size);
 	st = dg_checkpoint_read_mem(data, size, "fuzz", &ck);
+	/* through the input layer (libarchive's callbacks, as a file or a
+	 * pipe is read): the same verdict */
+	{
+		int fd = memfd_create("fuzz", 0), st2 = -1;
+		struct dg_input *in;
+		struct dg_checkpoint *other = NULL;
+		if (fd >= 0 && write(fd, data, size) == (ssize_t)size && lseek(fd, 0, SEEK_SET) == 0 &&
+		    !dg_input_fd(fd, "fuzz", &in)) {
+			const void *head;
+			size_t got;
+			dg_input_peek(in, 1024, &head, &got);
+			st2 = dg_checkpoint_read_input(in, 0, &other);
+			dg_input_close(in);
+			if (!st2 != !st || (!st2 && !same(ck, other)))
+				abort();
+			dg_checkpoint_free(other);
+		}
+		if (fd >= 0)
+			close(fd);
+	}
 	if (st) {
 		const char *m = dg_errmsg();
 		if (ck || !*m || strchr(m, '\n'))

@@ -1,9 +1,11 @@
 /* fuzz_stream.c — libFuzzer target: arbitrary bytes through the stream
- * reader, whole records and odd-sized chunks, via fmemopen and pushback. */
+ * reader, whole records and odd-sized chunks, via fmemopen and pushback,
+ * and through the input layer from a pipe whose first bytes were peeked. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 #include "dg.h"
 
@@ -155,5 +157,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		read_chunks(r, chunk);
 	dg_reader_close(r);
 	fclose(f);
+
+	/* And through the input layer, its first bytes peeked at as the
+	 * tools sniff them (a pipe's path: held, then read again). */
+	{
+		int p[2];
+		struct dg_input *in;
+		if (size <= 60000 && pipe(p) == 0) {
+			int whole = write(p[1], data, size) == (ssize_t)size;
+			close(p[1]);
+			if (whole && !dg_input_fd(p[0], "fuzz", &in)) {
+				const void *head;
+				size_t got;
+				dg_input_peek(in, chunk * 3, &head, &got);
+				if ((r = dg_reader_input(in))) {
+					dg_reader_set_max_payload(r, FUZZ_MAX_PAYLOAD);
+					read_arrays(r);
+					dg_reader_close(r);
+				}
+				dg_input_close(in);
+			}
+			close(p[0]);
+		}
+	}
 	return 0;
 }

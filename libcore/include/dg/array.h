@@ -41,7 +41,9 @@ struct dg_array {
 };
 
 /* Product of dims (1 for rank 0).  Returns 0 and sets *count, or DG_EDATA
- * if the product or its size in bytes overflows. */
+ * if the product of the nonzero dims, or that times the element size,
+ * overflows 64 bits (so a shape holding a 0 is judged alike whatever the
+ * order of its dims). */
 int dg_shape_count(unsigned rank, const uint64_t *dims, int dtype,
 		   uint64_t *count, uint64_t *bytes);
 

@@ -18,7 +18,8 @@
 #define DG_CHECKPOINT_MAX_NAME 95
 /* Default bound on the uncompressed size of all members together, against
  * decompression bombs; DG_CHECKPOINT_MAX_BYTES in the environment
- * overrides it.  No single member may exceed it either. */
+ * overrides it (a malformed value makes readers fail with DG_EUSAGE).  No
+ * single member may exceed it either. */
 #define DG_CHECKPOINT_MAX_BYTES (4ull << 30)
 #define DG_CHECKPOINT_MAX_MEMBERS 10000
 /* Bounds on the manifest: its bytes, and its lines (members and 2000
@@ -124,6 +125,11 @@ int dg_checkpoint_read(const char *path, struct dg_checkpoint **out);
  * other member is in, so optimizer state written last (as dg writes it)
  * is neither read nor checked; state found earlier is skipped unread. */
 int dg_checkpoint_read_flags(const char *path, int flags, struct dg_checkpoint **out);
+/* The same from an input (a file, a pipe or standard input, whose first
+ * bytes may have been peeked at to recognise it), read once; in is left
+ * open. */
+struct dg_input;
+int dg_checkpoint_read_input(struct dg_input *in, int flags, struct dg_checkpoint **out);
 /* The same from memory; name is used in messages. */
 int dg_checkpoint_read_mem(const void *bytes, size_t len, const char *name,
 			   struct dg_checkpoint **out);

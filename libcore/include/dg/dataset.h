@@ -2,9 +2,10 @@
  * tar/tar.gz/zip archives of PNGs, stream files and stdin, fashion-mnist.
  *
  * A dataset is a set of images of one shape C×H×W, with int32 labels and
- * class names when the source has them.  Small sets are held in memory
- * (u8 when the source is 8-bit, converted to f32 in [0,1] per batch);
- * streams can instead be read once, in order, batch by batch. */
+ * class names when the source has them.  Sets are held in memory (u8
+ * when the source is 8-bit, converted to f32 in [0,1] per batch); streams
+ * and IDX files can instead be read once, in order, batch by batch.  Any
+ * source may be a pipe or a FIFO: it is opened once and never reopened. */
 #ifndef DG_DATASET_H
 #define DG_DATASET_H
 
@@ -15,7 +16,9 @@
 struct dg_dataset;
 
 /* Defaults for the guards of struct dg_dataset_options (0 there means
- * these).  They bound what hostile input can make dg allocate. */
+ * the environment's DG_FILE_MAX_BYTES, DG_ARCHIVE_MAX_BYTES,
+ * DG_ARCHIVE_MAX_MEMBERS and DG_DATASET_MAX_BYTES, else these).  They
+ * bound what hostile input can make dg allocate. */
 #define DG_ARCHIVE_MAX_MEMBER (256ull << 20)    /* bytes of one member */
 #define DG_ARCHIVE_MAX_TOTAL (4ull << 30)       /* uncompressed bytes read */
 #define DG_ARCHIVE_MAX_MEMBERS 10000000ull      /* entries of an archive */
@@ -28,9 +31,9 @@ struct dg_dataset_options {
 	/* Folders and archives: a file that is not a PNG is an error
 	 * (DG_EDATA) instead of being skipped with a warning. */
 	int strict;
-	/* Streams: do not load into memory; images are read once, in order,
-	 * by dg_dataset_read() (and by a batcher, which then cannot shuffle).
-	 * stdin ("-") is always sequential. */
+	/* Streams and IDX files: do not load into memory; images are read
+	 * once, in order, by dg_dataset_read() (and by a batcher, which then
+	 * cannot shuffle, and rewinds a regular file for each epoch). */
 	int sequential;
 	/* At most this many images (0: all). */
 	uint64_t limit;
@@ -54,13 +57,15 @@ struct dg_dataset_info {
 
 /* Opens a source: "fashion-mnist" or "fashion-mnist-test" (the Debian
  * package dataset-fashion-mnist, in $DG_DATA_DIR or
- * /usr/share/datasets/fashion-mnist), "-" (a stream on stdin), a folder
- * (PNGs, class = name of the folder holding each image), or a file
- * recognised by its first bytes: PNG, IDX, gzip'd IDX, a stream, or an
- * archive of PNGs (tar, plain or gzip/bzip2/xz, or zip).  opt may be NULL.
- * Errors: DG_ENOINPUT (missing; for fashion-mnist the message names the
- * package), DG_EDATA (malformed, mixed image sizes, over a limit), DG_EIO,
- * DG_ENOMEM.  The caller frees *out with dg_dataset_close(). */
+ * /usr/share/datasets/fashion-mnist), a folder (PNGs, class = name of the
+ * folder holding each image), or a file, pipe or FIFO ("-": stdin)
+ * recognised by its first bytes, which are read once: PNG, IDX, gzip'd
+ * IDX, a stream, or an archive of PNGs (tar, plain or gzip/bzip2/xz, or
+ * zip).  opt may be NULL.  Errors: DG_ENOINPUT (missing; for
+ * fashion-mnist the message names the package), DG_EDATA (malformed,
+ * mixed image sizes, over a limit, whose variable the message names),
+ * DG_EUSAGE (a malformed limit variable), DG_EIO, DG_ENOMEM.  The caller
+ * frees *out with dg_dataset_close(). */
 int dg_dataset_open(const char *source, const struct dg_dataset_options *opt,
 		    struct dg_dataset **out);
 void dg_dataset_close(struct dg_dataset *ds);
@@ -121,8 +126,13 @@ void dg_batcher_free(struct dg_batcher *b);
 /* Fills the next batch: images (batch*C*H*W floats), labels (batch ints,
  * may be NULL), *n the images in it.  *n = 0 marks the end of an epoch;
  * the following call starts the next one.  For a sequential set a second
- * epoch reopens the file (DG_EUSAGE for stdin). */
+ * epoch rewinds the file (DG_EUSAGE for a pipe, read only once). */
 int dg_batcher_next(struct dg_batcher *b, float *images, int32_t *labels, size_t *n);
+
+/* The set indices of the images of the batch last returned (in-memory
+ * sets; NULL for a sequential set, and before the first batch), valid
+ * until the next call: a paired input gathers the same images. */
+const uint64_t *dg_batcher_indices(const struct dg_batcher *b);
 
 /* Where the batcher is (the next batch to be returned), and a jump there,
  * for exact resume. */
@@ -140,7 +150,9 @@ int dg_batcher_seek(struct dg_batcher *b, uint64_t epoch, uint64_t batch);
  * DG_DATASET_MAX_BYTES).  The caller frees *out with dg_array_free(). */
 int dg_idx_parse(const void *buf, size_t len, const char *name, uint64_t max_bytes,
 		 struct dg_array **out);
-/* Same, from a file (read progressively, not loaded whole first). */
+/* Same, from a file, a pipe or a FIFO (read progressively, not loaded
+ * whole first); 0 for max_bytes means DG_DATASET_MAX_BYTES or the
+ * variable of that name. */
 int dg_idx_read(const char *path, uint64_t max_bytes, struct dg_array **out);
 
 /* ---- metadata helpers ---------------------------------------------------- */

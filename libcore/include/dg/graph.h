@@ -98,6 +98,20 @@ dg_tensor dg_param(struct dg_graph *g, const char *name, unsigned rank,
  * statistics); saved with parameters. */
 dg_tensor dg_buffer(struct dg_graph *g, const char *name, unsigned rank,
 		    const uint64_t *dims, struct dg_init init);
+/* A variable that is neither trained nor saved: the working state of a
+ * step run repeatedly (a sampling canvas), zero until set with
+ * dg_var_set() and updated in the graph with dg_assign(). */
+dg_tensor dg_variable(struct dg_graph *g, const char *name, unsigned rank,
+		      const uint64_t *dims);
+/* var := value at the end of every run that computes trigger, after
+ * every read of var in that run (so the run sees the old values).  var
+ * is a dg_buffer or a dg_variable (parameters belong to optimizers),
+ * value a tensor of its shape.  Running statistics (dg_batch_norm) and spectral
+ * normalization's power-iteration vector (dg/nn.h) are kept this way.
+ * Returns the graph's status (sticky: DG_EUSAGE for a var that is not a
+ * buffer or variable, or shapes that differ); a sampling canvas is
+ * updated this way too. */
+int dg_assign(struct dg_graph *g, dg_tensor var, dg_tensor value, dg_tensor trigger);
 /* Constants: a scalar, a filled tensor, a tensor from host data (copied). */
 dg_tensor dg_scalar(struct dg_graph *g, float v);
 dg_tensor dg_full(struct dg_graph *g, unsigned rank, const uint64_t *dims, float v);
@@ -148,9 +162,22 @@ dg_tensor dg_cast(struct dg_graph *g, dg_tensor x, float scale);
 
 /* ---- linear algebra ------------------------------------------------------ */
 
-/* op(a)·op(b) where op transposes the last two axes when its flag is set.
- * a and b are matrices, or a batch B×M×K with b K×N (shared) or B×K×N. */
+/* op(a)·op(b) where op transposes the last two axes when its flag is set:
+ * matrices, or batches of them with any number of leading axes, equal in
+ * both (self-attention's B×H×T×d by B×H×d×T is op(q)·op(k) with trans_b),
+ * or a batch and a plain matrix shared by every product of the batch
+ * (either side).  A shared a costs a copy of it per product, and a
+ * transposed batch times a shared b a copy of the batch. */
 dg_tensor dg_matmul(struct dg_graph *g, dg_tensor a, dg_tensor b, int trans_a, int trans_b);
+
+/* One step of an LSTM cell, PyTorch's nn.LSTMCell with its two weights
+ * side by side: x N×I, h and c N×H, w 4H×(I+H) = [weight_ih | weight_hh],
+ * b 4H (bias_ih + bias_hh) or DG_NONE.  The gates [x, h]·wᵀ + b are taken
+ * as i, f, g, o (PyTorch's order, H columns each):
+ *   c' = σ(f)·c + σ(i)·tanh(g),  h' = σ(o)·tanh(c').
+ * Returns h' and stores c' in *c_out (DG_NONE after an error). */
+dg_tensor dg_lstm_cell(struct dg_graph *g, dg_tensor x, dg_tensor h, dg_tensor c, dg_tensor w,
+		       dg_tensor b, dg_tensor *c_out);
 
 enum dg_act {
 	DG_ACT_NONE = 0, DG_ACT_RELU, DG_ACT_LEAKY_RELU, DG_ACT_ELU,
@@ -161,6 +188,9 @@ enum dg_act {
 dg_tensor dg_linear(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
 		    enum dg_act act, float alpha);
 dg_tensor dg_activate(struct dg_graph *g, dg_tensor x, enum dg_act act, float alpha);
+/* PixelCNN's gated activation: x split along axis (of even size 2K) into
+ * halves a and b, tanh(a)·sigmoid(b), of size K along axis. */
+dg_tensor dg_gated_activation(struct dg_graph *g, dg_tensor x, int axis);
 
 struct dg_conv {
 	unsigned stride, pad, dilation;   /* 0 means 1, 0, 1 */
@@ -180,6 +210,67 @@ dg_tensor dg_conv_transpose2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_t
  * ('B'), the ordering of van den Oord et al. */
 dg_tensor dg_masked_conv2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
 			   const struct dg_conv *p, char mask, unsigned color_groups);
+/* Gated PixelCNN's stacks (van den Oord et al. 2016) as convolutions
+ * over zero-padded inputs, stride 1, H and W kept, with kernels no larger
+ * than the window they see (w OC×C×KH×KW, b OC or DG_NONE).  Output (i, j)
+ * sees input
+ *   VERTICAL          rows i-KH+1..i, columns j-KW/2..j+KW/2 (KW odd): the
+ *                     rows above and the pixel's own row, which the
+ *                     vertical stack may see as long as it reaches the
+ *                     horizontal stack only shifted down;
+ *   VERTICAL_SHIFTED  rows i-KH..i-1, the same window shifted down one
+ *                     row: strictly above, what the horizontal stack adds;
+ *   HORIZONTAL_A/_B   row i, columns j-KW+1..j (KH 1), the last column, the
+ *                     pixel itself, under mask 'A' or 'B' as
+ *                     dg_masked_conv2d's centre: with color_groups 3 input
+ *                     group g' reaches output group g if g' < g ('A') or
+ *                     g' <= g ('B'); with none, 'A' excludes it.
+ * color_groups (0 or 1: none) applies to the horizontal kinds only. */
+enum dg_causal {
+	DG_CAUSAL_VERTICAL, DG_CAUSAL_VERTICAL_SHIFTED,
+	DG_CAUSAL_HORIZONTAL_A, DG_CAUSAL_HORIZONTAL_B,
+};
+dg_tensor dg_causal_conv2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
+			   enum dg_causal kind, unsigned color_groups);
+
+/* Convolutions in general: grouped, 2-d or 3-d, with parameters per
+ * spatial axis.  The options grow by appending fields: struct_size (set
+ * by DG_CONV_OPT) tells libdg how many the caller has, and a field past
+ * it takes its default, so a plugin built against this version keeps
+ * working with later ones.  (struct dg_conv has no size and does not
+ * grow; its uses are the uniform 2-d and 3-d cases below.)  Arrays are
+ * per spatial axis in the images' order: (H, W) for 2-d, (D, H, W) for
+ * 3-d; NULL options mean all defaults. */
+struct dg_conv_opt {
+	uint32_t struct_size;              /* sizeof(struct dg_conv_opt) */
+	unsigned groups;                   /* 0 means 1 */
+	unsigned stride[3];                /* 0 means 1 */
+	unsigned pad[3];                   /* zeros on both sides */
+	unsigned dilation[3];              /* 0 means 1 */
+	unsigned output_padding[3];        /* transposed only; < stride */
+};
+#define DG_CONV_OPT(...) \
+	(&(const struct dg_conv_opt){.struct_size = sizeof(struct dg_conv_opt), __VA_ARGS__})
+/* x N×C×H×W or N×C×D×H×W, w O×(C/groups)×KH×KW or O×(C/groups)×KD×KH×KW
+ * (PyTorch's layout), b O or DG_NONE -> N×O×OH×OW (×OD first), on each
+ * axis OH = (H + 2·pad - dilation·(KH-1) - 1)/stride + 1 (rounded down).
+ * groups divides C and O; output channel o sees only the C/groups input
+ * channels of its group o/(O/groups) (groups = C: depthwise).  A uniform
+ * 2-d convolution without groups is dg_conv2d's, the same op. */
+dg_tensor dg_conv_nd(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
+		     const struct dg_conv_opt *o);
+/* The transpose (adjoint) of dg_conv_nd: x N×C×.., w C×(O/groups)×K..
+ * (PyTorch's ConvTranspose layout), b O -> N×O×.., O = groups·w's dims[1],
+ * on each axis OH = (H-1)·stride - 2·pad + dilation·(KH-1) + 1 +
+ * output_padding. */
+dg_tensor dg_conv_transpose_nd(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
+			       const struct dg_conv_opt *o);
+/* 3-d with the same stride, padding and dilation on D, H, W: x
+ * N×C×D×H×W, w O×C×KD×KH×KW (transposed: C×O×KD×KH×KW); sizes as above. */
+dg_tensor dg_conv3d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
+		    const struct dg_conv *p);
+dg_tensor dg_conv_transpose3d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
+			      const struct dg_conv *p);
 
 /* ---- reductions and shapes ------------------------------------------------ */
 
@@ -209,10 +300,39 @@ dg_tensor dg_pad(struct dg_graph *g, dg_tensor x, const uint64_t *before,
 
 /* ---- images ---------------------------------------------------------------- */
 
+/* Padding of the last two axes (H, W) of a tensor of rank >= 2 by left
+ * and right columns, top and bottom rows, as PyTorch's ReflectionPad2d
+ * and ReplicationPad2d((left, right, top, bottom)): reflected about the
+ * edge pixels without repeating them (each padding must be below its
+ * axis's size), or the edge pixels repeated. */
+dg_tensor dg_reflection_pad2d(struct dg_graph *g, dg_tensor x, unsigned left, unsigned right,
+			      unsigned top, unsigned bottom);
+dg_tensor dg_replication_pad2d(struct dg_graph *g, dg_tensor x, unsigned left, unsigned right,
+			       unsigned top, unsigned bottom);
+/* N×C×H×W -> N×C×fH×fW, each pixel repeated f×f times. */
 dg_tensor dg_upsample_nearest(struct dg_graph *g, dg_tensor x, unsigned factor);
-/* Bilinear with align_corners=false (PyTorch's default). */
+/* N×C×H×W -> N×C×fH×fW, bilinear with align_corners=false (PyTorch's
+ * default, F.interpolate(x, scale_factor=f, mode="bilinear")): output i
+ * samples the input at (i + 1/2)/f - 1/2, clamped to the edge pixels. */
 dg_tensor dg_upsample_bilinear(struct dg_graph *g, dg_tensor x, unsigned factor);
-/* Pooling of N×C×H×W over k×k windows with stride k (H, W divisible by k). */
+/* Pooling of N×C×H×W over k×k windows moved by stride (0 means k) over
+ * the image padded by pad <= k/2 on each side: N×C×OH×OW with OH =
+ * (H + 2·pad - k)/stride + 1 (rounded down), as PyTorch's MaxPool2d and
+ * AvgPool2d.  Max: padding never wins; the gradient of each window goes
+ * to its first maximum in row-major order (PyTorch's choice among ties).
+ * Average: with count_include_pad (PyTorch's default) every window
+ * divides by k·k, else by its number of elements inside the image. */
+dg_tensor dg_max_pool2d(struct dg_graph *g, dg_tensor x, unsigned k, unsigned stride,
+			unsigned pad);
+dg_tensor dg_avg_pool2d(struct dg_graph *g, dg_tensor x, unsigned k, unsigned stride,
+			unsigned pad, int count_include_pad);
+/* The same over k×k×k windows of N×C×D×H×W (k³ for count_include_pad). */
+dg_tensor dg_max_pool3d(struct dg_graph *g, dg_tensor x, unsigned k, unsigned stride,
+			unsigned pad);
+dg_tensor dg_avg_pool3d(struct dg_graph *g, dg_tensor x, unsigned k, unsigned stride,
+			unsigned pad, int count_include_pad);
+/* k×k windows that tile the image (H, W divisible by k): the 2-d
+ * poolings with stride k and no padding. */
 dg_tensor dg_avg_pool(struct dg_graph *g, dg_tensor x, unsigned k);
 dg_tensor dg_max_pool(struct dg_graph *g, dg_tensor x, unsigned k);
 
@@ -225,17 +345,41 @@ dg_tensor dg_max_pool(struct dg_graph *g, dg_tensor x, unsigned k);
 dg_tensor dg_batch_norm(struct dg_graph *g, dg_tensor x, dg_tensor gamma, dg_tensor beta,
 			dg_tensor running_mean, dg_tensor running_var,
 			int training, float momentum, float eps);
-/* Normalizes over the axes after the first (layer) or over H, W (instance). */
+/* (x - mean)/sqrt(var + eps)·gamma + beta with the biased variance, as
+ * PyTorch: layer norm over every axis after the first, nn.LayerNorm(
+ * x.shape[1:]), gamma and beta of that shape (per-token layer norm of
+ * N×T×C is that of (N·T)×C); instance norm of N×C×H×W over H and W,
+ * nn.InstanceNorm2d (no running statistics), gamma and beta of C.  Either
+ * may be DG_NONE. */
 dg_tensor dg_layer_norm(struct dg_graph *g, dg_tensor x, dg_tensor gamma, dg_tensor beta,
 			float eps);
 dg_tensor dg_instance_norm(struct dg_graph *g, dg_tensor x, dg_tensor gamma,
 			   dg_tensor beta, float eps);
+/* ProGAN's pixelwise feature normalization of N×C or N×C×H×W:
+ * x / sqrt(mean over C of x² + eps) (ProGAN's eps: 1e-8). */
+dg_tensor dg_pixel_norm(struct dg_graph *g, dg_tensor x, float eps);
+/* Adaptive instance norm (Huang & Belongie 2017): instance norm of x
+ * N×C×H×W without affine parameters, then ·scale + bias, both N×C, per
+ * sample and channel (a style's; StyleGAN's scale is often 1 + its
+ * output). */
+dg_tensor dg_adain(struct dg_graph *g, dg_tensor x, dg_tensor scale, dg_tensor bias, float eps);
+/* ProGAN's minibatch standard deviation: x N×C×H×W -> N×(C+1)×H×W, the
+ * new last channel constant per sample: the standard deviation of each
+ * feature over the sample's group, sqrt(biased variance + 1e-8), averaged
+ * over C, H and W.  Groups of group samples (0, or more than N: the whole
+ * batch; N must be a multiple) are ProGAN's: samples n, n+M, n+2M... with
+ * M = N/group. */
+dg_tensor dg_minibatch_stddev(struct dg_graph *g, dg_tensor x, unsigned group);
 
 /* ---- classification ---------------------------------------------------------- */
 
 /* Along the last axis. */
 dg_tensor dg_softmax(struct dg_graph *g, dg_tensor x);
 dg_tensor dg_log_softmax(struct dg_graph *g, dg_tensor x);
+/* Along any axis (negative: from the end), as torch.softmax(x, dim):
+ * logits N×K×H×W over their K classes are axis 1. */
+dg_tensor dg_softmax_axis(struct dg_graph *g, dg_tensor x, int axis);
+dg_tensor dg_log_softmax_axis(struct dg_graph *g, dg_tensor x, int axis);
 /* idx: i32 (or f32 holding integers) of any shape -> shape×k of 0/1. */
 dg_tensor dg_one_hot(struct dg_graph *g, dg_tensor idx, unsigned k);
 /* Rows of table (V×D) picked by idx (i32, shape S) -> S×D. */
@@ -319,7 +463,13 @@ struct dg_optim {
 				      the update (WGAN weight clipping) */
 	float ema_decay;           /* > 0: keep "<name>.ema" = d·ema + (1-d)·p */
 	struct dg_schedule schedule;
+	/* 1: beta1, beta2 and eps are used as given, zeros included (WGAN-GP
+	 * trains with Adam β = (0, 0.9)); 0: a zero means the default. */
+	int exact;
 };
+/* Replaces the zeros that mean defaults by the defaults, and sets exact:
+ * what dg_optimize will use, spelled out. */
+void dg_optim_resolve(struct dg_optim *o);
 
 /* Appends the backward pass of loss and an update of the parameters in
  * the groups of group_mask.  Returns an update id (> 0) to name in
@@ -334,10 +484,22 @@ double dg_schedule_lr(const struct dg_optim *opt, uint64_t t);
 
 /* ---- variables: parameters, buffers and optimizer state, for checkpoints ------ */
 
-enum dg_var_kind { DG_VAR_PARAM = 1, DG_VAR_BUFFER, DG_VAR_STATE, DG_VAR_COUNTER };
+/* PARAM and BUFFER are the model; STATE and COUNTER the optimizers'
+ * (and the graph's run counter); EMA the averages "<param>.ema" an
+ * optimizer with ema_decay keeps; SCRATCH (dg_variable) is never saved. */
+enum dg_var_kind {
+	DG_VAR_PARAM = 1, DG_VAR_BUFFER, DG_VAR_STATE, DG_VAR_COUNTER, DG_VAR_EMA,
+	DG_VAR_SCRATCH,
+};
 size_t dg_var_count(const struct dg_graph *g);
 const char *dg_var_name(const struct dg_graph *g, size_t i);
 enum dg_var_kind dg_var_kind(const struct dg_graph *g, size_t i);
+/* Rank and dims of variable i (dims may be NULL). */
+unsigned dg_var_shape(const struct dg_graph *g, size_t i, uint64_t dims[DG_MAX_RANK]);
+/* The tensor of the parameter or buffer called name, as dg_param and
+ * dg_buffer returned it; DG_NONE (and no error recorded) when the graph
+ * has none of that name or it is optimizer state or a counter. */
+dg_tensor dg_var_tensor(const struct dg_graph *g, const char *name);
 /* Copies a variable to a new host array (f32, or i64 for counters); the
  * caller frees it.  DG_ENOINPUT for an unknown name. */
 int dg_var_get(struct dg_graph *g, const char *name, struct dg_array **out);
@@ -347,6 +509,9 @@ int dg_var_set(struct dg_graph *g, const char *name, const struct dg_array *a);
 /* Copies the EMA of every parameter that has one into the parameter
  * (for sampling from averaged weights). */
 int dg_graph_use_ema(struct dg_graph *g);
+/* Exchanges every parameter that has an EMA with its EMA; a second call
+ * restores both (pictures from averaged weights during training). */
+int dg_graph_swap_ema(struct dg_graph *g);
 
 /* ---- compile and run ---------------------------------------------------------- */
 

@@ -47,6 +47,16 @@ struct dg_png_options {
 int dg_png_write(FILE *f, const char *name, const struct dg_array *images,
 		 size_t i, const struct dg_png_options *opt);
 
+/* Writes image i as above to the file path, replacing it atomically: a
+ * temporary file beside it is renamed over it, so readers see the old
+ * file or the whole new one, never a part.  Not fsynced (an image is
+ * cheap to make again; two fsyncs per file would cost far more than the
+ * writing): after a system crash the new name may be empty.  Errors as
+ * dg_png_write, and DG_ECANTCREAT (folder missing or not writable) or
+ * DG_EIO naming path; on failure path is untouched. */
+int dg_png_write_file(const char *path, const struct dg_array *images, size_t i,
+		      const struct dg_png_options *opt);
+
 /* Lays out images as a grid: cols×rows cells of H×W, pad pixels between
  * cells and around the edge filled with pad_value, each image scaled by an
  * integer factor (nearest neighbour).  cols or rows 0 picks a near-square

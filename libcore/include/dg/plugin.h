@@ -8,10 +8,14 @@
  * loop, optimizers, checkpoints, progress and I/O.  So every function a
  * plugin provides only appends ops to a graph; none of them runs anything.
  *
- * Versioning: DG_PLUGIN_ABI changes only on an incompatible change.  New
- * fields are appended to struct dg_family and struct dg_model, never
- * inserted; each struct carries its own size so that either side reads only
- * the fields the other side knows about. */
+ * Versioning: DG_PLUGIN_ABI changes only on an incompatible change (ABI 2
+ * added several phases with optimizers of their own, named inputs,
+ * data-space sampling and translation; the loader refuses ABI 1
+ * plugins).  New fields are appended to struct dg_family, struct dg_model,
+ * struct dg_phase and struct dg_step_sampler, never inserted: the family
+ * description carries its own size, and the others are allocated by
+ * libcore and zeroed, so a plugin built against an older header sets only
+ * the fields it knows. */
 #ifndef DG_PLUGIN_H
 #define DG_PLUGIN_H
 
@@ -20,7 +24,7 @@
 #include "dg/graph.h"
 
 /* The ABI major version a plugin must be built for. */
-#define DG_PLUGIN_ABI 1
+#define DG_PLUGIN_ABI 2
 /* The symbol the loader looks up, and its type. */
 #define DG_FAMILY_ENTRY "dg_family_entry"
 struct dg_family;
@@ -29,6 +33,10 @@ typedef const struct dg_family *(*dg_family_entry_fn)(void);
 /* Longest family name; names are [A-Za-z0-9_.-], not starting with '.'
  * (the charset of a checkpoint's family=, so every family can be saved). */
 #define DG_FAMILY_MAX_NAME 64
+
+/* Longest name of a hyperparameter, phase, term or input: names are
+ * [a-z0-9_]{1,DG_NAME_MAX}, and become manifest keys. */
+#define DG_NAME_MAX 40
 
 /* ---- hyperparameters ------------------------------------------------------ */
 
@@ -45,7 +53,7 @@ enum dg_hparam_type {
  * loader parses every default and refuses the plugin if one is invalid.
  * lo == hi (e.g. both 0) means unbounded. */
 struct dg_hparam {
-	const char *name;          /* [a-z0-9_], unique in the table */
+	const char *name;          /* [a-z0-9_]{1,DG_NAME_MAX}, unique in the table */
 	enum dg_hparam_type type;
 	const char *def;
 	double lo, hi;             /* DG_HP_INT, DG_HP_FLOAT */
@@ -78,30 +86,8 @@ const char *dg_hparams_text(const struct dg_hparams *hp, size_t i);
 
 /* ---- a model being built ----------------------------------------------------- */
 
-#define DG_MAX_PHASES 4
+/* Most terms loglik() may return (the size of its out array). */
 #define DG_MAX_TERMS 16
-
-/* One optimizer step of a training iteration: minimize loss over the
- * parameters in groups (DG_GROUP bits), steps times per iteration (0
- * means 1).  A VAE has one phase; a WGAN has "critic" (group 1, 5 steps)
- * then "generator" (group 0, 1 step).  optim, if not NULL, is the family's
- * recommended optimizer (DCGAN's Adam β1 = 0.5); dg-train's options
- * override its learning rate. */
-struct dg_phase {
-	const char *name;
-	dg_tensor loss;            /* a scalar */
-	unsigned groups;
-	unsigned steps;
-	const struct dg_optim *optim;
-};
-
-/* A named scalar (a training term such as "rec" or "kl", mean over the
- * batch) or per-example vector (a likelihood metric, in nats), reported
- * by name in progress lines, logs and dg-eval. */
-struct dg_term {
-	const char *name;          /* [a-z0-9_], static in the plugin */
-	dg_tensor value;
-};
 
 enum dg_prior {
 	DG_PRIOR_NONE = 0,         /* no prior: latents only come from encode */
@@ -109,16 +95,68 @@ enum dg_prior {
 	DG_PRIOR_UNIFORM,          /* U(-1, 1)^d */
 };
 
+/* Data inputs beyond x and y, declared by a family in its table (struct
+ * dg_family.inputs), fed by the trainer from datasets of their own
+ * (`dg-train -d A -d B`, or `-d NAME=DATA`) and created in build() by
+ * dg_model_input().  Each has its own image shape, checked when the
+ * model is built and kept in the checkpoint. */
+enum dg_input_kind {
+	DG_INPUT_PAIRED = 1,       /* item i goes with item i of x: the same
+				      count, drawn in x's order (pix2pix's
+				      targets, inpainting masks) */
+	DG_INPUT_UNPAIRED,         /* a second domain, shuffled on its own and
+				      cycled when shorter (CycleGAN) */
+};
+struct dg_input_decl {
+	const char *name;          /* [a-z0-9_], not "x" or "y" */
+	enum dg_input_kind kind;
+	const char *help;          /* one line for `dg-train -p F --help` */
+};
+
+/* One optimizer step of a training iteration (a "phase"), declared in
+ * build() by dg_model_phase(), which returns a phase owned by libcore
+ * with name, loss and groups set and the rest zero; the family may then
+ * set the optional fields.  A VAE has one phase; a WGAN-GP has "critic"
+ * (group 1, 5 steps) then "generator" (group 0); StyleGAN2 adds a lazy
+ * R1 phase with every = 16.
+ *
+ * An iteration runs the phases in the order they were declared.  It
+ * draws one batch, which the first step of every phase sees; each
+ * further step of a phase draws a fresh batch (a critic trained 5 times
+ * sees 5 batches).  A phase with every = N runs on iterations 0, N, 2N...
+ * (counted from the start of training, so --resume keeps the rhythm). */
+struct dg_phase {
+	const char *name;          /* [a-z0-9_]; set by dg_model_phase() */
+	dg_tensor loss;            /* a scalar; set by dg_model_phase() */
+	unsigned groups;           /* DG_GROUP bits; set by dg_model_phase() */
+	unsigned steps;            /* optimizer steps per iteration (0: 1) */
+	unsigned every;            /* run every N-th iteration (0: 1) */
+	/* The family's recommended optimizer (copied at build; NULL: Adam,
+	 * lr 1e-3).  `dg-train --lr` overrides its learning rate for every
+	 * phase, `--lr NAME=RATE` for one.  ema_decay > 0 keeps an average
+	 * of the phase's parameters, which the inference tools use. */
+	const struct dg_optim *optim;
+};
+
+/* A named scalar reported by a phase (mean over its batch), or by
+ * loglik() a per-example vector in nats ("nelbo", "rec", "kl", "iwae"). */
+struct dg_term {
+	const char *name;          /* [a-z0-9_], static in the plugin */
+	dg_tensor value;
+};
+
+struct dg_model_core;          /* libcore's bookkeeping: phases, terms, inputs */
+
 /* What libcore hands a family's functions.  libcore fills the "in"
- * fields, then calls build(), which fills the "out" fields; the same
- * struct is then passed to encode/decode/sample/loglik, which append
- * further computations to the same graph and so share its parameters.
- * Strings the plugin stores must be static (they outlive the call). */
+ * fields, then calls build(), which fills the "out" fields and declares
+ * phases and terms; the same struct is then passed to the inference
+ * functions, which append further computations to the same graph and so
+ * share its parameters.  Strings the plugin stores must be static. */
 struct dg_model {
 	uint32_t struct_size;          /* in: sizeof(struct dg_model) of libcore */
 	struct dg_graph *g;            /* in: the graph to build on */
 	const struct dg_hparams *hp;   /* in: validated values */
-	unsigned channels, height, width; /* in: the data shape C×H×W */
+	unsigned channels, height, width; /* in: the data shape C×H×W of x */
 	unsigned classes;              /* in: label count; 0 when unlabelled */
 	uint64_t batch;                /* in: the training batch size */
 	int training;                  /* in: build for training (dropout,
@@ -128,13 +166,37 @@ struct dg_model {
 
 	unsigned latent_dim;           /* out: size of a latent code (0: none) */
 	enum dg_prior prior;           /* out */
-	unsigned nphases;              /* out: 1..DG_MAX_PHASES */
-	struct dg_phase phases[DG_MAX_PHASES];
-	unsigned nterms;               /* out: terms to report, 0..DG_MAX_TERMS */
-	struct dg_term terms[DG_MAX_TERMS];
 	void *priv;                    /* out: the plugin's own state (tensor
 					  handles of its parameters), freed by
 					  its release() */
+	struct dg_model_core *core;    /* libcore's; plugins do not touch it */
+};
+
+/* Declares a training phase: minimize loss (a scalar) over the
+ * parameters in groups.  Returns the phase, to set steps, every and
+ * optim on, or NULL after an error (recorded on m->g, so build() may go
+ * on and return dg_graph_status(m->g)).  Names are unique. */
+struct dg_phase *dg_model_phase(struct dg_model *m, const char *name, dg_tensor loss,
+				unsigned groups);
+/* Declares a term that phase reports, measured in its own step: the
+ * trainer reads it after every run of that phase and averages it over
+ * the runs of an epoch.  Names are unique among the model's terms and
+ * keep their declaration order in progress lines and logs.  Returns
+ * the graph's status. */
+int dg_model_term(struct dg_model *m, struct dg_phase *phase, const char *name,
+		  dg_tensor value);
+/* The tensor of the declared data input name (batch×C×H×W f32 in [0,1],
+ * its own shape), created on first use.  DG_NONE and an error on m->g
+ * for a name the family did not declare, or when the model is built
+ * without that input's data. */
+dg_tensor dg_model_input(struct dg_model *m, const char *name);
+
+/* Data-space sampling (DG_CAP_SAMPLE_STEPS): what sample_step() fills. */
+struct dg_step_sampler {
+	dg_tensor next;            /* the canvas after step pos (same shape) */
+	uint64_t steps;            /* steps to draw a whole image (H×W, or
+				      H×W×C when channels are drawn apart) */
+	uint64_t steps_per_row;    /* steps per image row (--keep-rows) */
 };
 
 /* ---- the family description ---------------------------------------------------- */
@@ -148,6 +210,9 @@ enum {
 	DG_CAP_SAMPLE_DATA = 1u << 3,   /* sample() draws images */
 	DG_CAP_LIKELIHOOD = 1u << 4,    /* loglik() */
 	DG_CAP_CONDITIONAL = 1u << 5,   /* uses labels (y) when present */
+	DG_CAP_SAMPLE_STEPS = 1u << 6,  /* sample_step(): images drawn by a
+					   step run repeatedly on a canvas */
+	DG_CAP_TRANSLATE = 1u << 7,     /* translate(): image -> image */
 };
 
 /* Every function returns DG_OK or a status, normally that of
@@ -161,12 +226,15 @@ struct dg_family {
 	const char *name;              /* must equal the <name> of dg-<name>.so */
 	const char *summary;           /* one line, no final period */
 	const struct dg_hparam *hparams; /* NULL-name-terminated; NULL: none */
+	const struct dg_input_decl *inputs; /* NULL-name-terminated data inputs
+					  beyond x and y; NULL: none */
 	uint32_t caps;                 /* DG_CAP_* */
 
 	/* Declares every parameter (dg_param, dg_buffer), always in the same
 	 * order with the same names whatever m->training is, since names are
-	 * checkpoint members and order keys initial values; then from m->x
-	 * and m->y the training phases and terms.  Required. */
+	 * checkpoint members and order keys initial values; then from m->x,
+	 * m->y and its inputs the training phases (dg_model_phase) and
+	 * their terms (dg_model_term).  At least one phase.  Required. */
 	int (*build)(struct dg_model *m);
 	/* x: n×C×H×W f32 in [0,1] (any n), y: n labels or DG_NONE.  *mean:
 	 * n×latent_dim (the posterior mean, or the code of a deterministic
@@ -180,6 +248,20 @@ struct dg_family {
 	 * n×C×H×W images in [0,1] (DG_CAP_SAMPLE_DATA).  A family without a
 	 * prior may provide sample() only to explain why it refuses. */
 	int (*sample)(struct dg_model *m, uint64_t n, float t, dg_tensor y, dg_tensor *out);
+	/* One step of data-space sampling.  canvas: an n×C×H×W variable
+	 * holding the images so far (zeros at the start, or the kept pixels
+	 * of images being completed); pos: an i32 scalar, fed before each
+	 * run, the index of this step (0 .. steps-1, in the family's order,
+	 * row by row).  The family returns in out->next the canvas with the
+	 * values of step pos drawn at temperature t (it may compute only what
+	 * that position needs) and libcore writes it back to the canvas after
+	 * the run, all on the device. */
+	int (*sample_step)(struct dg_model *m, dg_tensor canvas, dg_tensor pos, float t,
+			   dg_tensor y, struct dg_step_sampler *out);
+	/* x: n×C×H×W f32 in [0,1] -> *out: n×C'×H'×W' f32 in [0,1], the
+	 * image the model makes of x (pix2pix's output; an autoencoder's
+	 * reconstruction). */
+	int (*translate)(struct dg_model *m, dg_tensor x, dg_tensor y, dg_tensor *out);
 	/* Per-example likelihood metrics of x (n×C×H×W), in nats, named
 	 * ("nelbo", "rec", "kl", "iwae"), with k importance samples where
 	 * the family uses them; fills out[0..*nout), *nout <= DG_MAX_TERMS. */
@@ -189,10 +271,10 @@ struct dg_family {
 	void (*release)(struct dg_model *m);
 };
 
-/* The size of the first version of struct dg_family: a plugin's
+/* The size of the first version of ABI 2's struct dg_family: a plugin's
  * struct_size may be larger (a newer minor; libcore ignores what it does
  * not know) but never smaller. */
-#define DG_FAMILY_SIZE_V1 (offsetof(struct dg_family, release) + sizeof(void (*)(void)))
+#define DG_FAMILY_SIZE_V2 (offsetof(struct dg_family, release) + sizeof(void (*)(void)))
 
 /* ---- loading -------------------------------------------------------------------- */
 
@@ -206,7 +288,7 @@ char **dg_plugin_dirs(void);
 
 /* Loads family name from the first directory holding dg-<name>.so, with
  * dlopen(RTLD_NOW | RTLD_LOCAL), and checks it: the entry symbol exists,
- * abi_version is DG_PLUGIN_ABI, struct_size >= DG_FAMILY_SIZE_V1, name
+ * abi_version is DG_PLUGIN_ABI, struct_size >= DG_FAMILY_SIZE_V2, name
  * matches, the hyperparameter table and capabilities are consistent.
  * Families stay loaded for the life of the process (their strings and
  * functions are referenced from models), and loading one twice returns
@@ -227,16 +309,42 @@ int dg_family_list(void (*warn)(void *ctx, const char *message), void *ctx,
 
 /* ---- building models: calls into a family, with checks ------------------------ */
 
-/* Fills m's "in" fields (struct_size, g, hp, shape, batch, training, x,
- * y), all "out" fields zeroed; x and y are created as the inputs "x" and
- * "y" (y only when classes > 0) of batch rows.  Then calls f->build and
- * checks what it returned: 1..DG_MAX_PHASES phases with scalar losses,
- * named terms, and the graph's status.  Errors are prefixed with the
- * family's name.  The caller owns g and calls dg_model_release(). */
+/* The shape of a data input (x's, or a declared input's). */
+struct dg_input_shape {
+	const char *name;              /* "x", or a name of f->inputs */
+	unsigned channels, height, width;
+};
+
+/* What a model is built for. */
+struct dg_model_spec {
+	unsigned channels, height, width; /* x: C×H×W */
+	unsigned classes;              /* label count (0: no y input) */
+	uint64_t batch;                /* rows of x, y and the other inputs */
+	int training;
+	/* Shapes of declared inputs that have data (training: every one
+	 * the family declares; inference: those saved in the checkpoint). */
+	const struct dg_input_shape *inputs;
+	size_t ninputs;
+};
+
+/* Fills m's "in" fields from spec, all "out" fields zeroed; x and y are
+ * created as the inputs "x" and "y" (y only when classes > 0) of batch
+ * rows.  Then calls f->build and checks what it declared: at least one
+ * phase, each with a scalar loss and groups; terms of those phases;
+ * that a training build used every declared input; and the graph's
+ * status.  Errors are prefixed with the family's name.  The caller owns
+ * g and, after a success, calls dg_model_release(); a failure releases
+ * what the family allocated itself. */
 int dg_model_build(const struct dg_family *f, struct dg_model *m, struct dg_graph *g,
-		   const struct dg_hparams *hp, unsigned channels, unsigned height,
-		   unsigned width, unsigned classes, uint64_t batch, int training);
+		   const struct dg_hparams *hp, const struct dg_model_spec *spec);
 void dg_model_release(const struct dg_family *f, struct dg_model *m);
+
+/* What build() declared: phases in order, terms in order with the index
+ * of the phase that reports each. */
+size_t dg_model_phase_count(const struct dg_model *m);
+const struct dg_phase *dg_model_phase_at(const struct dg_model *m, size_t i);
+size_t dg_model_term_count(const struct dg_model *m);
+const struct dg_term *dg_model_term_at(const struct dg_model *m, size_t i, size_t *phase);
 
 /* Hyperparameter values for plugin code.  Asking for a name the family
  * does not declare, or with the wrong type, is a plugin bug: it records

@@ -41,6 +41,12 @@ int dg_meta_merge(struct dg_meta *dst, const struct dg_meta *src);
 int dg_meta_parse(struct dg_meta *m, const char *text, size_t len);
 /* Formats as "key=value\n" lines; caller frees *text with free(). */
 int dg_meta_format(const struct dg_meta *m, char **text, size_t *len);
+/* The labels= key of a record of n items ("3,0,7": n labels in
+ * 0..2^31-1): set from y[0..n), and parsed into y (*found = 0 and y
+ * untouched when the key is absent; DG_EDATA when it does not hold
+ * exactly n labels). */
+int dg_meta_set_labels(struct dg_meta *m, const int32_t *y, uint64_t n);
+int dg_meta_get_labels(const struct dg_meta *m, uint64_t n, int32_t *y, int *found);
 
 /* ---- reading ---------------------------------------------------------- */
 
@@ -66,6 +72,10 @@ struct dg_record {
  * failure (message set; a missing file is DG_ENOINPUT). */
 struct dg_reader *dg_reader_fd(int fd, const char *name);
 struct dg_reader *dg_reader_file(FILE *f, const char *name);
+/* Reads through in (which must outlive the reader, and is not closed by
+ * it), from where it stands: bytes peeked at are read again. */
+struct dg_input;
+struct dg_reader *dg_reader_input(struct dg_input *in);
 /* path "-" reads stdin. */
 struct dg_reader *dg_reader_open(const char *path);
 void dg_reader_close(struct dg_reader *r);
@@ -78,6 +88,12 @@ int dg_reader_unread(struct dg_reader *r, const void *bytes, size_t len);
 /* The name used in messages ("stdin" for "-"). */
 const char *dg_reader_name(const struct dg_reader *r);
 
+/* The largest payload a reader allocates: DG_STREAM_MAX_BYTES from the
+ * environment, else 2 GiB.  DG_EUSAGE naming the variable when it is
+ * malformed.  A writer that gathers images into records (dg-encode) keeps
+ * each within it, so that every dg tool can read them. */
+int dg_stream_max_payload(uint64_t *bytes);
+
 /* Largest payload dg_reader_payload()/dg_read_array() will allocate
  * (default 2 GiB, or DG_STREAM_MAX_BYTES from the environment; when that
  * is malformed, they fail with DG_EUSAGE unless this is called). */
@@ -86,7 +102,11 @@ void dg_reader_set_max_payload(struct dg_reader *r, uint64_t bytes);
 /* Advances to the next record, skipping (and checksumming) whatever is
  * left of the current payload.  Sets *rec, or NULL at a clean end of
  * stream (EOF exactly between records).  Errors: DG_EDATA for anything
- * malformed (message names the record), DG_EIO for read errors. */
+ * malformed (message names the record), DG_EIO for read errors.  When
+ * the error spoils only this record (invalid metadata; see
+ * dg_reader_broken()), the record is consumed and *rec is still set, to
+ * its header with empty metadata, so that a lister can show it as bad;
+ * otherwise *rec is NULL on error. */
 int dg_reader_next(struct dg_reader *r, const struct dg_record **rec);
 
 /* Reads the next len bytes of the current payload into buf (chunked

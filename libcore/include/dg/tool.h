@@ -5,6 +5,7 @@
 #ifndef DG_TOOL_H
 #define DG_TOOL_H
 
+#include <stddef.h>
 #include <stdio.h>
 #include "dg/error.h"
 
@@ -41,6 +42,12 @@ int dg_tool_check_binary_output(FILE *f);
  * DG_EIO with a message (a closed pipe is not an error).  Errors already
  * reported are not printed again.  Use as `return dg_tool_exit(st);`. */
 int dg_tool_exit(int status);
+
+/* Replaces path with len bytes atomically (a temporary beside it,
+ * flushed, then renamed): readers and a later run see the old file or the
+ * whole new one, never a truncated one.  Errors: DG_ECANTCREAT or DG_EIO
+ * naming path; path is then untouched. */
+int dg_file_replace(const char *path, const void *bytes, size_t len);
 
 /* Parses option values strictly: the whole string, in range.  Return
  * DG_EUSAGE with a message naming opt on failure. */

@@ -20,32 +20,50 @@
 #include "dg/dataset.h"
 #include "dg/plugin.h"
 
+/* A dataset for one of the family's declared inputs (struct
+ * dg_family.inputs).  It must outlive the trainer. */
+struct dg_train_input {
+	const char *name;
+	struct dg_dataset *ds;
+};
+
 /* Settings of a run.  For dg_trainer_resume() a field left 0 (NULL)
  * takes the checkpoint's value, so that the continuation is exact;
  * setting one is allowed but gives a different run. */
 struct dg_train_config {
 	uint64_t batch;          /* images per step (0: 128) */
-	double lr;               /* learning rate (0: 1e-3, or the phase's own
-				    recommended optimizer's rate) */
+	double lr;               /* learning rate of every phase (0: each
+				    phase's own: its family's recommended
+				    rate, else 1e-3; on resume, the saved) */
+	/* "NAME=RATE": the learning rate of phase NAME, after lr (applied in
+	 * order; DG_EUSAGE for a phase the family does not have). */
+	const char *const *phase_lr;
+	size_t nphase_lr;
 	uint64_t seed;           /* weights, data order, noise */
 	int seed_set;            /* seed given (0 is a valid seed) */
 	const char *device;      /* "cpu", "vulkan:N"; NULL: $DG_DEVICE or default */
-	int binarize;            /* dynamic binarization of the images */
+	int binarize;            /* dynamic binarization of x */
 	unsigned snapshot;       /* images in dg_trainer_snapshot() (0: none) */
+	/* Data for the family's other inputs (a resumed run needs them
+	 * again; their positions come from the checkpoint). */
+	const struct dg_train_input *inputs;
+	size_t ninputs;
 };
 
-/* What the callback sees.  Term averages are over the iterations of the
- * current epoch run so far (since the start, or since a resume). */
+/* What the callback sees.  Term averages are over the runs of each
+ * term's phase in the current epoch so far (a checkpoint keeps the sums,
+ * so a resumed run goes on with them); a phase that runs every N
+ * iterations is averaged over the iterations it ran. */
 struct dg_train_progress {
 	uint64_t epoch;          /* 0-based epoch under way (or just ended) */
 	uint64_t epochs;         /* the run's target */
-	uint64_t batch;          /* batches done in this epoch */
+	uint64_t batch;          /* batches drawn in this epoch */
 	uint64_t batches;        /* batches per epoch */
 	uint64_t step;           /* iterations since the start of training */
 	unsigned nterms;
 	const char *const *names;  /* the family's reported terms */
 	const double *terms;       /* their averages */
-	double images_per_s;       /* over this epoch so far */
+	double images_per_s;       /* images drawn per second, this epoch so far */
 	double epoch_seconds;      /* wall time of this epoch so far */
 	double elapsed;            /* wall time of this run (not before resume) */
 	int end_of_epoch;          /* 1: the epoch just ended (and was logged) */
@@ -66,9 +84,10 @@ int dg_trainer_new(const struct dg_family *f, const struct dg_hparams *hp,
 		   struct dg_dataset *ds, const struct dg_train_config *cfg,
 		   struct dg_trainer **out);
 /* A run continued from ck: the family (loaded by name), hyperparameters,
- * batch, learning rate, seed and position from its manifest, the
- * parameters and optimizer state from its members.  DG_EDATA when ds
- * has another image shape than the checkpoint. */
+ * batch, seed, each phase's optimizer and learning rate, and the data
+ * positions from its manifest, the parameters, averages and optimizer
+ * state from its members.  DG_EDATA when ds (or an input's data) has
+ * another image shape than the checkpoint says. */
 int dg_trainer_resume(const struct dg_checkpoint *ck, struct dg_dataset *ds,
 		      const struct dg_train_config *cfg, struct dg_trainer **out);
 void dg_trainer_free(struct dg_trainer *t);
@@ -85,10 +104,13 @@ int dg_trainer_run(struct dg_trainer *t, uint64_t epochs, dg_train_callback cb, 
 int dg_trainer_done(const struct dg_trainer *t, uint64_t epochs);
 
 /* A checkpoint of the current state (caller frees it): manifest keys
- * plugin_abi, hparam.<name>, data_shape, classes, step, epoch, rng,
- * train.batch, train.lr, train.seed, train.batch_index, train.binarize;
- * params/<name> for parameters and buffers, optim/<name> for optimizer
- * state and counters (including the graph's run counter), and log.csv. */
+ * plugin_abi, hparam.<name>, data_shape, classes, input.<name> (shapes
+ * and positions of the other inputs), step, epoch, rng, train.batch,
+ * train.seed, train.batch_index, train.binarize, phase.<name> (the
+ * phase's optimizer with its learning rate, steps and every); members
+ * params/<name> for parameters and buffers, ema/<name> for averages,
+ * optim/<name> for optimizer state and counters (including the graph's
+ * run counter), and log.csv (dg-checkpoint(5)). */
 int dg_trainer_checkpoint(struct dg_trainer *t, struct dg_checkpoint **out);
 /* The same, written atomically to path (flags of dg_checkpoint_write). */
 int dg_trainer_save(struct dg_trainer *t, const char *path, int flags);
@@ -98,16 +120,19 @@ int dg_trainer_save(struct dg_trainer *t, const char *path, int flags);
  * until the next call on t. */
 const char *dg_trainer_log(const struct dg_trainer *t, size_t *len);
 
-/* Pictures of the model as it is, for --snapshot (needs cfg->snapshot).
- * *samples: decoded latents drawn once from the prior with a fixed seed
- * (so successive snapshots show the same codes), or the family's own
- * samples for families that sample in data space; NULL when the family
- * cannot sample.  *recon: for encoders, the first images of the set and
- * their reconstructions from the posterior mean, alternating rows of 8
- * (originals, then reconstructions); NULL otherwise.  Both are N×C×H×W
- * f32 arrays the caller frees.  Training is not disturbed: the graph's
- * run counter is restored afterwards, so a run with snapshots gives the
- * same model as one without. */
+/* Pictures of the model as it is, for --snapshot (needs cfg->snapshot),
+ * from its averaged weights where it keeps averages (as the inference
+ * tools use them).  *samples: decoded latents drawn once from the prior
+ * with a fixed seed (so successive snapshots show the same codes), or
+ * the family's own samples for families that sample in data space; NULL
+ * when the family cannot sample.  *recon: for families that translate
+ * images or encode and decode them, the first images of the set and
+ * what the model makes of them (its translation, else its
+ * reconstruction from the posterior mean), alternating rows of 8; NULL
+ * otherwise.  Both
+ * are N×C×H×W f32 arrays the caller frees.  Training is not disturbed:
+ * the graph's run counter and the weights are restored afterwards, so a
+ * run with snapshots gives the same model as one without. */
 int dg_trainer_snapshot(struct dg_trainer *t, struct dg_array **samples,
 			struct dg_array **recon);
 
@@ -128,29 +153,5 @@ uint64_t dg_trainer_step(const struct dg_trainer *t);
 uint64_t dg_trainer_batches(const struct dg_trainer *t);
 /* The resolved device id ("cpu", "vulkan:0"). */
 const char *dg_trainer_device(const struct dg_trainer *t);
-
-/* ---- inference: a trained model rebuilt from a checkpoint ------------- */
-
-/* What dg-sample and dg-decode use: the family (loaded by the
- * checkpoint's name), its hyperparameters from the manifest, the data
- * shape and classes, a graph built for inference (training = 0) with the
- * parameters restored from params/ members (read ck with
- * DG_CHECKPOINT_NO_OPTIM: optimizer state is not used).  The caller
- * appends the family's sample/decode computations on m.g, compiles them
- * on device and runs them. */
-struct dg_inference {
-	const struct dg_family *f;
-	struct dg_hparams *hp;
-	struct dg_graph *g;
-	struct dg_model m;
-	unsigned channels, height, width, classes;
-	char device[64];        /* resolved device id */
-	int built;
-};
-/* batch: rows of the model's x input (any n >= 1); seed: the graph's
- * random streams; device as in struct dg_train_config. */
-int dg_inference_load(const struct dg_checkpoint *ck, const char *device, uint64_t batch,
-		      uint64_t seed, struct dg_inference **out);
-void dg_inference_free(struct dg_inference *inf);
 
 #endif

@@ -1,4 +1,4 @@
-/* bad_size.c — a description shorter than ABI 1's struct: refused, as
+/* bad_size.c — a description shorter than ABI 2's struct: refused, as
  * libcore would read past its end. */
 #include <dg.h>
 

@@ -5,8 +5,7 @@
 
 static int build(struct dg_model *m)
 {
-	m->nphases = 1;
-	m->phases[0] = (struct dg_phase){"fit", dg_scalar(m->g, 0), DG_GROUP(0), 1, NULL};
+	dg_model_phase(m, "fit", dg_scalar(m->g, 0), DG_GROUP(0));
 	return dg_graph_status(m->g);
 }
 

@@ -66,11 +66,9 @@ static int build(struct dg_model *m)
 	dg_tensor loss = dg_mul_scalar(g, rec, (float)dg_model_float(m, "scale"));
 	m->latent_dim = (unsigned)h;
 	m->prior = DG_PRIOR_NONE;
-	m->nphases = 1;
-	m->phases[0] = (struct dg_phase){"ae", loss, DG_GROUP(0), 1, NULL};
-	m->nterms = 2;
-	m->terms[0] = (struct dg_term){"loss", loss};
-	m->terms[1] = (struct dg_term){"rec", rec};
+	struct dg_phase *ph = dg_model_phase(m, "ae", loss, DG_GROUP(0));
+	dg_model_term(m, ph, "loss", loss);
+	dg_model_term(m, ph, "rec", rec);
 	return dg_graph_status(g);
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-# streamtool.py — test helper for dg-decode.t: writes dg-stream(5) records
-# from man/dg-stream.5 (independently of libdg) and reads PNG pixels back.
+# streamtool.py — test helper for dg-decode.t and toygan.t: writes
+# dg-stream(5) records from man/dg-stream.5 (independently of libdg) and
+# reads PNG pixels back.
 #
 #   streamtool.py write DTYPE DIMS [key=value...]  record to stdout; element
 #                                                  i holds (37*i + 11) % 256
@@ -9,6 +10,10 @@
 #                                 interleaved 8-bit samples
 #   streamtool.py png FILE        "W H COLOURTYPE DEPTH sha256" of a PNG's
 #                                 samples (8-bit, non-interlaced)
+#   streamtool.py points N SEED [flip]
+#                                 N points of eight Gaussian blobs on a ring
+#                                 in [0,1]^2 as one N×1×1×2 f32 image
+#                                 record; flip writes 1 - each point
 import hashlib
 import struct
 import sys
@@ -22,14 +27,15 @@ def value(i):
     return (37 * i + 11) % 256
 
 
-def write(dtype, dims, meta):
+def write(dtype, dims, meta, vals=None):
     code, fmt = DTYPES[dtype]
     count = 1
     for d in dims:
         count *= d
-    vals = [value(i) for i in range(count)]
-    if fmt != "B" and fmt != "<i":
-        vals = [v / 255.0 for v in vals]
+    if vals is None:
+        vals = [value(i) for i in range(count)]
+        if fmt != "B" and fmt != "<i":
+            vals = [v / 255.0 for v in vals]
     payload = b"".join(struct.pack(fmt, v) for v in vals)
     text = "".join(m + "\n" for m in meta).encode()
     crc = zlib.crc32(payload, zlib.crc32(text))
@@ -94,6 +100,21 @@ def png(path):
     print(w, h, ctype, depth, hashlib.sha256(bytes(out)).hexdigest())
 
 
+def points(n, seed, flip):
+    import math
+    import random
+    rng = random.Random(seed)
+    vals = []
+    for _ in range(n):
+        a = 2 * math.pi * rng.randrange(8) / 8
+        for v in (0.5 + 0.35 * math.cos(a), 0.5 + 0.35 * math.sin(a)):
+            v = min(1.0, max(0.0, v + rng.gauss(0, 0.02)))
+            # 1 - v of the stored float, so that x2 = 1 - x holds exactly
+            v = struct.unpack("<f", struct.pack("<f", v))[0]
+            vals.append(1 - v if flip else v)
+    write("f32", [n, 1, 1, 2], ["space=image"], vals)
+
+
 def dims_of(s):
     return [int(d) for d in s.split("x")]
 
@@ -104,3 +125,5 @@ elif sys.argv[1] == "image":
     print(image(dims_of(sys.argv[2]), int(sys.argv[3])))
 elif sys.argv[1] == "png":
     png(sys.argv[2])
+elif sys.argv[1] == "points":
+    points(int(sys.argv[2]), int(sys.argv[3]), len(sys.argv) > 4 and sys.argv[4] == "flip")

@@ -1,0 +1,86 @@
+/* dg/inference.h — a trained model rebuilt from its checkpoint, and the
+ * one path by which every tool asks it something: encode images, decode
+ * codes, sample (latents, images, or images drawn step by step on the
+ * device), complete images, translate images, measure likelihoods.
+ *
+ * Each request takes n rows of host data and returns new host arrays of
+ * n rows.  Underneath, each kind of request is built once on the model's
+ * graph for a fixed batch (the options' batch) and compiled once; longer
+ * requests run in chunks and a short last chunk is padded, so requests
+ * of any size never recompile.  Random draws are keyed by the options'
+ * seed and advance with every run, so one seed gives one sequence of
+ * results. */
+#ifndef DG_INFERENCE_H
+#define DG_INFERENCE_H
+
+#include <stdint.h>
+#include "dg/array.h"
+#include "dg/checkpoint.h"
+#include "dg/plugin.h"
+
+struct dg_inference;
+
+struct dg_inference_options {
+	const char *device;      /* "cpu", "vulkan:N"; NULL: $DG_DEVICE or default */
+	uint64_t batch;          /* rows per run (0: 64) */
+	uint64_t seed;           /* the random streams of sampling and encoding */
+	/* 1: the trained weights even where the checkpoint keeps averages of
+	 * them (ema/ members, used by default: --no-ema). */
+	int raw_weights;
+};
+
+/* What the model is. */
+struct dg_model_info {
+	const struct dg_family *family;
+	const struct dg_hparams *hparams; /* the checkpoint's values */
+	unsigned channels, height, width;  /* its images: C×H×W */
+	unsigned classes;        /* labels it was trained with (0: none) */
+	unsigned latent_dim;     /* size of a code (0: no latent space) */
+	enum dg_prior prior;
+	int conditional;         /* it uses labels: classes > 0 and the family
+				    says so */
+	int ema;                 /* the weights in use are averages (EMA) */
+	const char *device;      /* the resolved device id */
+	uint64_t batch;          /* rows per run */
+};
+
+/* Loads the family named by ck (DG_ENOINPUT with the family's name when it
+ * is not installed), rebuilds the model for inference with the
+ * checkpoint's hyperparameters and data shape, and restores its weights
+ * (ck may be read with DG_CHECKPOINT_NO_OPTIM).  DG_EDATA for a manifest
+ * or member that does not fit.  ck may be freed afterwards. */
+int dg_inference_open(const struct dg_checkpoint *ck, const struct dg_inference_options *opt,
+		      struct dg_inference **out);
+void dg_inference_free(struct dg_inference *inf);
+const struct dg_model_info *dg_inference_info(const struct dg_inference *inf);
+
+/* y: n labels for a conditional model, else NULL (ignored).  Each call
+ * returns new arrays the caller frees; DG_EUSAGE when the family cannot
+ * do what is asked (the message says so). */
+
+/* x: n×C×H×W in [0,1] -> *mean: n×latent_dim (the posterior mean, or a
+ * deterministic code); *sample (if not NULL): a draw from the posterior. */
+int dg_inference_encode(struct dg_inference *inf, uint64_t n, const float *x,
+			const int32_t *y, struct dg_array **mean, struct dg_array **sample);
+/* z: n×latent_dim -> *x: n×C×H×W in [0,1]. */
+int dg_inference_decode(struct dg_inference *inf, uint64_t n, const float *z,
+			const int32_t *y, struct dg_array **x);
+/* n draws at temperature t: latent codes (n×latent_dim) for families that
+ * sample latents, images (n×C×H×W) for the others, drawn step by step on
+ * the device for autoregressive families. */
+int dg_inference_sample(struct dg_inference *inf, uint64_t n, float t, const int32_t *y,
+			struct dg_array **out);
+/* Autoregressive families: x (n×C×H×W) keeps its first keep_rows rows,
+ * the rest of each image is drawn at temperature t. */
+int dg_inference_complete(struct dg_inference *inf, uint64_t n, const float *x,
+			  unsigned keep_rows, float t, const int32_t *y, struct dg_array **out);
+/* x: n×C×H×W -> *out: the images the model makes of them (n×C'×H'×W'). */
+int dg_inference_translate(struct dg_inference *inf, uint64_t n, const float *x,
+			   const int32_t *y, struct dg_array **out);
+/* Per-example metrics of x in nats with k importance samples: *out is
+ * nterms×n, row i named names[i] (valid while inf lives). */
+int dg_inference_loglik(struct dg_inference *inf, uint64_t n, const float *x,
+			const int32_t *y, unsigned k, struct dg_array **out,
+			const char *const **names, unsigned *nterms);
+
+#endif

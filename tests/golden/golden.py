@@ -1,0 +1,157 @@
+"""golden.py — what the golden training-step scripts (vae.py, ae.py) share:
+a writer of dg-stream(5) records, dg's noise, and the loop that records one
+training step and the ten after it.
+
+A golden file tests/data/golden/<family>-<config>.dgt is a dg stream whose
+records say what they are in their metadata (kind=, name=):
+
+  kind=config  a scalar whose metadata is the setup: family, sets (the
+               --set assignments, space-separated), seed (the graph's),
+               batch, shape (CxHxW), classes, steps, lr, torch
+  kind=input   name=x (f32 batch x C x H x W) and name=y (i32 labels)
+  kind=param   every parameter before the first step, in dg's declaration
+               order, named as dg names them
+  kind=noise   the standard normals of the first step's random op
+               (stream=, counter=), as the script used them
+  kind=loss    name=loss: the first step's loss
+  kind=term    the family's other reported terms at the first step
+  kind=grad    every parameter's gradient at the first step
+  kind=losses  name=loss: the losses of the next `steps` steps (same batch)
+
+Optimizer: dg's default, Adam with lr 1e-3, betas (0.9, 0.999), eps 1e-8
+(libcore/run/train.c), the same update as torch.optim.Adam.
+
+Noise: dg draws a random op's values inside the graph from Philox keyed by
+(graph seed, stream DG_OP_STREAM | the op's index among the graph's random
+ops, counter run << 32), run counting the graph's runs from 0
+(libcore/graph/graph_impl.h, libcore/cpu/k_eltwise.c).  These scripts do
+not reimplement the generator: they call libdg's public dg_rng_normal()
+through ctypes (libdg.so from $DG_LIBDG, else build/lib/libdg.so of this
+tree, so run `make` first).  The C test then fails if the graph draws other
+numbers than the ones recorded here, or if its model differs from the
+PyTorch one below. """
+import ctypes
+import os
+import struct
+import sys
+import zlib
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+OUT = os.path.join(ROOT, "tests", "data", "golden")
+
+DG_OP_STREAM = 2 << 40
+STEPS = 10
+LR = 1e-3
+
+# ---- dg-stream(5) records --------------------------------------------------
+
+DTYPES = {np.dtype("float32"): 1, np.dtype("int32"): 6}
+
+
+def record(array, meta):
+    """One record: 128-byte header, metadata, payload, each padded to 64."""
+    a = np.ascontiguousarray(array)
+    dtype = DTYPES[a.dtype]
+    payload = a.astype(a.dtype.newbyteorder("<")).tobytes()
+    text = "".join("%s=%s\n" % (k, v) for k, v in meta.items()).encode()
+    head = bytearray(128)
+    head[0:4] = b"DGST"
+    dims = list(a.shape) + [0] * (8 - a.ndim)
+    struct.pack_into("<HBBIIQQ", head, 4, 1, dtype, a.ndim, 0,
+                     zlib.crc32(text + payload), len(text), len(payload))
+    struct.pack_into("<8Q", head, 32, *dims)
+    struct.pack_into("<I", head, 124, zlib.crc32(bytes(head[:124])))
+    pad = lambda n: b"\0" * (-n % 64)
+    return bytes(head) + text + pad(128 + len(text)) + payload + pad(len(payload))
+
+
+# ---- dg's noise -------------------------------------------------------------
+
+_lib = None
+
+
+def libdg():
+    global _lib
+    if _lib is None:
+        path = os.environ.get("DG_LIBDG") or os.path.join(ROOT, "build", "lib", "libdg.so")
+        if not os.path.exists(path):
+            sys.exit("%s: no libdg at %s (run make, or set DG_LIBDG)" % (sys.argv[0], path))
+        _lib = ctypes.CDLL(path)
+        _lib.dg_rng_normal.argtypes = [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64,
+                                       ctypes.POINTER(ctypes.c_float), ctypes.c_size_t]
+        _lib.dg_rng_normal.restype = None
+    return _lib
+
+
+def dg_normal(seed, stream, counter, shape):
+    """dg_rng_normal(seed, stream, counter): float32 standard normals."""
+    out = np.zeros(int(np.prod(shape)), np.float32)
+    libdg().dg_rng_normal(seed, stream, counter,
+                          out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), out.size)
+    return out.reshape(shape)
+
+
+def op_noise(seed, op, run, shape):
+    """What dg's random_normal op number `op` draws at run `run`."""
+    return dg_normal(seed, DG_OP_STREAM | op, run << 32, shape)
+
+
+# ---- the recording loop -----------------------------------------------------
+
+def data(seed, n, c, h, w, classes):
+    """A batch: pixels uniform in [0, 1), labels uniform over the classes."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, c, h, w), dtype=np.float32)
+    y = rng.integers(0, classes, n).astype(np.int32) if classes else None
+    return x, y
+
+
+def write(name, family, sets, seed, shape, classes, x, y, params, step, noise_shape=None):
+    """Runs step(params, run) -> (loss, {term: value}) once with gradients,
+    then STEPS more Adam steps on the same batch, and writes the file.
+    params: name -> leaf tensor requiring grad, in dg's declaration order."""
+    opt = torch.optim.Adam(list(params.values()), lr=LR, betas=(0.9, 0.999), eps=1e-8)
+    init = {k: v.detach().numpy().copy() for k, v in params.items()}
+    loss, terms = step(0)
+    opt.zero_grad()
+    loss.backward()
+    grads = {k: v.grad.detach().numpy().copy() for k, v in params.items()}
+    first = loss.item()
+    opt.step()
+    later = []
+    for run in range(1, STEPS + 1):
+        l, _ = step(run)
+        opt.zero_grad()
+        l.backward()
+        later.append(l.item())
+        opt.step()
+    c, h, w = shape
+    config = {"kind": "config", "family": family, "sets": " ".join(sets), "seed": seed,
+              "batch": x.shape[0], "shape": "%dx%dx%d" % (c, h, w), "classes": classes,
+              "steps": STEPS, "lr": LR, "torch": torch.__version__,
+              "script": "tests/golden/%s.py" % family}
+    out = [record(np.zeros((), np.float32), config),
+           record(x, {"kind": "input", "name": "x"})]
+    if y is not None:
+        out.append(record(y, {"kind": "input", "name": "y"}))
+    for k, v in init.items():
+        out.append(record(v, {"kind": "param", "name": k}))
+    if noise_shape is not None:
+        out.append(record(op_noise(seed, 0, 0, noise_shape),
+                          {"kind": "noise", "name": "eps", "stream": DG_OP_STREAM,
+                           "counter": 0}))
+    out.append(record(np.float32(first), {"kind": "loss", "name": "loss"}))
+    for k, v in terms.items():
+        out.append(record(np.float32(v.item()), {"kind": "term", "name": k}))
+    for k, v in grads.items():
+        out.append(record(v, {"kind": "grad", "name": k}))
+    out.append(record(np.array(later, np.float32), {"kind": "losses", "name": "loss"}))
+    os.makedirs(OUT, exist_ok=True)
+    path = os.path.join(OUT, "%s-%s.dgt" % (family, name))
+    with open(path, "wb") as f:
+        f.write(b"".join(out))
+    print("%s: loss %.6f, then %s" % (path, first, " ".join("%.4f" % l for l in later)))

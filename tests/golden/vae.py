@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""vae.py — golden references for dg's vae family (plugins/vae.c), written by
+PyTorch: tests/data/golden/vae-<config>.dgt, which tests/t_golden.c checks
+dg against (format and noise: golden.py).  Run it once after `make`, with
+Debian's python3-torch:  /usr/bin/python3 tests/golden/vae.py
+
+The model is written here from the family's description, with PyTorch's
+own layers and losses, not from dg's code: an encoder (two 4x4 stride-2
+convolutions of 32 and 64 channels for arch=conv, then a ReLU hidden layer)
+giving the mean and log-variance of q(z|x); z = mu + exp(logvar/2)·eps with
+eps from dg's generator; a decoder mirroring it to logits; a Bernoulli
+likelihood (BCE with logits) or a Gaussian one with mean sigmoid(logits)
+and log-variance clamp(10·dec.logvar, -7, 2); the analytic KL times beta;
+with iwae_k = K > 1 the importance-weighted bound over K draws.  The one-hot
+label is appended to the encoder's dense input and to z for the
+conditional VAE.  Small sizes (hidden 32, latent 4, 1x8x8 images, batch 8)
+keep the files small. """
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.distributions import Normal
+
+import golden
+
+torch.set_num_threads(1)
+
+HIDDEN, LATENT, BATCH, C, H, W = 32, 4, 8, 1, 8, 8
+D = C * H * W
+CONV1, CONV2 = 32, 64
+
+CONFIGS = [
+    # name, --set assignments, classes, graph seed
+    ("mlp", {}, 0, 101),
+    ("cvae", {"conditional": "1", "beta": "2"}, 10, 102),
+    ("iwae", {"iwae_k": "3"}, 0, 103),
+    ("conv-gauss", {"arch": "conv", "likelihood": "gaussian"}, 0, 104),
+]
+
+
+def params_for(conv, gaussian, classes, seed):
+    """The family's parameters in its declaration order, initialized as
+    it initializes them: dense layers as nn.Linear, convolutions He-uniform
+    with zero biases, dec.logvar 0."""
+    torch.manual_seed(seed)
+    p = {}
+
+    def dense(name, out, inp):
+        lin = torch.nn.Linear(inp, out)
+        p[name + ".w"], p[name + ".b"] = lin.weight, lin.bias
+
+    def conv_w(name, a, b, nbias):   # conv: out x in; transposed: in x out
+        w = torch.empty(a, b, 4, 4)
+        torch.nn.init.kaiming_uniform_(w, nonlinearity="relu")
+        p[name + ".w"], p[name + ".b"] = w, torch.zeros(nbias)
+
+    flat = D
+    if conv:
+        conv_w("enc.conv1", CONV1, C, CONV1)
+        conv_w("enc.conv2", CONV2, CONV1, CONV2)
+        flat = CONV2 * (H // 4) * (W // 4)
+    dense("enc.fc1", HIDDEN, flat + classes)
+    dense("enc.mu", LATENT, HIDDEN)
+    dense("enc.logvar", LATENT, HIDDEN)
+    dense("dec.fc1", HIDDEN, LATENT + classes)
+    if conv:
+        dense("dec.fc2", flat, HIDDEN)
+        conv_w("dec.deconv1", CONV2, CONV1, CONV1)
+        conv_w("dec.deconv2", CONV1, C, C)
+    else:
+        dense("dec.out", D, HIDDEN)
+    if gaussian:
+        p["dec.logvar"] = torch.zeros(1)
+    return {k: v.detach().clone().requires_grad_(True) for k, v in p.items()}
+
+
+def encoder(p, conv, x, oh):
+    h = x
+    if conv:
+        h = F.relu(F.conv2d(h, p["enc.conv1.w"], p["enc.conv1.b"], stride=2, padding=1))
+        h = F.relu(F.conv2d(h, p["enc.conv2.w"], p["enc.conv2.b"], stride=2, padding=1))
+    h = h.flatten(1)
+    if oh is not None:
+        h = torch.cat([h, oh], 1)
+    h = F.relu(F.linear(h, p["enc.fc1.w"], p["enc.fc1.b"]))
+    return (F.linear(h, p["enc.mu.w"], p["enc.mu.b"]),
+            F.linear(h, p["enc.logvar.w"], p["enc.logvar.b"]))
+
+
+def decoder(p, conv, z, oh):
+    h = z if oh is None else torch.cat([z, oh], 1)
+    h = F.relu(F.linear(h, p["dec.fc1.w"], p["dec.fc1.b"]))
+    if not conv:
+        return F.linear(h, p["dec.out.w"], p["dec.out.b"])
+    h = F.relu(F.linear(h, p["dec.fc2.w"], p["dec.fc2.b"]))
+    h = h.view(-1, CONV2, H // 4, W // 4)
+    h = F.relu(F.conv_transpose2d(h, p["dec.deconv1.w"], p["dec.deconv1.b"], stride=2,
+                                  padding=1))
+    h = F.conv_transpose2d(h, p["dec.deconv2.w"], p["dec.deconv2.b"], stride=2, padding=1)
+    return h.flatten(1)
+
+
+def log_px(p, gaussian, logits, xf):
+    """log p(x|z) summed over pixels (last axis)."""
+    if not gaussian:
+        return -F.binary_cross_entropy_with_logits(logits, xf.expand_as(logits),
+                                                   reduction="none").sum(-1)
+    lv = torch.clamp(10 * p["dec.logvar"], -7, 2)
+    return Normal(torch.sigmoid(logits), torch.exp(0.5 * lv)).log_prob(xf).sum(-1)
+
+
+def make_step(p, cfg, x, y, classes, seed):
+    conv = cfg.get("arch") == "conv"
+    gaussian = cfg.get("likelihood") == "gaussian"
+    beta = float(cfg.get("beta", 1))
+    k = int(cfg.get("iwae_k", 1))
+    xt = torch.from_numpy(x)
+    xf = xt.flatten(1)
+    oh = F.one_hot(torch.from_numpy(y).long(), classes).float() if classes else None
+    n = x.shape[0]
+
+    def step(run):
+        mu, logvar = encoder(p, conv, xt, oh)
+        kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum() / n
+        std = torch.exp(0.5 * logvar)
+        if k == 1:
+            eps = torch.from_numpy(golden.op_noise(seed, 0, run, (n, LATENT)))
+            logits = decoder(p, conv, mu + std * eps, oh)
+            if gaussian:
+                rec = -log_px(p, gaussian, logits, xf).sum() / n
+            else:
+                rec = F.binary_cross_entropy_with_logits(logits, xf, reduction="sum") / n
+            loss = rec + beta * kl
+        else:
+            eps = torch.from_numpy(golden.op_noise(seed, 0, run, (k, n, LATENT)))
+            z = mu + std * eps                                   # k x n x latent
+            ohk = None if oh is None else oh.repeat(k, 1)
+            logits = decoder(p, conv, z.reshape(k * n, LATENT), ohk).view(k, n, D)
+            lpx = log_px(p, gaussian, logits, xf)                # k x n
+            lpz = Normal(0.0, 1.0).log_prob(z).sum(-1)
+            lqz = Normal(mu, std).log_prob(z).sum(-1)
+            logw = lpx + beta * (lpz - lqz)
+            loss = -(torch.logsumexp(logw, 0) - math.log(k)).mean()
+            rec = -lpx.mean()
+        return loss, {"recon": rec, "kl": kl}
+    return step
+
+
+def main():
+    for name, cfg, classes, seed in CONFIGS:
+        conv = cfg.get("arch") == "conv"
+        gaussian = cfg.get("likelihood") == "gaussian"
+        k = int(cfg.get("iwae_k", 1))
+        p = params_for(conv, gaussian, classes, seed)
+        x, y = golden.data(seed, BATCH, C, H, W, classes)
+        sets = ["hidden=%d" % HIDDEN, "latent=%d" % LATENT] + \
+            ["%s=%s" % kv for kv in cfg.items()]
+        noise = (BATCH, LATENT) if k == 1 else (k, BATCH, LATENT)
+        golden.write(name, "vae", sets, seed, (C, H, W), classes, x, y, p,
+                     make_step(p, cfg, x, y, classes, seed), noise)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,313 @@
+/* t_golden.c — every family's training step against PyTorch, as llm.c's
+ * test_gpt2.c checks GPT-2: for each reference tests/data/golden/<family>-<config>.dgt
+ * (written once by tests/golden/<family>.py; format in golden.py), on the
+ * cpu device and on Vulkan, build the family's training graph with the
+ * file's hyperparameters and batch, set the initial parameters PyTorch
+ * drew, run one step on the recorded batch and compare the loss, the
+ * reported terms and every parameter's gradient; then the losses of the
+ * next ten Adam steps (lr 1e-3, dg's default) on the same batch.  The
+ * families' noise comes from the graph's own generator, which the scripts
+ * reproduce through libdg: a model, a loss or a noise that diverges from
+ * PyTorch's fails here.
+ *
+ * Tolerances.  Both sides compute in float32 but not in the same order or
+ * with the same formulas (PyTorch's BCE is max(l,0) - l·y + log1p(e^-|l|),
+ * dg's softplus(l) - l·y; oneDNN and PyTorch block their sums differently).
+ * A float32 sum of n terms carries a relative error of about √n·2^-24
+ * typically and n·2^-24 at worst: for the 512 terms of a loss over a batch
+ * of 8 images of 64 pixels, or the 784 of a 28x28 image, that is 1e-6 to
+ * 5e-5 of the sum of magnitudes.  So: the first loss and terms within 1e-5
+ * relative; gradients within 1e-4 of the largest magnitude in the tensor
+ * (they pass through up to six layers of such sums, forward and back,
+ * and near-cancelling elements have no better relative accuracy than
+ * that); the ten later losses within 1e-5 relative, Adam having turned the
+ * gradients' own differences into parameter differences of a few lr·1e-4.
+ * The differences actually seen are printed with each test. */
+#include <dirent.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dg.h"
+/* The stream of a graph's first random op (libcore/graph/graph_impl.h's
+ * DG_OP_STREAM | 0), which the PyTorch scripts draw their noise from: a
+ * contract between them and dg, written out here because this test loads
+ * plugins and so must link libdg.so, not the internal archive. */
+#define DG_OP_STREAM (2ull << 40)
+#include "tap.h"
+
+#define LOSS_TOL 1e-5
+#define GRAD_TOL 1e-4
+#define LATER_TOL 1e-5
+
+struct rec {
+	const char *kind, *name;
+	struct dg_array *a;
+};
+
+struct golden {
+	char file[256];
+	struct rec r[256];
+	size_t n;
+	const struct dg_meta *config;
+};
+
+static const struct dg_array *find(const struct golden *gf, const char *kind, const char *name)
+{
+	for (size_t i = 0; i < gf->n; i++)
+		if (!strcmp(gf->r[i].kind, kind) && (!name || !strcmp(gf->r[i].name, name)))
+			return gf->r[i].a;
+	return NULL;
+}
+
+static const char *cfg(const struct golden *gf, const char *key)
+{
+	const char *v = gf->config ? dg_meta_get(gf->config, key) : NULL;
+	return v ? v : "";
+}
+
+static int load(struct golden *gf, const char *dir, const char *file)
+{
+	char path[1024];
+	memset(gf, 0, sizeof *gf);
+	snprintf(gf->file, sizeof gf->file, "%.*s", (int)(strlen(file) - 4), file);
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	struct dg_reader *rd = dg_reader_open(path);
+	struct dg_array *a = NULL;
+	int st = rd ? 0 : -1;
+	while (!st && !(st = dg_read_array(rd, &a)) && a && gf->n < 256) {
+		const char *k = dg_meta_get(a->meta, "kind"), *nm = dg_meta_get(a->meta, "name");
+		gf->r[gf->n++] = (struct rec){k ? k : "", nm ? nm : "", a};
+		if (k && !strcmp(k, "config"))
+			gf->config = a->meta;
+	}
+	if (st)
+		diag("%s: %s", path, dg_errmsg());
+	dg_reader_close(rd);
+	return st || !gf->config ? -1 : 0;
+}
+
+static void unload(struct golden *gf)
+{
+	for (size_t i = 0; i < gf->n; i++)
+		dg_array_free(gf->r[i].a);
+}
+
+/* got against want (count values): ok when max |got - want| <= tol·max|want|. */
+static int compare(const float *got, const struct dg_array *want, double tol, const char *fmt,
+		   ...) __attribute__((format(printf, 4, 5)));
+static int compare(const float *got, const struct dg_array *want, double tol, const char *fmt,
+		   ...)
+{
+	char what[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	const float *w = want->data;
+	uint64_t n = dg_array_count(want);
+	double err = 0, scale = 0, rel = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		double d = fabs((double)got[i] - w[i]);
+		err = fmax(err, d);
+		scale = fmax(scale, fabs(w[i]));
+		if (fabs(w[i]) > 0)
+			rel = fmax(rel, d / fabs(w[i]));
+	}
+	int pass = isfinite(err) && err <= tol * scale;
+	return ok(pass, "%s: max abs diff %.2g (%.2g of max |ref| %.3g), max elementwise rel "
+		  "%.2g", what, err, scale ? err / scale : err, scale, rel);
+}
+
+/* One reference on one device. */
+static void check(const struct golden *gf, const char *dev)
+{
+	const char *fam = cfg(gf, "family"), *f = gf->file;
+	unsigned c = 0, h = 0, w = 0, classes = (unsigned)atoi(cfg(gf, "classes"));
+	uint64_t batch = strtoull(cfg(gf, "batch"), NULL, 10);
+	uint64_t seed = strtoull(cfg(gf, "seed"), NULL, 10);
+	const struct dg_family *family = NULL;
+	struct dg_hparams *hp = NULL;
+	struct dg_graph *g = NULL;
+	struct dg_model m;
+	struct dg_exec *e = NULL;
+	int built = 0, st;
+	char sets[512], *save = NULL;
+
+	sscanf(cfg(gf, "shape"), "%ux%ux%u", &c, &h, &w);
+	snprintf(sets, sizeof sets, "%s", cfg(gf, "sets"));
+	st = dg_family_load(fam, &family) || dg_hparams_new(family, &hp);
+	for (char *s = strtok_r(sets, " ", &save); s && !st; s = strtok_r(NULL, " ", &save))
+		st = dg_hparams_set(hp, s);
+	if (!st) {
+		g = dg_graph_new(seed);
+		struct dg_model_spec spec = {.channels = c, .height = h, .width = w,
+					     .classes = classes, .batch = batch, .training = 1};
+		st = dg_model_build(family, &m, g, hp, &spec);
+		built = !st;
+	}
+	if (!ok(!st, "%s [%s]: %s builds (%s; batch %llu of %ux%ux%u)", f, dev, fam,
+		cfg(gf, "sets"), (unsigned long long)batch, c, h, w)) {
+		diag("  %s", dg_errmsg());
+		goto out;
+	}
+
+	/* The parameters PyTorch was given: the same names, shapes and order. */
+	dg_tensor ps[256], gs[256];
+	const char *pname[256];
+	size_t np = 0, nv = dg_var_count(g);
+	int same = 1;
+	for (size_t i = 0; i < gf->n; i++)
+		if (!strcmp(gf->r[i].kind, "param")) {
+			size_t k = 0, v;
+			for (v = 0; v < nv; v++) /* the np-th parameter of the graph */
+				if (dg_var_kind(g, v) == DG_VAR_PARAM && k++ == np)
+					break;
+			same &= v < nv && !strcmp(dg_var_name(g, v), gf->r[i].name) &&
+				dg_var_set(g, gf->r[i].name, gf->r[i].a) == 0;
+			if (!same) {
+				diag("  parameter %zu: %s in the file, %s in the graph (%s)", np,
+				     gf->r[i].name, v < nv ? dg_var_name(g, v) : "none", dg_errmsg());
+				break;
+			}
+			pname[np] = gf->r[i].name;
+			ps[np++] = dg_var_tensor(g, gf->r[i].name);
+		}
+	size_t ngraph = 0;
+	for (size_t v = 0; v < nv; v++)
+		ngraph += dg_var_kind(g, v) == DG_VAR_PARAM;
+	if (!ok(same && np == ngraph && np > 0, "%s [%s]: the %zu parameters PyTorch started "
+		"from, by name, shape and declaration order", f, dev, np))
+		goto out;
+
+	/* One executable: loss, terms and gradients out, the Adam update in. */
+	const struct dg_phase *ph = dg_model_phase_at(&m, 0);
+	size_t nterms = dg_model_term_count(&m);
+	dg_tensor loss = ph->loss, outs[300];
+	size_t nout = 0;
+	outs[nout++] = loss;
+	for (size_t t = 0; t < nterms; t++)
+		outs[nout++] = dg_model_term_at(&m, t, NULL)->value;
+	st = dg_gradients(g, loss, np, ps, gs);
+	for (size_t i = 0; i < np; i++)
+		outs[nout++] = gs[i];
+	struct dg_optim opt = {.kind = DG_ADAM, .lr = (float)atof(cfg(gf, "lr"))};
+	int upd = st ? 0 : dg_optimize(g, loss, ph->groups, &opt);
+	const struct dg_array *x = find(gf, "input", "x"), *y = find(gf, "input", "y");
+	st = st || upd <= 0 || !x || dg_compile(g, dev, nout, outs, 1, &upd, &e) ||
+	     dg_exec_feed_array(e, "x", x) || (y && dg_exec_feed_array(e, "y", y)) ||
+	     dg_exec_run(e);
+	if (!ok(!st, "%s [%s]: the training step compiles and runs", f, dev)) {
+		diag("  %s", dg_errmsg());
+		goto out;
+	}
+	float v;
+	v = dg_exec_scalar(e, 0);
+	compare(&v, find(gf, "loss", "loss"), LOSS_TOL, "%s [%s]: loss %.6f", f, dev, v);
+	for (size_t t = 0; t < nterms; t++) {
+		const struct dg_array *want = find(gf, "term", dg_model_term_at(&m, t, NULL)->name);
+		if (!want)
+			continue;
+		v = dg_exec_scalar(e, 1 + t);
+		compare(&v, want, LOSS_TOL, "%s [%s]: term %s %.6f", f, dev, dg_model_term_at(&m, t, NULL)->name, v);
+	}
+	for (size_t i = 0; i < np; i++) {
+		const char *name = pname[i];
+		const struct dg_array *want = find(gf, "grad", name);
+		uint64_t cnt = dg_count(g, gs[i]);
+		float *got = malloc(cnt * sizeof *got);
+		if (!want || dg_array_count(want) != cnt || dg_exec_read(e, 1 + nterms + i, got, cnt))
+			ok(0, "%s [%s]: gradient of %s read", f, dev, name);
+		else
+			compare(got, want, GRAD_TOL, "%s [%s]: gradient of %s", f, dev, name);
+		free(got);
+	}
+	const struct dg_array *later = find(gf, "losses", "loss");
+	uint64_t nl = later ? dg_array_count(later) : 0;
+	for (uint64_t s = 0; s < nl; s++) {
+		st = dg_exec_run(e);
+		v = st ? NAN : dg_exec_scalar(e, 0);
+		struct dg_array one = *later;
+		one.rank = 0;
+		one.data = (float *)later->data + s;
+		compare(&v, &one, LATER_TOL, "%s [%s]: loss %.6f after %llu Adam steps", f, dev, v,
+			(unsigned long long)s + 1);
+	}
+	ok(nl == 10, "%s: ten later losses recorded", f);
+out:
+	dg_exec_free(e);
+	if (built)
+		dg_model_release(family, &m);
+	dg_graph_free(g);
+	dg_hparams_free(hp);
+}
+
+/* The recorded noise is dg's generator at the first random op's stream. */
+static void check_noise(const struct golden *gf)
+{
+	const struct dg_array *eps = find(gf, "noise", NULL);
+	if (!eps)
+		return;
+	uint64_t seed = strtoull(cfg(gf, "seed"), NULL, 10);
+	const char *s = dg_meta_get(eps->meta, "stream"), *c = dg_meta_get(eps->meta, "counter");
+	uint64_t n = dg_array_count(eps);
+	float *v = malloc(n * sizeof *v);
+	dg_rng_normal(seed, DG_OP_STREAM, 0, v, n);
+	ok(s && c && strtoull(s, NULL, 10) == DG_OP_STREAM && !strcmp(c, "0") &&
+		   !memcmp(v, eps->data, n * sizeof *v),
+	   "%s: the first step's %llu normals are dg_rng_normal(seed %llu, DG_OP_STREAM | 0, "
+	   "run 0 << 32)", gf->file, (unsigned long long)n, (unsigned long long)seed);
+	free(v);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int main(void)
+{
+	if (!getenv("DG_PLUGIN_PATH")) {
+		printf("1..0 # SKIP DG_PLUGIN_PATH is set by make check\n");
+		return 0;
+	}
+	const char *src = getenv("DG_SRC");
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s/tests/data/golden", src ? src : ".");
+	const char *devices[2] = {"cpu", NULL};
+	struct dg_device_info info;
+	if (!dg_device_select("vulkan", &info))
+		devices[1] = "vulkan";
+	else
+		diag("no Vulkan device (%s): the cpu device only", dg_errmsg());
+
+	char *files[64];
+	size_t nf = 0;
+	DIR *d = opendir(dir);
+	for (struct dirent *de; d && (de = readdir(d)) && nf < 64;) {
+		size_t len = strlen(de->d_name);
+		if (len > 4 && !strcmp(de->d_name + len - 4, ".dgt"))
+			files[nf++] = strdup(de->d_name);
+	}
+	if (d)
+		closedir(d);
+	qsort(files, nf, sizeof *files, by_name);
+	ok(nf >= 6, "%zu golden references in %s", nf, dir);
+	for (size_t i = 0; i < nf; i++) {
+		static struct golden gf;
+		if (!ok(load(&gf, dir, files[i]) == 0, "%s: reads (config, inputs, parameters, "
+			"gradients, losses)", files[i])) {
+			unload(&gf);
+			continue;
+		}
+		diag("%s: %s, written by PyTorch %s", gf.file, cfg(&gf, "script"), cfg(&gf, "torch"));
+		check_noise(&gf);
+		for (int k = 0; k < 2 && devices[k]; k++)
+			check(&gf, devices[k]);
+		unload(&gf);
+	}
+	for (size_t i = 0; i < nf; i++)
+		free(files[i]);
+	return done_testing();
+}
