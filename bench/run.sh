@@ -57,6 +57,11 @@ if "$PYTHON" -c 'import torch' 2>/dev/null; then
 else
 	echo "# python3-torch not importable by $PYTHON: no PyTorch peers"
 fi
+# dg-train's whole-epoch rate, set beside torch_vae.py's optimizer steps
+# (which leave out batching, shuffling and logging: the comparison
+# favours PyTorch).
+echo "## whole epochs: dg-train -p vae (bench/train_epoch.sh)"
+sh "$here/train_epoch.sh" | tee -a "$out"
 
 # Ratios from this run: dg's figure over PyTorch's (> 1: dg is faster).
 # The engine's MLP VAE benchmark (bench/b_vae.c) prints dg.vae.train in
@@ -83,6 +88,8 @@ awk '
 				ratio("dg/torch " p, p, "torch." p, 1)
 			}
 		ratio("dg/torch vae.train", "dg.vae.train", "torch.vae.train", 1)
+		ratio("dg/torch vae.epoch", "dg.vae.epoch", "torch.vae.train", 1)
+		ratio("dg-train epoch/peak", "dg.vae.epoch.gflops", "peak.measured", 1)
 		ratio("dg/torch sample process", "dg.sample.process", "torch.sample.process", 0)
 	}' "$out"
 exit $status

@@ -33,6 +33,7 @@ float elt(uint op, float x, float v, float w, float p, float q)
 	case DG_ELT_LOG: r = log(x); break;
 	case DG_ELT_SQRT: r = sqrt(x); break;
 	case DG_ELT_RSQRT: r = inversesqrt(x); break;
+	case DG_ELT_RECIP: r = 1.0 / x; break;
 	case DG_ELT_ABS: r = abs(x); break;
 	case DG_ELT_SIGN: r = x > 0.0 ? 1.0 : x < 0.0 ? -1.0 : 0.0; break;
 	case DG_ELT_RELU: r = x > 0.0 ? x : 0.0; break;

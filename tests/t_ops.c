@@ -113,6 +113,7 @@ static uint64_t bidx(const struct shape *out, const struct shape *s, uint64_t i)
 	X(LOG, log(a), dg_log(g, x0)) \
 	X(SQRT, sqrt(a), dg_sqrt(g, x0)) \
 	X(RSQRT, 1 / sqrt(a), dg_rsqrt(g, x0)) \
+	X(RECIP, 1 / a, dg_reciprocal(g, x0)) \
 	X(ABS, fabs(a), dg_abs(g, x0)) \
 	X(SIGN, (a > 0) - (a < 0), dg_sign(g, x0)) \
 	X(RELU, a > 0 ? a : 0, dg_relu(g, x0)) \
@@ -1231,6 +1232,7 @@ static struct tc cases[] = {
 	UN(LOG, POS, 0, 0, 1e-6, 1e-4),
 	UN(SQRT, POS, 0, 0, 1e-6, 1e-4),
 	UN(RSQRT, POS, 0, 0, 1e-6, 1e-4),
+	UN(RECIP, POS, 0, 0, 1e-6, 1e-4),
 	UN(ABS, ANY, 0, 0, 1e-6, 1e-4),
 	{"square", OP_NONE, b_square, ref_square, 1, {S2(3, 7)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
 	UN(RELU, ANY, 0, 0, 1e-6, 1e-4),

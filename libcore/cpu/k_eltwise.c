@@ -60,6 +60,7 @@ static void unary_range(void *ctx, size_t b, size_t e)
 	case OP_LOG: LOOP(logf(v));
 	case OP_SQRT: LOOP(sqrtf(v));
 	case OP_RSQRT: LOOP(1 / sqrtf(v));
+	case OP_RECIP: LOOP(1 / v);
 	case OP_ABS: LOOP(fabsf(v));
 	case OP_SIGN: LOOP((float)((v > 0) - (v < 0)));
 	case OP_RELU: LOOP(v > 0 ? v : 0);

@@ -49,6 +49,11 @@ void dg__bw_rsqrt(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
 	/* d x^-1/2 = -x^-3/2 / 2 = -(y / x) / 2 */
 	gin[0] = mul(g, gy, aff(g, dv(g, id, NODE(id)->in[0]), -0.5f, 0));
 }
+void dg__bw_recip(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
+{
+	/* d x^-1 = -x^-2 = -y² */
+	gin[0] = mul(g, gy, aff(g, mul(g, id, id), -1, 0));
+}
 void dg__bw_abs(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
 {
 	gin[0] = mul(g, gy, un(g, OP_SIGN, NODE(id)->in[0]));

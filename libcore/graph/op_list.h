@@ -32,7 +32,9 @@
  *     an elementwise op) or a new dg_k_<x> in cpu/k_*.c; a oneDNN plan for
  *     it, if any, goes in cpu/plans.c.
  *  5. Its vulkan shader: for an elementwise op a code in vk/kernel_codes.h
- *     and a case in shaders/graph_eltwise.comp; for a new family, a
+ *     (below 32: a fused chain's step holds it in 5 bits) and a case in
+ *     shaders/eltwise_ops.glsl (the switch graph_eltwise.comp and
+ *     graph_chain.comp share); for a new family, a
  *     recorder dg_vkk_<x> in vk/vk_k_<x>.c and a shader.  The recorder's
  *     limits (dtypes, sizes) belong in dg_vkk_supports() in vk/vk_k_ops.c.
  *  6. A test row in tests/t_ops.c (for an elementwise op one line of
@@ -40,8 +42,8 @@
  *     tolerances.  t_ops fails, naming the op, while no row runs it, and
  *     runs with DG_GUARD=1, so a kernel writing out of bounds fails too.
  * A missing kernel or recorder fails the build: every op runs on both
- * backends.  For example, a public elementwise reciprocal was 12 lines in
- * 8 files: its row; dg__bw_recip (gy·-y²); UN(dg_reciprocal, OP_RECIP)
+ * backends.  For example, dg_reciprocal was added this way in 13 lines in
+ * 8 files (git log -S DG_ELT_RECIP): its row; dg__bw_recip (gy·-y²); UN(dg_reciprocal, OP_RECIP)
  * and a declaration in dg/graph.h; `case OP_RECIP: LOOP(1 / v);` in
  * k_eltwise.c; DG_ELT_RECIP and `case DG_ELT_RECIP: r = 1.0 / x;`; and in
  * t_ops.c `X(RECIP, 1 / a, dg_reciprocal(g, x0))` and `UN(RECIP, POS, ...)`. */
@@ -61,6 +63,7 @@ DG_OP(EXP,             "exp",               1, OPF_UNARY,               unary,  
 DG_OP(LOG,             "log",               1, OPF_UNARY,               unary,     log,         unary,           eltwise, DG_ELT_LOG)
 DG_OP(SQRT,            "sqrt",              1, OPF_UNARY,               unary,     sqrt,        unary,           eltwise, DG_ELT_SQRT)
 DG_OP(RSQRT,           "rsqrt",             1, OPF_UNARY,               unary,     rsqrt,       unary,           eltwise, DG_ELT_RSQRT)
+DG_OP(RECIP,           "reciprocal",        1, OPF_UNARY,               unary,     recip,       unary,           eltwise, DG_ELT_RECIP)
 DG_OP(ABS,             "abs",               1, OPF_UNARY,               unary,     abs,         unary,           eltwise, DG_ELT_ABS)
 DG_OP(SIGN,            "sign",              1, OPF_UNARY | OPF_NODIFF,  unary,     none,        unary,           eltwise, DG_ELT_SIGN)
 DG_OP(RELU,            "relu",              1, OPF_UNARY,               unary,     relu,        unary,           eltwise, DG_ELT_RELU)

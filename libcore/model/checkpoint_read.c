@@ -12,6 +12,7 @@
 #include "dg/error.h"
 #include "dg/input.h"
 #include "io/input_impl.h"
+#include "io/stream_reader.h"
 
 /* A member as the manifest announces it. */
 struct expect {
@@ -339,6 +340,8 @@ static int read_tensor(struct rd *r, struct expect *e)
 		return DG_ENOMEM;
 	}
 	dg_reader_set_max_payload(rd, e->size);
+	/* the member's CRC, run by member_read, covers the whole record */
+	dg__reader_crc_by_container(rd);
 	st = dg_read_array(rd, &a);
 	if (!st && !a)
 		st = dg_error(DG_EDATA, "member '%s' holds no record", e->path);

@@ -36,6 +36,7 @@
 #define DG_ELT_STEP 16
 #define DG_ELT_POWS 17
 #define DG_ELT_CAST 18
+#define DG_ELT_RECIP 19
 #define DG_ELT_ADD 20
 #define DG_ELT_SUB 21
 #define DG_ELT_MUL 22

@@ -138,6 +138,7 @@ dg_tensor dg_exp(struct dg_graph *g, dg_tensor x);
 dg_tensor dg_log(struct dg_graph *g, dg_tensor x);
 dg_tensor dg_sqrt(struct dg_graph *g, dg_tensor x);
 dg_tensor dg_rsqrt(struct dg_graph *g, dg_tensor x);
+dg_tensor dg_reciprocal(struct dg_graph *g, dg_tensor x);
 dg_tensor dg_square(struct dg_graph *g, dg_tensor x);
 dg_tensor dg_abs(struct dg_graph *g, dg_tensor x);
 dg_tensor dg_relu(struct dg_graph *g, dg_tensor x);
