@@ -1,5 +1,7 @@
 /* bench/b_vae.c — a training step of PyTorch's example MLP VAE (as in torch_vae.py)
- * compiled for the cpu device: images/s, planned memory, overhead over kernels. */
+ * compiled for the cpu device: images/s, planned memory, overhead over kernels;
+ * then on vulkan, alone and in alternation with the cpu step (the ratio of
+ * the two from the same moments of a shared machine). */
 #define _POSIX_C_SOURCE 200809L   /* setenv: DG_PROFILE is read at compile */
 #include <math.h>
 #include <stdint.h>
@@ -82,6 +84,21 @@ static void step(void *arg)
 	if (dg_exec_run(r->e))
 		r->failed = 1;
 	r->steps++;
+}
+
+/* The cpu and the vulkan step, for time_pair. */
+struct pair {
+	struct run *cpu, *vk;
+};
+
+static void step_cpu(void *arg)
+{
+	step(((struct pair *)arg)->cpu);
+}
+
+static void step_vk(void *arg)
+{
+	step(((struct pair *)arg)->vk);
 }
 
 int main(void)
@@ -174,19 +191,17 @@ int main(void)
 	fflush(stdout);
 	dg_exec_free(p.e);
 
-	dg_exec_free(r.e);
-	dg_graph_free(v.g);
-	v.g = NULL;
-
 	/* The same step on the vulkan backend, when there is a device (on
 	 * lavapipe here: a CPU driver, so this measures the shaders and the
-	 * recorded command buffer, not a GPU).  A new graph: one graph is
-	 * bound to one device. */
+	 * recorded command buffer, not a GPU).  A second graph: one graph is
+	 * bound to one device; the cpu step stays for the paired timing. */
 	struct dg_device_info dev;
 	struct run q = {0};
+	struct vae w = {0};
+	w.x = v.x;
 	if (!dg_device_select("vulkan", &dev)) {
 		const char *lp = getenv("LP_NUM_THREADS");
-		if (build(&v) || compile(&v, "vulkan", &q.e)) {
+		if (build(&w) || compile(&w, "vulkan", &q.e)) {
 			fprintf(stderr, "b_vae: vulkan: %s\n", dg_errmsg());
 			q.failed = 1;
 		} else {
@@ -195,12 +210,21 @@ int main(void)
 			report("dg.vae.train.vulkan", B / tv.median, "images/s",
 			       "same step on %s, LP_NUM_THREADS=%s; best %.0f images/s", dev.name,
 			       lp ? lp : "unset", B / tv.best);
+			/* cpu and vulkan samples in turn, each ~1 s: their ratio
+			 * per round, median over rounds */
+			struct pair pr = {&r, &q};
+			double tc, tk, ratio = time_pair(step_cpu, step_vk, &pr, 1.0, &tc, &tk);
+			report("dg.vae.vulkan_over_cpu", 100 * ratio, "%",
+			       "vulkan images/s as a share of cpu's, samples in alternation "
+			       "(medians %.0f and %.0f images/s)", B / tk, B / tc);
 		}
 		dg_exec_free(q.e);
-		dg_graph_free(v.g);
+		dg_graph_free(w.g);
 	} else {
 		printf("# no vulkan device: %s\n", dg_errmsg());
 	}
+	dg_exec_free(r.e);
+	dg_graph_free(v.g);
 	free(v.x);
 	return r.failed || p.failed || q.failed;
 }

@@ -11,7 +11,8 @@
  *
  * Environment: DG_VK_GEMM_TILES / DG_VK_GEMM_STORAGE pick a shader
  * variant (vk/gemm_tiles.h); B_VK_GEMM_VARIANTS=1 also times a list of
- * tile variants at 128×400×784 (the table in bench/RESULTS.md). */
+ * tile variants at 128×400×784 (the table in bench/RESULTS.md);
+ * B_VK_GEMM_ONLY=conv times the convolutions alone. */
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -94,6 +95,10 @@ static void make_job(struct job *j, struct dg_kcall *c, int reps)
 	c->out = (struct dg_bref){ &j->buf[2], 0 };
 	if (c->bias.off)   /* bias after the output in the same buffer */
 		c->bias = (struct dg_bref){ &j->buf[2], c->n.count * 4 };
+	/* working memory, as backend_vk.c gives a step's calls */
+	uint64_t scratch = dg_vkk_gemm_scratch(vk, c);
+	if (scratch && dg_vk_buffer_create(vk, scratch, DG_VK_MEM_DEVICE, &j->p.scratch))
+		fail("scratch");
 	if (dg_vk_cmd_create(vk, 0, &j->p.cmd) || dg_vk_descs_create(vk, 64, &j->p.descs) ||
 	    dg_vk_cmd_begin(j->p.cmd))
 		fail("command buffer");
@@ -111,8 +116,37 @@ static void free_job(struct job *j)
 {
 	dg_vk_cmd_destroy(j->p.cmd);
 	dg_vk_descs_destroy(j->p.descs);
+	dg_vk_buffer_destroy(vk, &j->p.scratch);
 	for (int i = 0; i < 3; i++)
 		dg_vk_buffer_destroy(vk, &j->buf[i]);
+}
+
+/* GFLOP per CPU-second of the whole process (lavapipe's worker threads
+ * are in it): what a busy core achieves whatever share of the shared
+ * machine the process gets.  Median of BENCH_REPEATS samples. */
+static double per_cpu(void *arg, double flop)
+{
+	double v[101];
+	int reps = bench_repeats();
+	struct timespec a, b;
+	for (int r = 0; r < reps; r++) {
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+		for (int i = 0; i < 3; i++)
+			run(arg);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+		v[r] = flop * 3 / ((b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9) / 1e9;
+	}
+	return median(v, reps);
+}
+
+/* GFLOP per CPU-second of call c (per_cpu). */
+static double cpu_call(struct dg_kcall *c, double flop)
+{
+	struct job j;
+	make_job(&j, c, REPS);
+	double g = per_cpu(&j, flop * REPS);
+	free_job(&j);
+	return g;
 }
 
 /* Median GFLOP/s of call c; also its best. */
@@ -224,33 +258,55 @@ static void conv_call(struct dg_kcall *c, int op, const struct dg_dnnl_conv *v, 
 	}
 }
 
+/* One convolution pass: the default (channels-last) form and, in the same
+ * run, the direct implicit GEMM ($DG_VK_CONV_DIRECT=1), beside oneDNN. */
+static void conv_pass(const char *name, const char *why, int op, const struct dg_dnnl_conv *v,
+		      int bias_lrelu, double flop, double cpu)
+{
+	struct dg_kcall c;
+	double best, bestd;
+	char nm[80];
+
+	conv_call(&c, op, v, bias_lrelu);
+	double g = time_call(&c, flop, &best), gc = cpu_call(&c, flop);
+	setenv("DG_VK_CONV_DIRECT", "1", 1);
+	conv_call(&c, op, v, bias_lrelu);
+	double gd = time_call(&c, flop, &bestd), gdc = cpu_call(&c, flop);
+	unsetenv("DG_VK_CONV_DIRECT");
+	report(name, g, "GFLOP/s", "%s; best %.1f; %.1f per CPU-second; cpu backend %.1f", why,
+	       best, gc, cpu);
+	snprintf(nm, sizeof nm, "%s.direct", name);
+	report(nm, gd, "GFLOP/s", "the same, DG_VK_CONV_DIRECT=1 (implicit GEMM); best %.1f; "
+	       "%.1f per CPU-second", bestd, gdc);
+}
+
 static void bench_conv(void)
 {
-	/* b_conv.c's layer: 64×64×16×16 -> 64×128×8×8, 4×4, stride 2, pad 1. */
+	/* b_conv.c's layer: 64×64×16×16 -> 64×128×8×8, 4×4, stride 2, pad 1;
+	 * its transposed layer (128 -> 64, 8×8 -> 16×16) runs the same three
+	 * GEMMs: deconv forward = bwd-data, deconv bwd-data = forward without
+	 * the epilogue, deconv bwd-weights = bwd-filter. */
 	struct dg_dnnl_conv v = { .n = 64, .ic = 64, .ih = 16, .iw = 16, .oc = 128, .kh = 4,
 				  .kw = 4, .sh = 2, .sw = 2, .ph = 1, .pw = 1, .dh = 1, .dw = 1 };
 	size_t big = 64 * 64 * 16 * 16, small = 64 * 128 * 8 * 8, nw = 128 * 64 * 16;
-	double flop = 2.0 * small * 64 * 16, best, g, cpu;
+	double flop = 2.0 * small * 64 * 16, cpu;
 	struct dg_dnnl_plan *plan;
-	struct dg_kcall c;
 
-	conv_call(&c, OP_CONV, &v, 1);
-	g = time_call(&c, flop, &best);
 	cpu = dg_dnnl_conv_fwd_plan(&plan, &v, DG_DNNL_BIAS, DG_DNNL_LEAKY_RELU, 0.2f) ? 0 :
 	      cpu_gflops(plan, flop, big, nw, 128, small);
-	report("vk.conv.fwd", g, "GFLOP/s", "64x64x16x16 -> 128 k4 s2 p1, bias+lrelu; best %.1f; "
-	       "cpu backend %.1f", best, cpu);
-	conv_call(&c, OP_CONV_BWD_DATA, &v, 0);
-	g = time_call(&c, flop, &best);
+	conv_pass("vk.conv.fwd", "64x64x16x16 -> 128 k4 s2 p1, bias+lrelu", OP_CONV, &v, 1, flop,
+		  cpu);
+	cpu = dg_dnnl_conv_fwd_plan(&plan, &v, 0, DG_DNNL_NONE, 0) ? 0 :
+	      cpu_gflops(plan, flop, big, nw, 0, small);
+	conv_pass("vk.conv.fwd.plain", "no epilogue (= deconv bwd-data)", OP_CONV, &v, 0, flop,
+		  cpu);
 	cpu = dg_dnnl_conv_bwd_data_plan(&plan, &v, 0) ? 0 :
 	      cpu_gflops(plan, flop, small, nw, big, 0);
-	report("vk.conv.bwd_data", g, "GFLOP/s", "dX (also deconv forward); best %.1f; "
-	       "cpu backend %.1f", best, cpu);
-	conv_call(&c, OP_CONV_BWD_FILTER, &v, 0);
-	g = time_call(&c, flop, &best);
+	conv_pass("vk.conv.bwd_data", "dX (= deconv forward)", OP_CONV_BWD_DATA, &v, 0, flop, cpu);
 	cpu = dg_dnnl_conv_bwd_weights_plan(&plan, &v, 0) ? 0 :
 	      cpu_gflops(plan, flop, big, small, nw, 0);
-	report("vk.conv.bwd_filter", g, "GFLOP/s", "dW; best %.1f; cpu backend %.1f", best, cpu);
+	conv_pass("vk.conv.bwd_filter", "dW (= deconv bwd-weights)", OP_CONV_BWD_FILTER, &v, 0,
+		  flop, cpu);
 }
 
 /* Microseconds per dispatch inside one recorded command buffer of 1000
@@ -324,24 +380,6 @@ static void dispatches(const char *threads)
 	}
 }
 
-/* GFLOP per CPU-second of the whole process (lavapipe's worker threads
- * are in it): what a busy core achieves whatever share of the shared
- * machine the process gets.  Median of BENCH_REPEATS samples. */
-static double per_cpu(void *arg, double flop)
-{
-	double v[101];
-	int reps = bench_repeats();
-	struct timespec a, b;
-	for (int r = 0; r < reps; r++) {
-		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
-		for (int i = 0; i < 3; i++)
-			run(arg);
-		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
-		v[r] = flop * 3 / ((b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9) / 1e9;
-	}
-	return median(v, reps);
-}
-
 /* The shader variants at 128×400×784: tiles TMxTN/WGMxWGN, and the
  * default tiles with float texels instead of vec4 and with storage
  * buffers. */
@@ -401,6 +439,13 @@ int main(void)
 	}
 	if (getenv("B_VK_GEMM_VARIANTS"))
 		variants();
+	/* B_VK_GEMM_ONLY=conv: the convolutions alone */
+	const char *only = getenv("B_VK_GEMM_ONLY");
+	if (only && !strcmp(only, "conv")) {
+		bench_conv();
+		dg_vk_close(vk);
+		return 0;
+	}
 	bench_mm(128, 400, 784, 0, 0, 0, "VAE fc1 shape, A·B");
 	bench_mm(128, 400, 784, 0, 1, 1, "VAE fc1 forward x·Wᵀ + bias, relu");
 	bench_mm(128, 784, 400, 0, 0, 0, "VAE dX of fc1, dY·W");

@@ -11,16 +11,25 @@
 // coordinates, skipping the axes whose bit is set in its mask; otherwise
 // an input is either the same shape (index i) or one element (mask != 0).
 // The host merges axes first, so rank is small.  Inputs are read as uint
-// words so that one binding serves every dtype; floats are bit casts.
+// words so that one binding serves every dtype; floats are bit casts.  VEC
+// (constant 3): f32 inputs of the output's shape or single elements,
+// counts and offsets multiples of 4: each invocation computes four outputs
+// through vec4 views of the same bindings (a CPU driver loads four floats
+// for the price of one).
 #include "vk/kernel_codes.h"
 layout(local_size_x = 64) in;
 layout(constant_id = 0) const uint OP = 0;
 layout(constant_id = 1) const uint DT = 0;
 layout(constant_id = 2) const uint GENERAL = 0;
+layout(constant_id = 3) const bool VEC = false;
 layout(std430, binding = 0) readonly buffer A { uint a[]; };
 layout(std430, binding = 1) readonly buffer B { uint b[]; };
 layout(std430, binding = 2) readonly buffer C { uint c[]; };
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+layout(std430, binding = 0) readonly buffer A4 { uvec4 a4[]; };
+layout(std430, binding = 1) readonly buffer B4 { uvec4 b4[]; };
+layout(std430, binding = 2) readonly buffer C4 { uvec4 c4[]; };
+layout(std430, binding = 3) writeonly buffer Y4 { vec4 y4[]; };
 layout(push_constant) uniform Push {
 	uint n, rank, offa, offb, offc, offy;
 	float p, q;
@@ -41,26 +50,35 @@ float load_a(uint i)
 	return uintBitsToFloat(a[pc.offa + i]);
 }
 
-// x^e as the C library's powf for the cases a graph meets: integer
-// exponents of negative bases keep their sign, other negative bases give
-// NaN (GLSL's pow is undefined for x < 0).
-float pows(float x, float e)
+#include "eltwise_ops.glsl"
+
+// f of one element: x from a, v from b, w from c (where).
+float apply(float x, float v, float w)
 {
-	if (e == 2.0)
-		return x * x;
-	if (x == 0.0)
-		return e > 0.0 ? 0.0 : e == 0.0 ? 1.0 : 1.0 / 0.0;
-	float m = pow(abs(x), e);
-	if (x > 0.0)
-		return m;
-	if (floor(e) != e)
-		return uintBitsToFloat(0x7fc00000u);
-	return mod(e, 2.0) == 1.0 ? -m : m;
+	return elt(OP, x, v, w, pc.p, pc.q);
 }
 
 void main()
 {
 	uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * 65535u * 64u;
+	if (VEC) {
+		if (4u * i >= pc.n)
+			return;
+		// an input is the output's shape (vec4 i) or one element (mask)
+		vec4 x = pc.maska != 0u ? vec4(uintBitsToFloat(a[pc.offa]))
+				       : uintBitsToFloat(a4[pc.offa / 4u + i]);
+		vec4 v = vec4(0.0), w = vec4(0.0), r;
+		if (OP >= DG_ELT_ADD)
+			v = pc.maskb != 0u ? vec4(uintBitsToFloat(b[pc.offb]))
+					   : uintBitsToFloat(b4[pc.offb / 4u + i]);
+		if (OP == DG_ELT_WHERE)
+			w = pc.maskc != 0u ? vec4(uintBitsToFloat(c[pc.offc]))
+					   : uintBitsToFloat(c4[pc.offc / 4u + i]);
+		for (uint e = 0u; e < 4u; e++)
+			r[e] = apply(x[e], v[e], w[e]);
+		y4[pc.offy / 4u + i] = r;
+		return;
+	}
 	if (i >= pc.n)
 		return;
 	uint ia = 0u, ib = 0u, ic = 0u;
@@ -80,42 +98,6 @@ void main()
 	}
 	float x = load_a(ia);
 	float v = OP >= DG_ELT_ADD ? uintBitsToFloat(b[pc.offb + ib]) : 0.0;   // unary: b unread
-	float r = 0.0;
-	switch (OP) {
-	case DG_ELT_COPY: r = x; break;  // copy, expand
-	case DG_ELT_AFFINE: r = pc.p * x + pc.q; break;
-	case DG_ELT_EXP: r = exp(x); break;
-	case DG_ELT_LOG: r = log(x); break;
-	case DG_ELT_SQRT: r = sqrt(x); break;
-	case DG_ELT_RSQRT: r = inversesqrt(x); break;
-	case DG_ELT_RECIP: r = 1.0 / x; break;
-	case DG_ELT_ABS: r = abs(x); break;
-	case DG_ELT_SIGN: r = x > 0.0 ? 1.0 : x < 0.0 ? -1.0 : 0.0; break;
-	case DG_ELT_RELU: r = x > 0.0 ? x : 0.0; break;
-	case DG_ELT_LEAKY: r = x > 0.0 ? x : pc.p * x; break;
-	case DG_ELT_ELU: r = x > 0.0 ? x : pc.p * (exp(x) - 1.0); break;
-	case DG_ELT_TANH: r = tanh(clamp(x, -15.0, 15.0)); break;  // no inf/inf inside
-	case DG_ELT_SIGMOID: r = x >= 0.0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)); break;
-	case DG_ELT_SOFTPLUS: {
-		float u = exp(-abs(x));
-		r = max(x, 0.0) + (u < 1e-3 ? u - 0.5 * u * u : log(1.0 + u));
-		break;
-	}
-	case DG_ELT_CLAMP: r = x < pc.p ? pc.p : x > pc.q ? pc.q : x; break;
-	case DG_ELT_INRANGE: r = (x >= pc.p && x <= pc.q) ? 1.0 : 0.0; break;
-	case DG_ELT_STEP: r = x > 0.0 ? 1.0 : 0.0; break;
-	case DG_ELT_POWS: r = pows(x, pc.p); break;
-	case DG_ELT_CAST: r = x * pc.p; break;  // x already converted
-	case DG_ELT_ADD: r = x + v; break;
-	case DG_ELT_SUB: r = x - v; break;
-	case DG_ELT_MUL: r = x * v; break;
-	case DG_ELT_DIV: r = x / v; break;
-	case DG_ELT_MAX: r = x >= v ? x : v; break;
-	case DG_ELT_MIN: r = x <= v ? x : v; break;
-	case DG_ELT_GT: r = x > v ? 1.0 : 0.0; break;
-	case DG_ELT_GE: r = x >= v ? 1.0 : 0.0; break;
-	case DG_ELT_EQ: r = x == v ? 1.0 : 0.0; break;
-	case DG_ELT_WHERE: r = x != 0.0 ? v : uintBitsToFloat(c[pc.offc + ic]); break;
-	}
-	y[pc.offy + i] = r;
+	float w = OP == DG_ELT_WHERE ? uintBitsToFloat(c[pc.offc + ic]) : 0.0;
+	y[pc.offy + i] = apply(x, v, w);
 }

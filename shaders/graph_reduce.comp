@@ -13,13 +13,19 @@
 // invocation per output; 1 one 64-wide workgroup per output (long
 // reductions to few outputs), lanes taking every 64th element, then a
 // tree in shared memory.  Sums are compensated (Kahan), `precise` so the
-// compiler keeps the correction.
+// compiler keeps the correction.  VEC (constant 2) reads vec4s, which a
+// CPU driver loads for the price of a float (the host checks alignment):
+// with WG, the reduced elements are one contiguous run, each lane taking
+// every 64th vec4; without, an invocation computes four neighbouring
+// outputs (innermost kept axis contiguous).
 #include "vk/kernel_codes.h"
 layout(local_size_x = 64) in;
 layout(constant_id = 0) const uint MODE = 0;
 layout(constant_id = 1) const uint WG = 0;
+layout(constant_id = 2) const bool VEC = false;
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) writeonly buffer Y { float y[]; };
+layout(std430, binding = 0) readonly buffer X4 { vec4 x4[]; };
 layout(push_constant) uniform Push {
 	uint nout, offx, offy, nk, nr, per, pad0, pad1;
 	uvec4 kd, ks, rd, rs;
@@ -81,11 +87,59 @@ void reduce_one(uint o)
 	y[pc.offy + o] = acc;
 }
 
+// Outputs 4·q .. 4·q + 3 (VEC): the same loops as reduce_one over vec4s.
+void reduce_four(uint q)
+{
+	uint base = pc.offx + base_of(4u * q);
+	precise vec4 acc = vec4(MODE == DG_REDUCE_MAX ? -1.0 / 0.0 : 0.0), comp = vec4(0.0);
+	uint inner = pc.nr > 0u ? pc.rd[pc.nr - 1u] : 1u;
+	uint istr = pc.nr > 0u ? pc.rs[pc.nr - 1u] : 0u;
+	uint outer = pc.per / inner;
+	for (uint ro = 0u; ro < outer; ro++) {
+		uint off = base, r = ro;
+		for (int k = int(pc.nr) - 2; k >= 0; k--) {
+			off += (r % pc.rd[k]) * pc.rs[k];
+			r /= pc.rd[k];
+		}
+		for (uint t = 0u; t < inner; t++) {
+			vec4 v = x4[(off + t * istr) / 4u];
+			for (uint e = 0u; e < 4u; e++) {
+				if (MODE == DG_REDUCE_MAX) {
+					acc[e] = combine(acc[e], v[e]);
+				} else {
+					precise float yk = v[e] - comp[e];
+					precise float tk = acc[e] + yk;
+					comp[e] = (tk - acc[e]) - yk;
+					acc[e] = tk;
+				}
+			}
+		}
+	}
+	for (uint e = 0u; e < 4u; e++)
+		y[pc.offy + 4u * q + e] = acc[e];
+}
+
 void reduce_group(uint o)
 {
 	uint lane = gl_LocalInvocationID.x, base = pc.offx + base_of(o);
 	precise float acc = MODE == DG_REDUCE_MAX ? -1.0 / 0.0 : 0.0, comp = 0.0;
-	for (uint r = lane; r < pc.per; r += 64u) {
+	if (VEC) {
+		// one contiguous run of per elements at base, a multiple of 4
+		for (uint r = lane; r < pc.per / 4u; r += 64u) {
+			vec4 v = x4[base / 4u + r];
+			for (uint e = 0u; e < 4u; e++) {
+				if (MODE == DG_REDUCE_MAX) {
+					acc = combine(acc, v[e]);
+				} else {
+					precise float yk = v[e] - comp;
+					precise float tk = acc + yk;
+					comp = (tk - acc) - yk;
+					acc = tk;
+				}
+			}
+		}
+	}
+	for (uint r = lane; !VEC && r < pc.per; r += 64u) {
 		float v = x[base + roff(r)];
 		if (MODE == DG_REDUCE_MAX) {
 			acc = combine(acc, v);
@@ -151,6 +205,11 @@ void main()
 		return;
 	}
 	uint o = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * 65535u * 64u;
+	if (VEC) {
+		if (4u * o < pc.nout)
+			reduce_four(o);
+		return;
+	}
 	if (o >= pc.nout)
 		return;
 	if (MODE >= DG_REDUCE_SOFTMAX)

@@ -1215,6 +1215,9 @@ static dg_tensor b_loss(struct dg_graph *g, const dg_tensor *x, const struct tc 
 	{NULL, OP_##op, b_elt, ref_elt, 1, {S2(3, 7)}, {kind}, {p0, p1}, tf, tg, {0}}
 #define UNL(op, kind, p0, p1, tf, tg) \
 	{NULL, OP_##op, b_elt, ref_elt, 1, {S2(43, 97)}, {kind}, {p0, p1}, tf, tg, {0}}
+/* Counts that are multiples of 4 (vulkan: four elements per invocation). */
+#define UN4(op, kind, p0, p1, tf, tg) \
+	{NULL, OP_##op, b_elt, ref_elt, 1, {S2(4, 6)}, {kind}, {p0, p1}, tf, tg, {0}}
 #define BI(op, sa, sb, kb, tf, tg) \
 	{NULL, OP_##op, b_elt, ref_elt, 2, {sa, sb}, {DISTINCT, kb}, {0}, tf, tg, {0}}
 /* comparisons, of small integers so that ties happen */
@@ -1253,6 +1256,19 @@ static struct tc cases[] = {
 	UNL(SIGMOID, ANY, 0, 0, 1e-6, 1e-4),
 	UNL(SOFTPLUS, ANY, 0, 0, 1e-6, 1e-4),
 	UNL(ELU, ANY, 0.7f, 0, 1e-6, 1e-4),
+	UN4(AFFINE, ANY, 1.5f, -0.25f, 1e-6, 1e-4),
+	UN4(EXP, ANY, 0, 0, 1e-6, 1e-4),
+	UN4(LOG, POS, 0, 0, 1e-6, 1e-4),
+	UN4(RELU, ANY, 0, 0, 1e-6, 1e-4),
+	UN4(SIGMOID, ANY, 0, 0, 1e-6, 1e-4),
+	UN4(SOFTPLUS, ANY, 0, 0, 1e-6, 1e-4),
+	UN4(TANH, ANY, 0, 0, 1e-6, 1e-4),
+	BI(ADD, S2(4, 6), S2(4, 6), ANY, 1e-6, 1e-4),
+	BI(SUB, S2(4, 6), S1(1), ANY, 1e-6, 1e-4),
+	BI(MUL, S1(1), S3(2, 2, 6), ANY, 1e-6, 1e-4),
+	BI(DIV, S2(6, 2), S2(6, 2), POS, 1e-6, 1e-4),
+	BI(MAX, S2(2, 8), S2(2, 8), DISTINCT, 1e-6, 1e-4),
+	{"where", OP_WHERE, b_where, ref_where, 3, {S2(4, 6), S2(4, 6), S1(1)}, {NOGRAD, ANY, ANY}, {0}, 1e-6, 1e-4, {0}},
 	BI(ADD, S2(5, 7), S1(7), ANY, 1e-6, 1e-4),
 	BI(SUB, S3(2, 5, 1), S2(1, 3), ANY, 1e-6, 1e-4),
 	BI(MUL, S3(3, 1, 7), S3(1, 5, 1), ANY, 1e-6, 1e-4),
@@ -1391,6 +1407,13 @@ static struct tc cases[] = {
 	{"sum", OP_SUM_TO, b_reduce, ref_reduce, 1, {S2(43, 97)}, {ANY}, {3}, 1e-5, 1e-4, {0}},
 	{"max", OP_MAX_TO, b_reduce, ref_reduce, 1, {S3(3, 97, 11)}, {DISTINCT}, {5}, 0, 1e-4, {0}},
 	{"softmax", OP_SOFTMAX, b_softmax, ref_softmax, 1, {S2(3, 300)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
+	/* aligned runs (vulkan: vec4 loads): a workgroup per output over one
+	 * contiguous run; four neighbouring outputs per invocation */
+	{"sum", OP_SUM_TO, b_reduce, ref_reduce, 1, {S2(16, 40)}, {ANY}, {3}, 1e-5, 1e-4, {0}},
+	{"max", OP_MAX_TO, b_reduce, ref_reduce, 1, {S2(16, 40)}, {DISTINCT}, {3}, 0, 1e-4, {0}},
+	{"sum", OP_SUM_TO, b_reduce, ref_reduce, 1, {S3(4, 6, 8)}, {ANY}, {1}, 1e-5, 1e-4, {0}},
+	{"max", OP_MAX_TO, b_reduce, ref_reduce, 1, {S3(4, 6, 8)}, {DISTINCT}, {1}, 0, 1e-4, {0}},
+	{"sum", OP_SUM_TO, b_reduce, ref_reduce, 1, {S3(2, 64, 8)}, {ANY}, {2}, 1e-5, 1e-4, {0}},
 	{"mse_loss", OP_NONE, b_loss, ref_loss, 2, {S2(5, 7), S2(5, 7)}, {ANY, ANY}, {0}, 1e-5, 1e-4, {0}},
 	{"l1_loss", OP_NONE, b_loss, ref_loss, 2, {S2(5, 7), S2(5, 7)}, {ANY, DISTINCT}, {0}, 1e-5, 1e-4, {0}},
 	{"bce_logits_loss", OP_NONE, b_loss, ref_loss, 2, {S2(5, 7), S2(5, 7)}, {ANY, NOGRAD}, {0}, 1e-5, 1e-4, {0}},

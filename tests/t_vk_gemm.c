@@ -4,8 +4,10 @@
  * odd sizes, 1×1, K = 1, tall and skinny, every transpose combination,
  * batches with shared and batched B, the fused bias and each activation,
  * convolutions with strides, padding, dilation, backward data (with
- * output padding) and filter, tensors at offsets that are not aligned for
- * texel views, and the storage-buffer variant.
+ * output padding) and filter — in their channels-last form (working
+ * memory given, as a step gives it) and their direct one — tensors at
+ * offsets that are not aligned for texel views, and the storage-buffer
+ * variant.
  *
  * Tolerance: |got - ref| <= 1e-5 · Σ|a·b| + 1e-6 per element, where Σ|a·b|
  * sums the magnitudes of the element's products (a float sum of K terms
@@ -112,6 +114,10 @@ static float *run_call(struct dg_vk *v, struct dg_kcall *c, float *const *x,
 	    (st = dg_vk_cmd_create(v, 0, &p.cmd)) || (st = dg_vk_descs_create(v, 8, &p.descs)) ||
 	    (st = dg_vk_cmd_begin(p.cmd)))
 		goto fail;
+	/* working memory, as backend_vk.c gives a step's calls */
+	uint64_t scratch = dg_vkk_gemm_scratch(v, c);
+	if (scratch && (st = dg_vk_buffer_create(v, scratch, DG_VK_MEM_DEVICE, &p.scratch)))
+		goto fail;
 	dg_vk_cmd_upload(p.cmd, &in);
 	/* The output staging buffer starts with the sentinels too. */
 	if (out.stage.buffer)
@@ -131,6 +137,7 @@ fail:
 		diag("run: %s", dg_errmsg());
 	dg_vk_cmd_destroy(p.cmd);
 	dg_vk_descs_destroy(p.descs);
+	dg_vk_buffer_destroy(v, &p.scratch);
 	dg_vk_hostbuf_destroy(v, &in);
 	dg_vk_hostbuf_destroy(v, &out);
 	return res;
@@ -364,6 +371,13 @@ static const struct mm mms[] = {
 	{ 1, 33, 29, 17, 0, 0, 0, 1, DG_ACT_SIGMOID },
 	{ 1, 33, 29, 17, 0, 0, 0, 1, DG_ACT_SOFTPLUS },
 	{ 1, 33, 29, 17, 1, 1, 0, 0, DG_ACT_TANH },     /* act without bias */
+	/* few rows, many columns: computed as Cᵀ and stored transposed */
+	{ 1, 20, 400, 128, 1, 0, 0, 0, 0 },             /* a VAE weight gradient */
+	{ 1, 5, 97, 13, 0, 0, 0, 0, 0 },
+	{ 1, 3, 50, 7, 0, 1, 0, 0, 0 },
+	{ 3, 6, 50, 8, 1, 1, 1, 0, 0 },                 /* shared B becomes shared A */
+	{ 2, 7, 60, 9, 0, 0, 0, 0, 0 },
+	{ 1, 5, 97, 13, 0, 0, 0, 1, 0 },                /* with a bias: not swapped */
 };
 
 /* Geometries; each runs forward (with bias + an activation), backward
@@ -379,6 +393,14 @@ static const struct cv cvs[] = {
 	{ 0, 2, 3, 11, 11, 4, 3, 3, 1, 0, 3, 0, 0, 0 },          /* dilation 3 */
 	{ 0, 2, 3, 7, 7, 4, 3, 3, 2, 1, 1, 0, 0, 1 },             /* output padding */
 	{ 0, 1, 17, 5, 4, 19, 2, 3, 1, 0, 1, 1, DG_ACT_NONE, 0 },  /* bias alone */
+	/* the channels-last form's edges: widths that are multiples of 4
+	 * (vec4 copies), channels (and, for backward-filter, images) padded
+	 * to 4, strides with dilation, a kernel smaller than the stride
+	 * (output phases no tap reaches), the DCGAN layer at a small batch */
+	{ 0, 2, 5, 12, 12, 6, 3, 3, 1, 1, 1, 1, DG_ACT_ELU, 0 },
+	{ 0, 2, 3, 9, 8, 4, 3, 3, 2, 2, 2, 0, 0, 0 },
+	{ 0, 1, 4, 10, 10, 3, 2, 2, 3, 0, 1, 0, 0, 0 },
+	{ 0, 2, 16, 16, 16, 8, 4, 4, 2, 1, 1, 1, DG_ACT_LEAKY_RELU, 0 },
 };
 
 /* Every case, or (quick) a few that cover each mode, transposes, the
@@ -386,9 +408,9 @@ static const struct cv cvs[] = {
  * compiles in about a second, which is what bounds this test's time. */
 static void run_all(struct dg_vk *v, int quick)
 {
-	static const size_t quick_mm[] = { 6, 12, 19, 21 }, quick_cv[] = { 1, 7 };
+	static const size_t quick_mm[] = { 6, 12, 19, 21 }, quick_cv[] = { 1, 7, 9, 12 };
 	size_t nm = quick ? 4 : sizeof mms / sizeof *mms;
-	size_t nc = quick ? 2 : sizeof cvs / sizeof *cvs;
+	size_t nc = quick ? 4 : sizeof cvs / sizeof *cvs;
 	for (size_t i = 0; i < nm; i++)
 		test_mm(v, &mms[quick ? quick_mm[i] : i]);
 	for (size_t i = 0; i < nc; i++) {
@@ -488,6 +510,24 @@ int main(void)
 	misalign = 1;
 	run_all(vk, 1);
 	misalign = 0;
+	/* The convolutions' direct form (what a step without working memory
+	 * records), forced. */
+	setenv("DG_VK_CONV_DIRECT", "1", 1);
+	for (size_t i = 0; i < sizeof cvs / sizeof *cvs; i++) {
+		struct cv t = cvs[i];
+		if (!t.extra) {
+			t.op = OP_CONV;
+			test_conv(vk, &t);
+		}
+		t.bias = 0, t.act = 0;
+		t.op = OP_CONV_BWD_DATA;
+		test_conv(vk, &t);
+		if (!t.extra) {
+			t.op = OP_CONV_BWD_FILTER;
+			test_conv(vk, &t);
+		}
+	}
+	unsetenv("DG_VK_CONV_DIRECT");
 	/* The storage-buffer variant (what a tensor too large for a texel
 	 * view gets), forced. */
 	setenv("DG_VK_GEMM_STORAGE", "1", 1);
@@ -500,11 +540,16 @@ int main(void)
 	test_mm(vk, &mms[21]);
 	setenv("DG_VK_GEMM_TILES", "3x5/4x3", 1);
 	test_mm(vk, &mms[19]);
-	{
-		struct cv t = cvs[1];
+	for (int k = 0; k < 2; k++) {
+		/* a GPU-like 4x4 block and an odd 3x5 one, on the DCGAN layer
+		 * and on odd shapes */
+		setenv("DG_VK_GEMM_TILES", k ? "3x5/4x3" : "4x4/4x4", 1);
+		struct cv t = cvs[k ? 1 : 12];
 		t.op = OP_CONV;
 		test_conv(vk, &t);
 		t.op = OP_CONV_BWD_DATA, t.bias = 0, t.act = 0;
+		test_conv(vk, &t);
+		t.op = OP_CONV_BWD_FILTER;
 		test_conv(vk, &t);
 	}
 	unsetenv("DG_VK_GEMM_TILES");

@@ -1,8 +1,9 @@
 /* t_vk_ops.c — what the op table of t_ops cannot show about the vulkan
  * backend: random draws bit for bit as the cpu's over several runs (the
  * run counter reaches the recorded command buffer), running statistics
- * written by assign, a bad index reported as an error like the cpu's, and
- * DG_PROFILE's per-op timings. */
+ * written by assign, a bad index reported as an error like the cpu's,
+ * chains of elementwise calls run as one dispatch (graph_chain.comp) equal
+ * to the calls one by one, and DG_PROFILE's per-op timings. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,63 @@ static void assign(void)
 		worst = fmax(worst, fabs(a[i] - b[i]));
 	ok(!sa && !sb && worst < 1e-6, "running statistics (assign) match the cpu's (%.2g)", worst);
 	ok(!sb && b[0] != 0 && b[5] != 1, "running statistics moved");
+}
+
+/* A chain of twelve elementwise ops of n elements (more than one
+ * dispatch takes) over three inputs (more buffers than one binds), with a
+ * scalar operand, in-place results and intermediates read back; two runs
+ * with new inputs.  out: 3 outputs × n × 2 runs. */
+static int chain(const char *device, unsigned n, float *out)
+{
+	uint64_t d[2] = {2, n / 2};
+	float in[3][64];
+	struct dg_graph *g = dg_graph_new(5);
+	dg_tensor x = dg_input(g, "x", DG_F32, 2, d), y = dg_input(g, "y", DG_F32, 2, d);
+	dg_tensor z = dg_input(g, "z", DG_F32, 2, d);
+	dg_tensor s = dg_sum(g, x, DG_AXES_ALL, 0);
+	dg_tensor a = dg_exp(g, dg_affine(g, x, 0.5f, 0.1f));
+	dg_tensor c = dg_sub(g, dg_mul(g, a, y), s);
+	dg_tensor f = dg_add(g, dg_mul(g, dg_sigmoid(g, c), z), a);
+	dg_tensor h = dg_mul_scalar(g, dg_tanh(g, f), 3);
+	dg_tensor m = dg_maximum(g, dg_softplus(g, dg_add(g, h, y)), dg_mul(g, x, s));
+	dg_tensor outs[3] = {c, h, m};
+	struct dg_exec *e;
+	int st = dg_compile(g, device, 3, outs, 0, NULL, &e);
+	for (int r = 0; r < 2 && !st; r++) {
+		for (unsigned i = 0; i < n; i++)
+			for (int k = 0; k < 3; k++)
+				in[k][i] = (float)sin(0.37 * i + 1.3 * k + r);
+		st = dg_exec_feed(e, "x", DG_F32, in[0], n);
+		st = st ? st : dg_exec_feed(e, "y", DG_F32, in[1], n);
+		st = st ? st : dg_exec_feed(e, "z", DG_F32, in[2], n);
+		st = st ? st : dg_exec_run(e);
+		for (int k = 0; k < 3 && !st; k++)
+			st = dg_exec_read(e, (size_t)k, out + (size_t)(3 * r + k) * n, n);
+	}
+	if (st)
+		diag("%s: %s", device, dg_errmsg());
+	dg_exec_free(e);
+	dg_graph_free(g);
+	return st;
+}
+
+static void chains(void)
+{
+	/* 36 elements: vec4 steps; 34: one element per invocation */
+	for (unsigned n = 36; n >= 34; n -= 2) {
+		float a[6 * 64], b[6 * 64], c[6 * 64];
+		int sa = chain("cpu", n, a), sb = chain("vulkan", n, b);
+		setenv("DG_NO_FUSION", "1", 1);
+		int sc = chain("vulkan", n, c);
+		unsetenv("DG_NO_FUSION");
+		double worst = 0;
+		for (unsigned i = 0; i < 6 * n; i++)
+			worst = fmax(worst, fabs(a[i] - b[i]) / fmax(1, fabs(a[i])));
+		ok(!sa && !sb && worst < 1e-5, "a chain of 12 elementwise ops of %u elements matches "
+		   "the cpu's (%.2g)", n, worst);
+		ok(!sb && !sc && !memcmp(b, c, 6 * n * sizeof *b),
+		   "the same chain without fusion (DG_NO_FUSION=1) gives the same bits");
+	}
 }
 
 /* An index outside the table fails the run with a message naming the op. */
@@ -189,6 +247,7 @@ int main(void)
 	assign();
 	bad_index("cpu");
 	bad_index("vulkan");
+	chains();
 	refusal();
 	profile();
 	return done_testing();

@@ -32,7 +32,9 @@
  *     an elementwise op) or a new dg_k_<x> in cpu/k_*.c; a oneDNN plan for
  *     it, if any, goes in cpu/plans.c.
  *  5. Its vulkan shader: for an elementwise op a code in vk/kernel_codes.h
- *     and a case in shaders/graph_eltwise.comp; for a new family, a
+ *     (below 32: a fused chain's step holds it in 5 bits) and a case in
+ *     shaders/eltwise_ops.glsl (the switch graph_eltwise.comp and
+ *     graph_chain.comp share); for a new family, a
  *     recorder dg_vkk_<x> in vk/vk_k_<x>.c and a shader.  The recorder's
  *     limits (dtypes, sizes) belong in dg_vkk_supports() in vk/vk_k_ops.c.
  *  6. A test row in tests/t_ops.c (for an elementwise op one line of

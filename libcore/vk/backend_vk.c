@@ -214,6 +214,7 @@ static void vk_unprepare(void *dev, void *prog)
 	dg_vk_cmd_destroy(p->cmd);
 	dg_vk_descs_destroy(p->descs);
 	dg_vk_buffer_destroy(vk, &p->params);
+	dg_vk_buffer_destroy(vk, &p->scratch);
 	free(p->slots);
 	free(p->calls);
 	free(p->ns);
@@ -254,6 +255,17 @@ static int vk_prepare(void *dev, const struct dg_plan *plan, void **out)
 		return dg_error(DG_EINTERNAL, "vulkan backend: parameter words are not mapped");
 	}
 	memset(p->params.map, 0, p->params.size);
+	/* Working memory for the calls that use some, one call at a time:
+	 * the largest need.  Without it (no memory) they record forms that
+	 * need none. */
+	uint64_t scratch = 0;
+	for (size_t i = 0; i < plan->ncalls; i++) {
+		const struct dg_kcall *c = &plan->calls[i];
+		uint64_t b = dg_vkk_recorders[c->n.op] == dg_vkk_gemm ? dg_vkk_gemm_scratch(vk, c) : 0;
+		scratch = b > scratch ? b : scratch;
+	}
+	if (scratch)   /* on failure p->scratch stays zeroed */
+		(void)dg_vk_buffer_create(vk, scratch, DG_VK_MEM_DEVICE, &p->scratch);
 	uint32_t nts = p->profile ? (uint32_t)plan->ncalls + 1 : 0;
 	if ((st = dg_vk_cmd_create(vk, nts, &p->cmd)) ||
 	    (st = dg_vk_descs_create(vk, 64, &p->descs)) || (st = dg_vk_cmd_begin(p->cmd))) {
@@ -262,13 +274,19 @@ static int vk_prepare(void *dev, const struct dg_plan *plan, void **out)
 	}
 	if (p->profile)
 		dg_vk_cmd_timestamp(p->cmd);
-	for (size_t i = 0; i < plan->ncalls && !st; i++) {
+	for (size_t i = 0, used = 0; i < plan->ncalls && !st; i += used) {
+		/* a chain of elementwise calls is one dispatch (the profile
+		 * gives its time to the first call, none to the others) */
 		p->call = (uint32_t)i;
+		if ((st = dg_vkk_chain(vk, p, plan->calls + i, plan->ncalls - i, &used)))
+			break;
 		const struct dg_kcall *c = &plan->calls[i];
-		if ((st = dg_vkk_supports(c)) || (st = dg_vkk_recorders[c->n.op](vk, p, c)))
+		if (!used && !(st = dg_vkk_supports(c)) && !(st = dg_vkk_recorders[c->n.op](vk, p, c)))
+			used = 1;
+		if (st)
 			break;
 		dg_vk_cmd_barrier(p->cmd);
-		if (p->profile)
+		for (size_t k = 0; p->profile && k < used; k++)
 			dg_vk_cmd_timestamp(p->cmd);
 	}
 	if (st || (st = dg_vk_cmd_end(p->cmd))) {

@@ -84,6 +84,7 @@
 #define DG_GEMM_CONV 1
 #define DG_GEMM_BWD_DATA 2
 #define DG_GEMM_BWD_FILTER 3
+#define DG_GEMM_CONV_VEC4 4     /* any of the three over channels-last copies: the recorder's choice */
 
 /* conv_direct.comp, constant MODE: the general convolutions (grouped,
  * 3-d), in the order of the op list's CONV_ND rows. */

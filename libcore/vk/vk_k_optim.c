@@ -38,7 +38,7 @@ int dg_vkk_optim(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 	const struct dg_node *v = &c->in_node[0];
 	const float *fa = c->n.fa;
 	struct push pc = {0};
-	uint32_t spec[3] = {dg_vkk_codes[c->n.op], 0, 0}, gx, gy;   /* OP, MOM, NESTEROV */
+	uint32_t spec[4] = {dg_vkk_codes[c->n.op], 0, 0, 0}, gx, gy;   /* OP, MOM, NESTEROV, VEC */
 	int op = c->n.op, st;
 
 	if (!v->count)
@@ -80,6 +80,8 @@ int dg_vkk_optim(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 		pb, c->in[1].buf, c->st[0].buf ? c->st[0].buf : pb, c->st[1].buf ? c->st[1].buf : pb,
 		&p->params,
 	};
-	dg_vkk_grid(v->count, &gx, &gy);
-	return dg_vkk_record(vk, p, "graph_optim", binds, 5, &pc, sizeof pc, spec, 3, gx, gy);
+	/* Four elements per invocation where n and the offsets allow vec4s. */
+	spec[3] = pc.n % 4 == 0 && pc.offp % 4 == 0 && pc.offg % 4 == 0;
+	dg_vkk_grid(spec[3] ? v->count / 4 : v->count, &gx, &gy);
+	return dg_vkk_record(vk, p, "graph_optim", binds, 5, &pc, sizeof pc, spec, 4, gx, gy);
 }

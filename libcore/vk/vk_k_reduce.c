@@ -34,7 +34,7 @@ int dg_vkk_reduce(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 {
 	const struct dg_node *x = &c->in_node[0], *y = &c->n;
 	struct push pc = {0};
-	uint32_t spec[2] = {0, 0}, gx, gy;   /* MODE, WG */
+	uint32_t spec[3] = {0, 0, 0}, gx, gy;   /* MODE, WG, VEC */
 	int op = y->op, st;
 
 	if (!y->count || !x->count)
@@ -47,13 +47,27 @@ int dg_vkk_reduce(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 		pc.per = (uint32_t)(x->count / y->count);
 		if ((st = groups(x, y, &pc)))
 			return st;
+		/* vec4 loads where every place read is a multiple of 4 floats:
+		 * the input, the kept strides, and the reduced run (a workgroup
+		 * per output) or the four outputs' run (innermost kept axis
+		 * contiguous, an invocation per four). */
+		int al = pc.offx % 4 == 0;
+		for (unsigned i = 0; i < pc.nk; i++)
+			al = al && (pc.ks[i] % 4 == 0 || (i == pc.nk - 1 && pc.ks[i] == 1));
 		/* Few outputs with long reductions: a workgroup each. */
 		if (pc.per >= 256 && y->count < 4096) {
 			spec[1] = 1;
+			spec[2] = al && pc.nr == 1 && pc.rs[0] == 1 && pc.per % 4 == 0 &&
+				  (!pc.nk || pc.ks[pc.nk - 1] != 1);
 			gx = pc.nout < 65535 ? pc.nout : 65535;
 			gy = (pc.nout + 65534) / 65535;
 		} else {
-			dg_vkk_grid(pc.nout, &gx, &gy);
+			int red = 1;
+			for (unsigned i = 0; i < pc.nr; i++)
+				red = red && pc.rs[i] % 4 == 0;
+			spec[2] = al && red && pc.nk && pc.ks[pc.nk - 1] == 1 &&
+				  pc.kd[pc.nk - 1] % 4 == 0;
+			dg_vkk_grid(spec[2] ? pc.nout / 4 : pc.nout, &gx, &gy);
 		}
 	} else {
 		/* Rows of K spaced by the dims after the axis (softmaxes: ia0
@@ -69,5 +83,5 @@ int dg_vkk_reduce(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 		dg_vkk_grid(pc.nout, &gx, &gy);
 	}
 	const struct dg_vk_buffer *binds[2] = {c->in[0].buf, c->out.buf};
-	return dg_vkk_record(vk, p, "graph_reduce", binds, 2, &pc, sizeof pc, spec, 2, gx, gy);
+	return dg_vkk_record(vk, p, "graph_reduce", binds, 2, &pc, sizeof pc, spec, 3, gx, gy);
 }

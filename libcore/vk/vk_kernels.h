@@ -56,6 +56,12 @@ struct vkprog {
 	uint64_t runs;
 	int profile;
 	uint64_t seed;                  /* the plan's, for random draws */
+	/* Working memory that calls may use between their own dispatches
+	 * (convolutions' channels-last copies), shared by all of the step's
+	 * calls (they run one after another): sized before recording by the
+	 * largest dg_vkk_gemm_scratch of the plan; a call finding it absent
+	 * or too small takes a form that needs none. */
+	struct dg_vk_buffer scratch;
 };
 
 /* The recorders the op list names, one per family (vk_k_gemm.c: gemm;
@@ -74,6 +80,15 @@ extern const dg_vkk_fn dg_vkk_recorders[OP_COUNT];
 extern const uint32_t dg_vkk_codes[OP_COUNT];
 /* dg_vk_backend's supports_op: the recorders' limits (vk_k_ops.c). */
 int dg_vkk_supports(const struct dg_kcall *c);
+/* Bytes of vkprog.scratch that dg_vkk_gemm would use for call c (0:
+ * none). */
+uint64_t dg_vkk_gemm_scratch(const struct dg_vk *vk, const struct dg_kcall *c);
+/* Records calls[0..k-1] as one dispatch (graph_chain.comp) when they are
+ * k >= 2 elementwise calls of one size that can run element by element
+ * together, and sets *used = k; else records nothing and sets 0.
+ * $DG_NO_FUSION=1 turns it off. */
+int dg_vkk_chain(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *calls, size_t ncalls,
+		 size_t *used);
 
 /* Gets pipeline shader (all bindings storage buffers, push_size bytes of
  * push constants, spec constants), allocates its set with binds[0..nb-1]
