@@ -1279,6 +1279,12 @@ static struct tc cases[] = {
 	CMP(GE, S3(2, 5, 1), S2(1, 3)),
 	CMP(EQ, S2(5, 3), S1(3)),
 	{"where", OP_WHERE, b_where, ref_where, 3, {S2(5, 1), S2(5, 3), S1(3)}, {NOGRAD, ANY, ANY}, {0}, 1e-6, 1e-4, {0}},
+	/* per-channel broadcasting as batch norm does it, in several threads'
+	 * chunks that start and end inside rows (the cpu kernels walk rows) */
+	BI(MUL, S4(3, 5, 37, 41), S4(1, 5, 1, 1), ANY, 1e-6, 1e-4),
+	BI(SUB, S4(1, 5, 1, 1), S4(3, 5, 37, 41), ANY, 1e-6, 1e-4),
+	BI(ADD, S4(3, 1, 37, 41), S4(3, 5, 1, 41), ANY, 1e-6, 1e-4),
+	{"where", OP_WHERE, b_where, ref_where, 3, {S4(3, 5, 37, 1), S4(1, 5, 1, 41), S1(1)}, {NOGRAD, ANY, ANY}, {0}, 1e-6, 1e-4, {0}},
 	{"sum", OP_SUM_TO, b_reduce, ref_reduce, 1, {S3(3, 5, 7)}, {ANY}, {5}, 1e-5, 1e-4, {0}},
 	{"sum", OP_SUM_TO, b_reduce, ref_reduce, 1, {S3(3, 5, 7)}, {ANY}, {2}, 1e-5, 1e-4, {0}},
 	{"mean", OP_NONE, b_reduce, ref_reduce, 1, {S3(3, 5, 7)}, {ANY}, {7}, 1e-5, 1e-4, {0}},

@@ -18,22 +18,50 @@
 void dg_bcast_init(struct dg_bcast *b, const struct dg_node *out,
 		   const struct dg_node *const *ins, unsigned nin, uint64_t start)
 {
-	b->rank = out->rank;
-	b->nin = nin;
-	memcpy(b->dims, out->dims, sizeof b->dims);
+	uint64_t st[DG_NODE_MAXIN][DG_MAX_RANK];
+	unsigned r = 0;
+
 	for (unsigned j = 0; j < nin; j++) {
 		unsigned off = out->rank - ins[j]->rank;
 		uint64_t s = 1;
 		for (int k = (int)out->rank - 1; k >= 0; k--) {
 			uint64_t d = k < (int)off ? 1 : ins[j]->dims[k - off];
-			b->st[j][k] = d == 1 ? 0 : s;
+			st[j][k] = d == 1 ? 0 : s;
 			s *= d;
 		}
-		b->off[j] = 0;
 	}
-	for (int k = (int)out->rank - 1; k >= 0; k--) {
-		b->c[k] = start % out->dims[k];
-		start /= out->dims[k];
+	/* outer to inner: drop axes of size 1, merge an axis into the one
+	 * before it when every input steps over both as over one */
+	b->nin = nin;
+	for (unsigned k = 0; k < out->rank; k++) {
+		if (out->dims[k] == 1)
+			continue;
+		int merge = r > 0;
+		for (unsigned j = 0; j < nin && merge; j++)
+			merge = b->st[j][r - 1] == st[j][k] * out->dims[k];
+		if (merge) {
+			b->dims[r - 1] *= out->dims[k];
+			for (unsigned j = 0; j < nin; j++)
+				b->st[j][r - 1] = st[j][k];
+			continue;
+		}
+		b->dims[r] = out->dims[k];
+		for (unsigned j = 0; j < nin; j++)
+			b->st[j][r] = st[j][k];
+		r++;
+	}
+	if (r == 0) {
+		b->dims[0] = 1;
+		for (unsigned j = 0; j < nin; j++)
+			b->st[j][0] = 0;
+		r = 1;
+	}
+	b->rank = r;
+	for (unsigned j = 0; j < nin; j++)
+		b->off[j] = 0;
+	for (int k = (int)r - 1; k >= 0; k--) {
+		b->c[k] = start % b->dims[k];
+		start /= b->dims[k];
 		for (unsigned j = 0; j < nin; j++)
 			b->off[j] += b->c[k] * b->st[j][k];
 	}
@@ -141,9 +169,33 @@ static void binary_range(void *ctx, size_t b, size_t e)
 	const struct dg_node *ins[2] = {&c->in_node[0], &c->in_node[1]};
 	struct dg_bcast it;
 	dg_bcast_init(&it, &c->n, ins, 2, b);
-	for (size_t i = b; i < e; i++) {
-		y[i] = binop(op, x0[it.off[0]], x1[it.off[1]]);
-		dg_bcast_next(&it);
+	for (size_t i = b; i < e;) {
+		size_t len = (size_t)dg_bcast_row(&it, e - i);
+		const float *p = x0 + it.off[0], *q = x1 + it.off[1];
+		uint64_t sp = it.st[0][it.rank - 1], sq = it.st[1][it.rank - 1];
+		float *out = y + i;
+		if (sp == 1 && sq == 0) {
+			float v = q[0];
+			switch (op) {
+			case OP_ADD: for (size_t k = 0; k < len; k++) out[k] = p[k] + v; break;
+			case OP_SUB: for (size_t k = 0; k < len; k++) out[k] = p[k] - v; break;
+			case OP_MUL: for (size_t k = 0; k < len; k++) out[k] = p[k] * v; break;
+			default: for (size_t k = 0; k < len; k++) out[k] = binop(op, p[k], v);
+			}
+		} else if (sp == 0 && sq == 1) {
+			float v = p[0];
+			switch (op) {
+			case OP_ADD: for (size_t k = 0; k < len; k++) out[k] = v + q[k]; break;
+			case OP_SUB: for (size_t k = 0; k < len; k++) out[k] = v - q[k]; break;
+			case OP_MUL: for (size_t k = 0; k < len; k++) out[k] = v * q[k]; break;
+			default: for (size_t k = 0; k < len; k++) out[k] = binop(op, v, q[k]);
+			}
+		} else {
+			for (size_t k = 0; k < len; k++)
+				out[k] = binop(op, p[k * sp], q[k * sq]);
+		}
+		dg_bcast_skip(&it, len);
+		i += len;
 	}
 }
 
@@ -161,9 +213,15 @@ static void where_range(void *ctx, size_t b, size_t e)
 	const struct dg_node *ins[3] = {&c->in_node[0], &c->in_node[1], &c->in_node[2]};
 	struct dg_bcast it;
 	dg_bcast_init(&it, &c->n, ins, 3, b);
-	for (size_t i = b; i < e; i++) {
-		a->y[i] = x0[it.off[0]] != 0 ? x1[it.off[1]] : x2[it.off[2]];
-		dg_bcast_next(&it);
+	for (size_t i = b; i < e;) {
+		size_t len = (size_t)dg_bcast_row(&it, e - i);
+		const float *p = x0 + it.off[0], *q = x1 + it.off[1], *r = x2 + it.off[2];
+		uint64_t sp = it.st[0][it.rank - 1], sq = it.st[1][it.rank - 1];
+		uint64_t sr = it.st[2][it.rank - 1];
+		for (size_t k = 0; k < len; k++)
+			a->y[i + k] = p[k * sp] != 0 ? q[k * sq] : r[k * sr];
+		dg_bcast_skip(&it, len);
+		i += len;
 	}
 }
 
@@ -180,9 +238,18 @@ static void expand_range(void *ctx, size_t b, size_t e)
 	const float *x = a->x[0];
 	struct dg_bcast it;
 	dg_bcast_init(&it, &a->c->n, ins, 1, b);
-	for (size_t i = b; i < e; i++) {
-		a->y[i] = x[it.off[0]];
-		dg_bcast_next(&it);
+	for (size_t i = b; i < e;) {
+		size_t len = (size_t)dg_bcast_row(&it, e - i);
+		const float *p = x + it.off[0];
+		float *out = a->y + i;
+		uint64_t sp = it.st[0][it.rank - 1];
+		if (sp == 1)
+			memcpy(out, p, len * sizeof *out);
+		else
+			for (size_t k = 0; k < len; k++)
+				out[k] = p[k * sp];
+		dg_bcast_skip(&it, len);
+		i += len;
 	}
 }
 

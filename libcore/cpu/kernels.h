@@ -61,9 +61,14 @@ int dg_cpu_run_plan(const struct dg_kargs *a);
 #undef DG_OP
 
 /* Index of element i of a broadcast input: an odometer over the output's
- * coordinates with the input's strides (0 on broadcast axes). */
+ * coordinates with the input's strides (0 on broadcast axes).  Axes of
+ * size 1 are dropped and neighbouring axes that every input walks alike
+ * (all contiguous, or all broadcast) are merged, so N×C×H×W against a
+ * 1×C×1×1 input is an odometer over N×C with rows of H·W: kernels walk a
+ * row at a time (dg_bcast_row, dg_bcast_skip) with one stride per input,
+ * 0 or 1 on the merged innermost axis. */
 struct dg_bcast {
-	unsigned rank;
+	unsigned rank;          /* >= 1 after merging */
 	uint64_t dims[DG_MAX_RANK];
 	uint64_t st[DG_NODE_MAXIN][DG_MAX_RANK];
 	uint64_t c[DG_MAX_RANK];
@@ -72,17 +77,48 @@ struct dg_bcast {
 };
 void dg_bcast_init(struct dg_bcast *b, const struct dg_node *out,
 		   const struct dg_node *const *ins, unsigned nin, uint64_t start);
-static inline void dg_bcast_next(struct dg_bcast *b)
+
+/* Carries an odometer whose axis k has just reached its end. */
+static inline void dg_bcast_carry(struct dg_bcast *b, int k)
 {
-	for (int k = (int)b->rank - 1; k >= 0; k--) {
-		for (unsigned j = 0; j < b->nin; j++)
-			b->off[j] += b->st[j][k];
-		if (++b->c[k] < b->dims[k])
-			return;
+	for (; k >= 0; k--) {
 		for (unsigned j = 0; j < b->nin; j++)
 			b->off[j] -= b->st[j][k] * b->dims[k];
 		b->c[k] = 0;
+		if (k == 0)
+			return;
+		for (unsigned j = 0; j < b->nin; j++)
+			b->off[j] += b->st[j][k - 1];
+		if (++b->c[k - 1] < b->dims[k - 1])
+			return;
 	}
+}
+
+static inline void dg_bcast_next(struct dg_bcast *b)
+{
+	int k = (int)b->rank - 1;
+	for (unsigned j = 0; j < b->nin; j++)
+		b->off[j] += b->st[j][k];
+	if (++b->c[k] == b->dims[k])
+		dg_bcast_carry(b, k);
+}
+
+/* Elements left in the current row (the innermost axis), at most max. */
+static inline uint64_t dg_bcast_row(const struct dg_bcast *b, uint64_t max)
+{
+	uint64_t left = b->dims[b->rank - 1] - b->c[b->rank - 1];
+	return left < max ? left : max;
+}
+
+/* Moves n elements on, n at most what dg_bcast_row gave. */
+static inline void dg_bcast_skip(struct dg_bcast *b, uint64_t n)
+{
+	int k = (int)b->rank - 1;
+	for (unsigned j = 0; j < b->nin; j++)
+		b->off[j] += b->st[j][k] * n;
+	b->c[k] += n;
+	if (b->c[k] == b->dims[k])
+		dg_bcast_carry(b, k);
 }
 
 #endif
