@@ -70,6 +70,7 @@ static const struct metric metrics[] = {
 	{"rec", "reconstruction, -E_q log p(x|z)", "nats", 1, NULL},
 	{"kl", "KL(q(z|x) || p(z))", "nats", 1, NULL},
 	{"iwae", "IWAE bound on -log p(x)", "nats", 2, NULL},
+	{"jac", "the encoder's Jacobian, squared Frobenius norm", "squared norm", 1, NULL},
 };
 #define NMETRICS (sizeof metrics / sizeof metrics[0])
 
