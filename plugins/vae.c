@@ -19,6 +19,14 @@
  * A conditional model concatenates the one-hot label to the encoder's
  * dense input and to z.
  *
+ * The denoising VAE (Im et al., AAAI 2017): with noise=mask|gauss|
+ * saltpepper the encoder sees a corrupted copy x̃ ~ p(x̃|x) of each
+ * training image (dg_nn_corrupt, one draw per step inside the graph) and
+ * training maximizes the denoising variational bound, one draw of x̃ and
+ * of z: E_p(x̃|x) E_q(z|x̃) [log p(x|z)] - β KL(q(z|x̃) || p(z)), the
+ * likelihood of the clean x.  Inference (encode, loglik, hence dg-eval's
+ * bound on clean data) is the plain model's.
+ *
  * The encoder and decoder bodies are the layer library's (dg/nn.h); the
  * heads, the likelihoods and the bounds are this file's.  Parameter names
  * (checkpoint members) are enc.* and dec.*, declared in the order the
@@ -43,6 +51,10 @@ static const struct dg_hparam hparams[] = {
 	 "CVAE: one-hot label into encoder and decoder (needs labels)"},
 	{"iwae_k", DG_HP_INT, "1", 1, 5000, NULL,
 	 "samples of the IWAE bound trained on (1: the plain ELBO)"},
+	{"noise", DG_HP_CHOICE, "none", 0, 0, "none|mask|gauss|saltpepper",
+	 "denoising VAE: corrupt the encoder's training input (none: plain)"},
+	{"noise_level", DG_HP_FLOAT, "0.25", 0, 100, NULL,
+	 "mask, saltpepper: probability a pixel is hit; gauss: noise std dev"},
 	{0},
 };
 
@@ -66,6 +78,8 @@ struct vae {
 	uint64_t d, hidden, latent;
 	float beta;
 	unsigned k;
+	enum dg_nn_noise noise;    /* the denoising VAE's corruption */
+	float level;
 	struct dg_nn enc, dec;
 	struct dg_nn_coder body;   /* the encoder's and decoder's bodies */
 };
@@ -220,6 +234,12 @@ static int configure(struct dg_model *m, struct vae *v)
 	v->latent = (uint64_t)dg_model_int(m, "latent");
 	v->beta = (float)dg_model_float(m, "beta");
 	v->k = (unsigned)dg_model_int(m, "iwae_k");
+	int noise = dg_nn_noise_kind(dg_model_str(m, "noise"));
+	if (noise < 0)
+		return dg_graph_fail(m->g, DG_EUSAGE, "noise=%s: unknown corruption",
+				     dg_model_str(m, "noise"));
+	v->noise = (enum dg_nn_noise)noise;
+	v->level = (float)dg_model_float(m, "noise_level");
 	if (dg_model_bool(m, "conditional")) {
 		if (!m->classes)
 			return dg_graph_fail(m->g, DG_EUSAGE,
@@ -260,13 +280,14 @@ static dg_tensor recon_one_draw(struct dg_model *m, dg_tensor oh, dg_tensor mu,
 	return dg_neg(g, dg_mean(g, log_px, DG_AXES_ALL, 0));
 }
 
-/* The training objective on m->x and the terms reported. */
+/* The training objective on m->x and the terms reported; the encoder
+ * sees m->x corrupted when the model is a denoising VAE. */
 static void objective(struct dg_model *m)
 {
 	struct dg_graph *g = m->g;
 	struct vae *v = V(m);
 	dg_tensor oh = one_hot(m, m->y), mu, logvar, recon, loss;
-	encoder(m, m->x, oh, &mu, &logvar);
+	encoder(m, dg_nn_corrupt(g, m->x, v->noise, v->level), oh, &mu, &logvar);
 	dg_tensor kl = dg_kl_normal(g, mu, logvar, DG_SUM_MEAN_BATCH);
 	if (v->k == 1) { /* the analytic KL: lower variance than the sampled one */
 		recon = recon_one_draw(m, oh, mu, logvar);
@@ -411,7 +432,7 @@ static const struct dg_family family = {
 	.abi_version = DG_PLUGIN_ABI,
 	.struct_size = sizeof(struct dg_family),
 	.name = "vae",
-	.summary = "variational autoencoder (beta-VAE, CVAE, IWAE bound); "
+	.summary = "variational autoencoder (beta-VAE, CVAE, IWAE bound, denoising); "
 		   "MLP 784-400-20 by default",
 	.hparams = hparams,
 	.caps = DG_CAP_ENCODE | DG_CAP_DECODE | DG_CAP_SAMPLE_LATENT | DG_CAP_LIKELIHOOD |

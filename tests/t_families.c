@@ -156,10 +156,10 @@ static void test_tables(void)
 		static const char *const want[][2] = {
 			{"arch", "mlp"},   {"hidden", "400"}, {"latent", "20"},
 			{"likelihood", "bernoulli"}, {"beta", "1"}, {"conditional", "0"},
-			{"iwae_k", "1"},
+			{"iwae_k", "1"}, {"noise", "none"}, {"noise_level", "0.25"},
 		};
-		is_int((long long)dg_hparams_count(hp), 7, "  seven hyperparameters");
-		for (size_t i = 0; i < 7 && i < dg_hparams_count(hp); i++) {
+		is_int((long long)dg_hparams_count(hp), 9, "  nine hyperparameters");
+		for (size_t i = 0; i < 9 && i < dg_hparams_count(hp); i++) {
 			is_str(dg_hparams_row(hp, i)->name, want[i][0], "  row %zu", i);
 			is_str(dg_hparams_text(hp, i), want[i][1], "  %s defaults to %s",
 			       want[i][0], want[i][1]);
@@ -178,9 +178,13 @@ static void test_tables(void)
 	f = NULL;
 	is_int(dg_family_load("ae", &f), 0, "ae loads");
 	if (f && !dg_hparams_new(f, &hp)) {
-		is_int((long long)dg_hparams_count(hp), 4, "  four hyperparameters");
+		is_int((long long)dg_hparams_count(hp), 7, "  seven hyperparameters");
 		is_str(dg_hparams_row(hp, 3)->name, "loss", "  loss");
 		is_str(dg_hparams_text(hp, 3), "mse", "  mse by default");
+		is_str(dg_hparams_row(hp, 4)->name, "noise", "  noise");
+		is_str(dg_hparams_text(hp, 4), "none", "  none by default: a plain ae");
+		is_str(dg_hparams_row(hp, 6)->name, "contractive", "  contractive");
+		is_str(dg_hparams_text(hp, 6), "0", "  0 by default");
 		ok(!(f->caps & (DG_CAP_SAMPLE_LATENT | DG_CAP_SAMPLE_DATA)),
 		   "  does not claim to sample");
 		dg_hparams_free(hp);

@@ -30,8 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dg.h"
-/* The stream of a graph's first random op (libcore/graph/graph_impl.h's
- * DG_OP_STREAM | 0), which the PyTorch scripts draw their noise from: a
+/* The stream of a graph's random ops (libcore/graph/graph_impl.h's
+ * DG_OP_STREAM | op), which the PyTorch scripts draw their noise from: a
  * contract between them and dg, written out here because this test loads
  * plugins and so must link libdg.so, not the internal archive. */
 #define DG_OP_STREAM (2ull << 40)
@@ -243,22 +243,33 @@ out:
 	dg_hparams_free(hp);
 }
 
-/* The recorded noise is dg's generator at the first random op's stream. */
+/* The recorded noise is dg's generator at the random ops' streams
+ * (DG_OP_STREAM | op), run 0: normals, or uniforms with dist=uniform
+ * (a denoising model's corruption). */
 static void check_noise(const struct golden *gf)
 {
-	const struct dg_array *eps = find(gf, "noise", NULL);
-	if (!eps)
-		return;
 	uint64_t seed = strtoull(cfg(gf, "seed"), NULL, 10);
-	const char *s = dg_meta_get(eps->meta, "stream"), *c = dg_meta_get(eps->meta, "counter");
-	uint64_t n = dg_array_count(eps);
-	float *v = malloc(n * sizeof *v);
-	dg_rng_normal(seed, DG_OP_STREAM, 0, v, n);
-	ok(s && c && strtoull(s, NULL, 10) == DG_OP_STREAM && !strcmp(c, "0") &&
-		   !memcmp(v, eps->data, n * sizeof *v),
-	   "%s: the first step's %llu normals are dg_rng_normal(seed %llu, DG_OP_STREAM | 0, "
-	   "run 0 << 32)", gf->file, (unsigned long long)n, (unsigned long long)seed);
-	free(v);
+	for (size_t i = 0; i < gf->n; i++) {
+		const struct dg_array *eps = gf->r[i].a;
+		if (strcmp(gf->r[i].kind, "noise"))
+			continue;
+		const char *s = dg_meta_get(eps->meta, "stream"), *c = dg_meta_get(eps->meta, "counter");
+		const char *dist = dg_meta_get(eps->meta, "dist");
+		int uni = dist && !strcmp(dist, "uniform");
+		uint64_t stream = s ? strtoull(s, NULL, 10) : 0, n = dg_array_count(eps);
+		float *v = malloc(n * sizeof *v);
+		if (uni)
+			dg_rng_uniform(seed, stream, 0, v, n);
+		else
+			dg_rng_normal(seed, stream, 0, v, n);
+		ok(s && c && (stream & ~0xffffffffull) == DG_OP_STREAM && !strcmp(c, "0") &&
+			   !memcmp(v, eps->data, n * sizeof *v),
+		   "%s: the first step's %llu %s are dg_rng_%s(seed %llu, DG_OP_STREAM | %llu, "
+		   "run 0 << 32)", gf->file, (unsigned long long)n, uni ? "uniforms" : "normals",
+		   uni ? "uniform" : "normal", (unsigned long long)seed,
+		   (unsigned long long)(stream & 0xffffffffull));
+		free(v);
+	}
 }
 
 static int by_name(const void *a, const void *b)

@@ -109,6 +109,7 @@ static const struct metric metrics[] = {
 	 "their label", "fraction", 1},
 	{"nll", "nll", "cross-entropy, -log p(label|x)", "nats", 1},
 	{"entropy", "entropy", "entropy of p(class|x)", "nats", 1},
+	{"jac", "jac", "the encoder's Jacobian, squared Frobenius norm", "squared norm", 1},
 };
 #define NMETRICS (sizeof metrics / sizeof metrics[0])
 

@@ -11,8 +11,10 @@ records say what they are in their metadata (kind=, name=):
   kind=input   name=x (f32 batch x C x H x W) and name=y (i32 labels)
   kind=param   every parameter before the first step, in dg's declaration
                order, named as dg names them
-  kind=noise   the standard normals of the first step's random op
-               (stream=, counter=), as the script used them
+  kind=noise   the first step's draws of the graph's random ops (stream=
+               DG_OP_STREAM | op, counter=), as the script used them:
+               standard normals, or with dist=uniform the uniforms of
+               dg_rng_uniform (a denoising model's corruption)
   kind=loss    name=loss: the first step's loss
   kind=term    the family's other reported terms at the first step
   kind=grad    every parameter's gradient at the first step
@@ -105,15 +107,35 @@ def dg_uniform(seed, stream, counter, shape):
     return out.reshape(shape)
 
 
-def op_uniform(seed, op, run, shape):
-    """What dg's random_uniform op number `op` draws at run `run` (the draw
-    under dg_random_bernoulli and dg_dropout: 1 where p - u > 0 in f32)."""
-    return dg_uniform(seed, DG_OP_STREAM | op, run << 32, shape)
-
-
 def op_noise(seed, op, run, shape):
     """What dg's random_normal op number `op` draws at run `run`."""
     return dg_normal(seed, DG_OP_STREAM | op, run << 32, shape)
+
+
+def op_uniform(seed, op, run, shape):
+    """What dg's random_uniform op number `op` draws at run `run`."""
+    return dg_uniform(seed, DG_OP_STREAM | op, run << 32, shape)
+
+
+def corrupt(kind, level, x, draw):
+    """x (float32) corrupted as dg_nn_corrupt (dg/nn.h) does, written from
+    its description: draw(dist, shape) gives the random op's values
+    ("normal" for gauss, else "uniform"), the thresholds are float32."""
+    lv = np.float32(level)
+    if kind == "gauss":
+        return np.clip(x + draw("normal", x.shape) * lv, 0, 1).astype(np.float32)
+    u = draw("uniform", x.shape)
+    if kind == "mask":
+        return x * (u > lv).astype(np.float32)
+    half = lv / np.float32(2)
+    out = np.where(u > np.float32(1) - half, np.float32(1), x)
+    return np.where(u < half, np.float32(0), out).astype(np.float32)
+
+
+def op_draw(seed, op, run):
+    """A draw() for corrupt(): dg's random op number `op` at run `run`."""
+    return lambda dist, shape: (op_uniform if dist == "uniform" else op_noise)(
+        seed, op, run, shape)
 
 
 # ---- the recording loop -----------------------------------------------------
@@ -129,7 +151,9 @@ def data(seed, n, c, h, w, classes):
 def write(name, family, sets, seed, shape, classes, x, y, params, step, noise_shape=None):
     """Runs step(params, run) -> (loss, {term: value}) once with gradients,
     then STEPS more Adam steps on the same batch, and writes the file.
-    params: name -> leaf tensor requiring grad, in dg's declaration order."""
+    params: name -> leaf tensor requiring grad, in dg's declaration order.
+    noise_shape: the shape of random op 0's normals, or a list of (op,
+    dist, shape) for several ops, dist "normal" or "uniform"."""
     opt = torch.optim.Adam(list(params.values()), lr=LR, betas=(0.9, 0.999), eps=1e-8)
     init = {k: v.detach().numpy().copy() for k, v in params.items()}
     loss, terms = step(0)
@@ -156,10 +180,13 @@ def write(name, family, sets, seed, shape, classes, x, y, params, step, noise_sh
         out.append(record(y, {"kind": "input", "name": "y"}))
     for k, v in init.items():
         out.append(record(v, {"kind": "param", "name": k}))
-    if noise_shape is not None:
-        out.append(record(op_noise(seed, 0, 0, noise_shape),
-                          {"kind": "noise", "name": "eps", "stream": DG_OP_STREAM,
-                           "counter": 0}))
+    if noise_shape is not None and not isinstance(noise_shape, list):
+        noise_shape = [(0, "normal", noise_shape)]
+    for op, dist, nshape in noise_shape or []:
+        meta = {"kind": "noise", "name": "eps", "stream": DG_OP_STREAM | op, "counter": 0}
+        if dist == "uniform":
+            meta.update(name="u", dist="uniform")
+        out.append(record(op_draw(seed, op, 0)(dist, nshape), meta))
     out.append(record(np.float32(first), {"kind": "loss", "name": "loss"}))
     for k, v in terms.items():
         out.append(record(np.float32(v.item()), {"kind": "term", "name": k}))

@@ -13,7 +13,9 @@ likelihood (BCE with logits) or a Gaussian one with mean sigmoid(logits)
 and log-variance clamp(10·dec.logvar, -7, 2); the analytic KL times beta;
 with iwae_k = K > 1 the importance-weighted bound over K draws.  The one-hot
 label is appended to the encoder's dense input and to z for the
-conditional VAE.  Small sizes (hidden 32, latent 4, 1x8x8 images, batch 8)
+conditional VAE.  The denoising VAE (noise=...) encodes a corrupted copy
+of the batch (random op 0, golden.corrupt; eps is then op 1) and scores
+the reconstruction against the clean batch.  Small sizes (hidden 32, latent 4, 1x8x8 images, batch 8)
 keep the files small. """
 import math
 
@@ -36,6 +38,8 @@ CONFIGS = [
     ("cvae", {"conditional": "1", "beta": "2"}, 10, 102),
     ("iwae", {"iwae_k": "3"}, 0, 103),
     ("conv-gauss", {"arch": "conv", "likelihood": "gaussian"}, 0, 104),
+    ("dvae", {"noise": "saltpepper", "noise_level": "0.3", "beta": "1.5"}, 0, 105),
+    ("dvae-gauss", {"noise": "gauss", "noise_level": "0.25", "iwae_k": "2"}, 0, 106),
 ]
 
 
@@ -115,17 +119,23 @@ def make_step(p, cfg, x, y, classes, seed):
     gaussian = cfg.get("likelihood") == "gaussian"
     beta = float(cfg.get("beta", 1))
     k = int(cfg.get("iwae_k", 1))
+    noise = cfg.get("noise")
+    level = float(cfg.get("noise_level", 0))
+    eps_op = 1 if noise else 0
     xt = torch.from_numpy(x)
     xf = xt.flatten(1)
     oh = F.one_hot(torch.from_numpy(y).long(), classes).float() if classes else None
     n = x.shape[0]
 
     def step(run):
-        mu, logvar = encoder(p, conv, xt, oh)
+        xin = xt
+        if noise:
+            xin = torch.from_numpy(golden.corrupt(noise, level, x, golden.op_draw(seed, 0, run)))
+        mu, logvar = encoder(p, conv, xin, oh)
         kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum() / n
         std = torch.exp(0.5 * logvar)
         if k == 1:
-            eps = torch.from_numpy(golden.op_noise(seed, 0, run, (n, LATENT)))
+            eps = torch.from_numpy(golden.op_noise(seed, eps_op, run, (n, LATENT)))
             logits = decoder(p, conv, mu + std * eps, oh)
             if gaussian:
                 rec = -log_px(p, gaussian, logits, xf).sum() / n
@@ -133,7 +143,7 @@ def make_step(p, cfg, x, y, classes, seed):
                 rec = F.binary_cross_entropy_with_logits(logits, xf, reduction="sum") / n
             loss = rec + beta * kl
         else:
-            eps = torch.from_numpy(golden.op_noise(seed, 0, run, (k, n, LATENT)))
+            eps = torch.from_numpy(golden.op_noise(seed, eps_op, run, (k, n, LATENT)))
             z = mu + std * eps                                   # k x n x latent
             ohk = None if oh is None else oh.repeat(k, 1)
             logits = decoder(p, conv, z.reshape(k * n, LATENT), ohk).view(k, n, D)
@@ -157,6 +167,9 @@ def main():
         sets = ["hidden=%d" % HIDDEN, "latent=%d" % LATENT] + \
             ["%s=%s" % kv for kv in cfg.items()]
         noise = (BATCH, LATENT) if k == 1 else (k, BATCH, LATENT)
+        if "noise" in cfg:
+            dist = "normal" if cfg["noise"] == "gauss" else "uniform"
+            noise = [(0, dist, (BATCH, C, H, W)), (1, "normal", noise)]
         golden.write(name, "vae", sets, seed, (C, H, W), classes, x, y, p,
                      make_step(p, cfg, x, y, classes, seed), noise)
 

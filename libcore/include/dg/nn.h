@@ -295,4 +295,37 @@ dg_tensor dg_nn_encoder(const struct dg_nn *nn, const struct dg_nn_coder *c, dg_
 dg_tensor dg_nn_decoder(const struct dg_nn *nn, const struct dg_nn_coder *c, dg_tensor z,
 			dg_tensor cond);
 
+/* ---- input corruption ------------------------------------------------------------ */
+
+/* The corruption processes of denoising autoencoders (Vincent et al.
+ * 2008) and the denoising VAE (Im et al. 2017), applied to data in [0,1]
+ * with probability or scale "level":
+ *   MASK        each value zeroed where u <= level (u uniform in (0,1)),
+ *               so with probability level;
+ *   GAUSS       clamp(x + level·ε, 0, 1), ε standard normal;
+ *   SALTPEPPER  each value set to 0 where u < level/2 and to 1 where
+ *               u > 1 - level/2, so replaced with probability level by
+ *               black or white at even odds.
+ * One draw per value, from one random op of x's shape (uniform, or
+ * normal for GAUSS), inside the graph: fresh at each run, keyed by the
+ * graph's seed and run counter, so training with it is reproducible and
+ * resumes exactly.  The comparisons are exact float comparisons against
+ * the float thresholds level, level/2 and 1 - level/2. */
+enum dg_nn_noise {
+	DG_NN_NOISE_NONE = 0,
+	DG_NN_NOISE_MASK,
+	DG_NN_NOISE_GAUSS,
+	DG_NN_NOISE_SALTPEPPER,
+};
+
+/* The kind named "none", "mask", "gauss" or "saltpepper"; -1 otherwise. */
+int dg_nn_noise_kind(const char *name);
+
+/* x (any shape) corrupted by kind at level.  NONE, or level 0, returns x
+ * itself and draws nothing (a model with noise_level=0 is the clean
+ * model, noise and all).  DG_EUSAGE (recorded on g) for a level that is
+ * negative or not finite, or above 1 for MASK and SALTPEPPER, whose
+ * level is a probability. */
+dg_tensor dg_nn_corrupt(struct dg_graph *g, dg_tensor x, enum dg_nn_noise kind, float level);
+
 #endif
