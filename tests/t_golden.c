@@ -8,7 +8,8 @@
  * next ten Adam steps (lr 1e-3, dg's default) on the same batch.  The
  * families' noise comes from the graph's own generator, which the scripts
  * reproduce through libdg: a model, a loss or a noise that diverges from
- * PyTorch's fails here.
+ * PyTorch's fails here.  A family of several phases (gan) is checked
+ * phase by phase, each with its family's optimizer (check_phases).
  *
  * Tolerances.  Both sides compute in float32 but not in the same order or
  * with the same formulas (PyTorch's BCE is max(l,0) - l·y + log1p(e^-|l|),
