@@ -1,0 +1,90 @@
+#!/bin/sh
+# gan.t — the gan family (plugins/gan.c) on a small part of Fashion-MNIST:
+# each loss trains with its paper's optimizer and reports both losses and
+# D's mean scores; the MLP architecture trains; training resumes byte for
+# byte, across D's five steps per iteration too; the generator's average
+# is what dg-sample | dg-decode use; the pipeline writes a PNG.  Small
+# networks keep the whole test to seconds.
+n=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+t() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
+
+if [ -z "$DG_BUILD" ] || [ -z "$DG_SRC" ]; then echo "1..0 # SKIP DG_SRC and DG_BUILD are set by make check"; exit 0; fi
+. "$DG_SRC/tests/lib.sh"
+dg-encode fashion-mnist --limit 256 > "$tmp/small.dgs" || { echo "Bail out! no data"; exit 1; }
+cd "$tmp" || exit 1
+small="--set ngf=8 --set ndf=8 --set latent=16"
+mlp="--set arch=mlp --set hidden=64 --set d_hidden=16 --set maxout=3 --set latent=16"
+
+# ---- every loss ---------------------------------------------------------------
+for loss in ns minimax lsgan wgan wgan-gp hinge; do
+	dg-train -q -p gan -d small.dgs -o $loss.dgm -e 1 -b 32 $small --set loss=$loss --log $loss.csv
+	r=$?
+	want="epoch,step,loss_d,d_x,d_gz,loss_g,images_per_s"
+	[ $loss = wgan-gp ] && want="epoch,step,loss_d,d_x,d_gz,gp,loss_g,images_per_s"
+	[ $r = 0 ] && [ "$(head -1 $loss.csv)" = "$want" ] &&
+		awk -F, 'NR == 2 { for (i = 3; i < NF; i++) if ($i != $i + 0 || $i ~ /nan|inf/) exit 1 } END { exit NR != 2 }' $loss.csv
+	t $? "loss=$loss: one epoch, log $(sed -n 2p $loss.csv)"
+done
+case "$(manifest_key ns.dgm phase.discriminator)" in "adam schedule=constant lr=0.000199999995 beta1=0.5 "*" steps=1 every=1") r=0 ;; *) r=1 ;; esac
+[ $r = 0 ] && case "$(manifest_key ns.dgm phase.generator)" in "adam schedule=constant lr=0.000199999995 beta1=0.5 "*" ema_decay=0.999000013 "*) r=0 ;; *) r=1 ;; esac
+t $r "  ns: DCGAN's Adam (2e-4, beta1 0.5) for both, an EMA of G"
+case "$(manifest_key wgan.dgm phase.discriminator)" in "rmsprop schedule=constant lr=4.99999987e-05 "*" clip_value=0.00999999978 "*" steps=5 every=1") r=0 ;; *) r=1 ;; esac
+[ $r = 0 ] && case "$(manifest_key wgan.dgm phase.generator)" in "rmsprop "*" clip_value=0 "*" steps=1 "*) r=0 ;; *) r=1 ;; esac
+t $r "  wgan: RMSProp 5e-5, D clipped to 0.01, 5 D steps"
+case "$(manifest_key wgan-gp.dgm phase.discriminator)" in "adam schedule=constant lr=9.99999975e-05 beta1=0 beta2=0.899999976 "*" steps=5 every=1") r=0 ;; *) r=1 ;; esac
+t $r "  wgan-gp: Adam 1e-4, beta (0, 0.9), 5 D steps"
+dg-info wgan-gp.dgm > info && grep -q 'params/D.conv2_norm.w .* 16x7x7' info &&
+	! grep -q 'D.conv2_norm.mean' info && dg-info ns.dgm | grep -q 'params/D.conv2_norm.mean'
+t $? "  wgan-gp's critic has layer norm, ns's D batch norm"
+dg-info ns.dgm > info && grep -q 'ema/G.proj.w' info && ! grep -q 'ema/D\.' info
+t $? "  ema/ members for G only"
+dg-train -q -p gan -d small.dgs -o k.dgm -e 1 -b 32 $small --set dsteps=3 &&
+	case "$(manifest_key k.dgm phase.discriminator)" in *" steps=3 every=1") true ;; *) false ;; esac
+t $? "dsteps=3: three D steps per iteration"
+dg-train -q -p gan -d small.dgs -o x.dgm -b 32 $small --set loss=wgan-gp --set d_norm=batch \
+	2> err; r=$?
+[ $r = 64 ] && grep -q 'batch norm' err && [ ! -e x.dgm ]
+t $? "wgan-gp with a batch-normed critic: 64"
+
+# ---- the 2014 MLPs -----------------------------------------------------------------
+dg-train -q -p gan -d small.dgs -o mlp.dgm -e 1 -b 32 $mlp --log mlp.csv &&
+	dg-info mlp.dgm | grep -q 'params/D.fc1.w .* 48x784'
+t $? "arch=mlp: maxout D (16 units of 3 pieces), $(sed -n 2p mlp.csv)"
+
+# ---- exact resume --------------------------------------------------------------------
+for loss in ns wgan-gp; do
+	dg-train -q -p gan -d small.dgs -o a.dgm -e 3 -b 32 $small --set loss=$loss &&
+		dg-train -q -p gan -d small.dgs -o h.dgm -e 1 -b 32 $small --set loss=$loss &&
+		dg-train -q --resume h.dgm -d small.dgs -o r.dgm -e 3 && same_tensors a.dgm r.dgm
+	t $? "loss=$loss: 3 epochs = 1 + --resume to 3, byte for byte"
+done
+dg-train -q -p gan -d small.dgs -o a.dgm -e 2 -b 32 $mlp &&
+	dg-train -q -p gan -d small.dgs -o h.dgm -e 1 -b 32 $mlp &&
+	dg-train -q --resume h.dgm -d small.dgs -o r.dgm -e 2 && same_tensors a.dgm r.dgm
+t $? "arch=mlp (dropout): 2 epochs = 1 + --resume to 2"
+
+# ---- sampling -----------------------------------------------------------------------------
+dg-sample -m ns.dgm -n 64 -s 1 | dg-decode -m ns.dgm > s.png && pngcheck -q s.png &&
+	[ "$(file -b s.png | cut -d, -f2)" = " 242 x 242" ]
+t $? "dg-sample -n 64 | dg-decode > s.png: a PNG grid of 8x8 images"
+dg-sample -m ns.dgm -n 16 -s 3 | dg-decode -m ns.dgm --raw > ema.dgt &&
+	dg-sample -m ns.dgm -n 16 -s 3 --no-ema | dg-decode -m ns.dgm --raw --no-ema > raw.dgt &&
+	! cmp -s ema.dgt raw.dgt
+t $? "  the EMA by default, the trained weights with --no-ema"
+dg-sample -m mlp.dgm -n 4 | dg-decode -m mlp.dgm > m.png && pngcheck -q m.png
+t $? "  and from the MLP"
+
+# ---- vulkan --------------------------------------------------------------------------------
+if dg-info --devices 2> /dev/null | grep -q vulkan; then
+	dg-encode fashion-mnist --limit 64 > tiny.dgs &&
+		dg-train -q -p gan -d tiny.dgs -o v.dgm -e 1 -b 32 --set ngf=4 --set ndf=4 \
+			--set latent=8 --device vulkan --log v.csv &&
+		dg-sample -m v.dgm -n 4 | dg-decode -m v.dgm > v.png && pngcheck -q v.png
+	t $? "on vulkan: one epoch and samples, $(sed -n 2p v.csv)"
+fi
+
+echo "1..$n"
+exit $fail
