@@ -12,8 +12,9 @@
  * steps per iteration, each on a fresh batch and a fresh z) then
  * "generator" (group 0, one step, its own z).  Each phase has the
  * optimizer its loss's paper recommends; the generator keeps an
- * exponential moving average of its weights (ema), which dg-sample and
- * dg-decode use unless --no-ema.
+ * exponential moving average of its weights (ema), warmed up (decay
+ * min(ema, (1+t)/(10+t)) at G's step t), which dg-sample and dg-decode use
+ * unless --no-ema.
  *
  * DCGAN (arch=dcgan) for images of sides b·2^depth (28 = 7·4, 32 = 4·8):
  *   G: z -> dense "proj" (no bias) to ngf·2^(depth-1) maps of b×b, batch
@@ -348,8 +349,10 @@ static int build(struct dg_model *m)
 	z = dg_random_normal(g, DG_SHAPE(m->batch, p->latent));
 	dg_tensor lg = g_loss(g, p->loss, discriminator(m, generator(m, z)));
 	struct dg_phase *pg = dg_model_phase(m, "generator", lg, DG_GROUP(0));
-	if (pg)
+	if (pg) {
 		pg->optim = &p->opt_g;
+		pg->ema_warmup = 1;
+	}
 	dg_model_term(m, pg, "loss_g", lg);
 	return dg_graph_status(g);
 }

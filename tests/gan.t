@@ -41,6 +41,20 @@ dg-info wgan-gp.dgm > info && grep -q 'params/D.conv2_norm.w .* 16x7x7' info &&
 t $? "  wgan-gp's critic has layer norm, ns's D batch norm"
 dg-info ns.dgm > info && grep -q 'ema/G.proj.w' info && ! grep -q 'ema/D\.' info
 t $? "  ema/ members for G only"
+# |ema/G.proj_bn.b| / |params/G.proj_bn.b| (both start at 0): about
+# 1 - 0.999^8 = 0.008 after 8 steps of a constant decay, near 1 warmed up
+mkdir ns && tar xzf ns.dgm -C ns && python3 - ns/params/G.proj_bn.b.dgt ns/ema/G.proj_bn.b.dgt > ratio <<'EOF'
+import array, struct, sys
+def values(path):
+    b = open(path, "rb").read()
+    ml, pl = struct.unpack_from("<QQ", b, 16)
+    off = 128 + ml + (-(128 + ml) % 64)
+    return array.array("f", b[off:off + pl])
+norm = lambda v: sum(x * x for x in v) ** 0.5
+print("%.3f" % (norm(values(sys.argv[2])) / norm(values(sys.argv[1]))))
+EOF
+awk '{ exit !($1 > 0.5 && $1 < 1.5) }' ratio
+t $? "  G's average warms up: |ema| / |params| of G.proj_bn.b $(cat ratio) after 8 steps"
 dg-train -q -p gan -d small.dgs -o k.dgm -e 1 -b 32 $small --set dsteps=3 &&
 	case "$(manifest_key k.dgm phase.discriminator)" in *" steps=3 every=1") true ;; *) false ;; esac
 t $? "dsteps=3: three D steps per iteration"
