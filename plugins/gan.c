@@ -63,6 +63,18 @@ static const struct dg_hparam hparams[] = {
 	{"clip", DG_HP_FLOAT, "0.01", 0, 100, NULL, "wgan: D's weights clipped to +-clip"},
 	{"ema", DG_HP_FLOAT, "0.999", 0, 0.999999, NULL,
 	 "decay of G's weight average used for sampling (0: none)"},
+	{"sn", DG_HP_BOOL, "0", 0, 0, NULL,
+	 "spectral normalization of D's weights (Miyato et al. 2018)"},
+	{"mbstd", DG_HP_INT, "0", 0, 1024, NULL,
+	 "minibatch stddev before D's output, groups of N (Karras et al. 2018; 0: none)"},
+	{"init", DG_HP_CHOICE, "normal", 0, 0, "normal|orthogonal",
+	 "weights N(0, 0.02) (DCGAN) or orthogonal (Saxe et al. 2014)"},
+	{"smooth", DG_HP_FLOAT, "0", 0, 0.5, NULL,
+	 "one-sided label smoothing: real target 1 - smooth (Salimans et al. 2016)"},
+	{"r1", DG_HP_FLOAT, "0", 0, 1e6, NULL,
+	 "R1 penalty gamma on real images (Mescheder et al. 2018; 0: none)"},
+	{"r1_every", DG_HP_INT, "16", 1, 1000, NULL,
+	 "R1 as a lazy phase every N iterations (Karras et al. 2020)"},
 	{0},
 };
 
@@ -78,7 +90,8 @@ struct gan {
 	uint64_t latent, ngf, ndf, hidden, d_hidden, pieces;
 	unsigned depth, bh, bw;      /* dcgan: the first map is bh×bw */
 	enum dg_nn_norm d_norm;
-	float dropout;
+	float dropout, smooth;
+	unsigned mbstd;
 	struct dg_nn G, D;
 	struct dg_optim opt_d, opt_g;
 };
@@ -133,6 +146,22 @@ static dg_tensor maxout(const struct dg_nn *nn, const char *name, dg_tensor x, u
 	return dg_max(g, dg_reshape(g, h, 3, shape), 1u << 2, 0);
 }
 
+/* With mbstd = G, D's last features (n×C×H×W, or n×F) with one more
+ * channel: the mean over features of their standard deviation over each
+ * group of G examples (ProGAN's layer), which lets D see a batch's lack
+ * of variety; the features unchanged otherwise. */
+static dg_tensor minibatch_stddev(struct dg_model *m, dg_tensor h)
+{
+	struct dg_graph *g = m->g;
+	unsigned group = P(m)->mbstd;
+	if (!group)
+		return h;
+	if (dg_shape(g, h, NULL) == 4)
+		return dg_minibatch_stddev(g, h, group);
+	int64_t s4[4] = {-1, (int64_t)dg_dim(g, h, 1), 1, 1};
+	return dg_flatten(g, dg_minibatch_stddev(g, dg_reshape(g, h, 4, s4), group));
+}
+
 /* D: images n×C×H×W as G makes them -> scores n×1 (logits for the
  * minimax and ns losses). */
 static dg_tensor discriminator(struct dg_model *m, dg_tensor x)
@@ -145,7 +174,7 @@ static dg_tensor discriminator(struct dg_model *m, dg_tensor x)
 		dg_tensor h = dg_dropout(g, dg_flatten(g, x), 0.2f, train);
 		h = dg_dropout(g, maxout(D, "fc1", h, p->d_hidden, p->pieces), p->dropout, train);
 		h = dg_dropout(g, maxout(D, "fc2", h, p->d_hidden, p->pieces), p->dropout, train);
-		return dg_nn_dense(D, "out", h, 1, NULL);
+		return dg_nn_dense(D, "out", minibatch_stddev(m, h), 1, NULL);
 	}
 	dg_tensor h = x;
 	uint64_t ch = p->ndf;
@@ -162,7 +191,7 @@ static dg_tensor discriminator(struct dg_model *m, dg_tensor x)
 							  : dg_nn_layer_norm(D, norm, h, lrelu);
 		}
 	}
-	return dg_nn_dense(D, "out", dg_flatten(g, h), 1, NULL);
+	return dg_nn_dense(D, "out", dg_flatten(g, minibatch_stddev(m, h)), 1, NULL);
 }
 
 /* Data in [0,1] as D sees it, and G's output as an image in [0,1]. */
@@ -183,15 +212,21 @@ static dg_tensor mean(struct dg_graph *g, dg_tensor x)
 	return dg_mean(g, x, DG_AXES_ALL, 0);
 }
 
-/* D's loss on real scores r and fake scores f. */
-static dg_tensor d_loss(struct dg_graph *g, enum loss l, dg_tensor r, dg_tensor f)
+/* D's loss on real scores r and fake scores f; real images' target is
+ * 1 - s (one-sided label smoothing; s = 0: none). */
+static dg_tensor d_loss(struct dg_graph *g, enum loss l, dg_tensor r, dg_tensor f, float s)
 {
 	switch (l) {
 	case MINIMAX:
-	case NS: /* -log σ(r) - log(1 - σ(f)) */
-		return dg_add(g, mean(g, dg_softplus(g, dg_neg(g, r))), mean(g, dg_softplus(g, f)));
-	case LSGAN: /* ½ (r - 1)² + ½ f², targets b = 1, a = 0 */
-		return dg_mul_scalar(g, dg_add(g, mean(g, dg_square(g, dg_add_scalar(g, r, -1))),
+	case NS: /* -log σ(r) - log(1 - σ(f)); smoothed, -(1-s) log σ(r) - s log(1 - σ(r)) */
+		if (s > 0)
+			r = dg_add(g, dg_mul_scalar(g, dg_softplus(g, dg_neg(g, r)), 1 - s),
+				   dg_mul_scalar(g, dg_softplus(g, r), s));
+		else
+			r = dg_softplus(g, dg_neg(g, r));
+		return dg_add(g, mean(g, r), mean(g, dg_softplus(g, f)));
+	case LSGAN: /* ½ (r - b)² + ½ f², targets b = 1 - s, a = 0 */
+		return dg_mul_scalar(g, dg_add(g, mean(g, dg_square(g, dg_add_scalar(g, r, s - 1))),
 					       mean(g, dg_square(g, f))), 0.5f);
 	case WGAN:
 	case WGAN_GP: /* the critic's estimate of -W(real, fake) */
@@ -257,6 +292,14 @@ static int configure(struct dg_model *m, struct gan *p)
 	p->d_hidden = (uint64_t)dg_model_int(m, "d_hidden");
 	p->pieces = (uint64_t)dg_model_int(m, "maxout");
 	p->dropout = (float)dg_model_float(m, "dropout");
+	p->smooth = (float)dg_model_float(m, "smooth");
+	p->mbstd = (unsigned)dg_model_int(m, "mbstd");
+	if (p->smooth > 0 && p->loss != MINIMAX && p->loss != NS && p->loss != LSGAN)
+		return dg_graph_fail(g, DG_EUSAGE, "smooth= sets a target probability: it applies "
+				     "to the minimax, ns and lsgan losses, not %s", loss);
+	if (p->mbstd && m->batch % p->mbstd)
+		return dg_graph_fail(g, DG_EUSAGE, "mbstd=%u: the batch (%llu) must be a multiple "
+				     "of the group", p->mbstd, (unsigned long long)m->batch);
 	p->d_norm = !strcmp(norm, "batch") ? DG_NN_NORM_BATCH
 		  : !strcmp(norm, "layer") ? DG_NN_NORM_LAYER
 		  : !strcmp(norm, "none")  ? DG_NN_NORM_NONE
@@ -282,9 +325,15 @@ static int configure(struct dg_model *m, struct gan *p)
 	struct dg_nn root;
 	dg_nn_init(&root, g, m->training);
 	root.init = DG_NN_INIT_NORMAL; /* N(0, 0.02): DCGAN's, for both architectures */
+	if (!strcmp(dg_model_str(m, "init"), "orthogonal")) {
+		root.init = DG_NN_INIT_ORTHOGONAL;
+		root.init_scale = 1;
+	}
 	dg_nn_scope(&p->G, &root, "G");
 	dg_nn_scope(&p->D, &root, "D");
 	p->D.group = 1;
+	if (dg_model_bool(m, "sn"))
+		p->D.flags |= DG_NN_SPECTRAL_NORM;
 	return dg_graph_status(g);
 }
 
@@ -328,7 +377,7 @@ static int build(struct dg_model *m)
 	dg_tensor fake = dg_stop_gradient(g, generator(m, z));
 	dg_tensor real = to_model(m, m->x);
 	dg_tensor sr = discriminator(m, real), sf = discriminator(m, fake);
-	dg_tensor ld = d_loss(g, p->loss, sr, sf), gp = DG_NONE;
+	dg_tensor ld = d_loss(g, p->loss, sr, sf, p->smooth), gp = DG_NONE;
 	if (p->loss == WGAN_GP) {
 		gp = gradient_penalty(m, real, fake, (float)dg_model_float(m, "gp"));
 		ld = dg_add(g, ld, gp);
@@ -354,6 +403,23 @@ static int build(struct dg_model *m)
 		pg->ema_warmup = 1;
 	}
 	dg_model_term(m, pg, "loss_g", lg);
+
+	/* lazy R1 (Mescheder et al. 2018): γ/2 E‖∇x D(x)‖² on real images,
+	 * a phase of D's every N iterations, scaled by N (StyleGAN2) */
+	float gamma = (float)dg_model_float(m, "r1");
+	if (gamma > 0) {
+		long every = dg_model_int(m, "r1_every");
+		dg_tensor xr = dg_stop_gradient(g, real);
+		dg_tensor grad = dg_grad(g, dg_sum(g, discriminator(m, xr), DG_AXES_ALL, 0), xr);
+		dg_tensor r1 = dg_mul_scalar(g, dg_sum(g, dg_square(g, grad), DG_AXES_ALL, 0),
+					     0.5f * gamma * (float)every / (float)m->batch);
+		struct dg_phase *pr = dg_model_phase(m, "r1", r1, DG_GROUP(1));
+		if (pr) {
+			pr->every = (unsigned)every;
+			pr->optim = &p->opt_d;
+		}
+		dg_model_term(m, pr, "r1", r1);
+	}
 	return dg_graph_status(g);
 }
 

@@ -3,8 +3,10 @@
 # each loss trains with its paper's optimizer and reports both losses and
 # D's mean scores; the MLP architecture trains; training resumes byte for
 # byte, across D's five steps per iteration too; the generator's average
-# is what dg-sample | dg-decode use; the pipeline writes a PNG.  Small
-# networks keep the whole test to seconds.
+# warms up and is what dg-sample | dg-decode use; the stabilizers
+# (spectral norm, minibatch stddev, orthogonal init, label smoothing, lazy
+# R1) train; the pipeline writes a PNG.  Small networks keep the whole
+# test to seconds.
 n=0
 fail=0
 tmp=$(mktemp -d)
@@ -62,6 +64,29 @@ dg-train -q -p gan -d small.dgs -o x.dgm -b 32 $small --set loss=wgan-gp --set d
 	2> err; r=$?
 [ $r = 64 ] && grep -q 'batch norm' err && [ ! -e x.dgm ]
 t $? "wgan-gp with a batch-normed critic: 64"
+
+# ---- stabilizers ----------------------------------------------------------------------
+dg-train -q -p gan -d small.dgs -o sn.dgm -e 1 -b 32 $small --set sn=1 --set d_norm=none \
+	--set loss=hinge && dg-info sn.dgm > info && grep -q 'params/D.conv1.w_u ' info &&
+	grep -q 'params/D.out.w_u ' info && ! grep -q 'G.up1.w_u' info
+t $? "sn=1: spectral normalization of D's layers (their w_u vectors saved)"
+dg-train -q -p gan -d small.dgs -o mb.dgm -e 1 -b 32 $small --set mbstd=4 &&
+	dg-info mb.dgm | grep -q 'params/D.out.w .* 1x833 '
+t $? "mbstd=4: D's output sees 16+1 maps of 7x7"
+dg-train -q -p gan -d small.dgs -o o.dgm -e 1 -b 32 $small --set init=orthogonal &&
+	dg-train -q -p gan -d small.dgs -o ls.dgm -e 1 -b 32 $small --set smooth=0.1
+t $? "init=orthogonal and smooth=0.1 train"
+dg-train -q -p gan -d small.dgs -o r1.dgm -e 2 -b 32 $small --set r1=10 --set r1_every=4 \
+	--set d_norm=none --log r1.csv &&
+	[ "$(head -1 r1.csv)" = "epoch,step,loss_d,d_x,d_gz,loss_g,r1,images_per_s" ] &&
+	case "$(manifest_key r1.dgm phase.r1)" in "adam "*" steps=1 every=4") true ;; *) false ;; esac
+t $? "r1=10: a lazy R1 phase every 4 iterations, $(sed -n 3p r1.csv)"
+dg-train -q -p gan -d small.dgs -o x.dgm -b 32 $small --set loss=wgan --set smooth=0.1 2> err
+[ $? = 64 ] && grep -q 'minimax, ns and lsgan' err
+t $? "smooth= with a Wasserstein loss: 64"
+dg-train -q -p gan -d small.dgs -o x.dgm -b 30 $small --set mbstd=4 2> err
+[ $? = 64 ] && grep -q 'multiple of the group' err && [ ! -e x.dgm ]
+t $? "mbstd=4 with batches of 30: 64"
 
 # ---- the 2014 MLPs -----------------------------------------------------------------
 dg-train -q -p gan -d small.dgs -o mlp.dgm -e 1 -b 32 $mlp --log mlp.csv &&
