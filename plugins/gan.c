@@ -69,6 +69,8 @@ static const struct dg_hparam hparams[] = {
 	 "minibatch stddev before D's output, groups of N (Karras et al. 2018; 0: none)"},
 	{"init", DG_HP_CHOICE, "normal", 0, 0, "normal|orthogonal",
 	 "weights N(0, 0.02) (DCGAN) or orthogonal (Saxe et al. 2014)"},
+	{"ortho", DG_HP_FLOAT, "0", 0, 1e6, NULL,
+	 "orthogonal regularization of G's weights, beta (Brock et al. 2019: 1e-4)"},
 	{"smooth", DG_HP_FLOAT, "0", 0, 0.5, NULL,
 	 "one-sided label smoothing: real target 1 - smooth (Salimans et al. 2016)"},
 	{"r1", DG_HP_FLOAT, "0", 0, 1e6, NULL,
@@ -275,6 +277,36 @@ static dg_tensor gradient_penalty(struct dg_model *m, dg_tensor xr, dg_tensor xf
 	return dg_mul_scalar(g, mean(g, dg_square(g, dg_add_scalar(g, norm, -1))), lambda);
 }
 
+/* BigGAN's orthogonal regularization (Brock et al. 2019), Σ over G's
+ * weights W (rank >= 2, seen as dims[0] × rest) of ‖WWᵀ ⊙ (1 - I)‖²:
+ * the off-diagonal Gram entries, pushing rows apart without fixing their
+ * norms.  Written with the smaller Gram (WᵀW when W has more rows, the
+ * columns' version) as ‖Gram‖² - Σ diag(Gram)², so no mask is built. */
+static dg_tensor ortho_penalty(struct dg_model *m)
+{
+	struct dg_graph *g = m->g;
+	dg_tensor sum = dg_scalar(g, 0);
+	for (size_t i = 0; i < dg_var_count(g); i++) {
+		uint64_t d[DG_MAX_RANK], rows, cols = 1;
+		const char *name = dg_var_name(g, i);
+		unsigned r = dg_var_shape(g, i, d);
+		if (dg_var_kind(g, i) != DG_VAR_PARAM || strncmp(name, "G.", 2) || r < 2)
+			continue;
+		rows = d[0];
+		for (unsigned k = 1; k < r; k++)
+			cols *= d[k];
+		int64_t s2[2] = {(int64_t)rows, (int64_t)cols};
+		dg_tensor w = dg_reshape(g, dg_var_tensor(g, name), 2, s2);
+		int by_rows = rows <= cols;
+		dg_tensor gram = dg_matmul(g, w, w, !by_rows, by_rows);
+		dg_tensor diag = dg_sum(g, dg_square(g, w), by_rows ? 1u << 1 : 1u << 0, 0);
+		dg_tensor off = dg_sub(g, dg_sum(g, dg_square(g, gram), DG_AXES_ALL, 0),
+				       dg_sum(g, dg_square(g, diag), DG_AXES_ALL, 0));
+		sum = dg_add(g, sum, off);
+	}
+	return sum;
+}
+
 /* ---- the family's functions ---------------------------------------------------- */
 
 static int configure(struct dg_model *m, struct gan *p)
@@ -396,13 +428,20 @@ static int build(struct dg_model *m)
 
 	/* G: its images scored as real, from a fresh z */
 	z = dg_random_normal(g, DG_SHAPE(m->batch, p->latent));
-	dg_tensor lg = g_loss(g, p->loss, discriminator(m, generator(m, z)));
-	struct dg_phase *pg = dg_model_phase(m, "generator", lg, DG_GROUP(0));
+	dg_tensor lg = g_loss(g, p->loss, discriminator(m, generator(m, z))), total = lg, ortho;
+	float beta = (float)dg_model_float(m, "ortho");
+	if (beta > 0) {
+		ortho = dg_mul_scalar(g, ortho_penalty(m), beta);
+		total = dg_add(g, lg, ortho);
+	}
+	struct dg_phase *pg = dg_model_phase(m, "generator", total, DG_GROUP(0));
 	if (pg) {
 		pg->optim = &p->opt_g;
 		pg->ema_warmup = 1;
 	}
 	dg_model_term(m, pg, "loss_g", lg);
+	if (beta > 0)
+		dg_model_term(m, pg, "ortho", ortho);
 
 	/* lazy R1 (Mescheder et al. 2018): γ/2 E‖∇x D(x)‖² on real images,
 	 * a phase of D's every N iterations, scaled by N (StyleGAN2) */

@@ -76,6 +76,13 @@ t $? "mbstd=4: D's output sees 16+1 maps of 7x7"
 dg-train -q -p gan -d small.dgs -o o.dgm -e 1 -b 32 $small --set init=orthogonal &&
 	dg-train -q -p gan -d small.dgs -o ls.dgm -e 1 -b 32 $small --set smooth=0.1
 t $? "init=orthogonal and smooth=0.1 train"
+dg-train -q -p gan -d small.dgs -o or.dgm -e 1 -b 32 $small --set ortho=1e-4 --log or.csv &&
+	dg-train -q -p gan -d small.dgs -o or2.dgm -e 1 -b 32 $small --set ortho=1e-4 \
+		--set init=orthogonal --log or2.csv &&
+	[ "$(head -1 or.csv)" = "epoch,step,loss_d,d_x,d_gz,loss_g,ortho,images_per_s" ] &&
+	awk -F, 'NR == 2 { a = $7 } END { exit !(a > 0) }' or.csv &&
+	paste -d, or.csv or2.csv | awk -F, 'NR == 2 { exit !($15 < $7 / 100) }'
+t $? "ortho=1e-4: G's orthogonality penalty, far smaller from orthogonal weights ($(sed -n 2p or.csv | cut -d, -f7) vs $(sed -n 2p or2.csv | cut -d, -f7))"
 dg-train -q -p gan -d small.dgs -o r1.dgm -e 2 -b 32 $small --set r1=10 --set r1_every=4 \
 	--set d_norm=none --log r1.csv &&
 	[ "$(head -1 r1.csv)" = "epoch,step,loss_d,d_x,d_gz,loss_g,r1,images_per_s" ] &&
