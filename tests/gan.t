@@ -123,6 +123,20 @@ t $? "  the EMA by default, the trained weights with --no-ema"
 dg-sample -m mlp.dgm -n 4 | dg-decode -m mlp.dgm > m.png && pngcheck -q m.png
 t $? "  and from the MLP"
 
+# ---- other sizes ----------------------------------------------------------------------------
+if command -v convert > /dev/null; then
+	mkdir rgb && for i in 0 1 2 3 4 5 6 7; do convert -size 32x32 -seed $i plasma: rgb/$i.png; done &&
+		convert -size 5x5 xc:gray five.png && dg-encode rgb/*.png > rgb.dgs &&
+		dg-encode five.png > five.dgs || { echo "Bail out! cannot make images"; exit 1; }
+	dg-train -q -p gan -d rgb.dgs -o rgb.dgm -e 1 -b 4 $small && dg-info rgb.dgm > info &&
+		grep -q 'params/G.proj.w .* 512x16 ' info && grep -q 'params/G.up3.w .* 8x3x4x4 ' info &&
+		dg-sample -m rgb.dgm -n 4 | dg-decode -m rgb.dgm > rgb.png && pngcheck -q rgb.png
+	t $? "3x32x32 images: three stride-2 layers from 4x4 maps, RGB samples"
+	dg-train -q -p gan -d five.dgs -o x.dgm -b 1 2> err
+	[ $? = 64 ] && grep -q 'sides b\*2^depth' err
+	t $? "5x5 images: 64, arch=dcgan needs sides b*2^depth"
+fi
+
 # ---- vulkan --------------------------------------------------------------------------------
 if dg-info --devices 2> /dev/null | grep -q vulkan; then
 	dg-encode fashion-mnist --limit 64 > tiny.dgs &&
