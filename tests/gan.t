@@ -120,6 +120,23 @@ dg-sample -m ns.dgm -n 16 -s 3 | dg-decode -m ns.dgm --raw > ema.dgt &&
 	dg-sample -m ns.dgm -n 16 -s 3 --no-ema | dg-decode -m ns.dgm --raw --no-ema > raw.dgt &&
 	! cmp -s ema.dgt raw.dgt
 t $? "  the EMA by default, the trained weights with --no-ema"
+cat > absmax.py <<'EOF'
+import array, struct, sys
+b = open(sys.argv[1], "rb").read()
+pos, m = 0, 0.0
+while pos < len(b):
+    ml, pl = struct.unpack_from("<QQ", b, pos + 16)
+    off = pos + 128 + ml + (-(128 + ml) % 64)
+    m = max([m] + [abs(x) for x in array.array("f", b[off:off + pl])])
+    pos = off + pl + (-pl % 64)
+print("%.4f" % m)
+EOF
+dg-sample -m ns.dgm -n 100 -s 2 --truncation 0.7 > tr.dgt &&
+	dg-sample -m ns.dgm -n 100 -s 2 --truncation 0.7 | cmp -s - tr.dgt &&
+	dg-info tr.dgt | grep -q ' truncation=0.7$' &&
+	awk '{ exit !($1 <= 0.7) }' "$(python3 absmax.py tr.dgt > m && echo m)" &&
+	dg-decode -m ns.dgm < tr.dgt > tr.png && pngcheck -q tr.png
+t $? "dg-sample --truncation 0.7: codes within 0.7 ($(cat m)), the same for the same seed, decoded"
 dg-sample -m mlp.dgm -n 4 | dg-decode -m mlp.dgm > m.png && pngcheck -q m.png
 t $? "  and from the MLP"
 
