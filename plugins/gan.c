@@ -33,6 +33,14 @@
  *      `maxout` pieces each followed by dropout, then a dense score.
  *   Data stays in [0,1].
  *
+ * Stabilizers, all off by default: spectral normalization of D (sn,
+ * Miyato et al. 2018), the minibatch stddev layer before D's output
+ * (mbstd, Karras et al. 2018), orthogonal initialization (init, Saxe et
+ * al. 2014) and regularization of G (ortho, Brock et al. 2019), one-sided
+ * label smoothing (smooth, Salimans et al. 2016), and R1 on real images
+ * (r1, Mescheder et al. 2018) as a third phase every r1_every iterations
+ * (Karras et al. 2020).  The truncation trick is dg-sample's.
+ *
  * Parameter names (checkpoint members): G.* then D.*, in the order the
  * discriminator's phase first applies them. */
 #include <stdio.h>
