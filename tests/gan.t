@@ -107,6 +107,11 @@ for loss in ns wgan-gp; do
 		dg-train -q --resume h.dgm -d small.dgs -o r.dgm -e 3 && same_tensors a.dgm r.dgm
 	t $? "loss=$loss: 3 epochs = 1 + --resume to 3, byte for byte"
 done
+stab="--set r1=10 --set r1_every=3 --set d_norm=none --set sn=1 --set mbstd=4 --set ortho=1e-4"
+dg-train -q -p gan -d small.dgs -o a.dgm -e 3 -b 32 $small $stab &&
+	dg-train -q -p gan -d small.dgs -o h.dgm -e 1 -b 32 $small $stab &&
+	dg-train -q --resume h.dgm -d small.dgs -o r.dgm -e 3 && same_tensors a.dgm r.dgm
+t $? "every stabilizer at once (lazy R1 every 3, spectral norm's vectors): 3 = 1 + --resume to 3"
 dg-train -q -p gan -d small.dgs -o a.dgm -e 2 -b 32 $mlp &&
 	dg-train -q -p gan -d small.dgs -o h.dgm -e 1 -b 32 $mlp &&
 	dg-train -q --resume h.dgm -d small.dgs -o r.dgm -e 2 && same_tensors a.dgm r.dgm
