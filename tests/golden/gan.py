@@ -20,6 +20,10 @@ paper: Adam (2e-4, β 0.5/0.999) for ns and hinge, RMSProp (5e-5) with D's
 parameters clamped to ±0.01 after each step for wgan, Adam (1e-4, β 0/0.9)
 for wgan-gp.  dsteps=1 keeps one D step per iteration (the family's steps
 on fresh batches are the trainer's business, tested in tests/gan.t).
+The stabilizers are written here independently: one-sided label smoothing
+as BCE against 1 - s, the minibatch stddev layer, BigGAN's orthogonal
+penalty with its mask, and R1 as a third phase with an optimizer of its
+own (run every iteration here; r1_every only scales it).
 Small sizes (1x16x16 images, batch 8, latent 8, ngf = ndf = 4) keep the
 files small.  Run after `make`:  /usr/bin/python3 tests/golden/gan.py """
 import numpy as np
@@ -33,15 +37,25 @@ torch.set_num_threads(1)
 LATENT, NGF, NDF, BATCH, C, H, W = 8, 4, 4, 8, 1, 16, 16
 
 CONFIGS = [
-    # name, loss, graph seed
-    ("ns", "ns", 201),
-    ("wgan-gp", "wgan-gp", 202),
-    ("wgan", "wgan", 203),
-    ("hinge", "hinge", 204),
+    # name, loss, graph seed, stabilizers
+    ("ns", "ns", 201, {}),
+    ("wgan-gp", "wgan-gp", 202, {}),
+    ("wgan", "wgan", 203, {}),
+    ("hinge", "hinge", 204, {}),
+    ("minimax", "minimax", 205, {}),
+    ("lsgan", "lsgan", 206, {"smooth": "0.1"}),
+    # ortho=100: at these weights' scale the penalty then weighs as much
+    # as the loss, so its gradient is checked too
+    ("ns-stab", "ns", 207, {"smooth": "0.1", "ortho": "100", "r1": "10",
+                            "r1_every": "2"}),
+    # mbstd apart from r1: R1's gradient of a gradient through the layer's
+    # sqrt(var + 1e-8) amplifies float32 rounding near zero variance (on
+    # vulkan the two drifted 1e-5 apart by the fifth iteration here)
+    ("lsgan-mbstd", "lsgan", 208, {"mbstd": "4"}),
 ]
 
 
-def params_for(loss, seed):
+def params_for(loss, seed, mbstd):
     torch.manual_seed(seed)
     p = {}
 
@@ -64,7 +78,7 @@ def params_for(loss, seed):
         norm("D.conv2_norm", 2 * NDF, H // 4, W // 4)
     else:
         norm("D.conv2_norm", 2 * NDF)
-    normal("D.out.w", 1, 2 * NDF * (H // 4) * (W // 4))
+    normal("D.out.w", 1, (2 * NDF + (1 if mbstd else 0)) * (H // 4) * (W // 4))
     p["D.out.b"] = torch.zeros(1)
     return {k: v.detach().clone().requires_grad_(True) for k, v in p.items()}
 
@@ -77,7 +91,30 @@ def generator(p, z):
     return torch.tanh(F.conv_transpose2d(h, p["G.up2.w"], p["G.up2.b"], stride=2, padding=1))
 
 
-def discriminator(p, loss, x):
+def minibatch_stddev(x, group):
+    """ProGAN's layer as dg documents it: groups are examples n, n+M, ...
+    (M = N/group); one more channel, each example's group's standard
+    deviation of every feature, sqrt(biased variance + 1e-8), averaged."""
+    n, c, h, w = x.shape
+    m = n // group
+    s = torch.sqrt(x.view(group, m, c, h, w).var(0, unbiased=False) + 1e-8).mean([1, 2, 3])
+    return torch.cat([x, s.repeat(group).view(n, 1, 1, 1).expand(n, 1, h, w)], 1)
+
+
+def ortho(p):
+    """BigGAN's orthogonal regularization over G's weights of rank >= 2,
+    with the smaller Gram matrix, masked as the paper writes it."""
+    total = 0
+    for k, v in p.items():
+        if not k.startswith("G.") or v.dim() < 2:
+            continue
+        w = v.reshape(v.shape[0], -1)
+        gram = w @ w.t() if w.shape[0] <= w.shape[1] else w.t() @ w
+        total = total + ((gram * (1 - torch.eye(gram.shape[0]))) ** 2).sum()
+    return total
+
+
+def discriminator(p, loss, x, mbstd=0):
     h = F.leaky_relu(F.conv2d(x, p["D.conv1.w"], p["D.conv1.b"], stride=2, padding=1), 0.2)
     h = F.conv2d(h, p["D.conv2.w"], stride=2, padding=1)
     w, b = p["D.conv2_norm.w"], p["D.conv2_norm.b"]
@@ -86,22 +123,35 @@ def discriminator(p, loss, x):
     else:
         h = F.batch_norm(h, None, None, w, b, True)
     h = F.leaky_relu(h, 0.2)
+    if mbstd:
+        h = minibatch_stddev(h, mbstd)
     return F.linear(h.flatten(1), p["D.out.w"], p["D.out.b"])
 
 
-def losses(loss, r, f):
-    """(D's loss, G's loss of f, D(x) term, D(G(z)) term)."""
-    if loss == "ns":
-        return (F.softplus(-r).mean() + F.softplus(f).mean(), F.softplus(-f).mean(),
-                torch.sigmoid(r).mean(), torch.sigmoid(f).mean())
+def losses(loss, r, f, smooth=0.0):
+    """(D's loss, G's loss of f, D(x) term, D(G(z)) term); real images'
+    target 1 - smooth."""
+    if loss in ("ns", "minimax"):
+        ld = (F.binary_cross_entropy_with_logits(r, torch.full_like(r, 1 - smooth)) +
+              F.binary_cross_entropy_with_logits(f, torch.zeros_like(f)))
+        lg = F.softplus(-f).mean() if loss == "ns" else torch.log1p(-torch.sigmoid(f)).mean()
+        return ld, lg, torch.sigmoid(r).mean(), torch.sigmoid(f).mean()
+    if loss == "lsgan":
+        return (0.5 * ((r - (1 - smooth)) ** 2).mean() + 0.5 * (f ** 2).mean(),
+                0.5 * ((f - 1) ** 2).mean(), r.mean(), f.mean())
     if loss == "hinge":
         return F.relu(1 - r).mean() + F.relu(1 + f).mean(), -f.mean(), r.mean(), f.mean()
     return f.mean() - r.mean(), -f.mean(), r.mean(), f.mean()   # wgan, wgan-gp
 
 
 def main():
-    for name, loss, seed in CONFIGS:
-        p = params_for(loss, seed)
+    for name, loss, seed, stab in CONFIGS:
+        smooth = float(stab.get("smooth", 0))
+        mbstd = int(stab.get("mbstd", 0))
+        beta = float(stab.get("ortho", 0))
+        gamma = float(stab.get("r1", 0))
+        every = int(stab.get("r1_every", 16))
+        p = params_for(loss, seed, mbstd)
         x, _ = golden.data(seed, BATCH, C, H, W, 0)
         xr = torch.from_numpy(x) * 2 - 1
         gnames = [k for k in p if k.startswith("G.")]
@@ -121,8 +171,8 @@ def main():
         def d_step(run):
             z = torch.from_numpy(golden.op_noise(seed, 0, run, (BATCH, LATENT)))
             fake = generator(p, z).detach()
-            r, f = discriminator(p, loss, xr), discriminator(p, loss, fake)
-            ld, _, dx, dgz = losses(loss, r, f)
+            r, f = discriminator(p, loss, xr, mbstd), discriminator(p, loss, fake, mbstd)
+            ld, _, dx, dgz = losses(loss, r, f, smooth)
             terms = {"loss_d": ld, "d_x": dx, "d_gz": dgz}
             if gp_op is not None:
                 e = torch.from_numpy(golden.op_uniform(seed, gp_op, run, (BATCH, 1, 1, 1)))
@@ -136,8 +186,18 @@ def main():
 
         def g_step(run):
             z = torch.from_numpy(golden.op_noise(seed, g_op, run, (BATCH, LATENT)))
-            lg = losses(loss, xr[:1], discriminator(p, loss, generator(p, z)))[1]
+            lg = losses(loss, xr[:1], discriminator(p, loss, generator(p, z), mbstd))[1]
+            if beta:
+                o = beta * ortho(p)
+                return lg + o, {"loss_g": lg, "ortho": o}
             return lg, {"loss_g": lg}
+
+        def r1_step(run):
+            xg = xr.clone().requires_grad_(True)
+            grad, = torch.autograd.grad(discriminator(p, loss, xg, mbstd).sum(), xg,
+                                        create_graph=True)
+            r1 = 0.5 * gamma * every / BATCH * (grad ** 2).sum()
+            return r1, {"r1": r1}
 
         def clip():
             with torch.no_grad():
@@ -145,10 +205,12 @@ def main():
                     p[k].clamp_(-0.01, 0.01)
 
         sets = ["loss=%s" % loss, "latent=%d" % LATENT, "ngf=%d" % NGF, "ndf=%d" % NDF,
-                "dsteps=1", "ema=0"]
+                "dsteps=1", "ema=0"] + ["%s=%s" % kv for kv in stab.items()]
         phases = [("discriminator", dnames, mk(dnames), d_step,
                    clip if loss == "wgan" else None),
                   ("generator", gnames, mk(gnames), g_step, None)]
+        if gamma:   # its own optimizer state, as dg keeps for a second phase of D
+            phases.append(("r1", dnames, mk(dnames), r1_step, None))
         golden.write_phases(name, "gan", sets, seed, (C, H, W), x, p, phases,
                             (BATCH, LATENT))
 
