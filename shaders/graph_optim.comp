@@ -7,7 +7,7 @@
 //   ADAM      g += l2·p; m, v moments; p = keep·p - (step·m)/(√v·rc2 + ε)
 //   RMSPROP   g += wd·p; v = β2·v + (1-β2)·g²; s = g/(√v + ε); with
 //                 momentum (MOM) m = β1·m + s, a step of m
-//   ASSIGN    p = g;  EMA  p = d·p + (1-d)·g  (d in b1)
+//   ASSIGN    p = g;  EMA  p = d·p + (1-d)·g  (d: this run's, at slot)
 // then clipping to [-clip, clip] when clip > 0.  The per-run scalars (lr,
 // step = lr/(1-β1^t), rc2 = 1/√(1-β2^t), keep = 1 - lr·wd or 1) are read
 // from the step's parameter words at slot, rewritten each run.  Every
@@ -81,7 +81,8 @@ float update(float pin, float gv, inout float st0, inout float st1)
 	} else if (OP == DG_OPTIM_ASSIGN) {
 		pv = gv;
 	} else {
-		pv = pc.b1 * pv + (1.0 - pc.b1) * gv;
+		float d = params[pc.slot];
+		pv = d * pv + (1.0 - d) * gv;
 	}
 	if (pc.clip > 0.0)
 		pv = pv < -pc.clip ? -pc.clip : pv > pc.clip ? pc.clip : pv;

@@ -8,7 +8,8 @@
  * next ten Adam steps (lr 1e-3, dg's default) on the same batch.  The
  * families' noise comes from the graph's own generator, which the scripts
  * reproduce through libdg: a model, a loss or a noise that diverges from
- * PyTorch's fails here.
+ * PyTorch's fails here.  A family of several phases (gan) is checked
+ * phase by phase, each with its family's optimizer (check_phases).
  *
  * Tolerances.  Both sides compute in float32 but not in the same order or
  * with the same formulas (PyTorch's BCE is max(l,0) - l·y + log1p(e^-|l|),
@@ -120,6 +121,139 @@ static int compare(const float *got, const struct dg_array *want, double tol, co
 		  "%.2g", what, err, scale ? err / scale : err, scale, rel);
 }
 
+/* A family of several phases (a GAN): one executable per phase, with
+ * the phase's loss, its terms and the gradients of the parameters the file
+ * records for it ("<phase>/<param>") out, and the phase's own optimizer
+ * (the family's recommended one, as dg-train uses it) in.  An iteration
+ * runs each phase once in order on the file's batch; the first
+ * iteration's losses, terms and gradients are compared, then each phase's
+ * losses over the next iterations.  A loss is compared relative to
+ * max(|ref|, LOSS_FLOOR): a Wasserstein or hinge generator's loss is the
+ * mean of D's scores, which are of order 0.02·√(features) ≈ 0.2 for the
+ * golden models' N(0, 0.02) output layer over 128 features but cancel to
+ * a mean near 1e-3; their float32 error (about 1e-6 of a score, from the
+ * sums through G and D) is relative to the scores, not to their mean. */
+#define LOSS_FLOOR 0.1
+#define MAX_PHASES 4
+
+static int compare_loss(float got, const struct dg_array *want, double tol, const char *fmt,
+			...) __attribute__((format(printf, 4, 5)));
+static int compare_loss(float got, const struct dg_array *want, double tol, const char *fmt,
+			...)
+{
+	char what[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	double w = *(const float *)want->data, err = fabs((double)got - w);
+	double scale = fmax(fabs(w), LOSS_FLOOR);
+	return ok(isfinite(err) && err <= tol * scale, "%s: abs diff %.2g (%.2g of max(|ref|, "
+		  "%g) %.3g)", what, err, err / scale, LOSS_FLOOR, scale);
+}
+
+static void check_phases(const struct golden *gf, const char *dev, struct dg_graph *g,
+			 struct dg_model *m, const dg_tensor *ps, const char *const *pname,
+			 size_t np)
+{
+	const char *f = gf->file;
+	size_t nph = dg_model_phase_count(m), nterms = dg_model_term_count(m);
+	struct dg_exec *e[MAX_PHASES] = {0};
+	size_t nt[MAX_PHASES] = {0}, ng[MAX_PHASES] = {0}, gi[MAX_PHASES][256];
+	int st = nph > MAX_PHASES;
+	char want[MAX_PHASES][DG_NN_MAX_NAME + 48];
+
+	for (size_t k = 0; k < nph && !st; k++) {
+		const struct dg_phase *ph = dg_model_phase_at(m, k);
+		dg_tensor outs[300], pk[256], gk[256];
+		size_t nout = 0;
+		outs[nout++] = ph->loss;
+		for (size_t t = 0; t < nterms; t++) {
+			size_t tp;
+			const struct dg_term *term = dg_model_term_at(m, t, &tp);
+			if (tp == k) {
+				outs[nout++] = term->value;
+				nt[k]++;
+			}
+		}
+		for (size_t i = 0; i < np; i++) {
+			snprintf(want[k], sizeof want[k], "%s/%s", ph->name, pname[i]);
+			if (find(gf, "grad", want[k])) {
+				gi[k][ng[k]] = i;
+				pk[ng[k]++] = ps[i];
+			}
+		}
+		st = dg_gradients(g, ph->loss, ng[k], pk, gk);
+		for (size_t i = 0; i < ng[k]; i++)
+			outs[nout++] = gk[i];
+		struct dg_optim dflt = {.kind = DG_ADAM, .lr = 1e-3f};
+		int upd = st ? 0 : dg_optimize(g, ph->loss, ph->groups, ph->optim ? ph->optim : &dflt);
+		st = st || upd <= 0 || dg_compile(g, dev, nout, outs, 1, &upd, &e[k]);
+	}
+	const struct dg_array *x = find(gf, "input", "x");
+	for (size_t k = 0; k < nph && !st; k++)
+		st = !x || dg_exec_feed_array(e[k], "x", x);
+	if (!ok(!st && nph > 1, "%s [%s]: %zu phases compile, each with its optimizer", f, dev,
+		nph)) {
+		diag("  %s", st ? dg_errmsg() : "one phase");
+		goto out;
+	}
+	for (size_t k = 0; k < nph; k++) {
+		const struct dg_phase *ph = dg_model_phase_at(m, k);
+		if (!ok(!dg_exec_run(e[k]), "%s [%s]: phase %s runs", f, dev, ph->name)) {
+			diag("  %s", dg_errmsg());
+			goto out;
+		}
+		const struct dg_array *l = find(gf, "loss", ph->name);
+		float v = dg_exec_scalar(e[k], 0);
+		if (l)
+			compare_loss(v, l, LOSS_TOL, "%s [%s]: %s loss %.6f", f, dev, ph->name, v);
+		size_t o = 1;
+		for (size_t t = 0; t < nterms; t++) {
+			size_t tp;
+			const struct dg_term *term = dg_model_term_at(m, t, &tp);
+			const struct dg_array *w = tp == k ? find(gf, "term", term->name) : NULL;
+			if (tp != k)
+				continue;
+			v = dg_exec_scalar(e[k], o++);
+			if (w)
+				compare_loss(v, w, LOSS_TOL, "%s [%s]: term %s %.6f", f, dev, term->name, v);
+		}
+		for (size_t i = 0; i < ng[k]; i++) {
+			const char *name = pname[gi[k][i]];
+			snprintf(want[k], sizeof want[k], "%s/%s", ph->name, name);
+			const struct dg_array *w = find(gf, "grad", want[k]);
+			uint64_t cnt = dg_array_count(w);
+			float *got = malloc(cnt * sizeof *got);
+			if (dg_exec_read(e[k], 1 + nt[k] + i, got, cnt))
+				ok(0, "%s [%s]: gradient %s read", f, dev, want[k]);
+			else
+				compare(got, w, GRAD_TOL, "%s [%s]: gradient %s", f, dev, want[k]);
+			free(got);
+		}
+	}
+	uint64_t steps = strtoull(cfg(gf, "steps"), NULL, 10);
+	for (uint64_t s = 0; s < steps; s++)
+		for (size_t k = 0; k < nph; k++) {
+			const struct dg_phase *ph = dg_model_phase_at(m, k);
+			const struct dg_array *later = find(gf, "losses", ph->name);
+			float v = dg_exec_run(e[k]) ? NAN : dg_exec_scalar(e[k], 0);
+			if (!later || dg_array_count(later) != steps) {
+				ok(0, "%s: %s's later losses recorded", f, ph->name);
+				continue;
+			}
+			struct dg_array one = *later;
+			one.rank = 0;
+			one.data = (float *)later->data + s;
+			compare_loss(v, &one, LATER_TOL, "%s [%s]: %s loss %.6f at iteration %llu", f,
+				     dev, ph->name, v, (unsigned long long)s + 1);
+		}
+	ok(steps == 10, "%s: ten later iterations recorded", f);
+out:
+	for (size_t k = 0; k < MAX_PHASES; k++)
+		dg_exec_free(e[k]);
+}
+
 /* One reference on one device. */
 static void check(const struct golden *gf, const char *dev)
 {
@@ -180,6 +314,11 @@ static void check(const struct golden *gf, const char *dev)
 	if (!ok(same && np == ngraph && np > 0, "%s [%s]: the %zu parameters PyTorch started "
 		"from, by name, shape and declaration order", f, dev, np))
 		goto out;
+
+	if (*cfg(gf, "phases")) {
+		check_phases(gf, dev, g, &m, ps, pname, np);
+		goto out;
+	}
 
 	/* One executable: loss, terms and gradients out, the Adam update in. */
 	const struct dg_phase *ph = dg_model_phase_at(&m, 0);

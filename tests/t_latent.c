@@ -327,6 +327,46 @@ static void test_eval(void)
 	ok(!st && memcmp(out, c, sizeof out) == 0, "codes not named may be NULL");
 }
 
+/* The truncation trick: every value within the bound, those already
+ * within it untouched, the same redraws from the same generator state. */
+static void test_truncate(void)
+{
+	enum { N = 4000 };
+	static float z[N], z2[N], orig[N];
+	struct dg_rng r, r2;
+	dg_rng_init(&r, 7, 1);
+	for (size_t i = 0; i < N; i++)
+		orig[i] = z[i] = 2 * dg_rng_next_normal(&r);      /* N(0, 2²) */
+	memcpy(z2, z, sizeof z);
+	dg_rng_init(&r, 9, 2);
+	dg_rng_init(&r2, 9, 2);
+	dg_latent_truncate(z, N, 0.7, 2, &r);
+	dg_latent_truncate(z2, N, 0.7, 2, &r2);
+	size_t beyond = 0, kept = 0, changed = 0;
+	for (size_t i = 0; i < N; i++) {
+		beyond += fabsf(z[i]) > 1.4f;
+		if (fabsf(orig[i]) <= 1.4f)
+			kept += z[i] == orig[i];
+		else
+			changed += z[i] != orig[i];
+	}
+	ok(beyond == 0, "truncate 0.7 of N(0, 4): no value beyond 1.4 (%zu)", beyond);
+	size_t within = 0;
+	for (size_t i = 0; i < N; i++)
+		within += fabsf(orig[i]) <= 1.4f;
+	ok(kept == within && changed == N - within,
+	   "  %zu values within kept, the %zu beyond redrawn", kept, changed);
+	ok(!memcmp(z, z2, sizeof z), "  the same generator state, the same codes");
+	float tiny[64];
+	for (size_t i = 0; i < 64; i++)
+		tiny[i] = 3;
+	dg_latent_truncate(tiny, 64, 1e-3, 1, &r);
+	int in = 1;
+	for (size_t i = 0; i < 64; i++)
+		in &= fabsf(tiny[i]) <= 1e-3f;
+	ok(in, "  tau 1e-3: values clamped when redraws keep missing");
+}
+
 int main(void)
 {
 	test_slerp_reference();
@@ -334,5 +374,6 @@ int main(void)
 	test_lerp_grid();
 	test_expr();
 	test_eval();
+	test_truncate();
 	return done_testing();
 }

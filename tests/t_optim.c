@@ -17,8 +17,9 @@ static const char *device = "cpu";
 static const double p0[PMAX] = {0.5, -1.25, 2, 0.1, -0.3, 1.5, -2.5, 0.7, -0.05, 1.1, -1.9, 0.3};
 static const double target[PMAX] = {1, 0, -1, 0.5, 0.25, -0.75, 3, -0.6, 0.2, 1.4, -0.4, 2};
 
-/* loss = ½ Σ (p - target)², gradient p - target. */
-static void run_optim(const char *what, struct dg_optim opt, int steps)
+/* loss = ½ Σ (p - target)², gradient p - target.  warmup: the EMA's decay
+ * warms up (dg_optim_ema_warmup). */
+static void run_optim_(const char *what, struct dg_optim opt, int steps, int warmup)
 {
 	char name[96];
 	snprintf(name, sizeof name, "%s [%s%s]", what, device, P == 7 ? "" : ", 12 parameters");
@@ -41,6 +42,8 @@ static void run_optim(const char *what, struct dg_optim opt, int steps)
 	dg_tensor loss = dg_mul_scalar(g, dg_sum(g, dg_square(g, diff), DG_AXES_ALL, 0), 0.5f);
 	int u = dg_optimize(g, loss, DG_GROUP(0), &opt);
 	struct dg_exec *e;
+	if (warmup)
+		is_int(dg_optim_ema_warmup(g, u, 1), 0, "%s: the EMA warms up", name);
 	if (!ok(dg_compile(g, device, 1, &loss, 1, &u, &e) == 0, "%s: compiles", name)) {
 		diag("%s", dg_errmsg());
 		dg_graph_free(g);
@@ -95,8 +98,12 @@ static void run_optim(const char *what, struct dg_optim opt, int steps)
 			}
 			if (opt.clip_value > 0)
 				p[i] = fmin(fmax(p[i], -opt.clip_value), opt.clip_value);
-			if (opt.ema_decay > 0)
-				ema[i] = opt.ema_decay * ema[i] + (1 - opt.ema_decay) * p[i];
+			if (opt.ema_decay > 0) {
+				double d = opt.ema_decay, w = (1.0 + t) / (10.0 + t);
+				if (warmup && w < d)
+					d = w;
+				ema[i] = d * ema[i] + (1 - d) * p[i];
+			}
 		}
 	}
 	dg_array_free(a);
@@ -130,6 +137,11 @@ static void run_optim(const char *what, struct dg_optim opt, int steps)
 	dg_array_free(a);
 	dg_exec_free(e);
 	dg_graph_free(g);
+}
+
+static void run_optim(const char *what, struct dg_optim opt, int steps)
+{
+	run_optim_(what, opt, steps, 0);
 }
 
 static void schedules(void)
@@ -291,6 +303,11 @@ static void optimizers(void)
 	run_optim("global-norm clipping", (struct dg_optim){.kind = DG_SGD, .lr = 0.5f, .clip_norm = 0.5f}, 4);
 	run_optim("weight clipping", (struct dg_optim){.kind = DG_SGD, .lr = 0.5f, .clip_value = 0.4f}, 3);
 	run_optim("ema", (struct dg_optim){.kind = DG_ADAM, .lr = 0.1f, .ema_decay = 0.7f}, 5);
+	/* (1 + t)/(10 + t) is 2/11 ... 7/16 for t = 1..6, below 0.45, then 0.45 from t = 7 */
+	run_optim_("ema warm-up", (struct dg_optim){.kind = DG_ADAM, .lr = 0.1f, .ema_decay = 0.5f},
+		   4, 1);
+	run_optim_("ema warm-up to 0.45", (struct dg_optim){.kind = DG_ADAM, .lr = 0.1f,
+							    .ema_decay = 0.45f}, 9, 1);
 	run_optim("warm-up + cosine",
 		  (struct dg_optim){.kind = DG_ADAM, .lr = 0.1f,
 				    .schedule = {DG_LR_COSINE, 2, 0, 0, 6, 0.01f}}, 6);

@@ -20,6 +20,8 @@ static const char usage_text[] =
 	"  -n, --count N         how many samples\n"
 	"  -b, --batch B         items per record (default 64)\n"
 	"  -t, --temperature T   scale of the prior's noise (default 1)\n"
+	"      --truncation TAU  redraw code values beyond TAU standard\n"
+	"                        deviations (Gaussian priors; GANs: 0.5-1)\n"
 	"  -s, --seed S          random seed (default 0); same seed, same bytes\n"
 	"  -c, --class K         class label for conditional families\n"
 	"      --no-ema          the trained weights, not their running average\n"
@@ -30,12 +32,15 @@ static const char usage_text[] =
 	"\n"
 	"See dg-sample(1).\n";
 
-enum { OPT_DEVICE = 256, OPT_NO_EMA };
+enum { OPT_DEVICE = 256, OPT_NO_EMA, OPT_TRUNCATION };
+
+/* The host generator's stream for --truncation's redraws ("trunc"). */
+#define TRUNCATION_STREAM 0x7472756e63ull
 
 struct cmdline {
 	const char *model, *device;
 	uint64_t n, batch, seed;
-	double temperature;
+	double temperature, truncation;   /* truncation 0: none */
 	long klass;              /* -1: none */
 	int no_ema;
 };
@@ -51,6 +56,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"class", required_argument, NULL, 'c'},
 		{"device", required_argument, NULL, OPT_DEVICE},
 		{"no-ema", no_argument, NULL, OPT_NO_EMA},
+		{"truncation", required_argument, NULL, OPT_TRUNCATION},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, DG_OPT_VERSION},
 		{0},
@@ -101,6 +107,11 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case OPT_NO_EMA:
 			cl->no_ema = 1;
 			break;
+		case OPT_TRUNCATION:
+			if (dg_parse_double("--truncation", optarg, 1e-3, 1e3, &d))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->truncation = d;
+			break;
 		default:
 			return dg_tool_option(c, usage_text, argv);
 		}
@@ -140,6 +151,13 @@ static int run(const struct cmdline *cl, struct dg_writer *w)
 		goto out;
 	}
 	latent = (mi->family->caps & DG_CAP_SAMPLE_LATENT) != 0;
+	if (cl->truncation > 0 && (!latent || mi->prior != DG_PRIOR_GAUSSIAN)) {
+		st = dg_error(DG_EUSAGE, "--truncation: the model %s does not draw codes from a "
+			      "Gaussian prior", cl->model);
+		goto out;
+	}
+	struct dg_rng trunc;
+	dg_rng_init(&trunc, cl->seed, TRUNCATION_STREAM);
 	if (cl->klass >= 0 && !mi->conditional) {
 		st = dg_error(DG_EUSAGE, "--class: the model %s is not conditional "
 			      "(no labels when trained)", cl->model);
@@ -171,10 +189,19 @@ static int run(const struct cmdline *cl, struct dg_writer *w)
 					 mi->prior == DG_PRIOR_GAUSSIAN ? "gaussian"
 					 : mi->prior == DG_PRIOR_UNIFORM ? "uniform" : "none"))))
 		goto out;
+	if (cl->truncation > 0) {
+		char tv[32];
+		snprintf(tv, sizeof tv, "%.9g", cl->truncation);
+		if ((st = dg_meta_set(meta, "truncation", tv)))
+			goto out;
+	}
 	for (uint64_t done = 0; done < cl->n && !st; done += b) {
 		uint64_t k = cl->n - done < b ? cl->n - done : b;
 		if ((st = dg_inference_sample(inf, k, (float)cl->temperature, labels, &out)))
 			break;
+		if (cl->truncation > 0)
+			dg_latent_truncate(out->data, dg_array_count(out), cl->truncation,
+					   cl->temperature, &trunc);
 		if (mi->conditional && cl->klass >= 0 && (st = dg_meta_set_labels(meta, labels, k)))
 			break;
 		st = dg_write_record(w, DG_F32, out->rank, out->dims, meta, out->data);

@@ -108,9 +108,10 @@ int dg_k_assign(const struct dg_kargs *a)
 	return DG_OK;
 }
 
+/* The decay is this run's (rt[4]: ema_decay, or less while it warms up). */
 int dg_k_ema(const struct dg_kargs *a)
 {
-	float d = a->c->n.fa[0];
+	float d = a->c->rt ? a->c->rt[4] : a->c->n.fa[0];
 	const float *p = a->x[1];
 	for (uint64_t i = 0; i < a->c->in_node[0].count; i++)
 		a->y[i] = d * a->y[i] + (1 - d) * p[i];

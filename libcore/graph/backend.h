@@ -23,8 +23,10 @@ struct dg_bref {
 /* One kernel call: the node (by value: op, attributes, output shape), its
  * inputs' nodes for their shapes, and where everything lives.  Updates
  * also get their state buffers (st, in the order of the node's state[])
- * and rt, four per-run scalars the engine rewrites before each run
- * (lr, 1-β1^t, 1-β2^t, t). */
+ * and rt, DG_RT_COUNT per-run scalars of their update the engine rewrites
+ * before each run (lr, 1-β1^t, 1-β2^t, t, the EMA's decay); EMA calls get
+ * their update's rt too. */
+#define DG_RT_COUNT 5
 struct dg_kcall {
 	struct dg_node n;
 	struct dg_node in_node[DG_NODE_MAXIN];

@@ -29,7 +29,7 @@ struct dg_exec {
 	uint32_t *out_nodes;
 	size_t nouts;
 	int *upd;               /* update ids run by this step */
-	float (*rt)[4];         /* their per-run scalars */
+	float (*rt)[DG_RT_COUNT]; /* their per-run scalars */
 	size_t nupd;
 	int profile;
 	struct dg_exec_stats stats;
@@ -599,7 +599,7 @@ static int compile(struct dg_exec *e, const char *device, size_t nout, const dg_
 		for (int k = 0; k < 3; k++)
 			if (n->state[k] >= 0)
 				c->st[k] = (struct dg_bref){g->vars[n->state[k]].buf, 0};
-		if (n->op >= OP_UPD_SGD && n->op <= OP_UPD_RMSPROP)
+		if ((n->op >= OP_UPD_SGD && n->op <= OP_UPD_RMSPROP) || n->op == OP_EMA)
 			for (size_t i = 0; i < nupd; i++)
 				if (upds[i] == n->ia[0])
 					c->rt = e->rt[i];
@@ -711,6 +711,7 @@ int dg_exec_run(struct dg_exec *e)
 		e->rt[i][1] = (float)(1 - pow(u->opt.beta1, (double)t));
 		e->rt[i][2] = (float)(1 - pow(u->opt.beta2, (double)t));
 		e->rt[i][3] = (float)t;
+		e->rt[i][4] = dg__ema_decay(u, (uint64_t)t);
 	}
 	struct dg_run_info ri = {(uint64_t)runs->counter, e->profile};
 	if (e->guards.n && (st = dg__guard_arm(&e->guards, g->be, g->dev)))

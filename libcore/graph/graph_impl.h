@@ -59,6 +59,7 @@ struct dg_update {
 	struct dg_optim opt;
 	int32_t tvar;           /* the step counter variable */
 	float rt[4];            /* per-run scalars: lr, 1-β1^t, 1-β2^t, t */
+	int ema_warmup;         /* dg_optim_ema_warmup */
 };
 
 struct dg_backend;
@@ -211,6 +212,9 @@ int dg__init_check(unsigned rank, struct dg_init init);
 /* Fills an initializer's values (graph/init.c). */
 int dg__init_fill(float *v, unsigned rank, const uint64_t *dims, uint64_t count,
 		  struct dg_init init, uint64_t seed, uint64_t stream);
+
+/* The decay an update's EMA uses at its step t (graph/optim.c). */
+float dg__ema_decay(const struct dg_update *u, uint64_t t);
 
 /* Random streams: parameters use (VAR_STREAM | var index), random ops
  * (OP_STREAM | op's number), so the two never collide. */

@@ -45,6 +45,26 @@ static int32_t state_var(struct dg_graph *g, const char *param, const char *suff
 			   (struct dg_init){DG_INIT_ZEROS, 0, 0});
 }
 
+int dg_optim_ema_warmup(struct dg_graph *g, int update, int on)
+{
+	if (g->status)
+		return g->status;
+	if (update <= 0 || (size_t)update >= g->nupds)
+		return dg_error(DG_EUSAGE, "ema warm-up: %d is not an update id", update);
+	g->upds[update].ema_warmup = on != 0;
+	return DG_OK;
+}
+
+/* The decay an update's EMA uses at its step t (1-based). */
+float dg__ema_decay(const struct dg_update *u, uint64_t t)
+{
+	float d = u->opt.ema_decay;
+	if (!u->ema_warmup)
+		return d;
+	double w = (1.0 + (double)t) / (10.0 + (double)t);
+	return w < d ? (float)w : d;
+}
+
 void dg_optim_resolve(struct dg_optim *o)
 {
 	if (o->exact)
@@ -172,6 +192,7 @@ int dg_optimize(struct dg_graph *g, dg_tensor loss, unsigned mask, const struct 
 		return 0;
 	g->upds[id].opt = opt;
 	g->upds[id].tvar = tvar;
+	g->upds[id].ema_warmup = 0;
 	memset(g->upds[id].rt, 0, sizeof g->upds[id].rt);
 	g->nupds++;
 	return id;

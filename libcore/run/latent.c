@@ -11,6 +11,17 @@
  * to divide by without losing the direction in rounding. */
 #define SLERP_EPS 1e-7
 
+void dg_latent_truncate(float *z, size_t n, double tau, double s, struct dg_rng *r)
+{
+	float lim = (float)(tau * s);
+	for (size_t i = 0; i < n; i++) {
+		for (int k = 0; k < 1000 && fabsf(z[i]) > lim; k++)
+			z[i] = (float)(s * dg_rng_next_normal(r));
+		if (fabsf(z[i]) > lim)
+			z[i] = z[i] < 0 ? -lim : lim;
+	}
+}
+
 void dg_latent_lerp(float *out, const float *a, const float *b, size_t d, double t)
 {
 	/* the endpoints are copied rather than computed so that they are

@@ -194,6 +194,8 @@ static int build(struct dg_trainer *t, const struct dg_train_config *cfg)
 		if (!(r->upd = dg_optimize(t->g, r->p->loss, r->p->groups, &r->opt)))
 			return dg_error(dg_graph_status(t->g), "%s: phase %s: %s", t->f->name,
 					r->p->name, dg_graph_error(t->g));
+		if (r->p->ema_warmup && (st = dg_optim_ema_warmup(t->g, r->upd, 1)))
+			return st;
 		r->steps = r->p->steps ? r->p->steps : 1;
 		r->every = r->p->every ? r->p->every : 1;
 	}

@@ -236,7 +236,8 @@ static int vk_prepare(void *dev, const struct dg_plan *plan, void **out)
 	p->ncalls = plan->ncalls;
 	p->profile = prof && *prof && strcmp(prof, "0");
 	for (size_t i = 0; i < plan->ncalls; i++)
-		nupd += plan->calls[i].n.op >= OP_UPD_SGD && plan->calls[i].n.op <= OP_UPD_RMSPROP;
+		nupd += (plan->calls[i].n.op >= OP_UPD_SGD && plan->calls[i].n.op <= OP_UPD_RMSPROP) ||
+			plan->calls[i].n.op == OP_EMA;
 	p->calls = malloc((plan->ncalls + 1) * sizeof *p->calls);
 	p->ns = p->profile ? calloc(plan->ncalls + 1, sizeof *p->ns) : NULL;
 	if (!p->calls || (p->profile && !p->ns)) {
@@ -244,7 +245,7 @@ static int vk_prepare(void *dev, const struct dg_plan *plan, void **out)
 		return dg_error_nomem("a vulkan step", plan->ncalls * sizeof *p->calls);
 	}
 	memcpy(p->calls, plan->calls, plan->ncalls * sizeof *p->calls);
-	/* Per-run words: run counter, status, four floats per update. */
+	/* Per-run words: run counter, status, four floats per update or EMA call. */
 	if ((st = dg_vk_buffer_create(vk, 4 * (DG_VKP_SLOTS + 4 * (uint64_t)nupd),
 				      DG_VK_MEM_UPLOAD, &p->params))) {
 		vk_unprepare(dev, p);
@@ -311,6 +312,10 @@ static int write_params(struct dg_vk *vk, struct vkprog *p, uint64_t run)
 		const struct vkslot *u = &p->slots[s];
 		float lr = u->rt[0];
 		float *o = f + DG_VKP_SLOTS + 4 * s;
+		if (u->ema) {
+			o[0] = u->rt[4];
+			continue;
+		}
 		o[0] = lr;
 		o[1] = lr / u->rt[1];
 		o[2] = 1 / sqrtf(u->rt[2]);

@@ -28,7 +28,7 @@ static int new_slot(struct vkprog *p, const struct dg_kcall *c, uint32_t *slot)
 		p->maxslots = m;
 	}
 	int decoupled = c->n.fa[6] != 0;
-	p->slots[p->nslots] = (struct vkslot){c->rt, c->n.fa[3], decoupled};
+	p->slots[p->nslots] = (struct vkslot){c->rt, c->n.fa[3], decoupled, c->n.op == OP_EMA};
 	*slot = DG_VKP_SLOTS + 4 * p->nslots++;
 	return DG_OK;
 }
@@ -70,10 +70,11 @@ int dg_vkk_optim(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 	case OP_ASSIGN:
 		pc.clip = 0;
 		break;
-	default:   /* OP_EMA: decay fa[0] */
+	default:   /* OP_EMA: this run's decay in its slot */
 		pc.clip = 0;
 	}
-	if (op >= OP_UPD_SGD && op <= OP_UPD_RMSPROP && (st = new_slot(p, c, &pc.slot)))
+	if (((op >= OP_UPD_SGD && op <= OP_UPD_RMSPROP) || op == OP_EMA) &&
+	    (st = new_slot(p, c, &pc.slot)))
 		return st;
 	const struct dg_vk_buffer *pb = c->in[0].buf;
 	const struct dg_vk_buffer *binds[5] = {

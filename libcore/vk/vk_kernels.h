@@ -38,6 +38,7 @@ struct vkslot {
 	const float *rt;
 	float wd;
 	int decoupled;
+	int ema;        /* an EMA's slot: its decay in the first word */
 };
 
 /* A prepared step. */

@@ -198,3 +198,64 @@ def write(name, family, sets, seed, shape, classes, x, y, params, step, noise_sh
     with open(path, "wb") as f:
         f.write(b"".join(out))
     print("%s: loss %.6f, then %s" % (path, first, " ".join("%.4f" % l for l in later)))
+
+
+def write_phases(name, family, sets, seed, shape, x, params, phases, noise_shape=None):
+    """The same for a family of several phases (a GAN), each run once per
+    iteration in order on the same batch, graph run r being the r-th phase
+    run overall.  phases: a list of (phase name, its parameter names,
+    torch optimizer over them, step(run) -> (loss, {term: value}), after()
+    called after the optimizer step, or None).  Records per phase p:
+    kind=loss name=p, its terms, kind=grad name=p/<param> for the phase's
+    own parameters at the first iteration, and kind=losses name=p, the
+    phase's losses over the next STEPS iterations."""
+    init = {k: v.detach().numpy().copy() for k, v in params.items()}
+    first, terms, grads, later = {}, {}, {}, {p[0]: [] for p in phases}
+    run = 0
+    for it in range(STEPS + 1):
+        for pname, names, opt, step, after in phases:
+            for v in params.values():
+                v.grad = None
+            loss, t = step(run)
+            loss.backward()
+            if it == 0:
+                first[pname] = loss.item()
+                terms.update({k: v.item() for k, v in t.items()})
+                for k in names:
+                    g = params[k].grad
+                    grads["%s/%s" % (pname, k)] = (np.zeros_like(init[k]) if g is None
+                                                   else g.detach().numpy().copy())
+            else:
+                later[pname].append(loss.item())
+            opt.step()
+            if after:
+                after()
+            run += 1
+    c, h, w = shape
+    config = {"kind": "config", "family": family, "sets": " ".join(sets), "seed": seed,
+              "batch": x.shape[0], "shape": "%dx%dx%d" % (c, h, w), "classes": 0,
+              "steps": STEPS, "phases": " ".join(p[0] for p in phases),
+              "torch": torch.__version__, "script": "tests/golden/%s.py" % family}
+    out = [record(np.zeros((), np.float32), config),
+           record(x, {"kind": "input", "name": "x"})]
+    for k, v in init.items():
+        out.append(record(v, {"kind": "param", "name": k}))
+    if noise_shape is not None:
+        out.append(record(op_noise(seed, 0, 0, noise_shape),
+                          {"kind": "noise", "name": "z", "stream": DG_OP_STREAM,
+                           "counter": 0}))
+    for pname, *_ in phases:
+        out.append(record(np.float32(first[pname]), {"kind": "loss", "name": pname}))
+    for k, v in terms.items():
+        out.append(record(np.float32(v), {"kind": "term", "name": k}))
+    for k, v in grads.items():
+        out.append(record(v, {"kind": "grad", "name": k}))
+    for pname, *_ in phases:
+        out.append(record(np.array(later[pname], np.float32),
+                          {"kind": "losses", "name": pname}))
+    os.makedirs(OUT, exist_ok=True)
+    path = os.path.join(OUT, "%s-%s.dgt" % (family, name))
+    with open(path, "wb") as f:
+        f.write(b"".join(out))
+    print("%s: %s" % (path, ", ".join("%s %.6f then %s" % (
+        p, first[p], " ".join("%.4f" % l for l in later[p])) for p in first)))

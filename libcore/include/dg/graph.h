@@ -480,6 +480,13 @@ void dg_optim_resolve(struct dg_optim *o);
  * the update's step count is the variable "update<id>.t" (i64 scalar). */
 int dg_optimize(struct dg_graph *g, dg_tensor loss, unsigned group_mask,
 		const struct dg_optim *opt);
+/* Makes the average that update keeps (its optimizer's ema_decay > 0)
+ * warm up, as TensorFlow's ExponentialMovingAverage with num_updates does:
+ * its t-th step (1-based) uses the decay min(ema_decay, (1 + t)/(10 + t)),
+ * so that early averages are not dominated by the initial parameters;
+ * on = 0 restores the constant decay.  Resuming keeps the rhythm (t is
+ * the update's saved step count).  DG_EUSAGE for an unknown update. */
+int dg_optim_ema_warmup(struct dg_graph *g, int update, int on);
 /* The learning rate the update will use at step t (1-based), host side. */
 double dg_schedule_lr(const struct dg_optim *opt, uint64_t t);
 

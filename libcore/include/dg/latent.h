@@ -9,6 +9,7 @@
 #define DG_LATENT_H
 
 #include <stddef.h>
+#include "dg/rng.h"
 
 enum dg_interp_mode {
 	DG_INTERP_LERP = 1,    /* (1-t)a + t b */
@@ -50,6 +51,15 @@ double dg_latent_angle(const float *a, const float *b, size_t d);
  * and scratch must not alias the corners. */
 void dg_latent_grid(float *out, float *scratch, const float *const c[4], size_t d, double u,
 		    double v, enum dg_interp_mode mode);
+
+/* The truncation trick (Brock et al. 2019, BigGAN): each of the n values
+ * of z, drawn from N(0, s²), whose magnitude exceeds tau·s is replaced by
+ * a fresh s·N(0, 1) from r, again until it does not (after 1000 draws it
+ * is clamped to ±tau·s), so that the codes follow a truncated normal.
+ * Smaller tau trades a GAN's variety for the quality of each sample.
+ * Values are visited in order, each consuming r's draws, so the result
+ * is a fixed function of z and r's state.  tau > 0, s > 0. */
+void dg_latent_truncate(float *z, size_t n, double tau, double s, struct dg_rng *r);
 
 /* ---- expressions ------------------------------------------------------- */
 

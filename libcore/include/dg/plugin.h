@@ -136,6 +136,11 @@ struct dg_phase {
 	 * phase, `--lr NAME=RATE` for one.  ema_decay > 0 keeps an average
 	 * of the phase's parameters, which the inference tools use. */
 	const struct dg_optim *optim;
+	/* Appended after ABI 2's first version (libcore zeroes it, so older
+	 * plugins leave it 0).  Nonzero: the EMA of optim's ema_decay warms
+	 * up (dg_optim_ema_warmup): it follows the parameters closely in the
+	 * phase's first steps instead of remembering their initial values. */
+	int ema_warmup;
 };
 
 /* A named scalar reported by a phase (mean over its batch), or by

@@ -1,0 +1,172 @@
+#!/bin/sh
+# gan.t — the gan family (plugins/gan.c) on a small part of Fashion-MNIST:
+# each loss trains with its paper's optimizer and reports both losses and
+# D's mean scores; the MLP architecture trains; training resumes byte for
+# byte, across D's five steps per iteration too; the generator's average
+# warms up and is what dg-sample | dg-decode use; the stabilizers
+# (spectral norm, minibatch stddev, orthogonal init, label smoothing, lazy
+# R1) train; the pipeline writes a PNG.  Small networks keep the whole
+# test to seconds.
+n=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+t() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
+
+if [ -z "$DG_BUILD" ] || [ -z "$DG_SRC" ]; then echo "1..0 # SKIP DG_SRC and DG_BUILD are set by make check"; exit 0; fi
+. "$DG_SRC/tests/lib.sh"
+dg-encode fashion-mnist --limit 256 > "$tmp/small.dgs" || { echo "Bail out! no data"; exit 1; }
+cd "$tmp" || exit 1
+small="--set ngf=8 --set ndf=8 --set latent=16"
+mlp="--set arch=mlp --set hidden=64 --set d_hidden=16 --set maxout=3 --set latent=16"
+
+# ---- every loss ---------------------------------------------------------------
+for loss in ns minimax lsgan wgan wgan-gp hinge; do
+	dg-train -q -p gan -d small.dgs -o $loss.dgm -e 1 -b 32 $small --set loss=$loss --log $loss.csv
+	r=$?
+	want="epoch,step,loss_d,d_x,d_gz,loss_g,images_per_s"
+	[ $loss = wgan-gp ] && want="epoch,step,loss_d,d_x,d_gz,gp,loss_g,images_per_s"
+	[ $r = 0 ] && [ "$(head -1 $loss.csv)" = "$want" ] &&
+		awk -F, 'NR == 2 { for (i = 3; i < NF; i++) if ($i != $i + 0 || $i ~ /nan|inf/) exit 1 } END { exit NR != 2 }' $loss.csv
+	t $? "loss=$loss: one epoch, log $(sed -n 2p $loss.csv)"
+done
+case "$(manifest_key ns.dgm phase.discriminator)" in "adam schedule=constant lr=0.000199999995 beta1=0.5 "*" steps=1 every=1") r=0 ;; *) r=1 ;; esac
+[ $r = 0 ] && case "$(manifest_key ns.dgm phase.generator)" in "adam schedule=constant lr=0.000199999995 beta1=0.5 "*" ema_decay=0.999000013 "*) r=0 ;; *) r=1 ;; esac
+t $r "  ns: DCGAN's Adam (2e-4, beta1 0.5) for both, an EMA of G"
+case "$(manifest_key wgan.dgm phase.discriminator)" in "rmsprop schedule=constant lr=4.99999987e-05 "*" clip_value=0.00999999978 "*" steps=5 every=1") r=0 ;; *) r=1 ;; esac
+[ $r = 0 ] && case "$(manifest_key wgan.dgm phase.generator)" in "rmsprop "*" clip_value=0 "*" steps=1 "*) r=0 ;; *) r=1 ;; esac
+t $r "  wgan: RMSProp 5e-5, D clipped to 0.01, 5 D steps"
+case "$(manifest_key wgan-gp.dgm phase.discriminator)" in "adam schedule=constant lr=9.99999975e-05 beta1=0 beta2=0.899999976 "*" steps=5 every=1") r=0 ;; *) r=1 ;; esac
+t $r "  wgan-gp: Adam 1e-4, beta (0, 0.9), 5 D steps"
+dg-info wgan-gp.dgm > info && grep -q 'params/D.conv2_norm.w .* 16x7x7' info &&
+	! grep -q 'D.conv2_norm.mean' info && dg-info ns.dgm | grep -q 'params/D.conv2_norm.mean'
+t $? "  wgan-gp's critic has layer norm, ns's D batch norm"
+dg-info ns.dgm > info && grep -q 'ema/G.proj.w' info && ! grep -q 'ema/D\.' info
+t $? "  ema/ members for G only"
+# |ema/G.proj_bn.b| / |params/G.proj_bn.b| (both start at 0): about
+# 1 - 0.999^8 = 0.008 after 8 steps of a constant decay, near 1 warmed up
+mkdir ns && tar xzf ns.dgm -C ns && python3 - ns/params/G.proj_bn.b.dgt ns/ema/G.proj_bn.b.dgt > ratio <<'EOF'
+import array, struct, sys
+def values(path):
+    b = open(path, "rb").read()
+    ml, pl = struct.unpack_from("<QQ", b, 16)
+    off = 128 + ml + (-(128 + ml) % 64)
+    return array.array("f", b[off:off + pl])
+norm = lambda v: sum(x * x for x in v) ** 0.5
+print("%.3f" % (norm(values(sys.argv[2])) / norm(values(sys.argv[1]))))
+EOF
+awk '{ exit !($1 > 0.5 && $1 < 1.5) }' ratio
+t $? "  G's average warms up: |ema| / |params| of G.proj_bn.b $(cat ratio) after 8 steps"
+dg-train -q -p gan -d small.dgs -o k.dgm -e 1 -b 32 $small --set dsteps=3 &&
+	case "$(manifest_key k.dgm phase.discriminator)" in *" steps=3 every=1") true ;; *) false ;; esac
+t $? "dsteps=3: three D steps per iteration"
+dg-train -q -p gan -d small.dgs -o x.dgm -b 32 $small --set loss=wgan-gp --set d_norm=batch \
+	2> err; r=$?
+[ $r = 64 ] && grep -q 'batch norm' err && [ ! -e x.dgm ]
+t $? "wgan-gp with a batch-normed critic: 64"
+
+# ---- stabilizers ----------------------------------------------------------------------
+dg-train -q -p gan -d small.dgs -o sn.dgm -e 1 -b 32 $small --set sn=1 --set d_norm=none \
+	--set loss=hinge && dg-info sn.dgm > info && grep -q 'params/D.conv1.w_u ' info &&
+	grep -q 'params/D.out.w_u ' info && ! grep -q 'G.up1.w_u' info
+t $? "sn=1: spectral normalization of D's layers (their w_u vectors saved)"
+dg-train -q -p gan -d small.dgs -o mb.dgm -e 1 -b 32 $small --set mbstd=4 &&
+	dg-info mb.dgm | grep -q 'params/D.out.w .* 1x833 '
+t $? "mbstd=4: D's output sees 16+1 maps of 7x7"
+dg-train -q -p gan -d small.dgs -o o.dgm -e 1 -b 32 $small --set init=orthogonal &&
+	dg-train -q -p gan -d small.dgs -o ls.dgm -e 1 -b 32 $small --set smooth=0.1
+t $? "init=orthogonal and smooth=0.1 train"
+dg-train -q -p gan -d small.dgs -o or.dgm -e 1 -b 32 $small --set ortho=1e-4 --log or.csv &&
+	dg-train -q -p gan -d small.dgs -o or2.dgm -e 1 -b 32 $small --set ortho=1e-4 \
+		--set init=orthogonal --log or2.csv &&
+	[ "$(head -1 or.csv)" = "epoch,step,loss_d,d_x,d_gz,loss_g,ortho,images_per_s" ] &&
+	awk -F, 'NR == 2 { a = $7 } END { exit !(a > 0) }' or.csv &&
+	paste -d, or.csv or2.csv | awk -F, 'NR == 2 { exit !($15 < $7 / 100) }'
+t $? "ortho=1e-4: G's orthogonality penalty, far smaller from orthogonal weights ($(sed -n 2p or.csv | cut -d, -f7) vs $(sed -n 2p or2.csv | cut -d, -f7))"
+dg-train -q -p gan -d small.dgs -o r1.dgm -e 2 -b 32 $small --set r1=10 --set r1_every=4 \
+	--set d_norm=none --log r1.csv &&
+	[ "$(head -1 r1.csv)" = "epoch,step,loss_d,d_x,d_gz,loss_g,r1,images_per_s" ] &&
+	case "$(manifest_key r1.dgm phase.r1)" in "adam "*" steps=1 every=4") true ;; *) false ;; esac
+t $? "r1=10: a lazy R1 phase every 4 iterations, $(sed -n 3p r1.csv)"
+dg-train -q -p gan -d small.dgs -o x.dgm -b 32 $small --set loss=wgan --set smooth=0.1 2> err
+[ $? = 64 ] && grep -q 'minimax, ns and lsgan' err
+t $? "smooth= with a Wasserstein loss: 64"
+dg-train -q -p gan -d small.dgs -o x.dgm -b 30 $small --set mbstd=4 2> err
+[ $? = 64 ] && grep -q 'multiple of the group' err && [ ! -e x.dgm ]
+t $? "mbstd=4 with batches of 30: 64"
+
+# ---- the 2014 MLPs -----------------------------------------------------------------
+dg-train -q -p gan -d small.dgs -o mlp.dgm -e 1 -b 32 $mlp --log mlp.csv &&
+	dg-info mlp.dgm | grep -q 'params/D.fc1.w .* 48x784'
+t $? "arch=mlp: maxout D (16 units of 3 pieces), $(sed -n 2p mlp.csv)"
+
+# ---- exact resume --------------------------------------------------------------------
+for loss in ns wgan-gp; do
+	dg-train -q -p gan -d small.dgs -o a.dgm -e 3 -b 32 $small --set loss=$loss &&
+		dg-train -q -p gan -d small.dgs -o h.dgm -e 1 -b 32 $small --set loss=$loss &&
+		dg-train -q --resume h.dgm -d small.dgs -o r.dgm -e 3 && same_tensors a.dgm r.dgm
+	t $? "loss=$loss: 3 epochs = 1 + --resume to 3, byte for byte"
+done
+stab="--set r1=10 --set r1_every=3 --set d_norm=none --set sn=1 --set mbstd=4 --set ortho=1e-4"
+dg-train -q -p gan -d small.dgs -o a.dgm -e 3 -b 32 $small $stab &&
+	dg-train -q -p gan -d small.dgs -o h.dgm -e 1 -b 32 $small $stab &&
+	dg-train -q --resume h.dgm -d small.dgs -o r.dgm -e 3 && same_tensors a.dgm r.dgm
+t $? "every stabilizer at once (lazy R1 every 3, spectral norm's vectors): 3 = 1 + --resume to 3"
+dg-train -q -p gan -d small.dgs -o a.dgm -e 2 -b 32 $mlp &&
+	dg-train -q -p gan -d small.dgs -o h.dgm -e 1 -b 32 $mlp &&
+	dg-train -q --resume h.dgm -d small.dgs -o r.dgm -e 2 && same_tensors a.dgm r.dgm
+t $? "arch=mlp (dropout): 2 epochs = 1 + --resume to 2"
+
+# ---- sampling -----------------------------------------------------------------------------
+dg-sample -m ns.dgm -n 64 -s 1 | dg-decode -m ns.dgm > s.png && pngcheck -q s.png &&
+	[ "$(file -b s.png | cut -d, -f2)" = " 242 x 242" ]
+t $? "dg-sample -n 64 | dg-decode > s.png: a PNG grid of 8x8 images"
+dg-sample -m ns.dgm -n 16 -s 3 | dg-decode -m ns.dgm --raw > ema.dgt &&
+	dg-sample -m ns.dgm -n 16 -s 3 --no-ema | dg-decode -m ns.dgm --raw --no-ema > raw.dgt &&
+	! cmp -s ema.dgt raw.dgt
+t $? "  the EMA by default, the trained weights with --no-ema"
+cat > absmax.py <<'EOF'
+import array, struct, sys
+b = open(sys.argv[1], "rb").read()
+pos, m = 0, 0.0
+while pos < len(b):
+    ml, pl = struct.unpack_from("<QQ", b, pos + 16)
+    off = pos + 128 + ml + (-(128 + ml) % 64)
+    m = max([m] + [abs(x) for x in array.array("f", b[off:off + pl])])
+    pos = off + pl + (-pl % 64)
+print("%.4f" % m)
+EOF
+dg-sample -m ns.dgm -n 100 -s 2 --truncation 0.7 > tr.dgt &&
+	dg-sample -m ns.dgm -n 100 -s 2 --truncation 0.7 | cmp -s - tr.dgt &&
+	dg-info tr.dgt | grep -q ' truncation=0.7$' &&
+	awk '{ exit !($1 <= 0.7) }' "$(python3 absmax.py tr.dgt > m && echo m)" &&
+	dg-decode -m ns.dgm < tr.dgt > tr.png && pngcheck -q tr.png
+t $? "dg-sample --truncation 0.7: codes within 0.7 ($(cat m)), the same for the same seed, decoded"
+dg-sample -m mlp.dgm -n 4 | dg-decode -m mlp.dgm > m.png && pngcheck -q m.png
+t $? "  and from the MLP"
+
+# ---- other sizes ----------------------------------------------------------------------------
+if command -v convert > /dev/null; then
+	mkdir rgb && for i in 0 1 2 3 4 5 6 7; do convert -size 32x32 -seed $i plasma: rgb/$i.png; done &&
+		convert -size 5x5 xc:gray five.png && dg-encode rgb/*.png > rgb.dgs &&
+		dg-encode five.png > five.dgs || { echo "Bail out! cannot make images"; exit 1; }
+	dg-train -q -p gan -d rgb.dgs -o rgb.dgm -e 1 -b 4 $small && dg-info rgb.dgm > info &&
+		grep -q 'params/G.proj.w .* 512x16 ' info && grep -q 'params/G.up3.w .* 8x3x4x4 ' info &&
+		dg-sample -m rgb.dgm -n 4 | dg-decode -m rgb.dgm > rgb.png && pngcheck -q rgb.png
+	t $? "3x32x32 images: three stride-2 layers from 4x4 maps, RGB samples"
+	dg-train -q -p gan -d five.dgs -o x.dgm -b 1 2> err
+	[ $? = 64 ] && grep -q 'sides b\*2^depth' err
+	t $? "5x5 images: 64, arch=dcgan needs sides b*2^depth"
+fi
+
+# ---- vulkan --------------------------------------------------------------------------------
+if dg-info --devices 2> /dev/null | grep -q vulkan; then
+	dg-encode fashion-mnist --limit 64 > tiny.dgs &&
+		dg-train -q -p gan -d tiny.dgs -o v.dgm -e 1 -b 32 --set ngf=4 --set ndf=4 \
+			--set latent=8 --device vulkan --log v.csv &&
+		dg-sample -m v.dgm -n 4 | dg-decode -m v.dgm > v.png && pngcheck -q v.png
+	t $? "on vulkan: one epoch and samples, $(sed -n 2p v.csv)"
+fi
+
+echo "1..$n"
+exit $fail

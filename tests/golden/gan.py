@@ -1,0 +1,219 @@
+#!/usr/bin/python3
+"""gan.py — golden references for dg's gan family (plugins/gan.c), written by
+PyTorch: tests/data/golden/gan-<config>.dgt, which tests/t_golden.c checks
+dg against (format and noise: golden.py; several phases: write_phases).
+
+The model is written here from the family's description with PyTorch's
+layers, as the DCGAN reference implementation (pytorch/examples dcgan)
+writes it: G projects z by a bias-free dense layer to ngf·2 maps of 4×4,
+batch norm, ReLU, a bias-free 4×4 stride-2 transposed convolution to ngf
+maps, batch norm, ReLU, and one to C channels with a bias and a tanh; D
+sees 2x - 1 through a 4×4 stride-2 convolution with a bias and a
+LeakyReLU(0.2), a bias-free one with batch norm (layer norm over C×H×W
+for WGAN-GP) and a LeakyReLU(0.2), then a dense layer to one score.
+Weights N(0, 0.02), biases 0, norm scales 1.
+
+Each iteration runs D's step on z drawn by the graph's first random op,
+then G's on a fresh z (the last op); WGAN-GP's interpolation weights are
+the uniform op between them.  Each network has the optimizer of its loss's
+paper: Adam (2e-4, β 0.5/0.999) for ns and hinge, RMSProp (5e-5) with D's
+parameters clamped to ±0.01 after each step for wgan, Adam (1e-4, β 0/0.9)
+for wgan-gp.  dsteps=1 keeps one D step per iteration (the family's steps
+on fresh batches are the trainer's business, tested in tests/gan.t).
+The stabilizers are written here independently: one-sided label smoothing
+as BCE against 1 - s, the minibatch stddev layer, BigGAN's orthogonal
+penalty with its mask, and R1 as a third phase with an optimizer of its
+own (run every iteration here; r1_every only scales it).
+Small sizes (1x16x16 images, batch 8, latent 8, ngf = ndf = 4) keep the
+files small.  Run after `make`:  /usr/bin/python3 tests/golden/gan.py """
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import golden
+
+torch.set_num_threads(1)
+
+LATENT, NGF, NDF, BATCH, C, H, W = 8, 4, 4, 8, 1, 16, 16
+
+CONFIGS = [
+    # name, loss, graph seed, stabilizers
+    ("ns", "ns", 201, {}),
+    ("wgan-gp", "wgan-gp", 202, {}),
+    ("wgan", "wgan", 203, {}),
+    ("hinge", "hinge", 204, {}),
+    ("minimax", "minimax", 205, {}),
+    ("lsgan", "lsgan", 206, {"smooth": "0.1"}),
+    # ortho=100: at these weights' scale the penalty then weighs as much
+    # as the loss, so its gradient is checked too
+    ("ns-stab", "ns", 207, {"smooth": "0.1", "ortho": "100", "r1": "10",
+                            "r1_every": "2"}),
+    # mbstd apart from r1: R1's gradient of a gradient through the layer's
+    # sqrt(var + 1e-8) amplifies float32 rounding near zero variance (on
+    # vulkan the two drifted 1e-5 apart by the fifth iteration here)
+    ("lsgan-mbstd", "lsgan", 208, {"mbstd": "4"}),
+]
+
+
+def params_for(loss, seed, mbstd):
+    torch.manual_seed(seed)
+    p = {}
+
+    def normal(name, *shape):
+        p[name] = torch.randn(*shape) * 0.02
+
+    def norm(name, *shape):
+        p[name + ".w"], p[name + ".b"] = torch.ones(*shape), torch.zeros(*shape)
+
+    normal("G.proj.w", 2 * NGF * 4 * 4, LATENT)
+    norm("G.proj_bn", 2 * NGF)
+    normal("G.up1.w", 2 * NGF, NGF, 4, 4)
+    norm("G.up1_bn", NGF)
+    normal("G.up2.w", NGF, C, 4, 4)
+    p["G.up2.b"] = torch.zeros(C)
+    normal("D.conv1.w", NDF, C, 4, 4)
+    p["D.conv1.b"] = torch.zeros(NDF)
+    normal("D.conv2.w", 2 * NDF, NDF, 4, 4)
+    if loss == "wgan-gp":
+        norm("D.conv2_norm", 2 * NDF, H // 4, W // 4)
+    else:
+        norm("D.conv2_norm", 2 * NDF)
+    normal("D.out.w", 1, (2 * NDF + (1 if mbstd else 0)) * (H // 4) * (W // 4))
+    p["D.out.b"] = torch.zeros(1)
+    return {k: v.detach().clone().requires_grad_(True) for k, v in p.items()}
+
+
+def generator(p, z):
+    h = F.linear(z, p["G.proj.w"]).view(-1, 2 * NGF, H // 4, W // 4)
+    h = F.relu(F.batch_norm(h, None, None, p["G.proj_bn.w"], p["G.proj_bn.b"], True))
+    h = F.conv_transpose2d(h, p["G.up1.w"], stride=2, padding=1)
+    h = F.relu(F.batch_norm(h, None, None, p["G.up1_bn.w"], p["G.up1_bn.b"], True))
+    return torch.tanh(F.conv_transpose2d(h, p["G.up2.w"], p["G.up2.b"], stride=2, padding=1))
+
+
+def minibatch_stddev(x, group):
+    """ProGAN's layer as dg documents it: groups are examples n, n+M, ...
+    (M = N/group); one more channel, each example's group's standard
+    deviation of every feature, sqrt(biased variance + 1e-8), averaged."""
+    n, c, h, w = x.shape
+    m = n // group
+    s = torch.sqrt(x.view(group, m, c, h, w).var(0, unbiased=False) + 1e-8).mean([1, 2, 3])
+    return torch.cat([x, s.repeat(group).view(n, 1, 1, 1).expand(n, 1, h, w)], 1)
+
+
+def ortho(p):
+    """BigGAN's orthogonal regularization over G's weights of rank >= 2,
+    with the smaller Gram matrix, masked as the paper writes it."""
+    total = 0
+    for k, v in p.items():
+        if not k.startswith("G.") or v.dim() < 2:
+            continue
+        w = v.reshape(v.shape[0], -1)
+        gram = w @ w.t() if w.shape[0] <= w.shape[1] else w.t() @ w
+        total = total + ((gram * (1 - torch.eye(gram.shape[0]))) ** 2).sum()
+    return total
+
+
+def discriminator(p, loss, x, mbstd=0):
+    h = F.leaky_relu(F.conv2d(x, p["D.conv1.w"], p["D.conv1.b"], stride=2, padding=1), 0.2)
+    h = F.conv2d(h, p["D.conv2.w"], stride=2, padding=1)
+    w, b = p["D.conv2_norm.w"], p["D.conv2_norm.b"]
+    if loss == "wgan-gp":
+        h = F.layer_norm(h, h.shape[1:], w, b)
+    else:
+        h = F.batch_norm(h, None, None, w, b, True)
+    h = F.leaky_relu(h, 0.2)
+    if mbstd:
+        h = minibatch_stddev(h, mbstd)
+    return F.linear(h.flatten(1), p["D.out.w"], p["D.out.b"])
+
+
+def losses(loss, r, f, smooth=0.0):
+    """(D's loss, G's loss of f, D(x) term, D(G(z)) term); real images'
+    target 1 - smooth."""
+    if loss in ("ns", "minimax"):
+        ld = (F.binary_cross_entropy_with_logits(r, torch.full_like(r, 1 - smooth)) +
+              F.binary_cross_entropy_with_logits(f, torch.zeros_like(f)))
+        lg = F.softplus(-f).mean() if loss == "ns" else torch.log1p(-torch.sigmoid(f)).mean()
+        return ld, lg, torch.sigmoid(r).mean(), torch.sigmoid(f).mean()
+    if loss == "lsgan":
+        return (0.5 * ((r - (1 - smooth)) ** 2).mean() + 0.5 * (f ** 2).mean(),
+                0.5 * ((f - 1) ** 2).mean(), r.mean(), f.mean())
+    if loss == "hinge":
+        return F.relu(1 - r).mean() + F.relu(1 + f).mean(), -f.mean(), r.mean(), f.mean()
+    return f.mean() - r.mean(), -f.mean(), r.mean(), f.mean()   # wgan, wgan-gp
+
+
+def main():
+    for name, loss, seed, stab in CONFIGS:
+        smooth = float(stab.get("smooth", 0))
+        mbstd = int(stab.get("mbstd", 0))
+        beta = float(stab.get("ortho", 0))
+        gamma = float(stab.get("r1", 0))
+        every = int(stab.get("r1_every", 16))
+        p = params_for(loss, seed, mbstd)
+        x, _ = golden.data(seed, BATCH, C, H, W, 0)
+        xr = torch.from_numpy(x) * 2 - 1
+        gnames = [k for k in p if k.startswith("G.")]
+        dnames = [k for k in p if k.startswith("D.")]
+        gp_op = 1 if loss == "wgan-gp" else None
+        g_op = 2 if loss == "wgan-gp" else 1
+        if loss == "wgan":
+            mk = lambda names: torch.optim.RMSprop([p[k] for k in names], lr=5e-5,
+                                                   alpha=0.99, eps=1e-8)
+        elif loss == "wgan-gp":
+            mk = lambda names: torch.optim.Adam([p[k] for k in names], lr=1e-4,
+                                                betas=(0.0, 0.9), eps=1e-8)
+        else:
+            mk = lambda names: torch.optim.Adam([p[k] for k in names], lr=2e-4,
+                                                betas=(0.5, 0.999), eps=1e-8)
+
+        def d_step(run):
+            z = torch.from_numpy(golden.op_noise(seed, 0, run, (BATCH, LATENT)))
+            fake = generator(p, z).detach()
+            r, f = discriminator(p, loss, xr, mbstd), discriminator(p, loss, fake, mbstd)
+            ld, _, dx, dgz = losses(loss, r, f, smooth)
+            terms = {"loss_d": ld, "d_x": dx, "d_gz": dgz}
+            if gp_op is not None:
+                e = torch.from_numpy(golden.op_uniform(seed, gp_op, run, (BATCH, 1, 1, 1)))
+                xh = (e * xr + (1 - e) * fake).requires_grad_(True)
+                grad, = torch.autograd.grad(discriminator(p, loss, xh).sum(), xh,
+                                            create_graph=True)
+                gp = 10 * ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+                ld = ld + gp
+                terms["loss_d"], terms["gp"] = ld, gp
+            return ld, terms
+
+        def g_step(run):
+            z = torch.from_numpy(golden.op_noise(seed, g_op, run, (BATCH, LATENT)))
+            lg = losses(loss, xr[:1], discriminator(p, loss, generator(p, z), mbstd))[1]
+            if beta:
+                o = beta * ortho(p)
+                return lg + o, {"loss_g": lg, "ortho": o}
+            return lg, {"loss_g": lg}
+
+        def r1_step(run):
+            xg = xr.clone().requires_grad_(True)
+            grad, = torch.autograd.grad(discriminator(p, loss, xg, mbstd).sum(), xg,
+                                        create_graph=True)
+            r1 = 0.5 * gamma * every / BATCH * (grad ** 2).sum()
+            return r1, {"r1": r1}
+
+        def clip():
+            with torch.no_grad():
+                for k in dnames:
+                    p[k].clamp_(-0.01, 0.01)
+
+        sets = ["loss=%s" % loss, "latent=%d" % LATENT, "ngf=%d" % NGF, "ndf=%d" % NDF,
+                "dsteps=1", "ema=0"] + ["%s=%s" % kv for kv in stab.items()]
+        phases = [("discriminator", dnames, mk(dnames), d_step,
+                   clip if loss == "wgan" else None),
+                  ("generator", gnames, mk(gnames), g_step, None)]
+        if gamma:   # its own optimizer state, as dg keeps for a second phase of D
+            phases.append(("r1", dnames, mk(dnames), r1_step, None))
+        golden.write_phases(name, "gan", sets, seed, (C, H, W), x, p, phases,
+                            (BATCH, LATENT))
+
+
+if __name__ == "__main__":
+    main()
