@@ -10,9 +10,10 @@
 # the tools on PATH.  Prints `name value ms # note` lines; the one that
 # run.sh's ratio uses is dg.sample.process.
 #
-# Environment: BENCH_REPEATS (runs per figure, default 7), TMPDIR.
+# Environment: BENCH_REPEATS_PIPELINE (runs per figure, default 21: a run
+# takes 20 ms, and the median of 7 moved by 2-3 ms between runs), TMPDIR.
 set -u
-runs=${BENCH_REPEATS:-7}
+runs=${BENCH_REPEATS_PIPELINE:-21}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/dg-pipeline.XXXXXX")
 trap 'rm -rf "$dir"' EXIT INT TERM
 
