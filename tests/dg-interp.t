@@ -143,6 +143,39 @@ is "$(codes "$tmp/e4")" "0.5 -1 2 0" "codes after the last one named are ignored
 dg-interp --mean "$tmp/abc" > "$tmp/mean"
 is "$(codes "$tmp/mean")" "1.5 1.33333337 2.66666675 2.33333325" "--mean of the three codes"
 
+# ---- traversals ----------------------------------------------------------------------
+mk "$tmp/two2" "$M" '1 2 3 4' '0.5 -1 2 0'
+dg-interp --traverse 2 --range -2:2 -n 5 "$tmp/two2" > "$tmp/t2"
+t $? "--traverse 2 --range -2:2 -n 5 over two codes"
+is "$(codes "$tmp/t2" | tr '\n' ';')" "1 2 -2 4;1 2 -1 4;1 2 0 4;1 2 1 4;1 2 2 4;0.5 -1 -2 0;0.5 -1 -1 0;0.5 -1 0 0;0.5 -1 1 0;0.5 -1 2 0;" \
+	"each code's coordinate 2 sweeps -2..2, the others kept, ends exact"
+is "$(meta "$tmp/t2" traverse) $(meta "$tmp/t2" range)" "2 -2:2" "traverse= and range= recorded"
+mk "$tmp/single" "$M" '1 2 3 4'
+dg-interp --traverse all --range 0.5:-0.25 -n 4 "$tmp/single" > "$tmp/ta"
+is "$(codes "$tmp/ta" | wc -l)" 16 "--traverse all: 4 coordinates × 4 values"
+is "$(codes "$tmp/ta" | sed -n '1p;4p;5p;16p' | tr '\n' ';')" "0.5 2 3 4;-0.25 2 3 4;1 0.5 3 4;1 2 3 -0.25;" \
+	"row k sweeps coordinate k, downwards when HI < LO"
+dg-interp -t 0 "$tmp/single" > "$tmp/t9"
+is "$(codes "$tmp/t9" | cut -d' ' -f1 | tr '\n' ' ')" "-3 -2.25 -1.5 -0.75 0 0.75 1.5 2.25 3 " "defaults: 9 values over -3:3"
+fails 65 dg-interp --traverse 4 "$tmp/single"
+t $? "--traverse beyond the code size: 65"
+grep -q "0 to 3" "$tmp/err"
+t $? "  naming the coordinates there are"
+fails 64 dg-interp --traverse -1 "$tmp/single"
+t $? "--traverse -1: 64"
+fails 64 dg-interp --traverse 0 --range 3 "$tmp/single"
+t $? "--range without a colon: 64"
+fails 64 dg-interp --traverse 0 --range 1:1 "$tmp/single"
+t $? "--range that sweeps nothing: 64"
+fails 64 dg-interp --traverse 0 --range 0:inf "$tmp/single"
+t $? "--range to infinity: 64"
+fails 64 dg-interp --range -1:1 -n 3 "$tmp/abc"
+t $? "--range without --traverse: 64"
+fails 64 dg-interp --traverse 0 --mean "$tmp/abc"
+t $? "--traverse with --mean: 64"
+fails 64 dg-interp --traverse 0 --slerp "$tmp/abc"
+t $? "--traverse with --slerp: 64"
+
 # ---- fingerprints ------------------------------------------------------------------
 mk "$tmp/other" 'space=latent model=1111111111111111 family=vae' '9 9 9 9'
 fails 65 dg-interp -n 3 "$tmp/abc" "$tmp/other"

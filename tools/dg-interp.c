@@ -1,6 +1,7 @@
 /* dg-interp.c — latent codes in, latent codes out, no model needed: paths
  * through the codes (-n, --loop), a grid spanned by four corners (--grid),
- * a linear expression over them (--expr) or their mean (--mean).  The
+ * a linear expression over them (--expr), their mean (--mean), or
+ * traversals that sweep one coordinate at a time (--traverse).  The
  * arithmetic is libcore's (dg/latent.h); this file reads, checks and
  * writes records. */
 #include <getopt.h>
@@ -27,6 +28,11 @@ static const char usage_text[] =
 	"                        a = first, b = second ... z (e.g. 'c - a + b',\n"
 	"                        '0.5*a + 0.5*b')\n"
 	"      --mean            one code: the mean of all the codes\n"
+	"  -t, --traverse DIM|all  for each code, N codes (-n, default 9) whose\n"
+	"                        coordinate DIM (from 0) sweeps --range, the\n"
+	"                        others kept; 'all': a row of N per coordinate\n"
+	"                        (decode with --grid Nx<code size>)\n"
+	"      --range LO:HI     the values a traversal sweeps (default -3:3)\n"
 	"\n"
 	"  --lerp, --slerp       straight line, or great circle with linearly\n"
 	"                        interpolated norm (default slerp, lerp when the\n"
@@ -41,8 +47,9 @@ static const char usage_text[] =
 	"\n"
 	"See dg-interp(1).\n";
 
-enum mode { PATH, GRID, EXPR, MEAN };
-enum { OPT_LERP = 256, OPT_SLERP, OPT_MEAN, OPT_FORCE };
+enum mode { PATH, GRID, EXPR, MEAN, TRAVERSE };
+enum { OPT_LERP = 256, OPT_SLERP, OPT_MEAN, OPT_FORCE, OPT_RANGE };
+enum { TRAVERSE_ALL = -1 };
 
 struct cmdline {
 	enum mode mode;
@@ -52,6 +59,8 @@ struct cmdline {
 	unsigned cols, rows;
 	const char *expr_text;
 	struct dg_latent_expr expr;
+	long dim;                       /* TRAVERSE: a coordinate or TRAVERSE_ALL */
+	double lo, hi;                  /* TRAVERSE: the values swept */
 	uint64_t batch;
 	long klass;                     /* -1: no labels= */
 	int force;
@@ -79,6 +88,39 @@ static int parse_grid(const char *s, unsigned *cols, unsigned *rows)
 	return DG_OK;
 }
 
+/* "DIM" (0..2^24-1) or "all". */
+static int parse_dim(const char *s, long *dim)
+{
+	if (strcmp(s, "all") == 0) {
+		*dim = TRAVERSE_ALL;
+		return DG_OK;
+	}
+	if (dg_parse_long("--traverse", s, 0, (1 << 24) - 1, dim))
+		return dg_error(DG_EUSAGE, "--traverse: '%s' is neither a coordinate "
+				"(0, 1, ...) nor 'all'", s);
+	return DG_OK;
+}
+
+/* "LO:HI", two different finite numbers (HI < LO sweeps downwards). */
+static int parse_range(const char *s, double *lo, double *hi)
+{
+	const char *colon = strchr(s, ':');
+	char part[64];
+
+	if (!colon || (size_t)(colon - s) >= sizeof part)
+		return dg_error(DG_EUSAGE, "--range: '%s' is not LO:HI (e.g. -3:3)", s);
+	memcpy(part, s, (size_t)(colon - s));
+	part[colon - s] = 0;
+	if (dg_parse_double("--range", part, -1e30, 1e30, lo) ||
+	    dg_parse_double("--range", colon + 1, -1e30, 1e30, hi))
+		return dg_error(DG_EUSAGE, "--range: '%s' is not LO:HI with two finite "
+				"numbers (e.g. -3:3)", s);
+	if (*lo == *hi)
+		return dg_error(DG_EUSAGE, "--range: '%s' sweeps nothing: LO and HI are "
+				"equal", s);
+	return DG_OK;
+}
+
 static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 {
 	static const struct option longs[] = {
@@ -87,6 +129,8 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"grid", required_argument, NULL, 'g'},
 		{"expr", required_argument, NULL, 'e'},
 		{"mean", no_argument, NULL, OPT_MEAN},
+		{"traverse", required_argument, NULL, 't'},
+		{"range", required_argument, NULL, OPT_RANGE},
 		{"lerp", no_argument, NULL, OPT_LERP},
 		{"slerp", no_argument, NULL, OPT_SLERP},
 		{"batch", required_argument, NULL, 'b'},
@@ -96,15 +140,17 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"version", no_argument, NULL, DG_OPT_VERSION},
 		{0},
 	};
-	int c, modes = 0, have_n = 0;
+	int c, modes = 0, have_n = 0, have_range = 0;
 	long v;
 
 	memset(cl, 0, sizeof *cl);
 	cl->steps = 8;
 	cl->batch = 64;
 	cl->klass = -1;
+	cl->lo = -3;
+	cl->hi = 3;
 	opterr = 0;  /* messages are ours, in the tools' format */
-	while ((c = getopt_long(argc, argv, ":n:lg:e:b:c:h", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:lg:e:t:b:c:h", longs, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (dg_parse_long("--steps", optarg, 2, 1 << 24, &v))
@@ -132,6 +178,17 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			cl->mode = MEAN;
 			modes++;
 			break;
+		case 't':
+			if (parse_dim(optarg, &cl->dim))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->mode = TRAVERSE;
+			modes++;
+			break;
+		case OPT_RANGE:
+			if (parse_range(optarg, &cl->lo, &cl->hi))
+				return dg_tool_usage("%s", dg_errmsg());
+			have_range = 1;
+			break;
 		case OPT_LERP:
 		case OPT_SLERP:
 			if (cl->interp && cl->interp != (c == OPT_LERP ? DG_INTERP_LERP
@@ -157,13 +214,23 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		}
 	}
 	if (modes > 1)
-		return dg_tool_usage("--grid, --expr and --mean exclude each other");
-	if (modes && (have_n || cl->loop))
+		return dg_tool_usage("--grid, --expr, --mean and --traverse exclude each "
+				     "other");
+	if (cl->mode == TRAVERSE) {
+		if (cl->loop)
+			return dg_tool_usage("--loop closes a path; it does not go with "
+					     "--traverse");
+		if (!have_n)
+			cl->steps = 9;
+	} else if (modes && (have_n || cl->loop)) {
 		return dg_tool_usage("-n and --loop make a path; they do not go with "
 				     "--grid, --expr or --mean");
-	if (cl->interp && (cl->mode == EXPR || cl->mode == MEAN))
+	}
+	if (have_range && cl->mode != TRAVERSE)
+		return dg_tool_usage("--range is the sweep of --traverse");
+	if (cl->interp && (cl->mode == EXPR || cl->mode == MEAN || cl->mode == TRAVERSE))
 		return dg_tool_usage("--lerp and --slerp choose how to interpolate; "
-				     "--expr and --mean do not interpolate");
+				     "--expr, --mean and --traverse do not interpolate");
 	cl->inputs = argv + optind;
 	cl->ninputs = argc - optind;
 	return DG_OK;
@@ -273,6 +340,21 @@ static int start(struct state *s, const char *in, const struct dg_record *rec)
 				 s->interp == DG_INTERP_LERP ? "lerp" : "slerp");
 	if (st)
 		return st;
+	if (cl->mode == TRAVERSE) {
+		char v[80];
+		if (cl->dim != TRAVERSE_ALL && (uint64_t)cl->dim >= d)
+			return dg_error(DG_EDATA, "%s: --traverse %ld: the codes have %zu "
+					"coordinates (0 to %zu)", in, cl->dim, d, d - 1);
+		if (cl->dim == TRAVERSE_ALL)
+			snprintf(v, sizeof v, "all");
+		else
+			snprintf(v, sizeof v, "%ld", cl->dim);
+		if ((st = dg_meta_set(s->meta, "traverse", v)))
+			return st;
+		snprintf(v, sizeof v, "%.17g:%.17g", cl->lo, cl->hi);
+		if ((st = dg_meta_set(s->meta, "range", v)))
+			return st;
+	}
 	if (!(s->out = malloc(cl->batch * d * sizeof *s->out)))
 		return dg_error_nomem("codes", cl->batch * d * sizeof *s->out);
 	if (cl->klass >= 0) {
@@ -301,7 +383,31 @@ static int start(struct state *s, const char *in, const struct dg_record *rec)
 		if (!(s->sum = calloc(d, sizeof *s->sum)))
 			return dg_error_nomem("sums", d * sizeof(double));
 		break;
+	case TRAVERSE:
+		break;
 	}
+	return DG_OK;
+}
+
+/* The traversal of code z: for coordinate k (or each in turn), N codes
+ * equal to z but for z[k] = lo + (hi - lo)·j/(N - 1), j = 0..N-1; the
+ * ends are exactly lo and hi. */
+static int traverse(struct state *s, const float *z)
+{
+	const struct cmdline *cl = s->cl;
+	unsigned first = cl->dim == TRAVERSE_ALL ? 0 : (unsigned)cl->dim;
+	unsigned last = cl->dim == TRAVERSE_ALL ? s->d - 1 : first;
+
+	for (unsigned k = first; k <= last; k++)
+		for (uint64_t j = 0; j < cl->steps; j++) {
+			double t = (double)j / (double)(cl->steps - 1);
+			float *p;
+			int st = slot(s, &p);
+			if (st)
+				return st;
+			memcpy(p, z, s->d * sizeof *p);
+			p[k] = (float)(j + 1 == cl->steps ? cl->hi : cl->lo + (cl->hi - cl->lo) * t);
+		}
 	return DG_OK;
 }
 
@@ -341,6 +447,9 @@ static int take(struct state *s, const char *in, const struct dg_record *rec, co
 	case MEAN:
 		for (unsigned i = 0; i < s->d; i++)
 			s->sum[i] += z[i];
+		break;
+	case TRAVERSE:
+		st = traverse(s, z);
 		break;
 	}
 	return st;
@@ -467,6 +576,8 @@ static int finish(struct state *s)
 				p[i] = (float)(s->sum[i] / (double)s->ncodes);
 		break;
 	}
+	case TRAVERSE:
+		break;          /* written as the codes came */
 	}
 	return st ? st : flush(s);
 }
