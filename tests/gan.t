@@ -119,7 +119,7 @@ t $? "arch=mlp (dropout): 2 epochs = 1 + --resume to 2"
 
 # ---- sampling -----------------------------------------------------------------------------
 dg-sample -m ns.dgm -n 64 -s 1 | dg-decode -m ns.dgm > s.png && pngcheck -q s.png &&
-	[ "$(file -b s.png | cut -d, -f2)" = " 242 x 242" ]
+	[ "$(identify -format %wx%h s.png)" = 242x242 ]
 t $? "dg-sample -n 64 | dg-decode > s.png: a PNG grid of 8x8 images"
 dg-sample -m ns.dgm -n 16 -s 3 | dg-decode -m ns.dgm --raw > ema.dgt &&
 	dg-sample -m ns.dgm -n 16 -s 3 --no-ema | dg-decode -m ns.dgm --raw --no-ema > raw.dgt &&
