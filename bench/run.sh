@@ -37,7 +37,7 @@ if "$PYTHON" -c 'import torch' 2>/dev/null; then
 	LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 	OPENBLAS_NUM_THREADS=$DG_THREADS
 	export LD_LIBRARY_PATH OPENBLAS_NUM_THREADS
-	for s in torch_gemm torch_conv torch_vae; do
+	for s in torch_gemm torch_conv torch_vae torch_dcgan; do
 		echo "## $s.py"
 		PYTHONPATH=$here "$PYTHON" "$here/$s.py" | tee -a "$out" || status=1
 	done
@@ -62,6 +62,8 @@ fi
 # favours PyTorch).
 echo "## whole epochs: dg-train -p vae (bench/train_epoch.sh)"
 sh "$here/train_epoch.sh" | tee -a "$out"
+echo "## whole epochs: dg-train -p gan (bench/train_gan.sh)"
+sh "$here/train_gan.sh" | tee -a "$out"
 
 # Ratios from this run: dg's figure over PyTorch's (> 1: dg is faster).
 # The engine's MLP VAE benchmark (bench/b_vae.c) prints dg.vae.train in
@@ -90,6 +92,7 @@ awk '
 		ratio("dg/torch vae.train", "dg.vae.train", "torch.vae.train", 1)
 		ratio("dg/torch vae.epoch", "dg.vae.epoch", "torch.vae.train", 1)
 		ratio("dg-train epoch/peak", "dg.vae.epoch.gflops", "peak.measured", 1)
+		ratio("dg/torch dcgan.epoch", "dg.dcgan.epoch", "torch.dcgan.train", 1)
 		ratio("dg/torch sample process", "dg.sample.process", "torch.sample.process", 0)
 	}' "$out"
 exit $status
