@@ -22,12 +22,9 @@ fi
 # 784-400-20 (mu, logvar)-400-784: forward 651200 multiply-adds per image;
 # backward a weight gradient for each layer and an input gradient for all
 # but the first: 3.28 MFLOP per image and step.
-awk -F, -v flops=3.28e6 'NR > 2 { r[n++] = $NF }
-	END {
-		if (n < 1) exit 1
-		for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
-		m = r[int(n / 2)]
-		printf "%-34s %10.2f %-8s # dg-train -p vae, median of epochs 2-%d (%s)\n", "dg.vae.epoch", m,
-			"images/s", n + 1, "whole epochs: batching, feeding, terms, log"
-		printf "%-34s %10.2f %-8s # 3.28 MFLOP per image and step\n", "dg.vae.epoch.gflops", m * flops / 1e9, "GFLOP/s"
-	}' "$dir/log.csv"
+set -- $(awk -f "$(dirname "$0")/epoch_median.awk" "$dir/log.csv")
+[ $# = 2 ] || { echo "# no epoch rates in dg-train's log"; exit 0; }
+printf "%-34s %10.2f %-8s # dg-train -p vae, median of epochs 2-%d (%s)\n" dg.vae.epoch "$1" \
+	images/s "$2" "whole epochs: batching, feeding, terms, log"
+awk -v m="$1" 'BEGIN { printf "%-34s %10.2f %-8s # 3.28 MFLOP per image and step\n",
+	"dg.vae.epoch.gflops", m * 3.28e6 / 1e9, "GFLOP/s" }'

@@ -16,11 +16,7 @@ if ! dg-train -p gan -d fashion-mnist --limit 8192 --epochs 4 -b 64 --seed 1 -q 
 	echo "# dg-train -p gan failed: $(head -c 200 "$dir/err")"
 	exit 0
 fi
-awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "images_per_s") c = i; next }
-	NR > 2 { r[n++] = $c }
-	END {
-		if (n < 1 || !c) exit 1
-		for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
-		printf "%-34s %10.2f %-8s # dg-train -p gan (DCGAN 28x28, ns), batch 64, median of epochs 2-%d\n",
-			"dg.dcgan.epoch", r[int(n / 2)], "images/s", n + 1
-	}' "$dir/log.csv"
+set -- $(awk -f "$(dirname "$0")/epoch_median.awk" "$dir/log.csv")
+[ $# = 2 ] || { echo "# no epoch rates in dg-train's log"; exit 0; }
+printf "%-34s %10.2f %-8s # dg-train -p gan (DCGAN 28x28, ns), batch 64, median of epochs 2-%d\n" \
+	dg.dcgan.epoch "$1" images/s "$2"

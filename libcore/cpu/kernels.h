@@ -94,15 +94,6 @@ static inline void dg_bcast_carry(struct dg_bcast *b, int k)
 	}
 }
 
-static inline void dg_bcast_next(struct dg_bcast *b)
-{
-	int k = (int)b->rank - 1;
-	for (unsigned j = 0; j < b->nin; j++)
-		b->off[j] += b->st[j][k];
-	if (++b->c[k] == b->dims[k])
-		dg_bcast_carry(b, k);
-}
-
 /* Elements left in the current row (the innermost axis), at most max. */
 static inline uint64_t dg_bcast_row(const struct dg_bcast *b, uint64_t max)
 {
