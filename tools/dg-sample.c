@@ -185,7 +185,8 @@ static int parse_codes(const struct cmdline *cl, const struct dg_model_info *mi,
 		long v, idx;
 		double d;
 		if (!eq || eq == a || (size_t)(eq - a) >= sizeof name)
-			return dg_error(DG_EUSAGE, "--code %s: expected NAME=VALUE (cat=K, c1=X)", a);
+			return dg_error(DG_EUSAGE, "--code %s: expected NAME=VALUE (cat=K, c1=X)",
+					a);
 		snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
 		if (!strcmp(name, "cat") && c->cat) {
 			int st = dg_parse_long("--code cat", eq + 1, 0, (long)c->cat - 1, &v);
@@ -195,16 +196,17 @@ static int parse_codes(const struct cmdline *cl, const struct dg_model_info *mi,
 			continue;
 		}
 		char *end = name;
-		idx = name[0] == 'c' && name[1] >= '1' && name[1] <= '9' ? strtol(name + 1, &end, 10)
-									 : 0;
+		idx = 0;
+		if (name[0] == 'c' && name[1] >= '1' && name[1] <= '9')
+			idx = strtol(name + 1, &end, 10);
 		if (idx < 1 || idx > (long)c->cont || *end) {
 			char cats[32] = "", conts[32] = "";
 			if (c->cat)
 				snprintf(cats, sizeof cats, " cat (0..%u)", c->cat - 1);
 			if (c->cont)
 				snprintf(conts, sizeof conts, " c1..c%u", c->cont);
-			return dg_error(DG_EUSAGE, "--code %s: unknown code '%s'; the model %s has%s%s",
-					a, name, cl->model, cats, conts);
+			return dg_error(DG_EUSAGE, "--code %s: unknown code '%s'; the model %s "
+					"has%s%s", a, name, cl->model, cats, conts);
 		}
 		char opt[32];
 		snprintf(opt, sizeof opt, "--code c%ld", idx);
