@@ -113,7 +113,8 @@ SPIRV_VAL  ?= spirv-val
 
 TEST_SRC  := $(sort $(wildcard tests/t_*.c))
 TEST_BINS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-TEST_SH   := $(sort $(wildcard tests/*.t))
+# tests/mpi.t runs mpirun: a build without MPI leaves it out
+TEST_SH   := $(filter-out $(if $(filter 1,$(MPI)),,tests/mpi.t),$(sort $(wildcard tests/*.t)))
 
 BENCH_SRC  := $(sort $(wildcard bench/b_*.c))
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)

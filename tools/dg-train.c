@@ -68,8 +68,8 @@ static const char usage_text[] =
 	"                        hyperparameters too)\n"
 	"      --version         show the version\n"
 	"\n"
-	"SIGINT, SIGTERM or SIGHUP finishes the current step, saves the checkpoint\n"
-	"and exits with 130, 143 or 129; a second SIGINT exits at once.\n"
+	"SIGINT, SIGTERM, SIGHUP or SIGUSR1 finishes the current step, saves the\n"
+	"checkpoint and exits with 130, 143, 129 or 138; a second SIGINT exits at once.\n"
 	"Under mpirun (mpirun -np N dg-train ...) the ranks share every batch and\n"
 	"rank 0 alone writes the checkpoint, the log and the snapshots.\n"
 	"See dg-train(1).\n";
@@ -536,6 +536,9 @@ static void catch_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* mpirun forwards SIGUSR1 to every rank at once (SIGINT and SIGTERM
+	 * reach them only after its odls_base_sigkill_timeout) */
+	sigaction(SIGUSR1, &sa, NULL);
 }
 
 /* ---- outputs ---------------------------------------------------------------- */

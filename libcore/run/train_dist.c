@@ -261,7 +261,7 @@ static int compute(struct dg_trainer *t, struct phase_run *r, int64_t runs)
 	struct dg_dist_run *d = t->dist;
 	int st = d->nbufs ? get_buffers(t, d, d->start) : DG_OK;
 	for (unsigned s = d->lo; !st && s < d->hi; s++) {
-		float *v = d->local + (uint64_t)(s - d->lo) * d->len;
+		float *v = d->local + (uint64_t)(s - d->lo) * r->len;
 		if ((st = set_runs(t, runs + s)) || (st = feed_shard(t, r->exec, s)) ||
 		    (st = dg_exec_run(r->exec)))
 			break;
