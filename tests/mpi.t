@@ -15,6 +15,9 @@ if [ -z "$DG_BUILD" ] || [ -z "$DG_SRC" ]; then echo "1..0 # SKIP DG_SRC and DG_
 echo 1..14
 # one thread per rank: 4 ranks on a small machine
 export OMP_NUM_THREADS=1 DG_THREADS=1 DG_DEVICE=cpu
+# under SANITIZE=1: Open MPI's own leaks at exit are not dg's
+LSAN_OPTIONS="suppressions=$DG_SRC/tests/data/mpi/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS
 mpirun="mpirun --oversubscribe --allow-run-as-root --bind-to none"
 mpi() { $mpirun "$@"; }
 # a watchdog: if job $1 still runs after $2 seconds, it and its ranks
