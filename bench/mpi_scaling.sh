@@ -22,7 +22,7 @@ here=$(dirname "$0")
 
 # run NAME RANKS ARGS...: RANKS 0 is a plain run
 run() {
-	name=$1 np=$2
+	label=$1 np=$2
 	shift 2
 	th=$((cores / (np > 0 ? np : 1)))
 	[ $th -ge 1 ] || th=1
@@ -40,7 +40,7 @@ run() {
 	times=$(sed -n 's/.*computed its shards. gradients for \([0-9.]*\) s and combined them with the others. for \([0-9.]*\) s/\1 \2/p' "$dir/err")
 	params=$(dg-info "$dir/m.dgm" 2> /dev/null | sed -n 's/.*total parameters (params\/): //p')
 	printf "%-22s ranks %d threads %d  %8s images/s  compute/combine s %-12s params %s\n" \
-		"$name" "$np" "$th" "${1:-?}" "${times:--}" "${params:-?}"
+		"$label" "$np" "$th" "${1:-?}" "${times:--}" "${params:-?}"
 }
 
 for model in "vae-mlp:-p vae" "vae-conv:-p vae -s arch=conv" "dcgan:-p gan -b 64"; do
