@@ -12,7 +12,7 @@ t() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $
 
 if [ -z "$DG_BUILD" ] || [ -z "$DG_SRC" ]; then echo "1..0 # SKIP DG_SRC and DG_BUILD are set by make check"; exit 0; fi
 . "$DG_SRC/tests/lib.sh"
-echo 1..15
+echo 1..16
 # one thread per rank: 4 ranks on a small machine
 export OMP_NUM_THREADS=1 DG_THREADS=1 DG_DEVICE=cpu
 # shared-memory transfers by plain copies: a container (CI) may forbid
@@ -47,6 +47,13 @@ same_tensors v1.dgm v4.dgm
 t $? "vae: 4 ranks too"
 [ "$(manifest_key v1.dgm train.shards)" = 8 ]
 t $? "the checkpoint records the shards (8 by default)"
+
+# shards that do not split evenly: 3 ranks hold shards [0,2), [2,5) and
+# [5,8) of 8, sent as the tree's nodes (0,2); (2,4), (4,5); (5,6), (6,8)
+odd="-p vae -d small.dgs -b 64 --seed 1 -q -e 1"
+mpi -np 1 dg-train $odd -o o1.dgm 2> err && mpi -np 3 dg-train $odd -o o3.dgm 2>> err || sed 's/^/#   /' err
+same_tensors o1.dgm o3.dgm
+t $? "8 shards over 3 ranks (2, 3, 3 each) as over 1"
 
 # a run cut after epoch 1 with 2 ranks, continued with 4 (and with 1)
 mpi -np 2 dg-train $vae -e 1 -o r.dgm 2> err && mpi -np 4 dg-train --resume r.dgm -d small.dgs -e 2 -o r4.dgm -q 2>> err &&
