@@ -40,10 +40,13 @@
  * logits and draws its value.  The window is clamped inside the image:
  * where it meets the image's edge, the network's zero padding is the
  * image's; elsewhere its edge is at least a receptive field away from the
- * pixel, so that what the edge changes cannot reach it. */
+ * pixel, so that what the edge changes cannot reach it.  With the
+ * environment variable DG_PIXELCNN_FULL_STEPS=1 each step runs the whole
+ * image instead (the straightforward loop: tests compare the two). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "dg/nn.h"
 #include "dg/plugin.h"
 
@@ -373,6 +376,9 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 	uint64_t n = dg_dim(g, canvas, 0), c = m->channels, h = m->height, w = m->width;
 	uint64_t kr = p->rows_above + 1 < h ? p->rows_above + 1 : h;
 	uint64_t kc = p->left + p->right + 1 < w ? p->left + p->right + 1 : w;
+	const char *full = getenv("DG_PIXELCNN_FULL_STEPS");
+	if (full && *full && strcmp(full, "0") != 0)
+		kr = h, kc = w;
 	if (!(t > 0))
 		return dg_graph_fail(g, DG_EUSAGE, "temperature %g: want > 0", (double)t);
 
@@ -386,8 +392,11 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 	dg_tensor c0 = dg_clamp(g, dg_add_scalar(g, col, -(float)p->left), 0, (float)(w - kc));
 
 	/* The window: selR (kr×h) · canvas · selCᵀ (w×kc), N×C×kr×kc. */
-	dg_tensor win = dg_matmul(g, selector(g, r0, kr, h), canvas, 0, 0);
-	win = dg_matmul(g, win, selector(g, c0, kc, w), 0, 1);
+	dg_tensor win = canvas;
+	if (kr < h)
+		win = dg_matmul(g, selector(g, r0, kr, h), win, 0, 0);
+	if (kc < w)
+		win = dg_matmul(g, win, selector(g, c0, kc, w), 0, 1);
 	dg_tensor logits = network(m, net_input(m, win), one_hot(m, y));
 
 	/* The pixel's logits: row r - r0, column col - c0 of the window. */

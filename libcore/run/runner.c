@@ -25,6 +25,8 @@ struct dg_runner {
 	float *xbuf, *obuf;            /* a padded chunk in, a whole batch out */
 	int32_t *ybuf;
 	struct dg_array *canvas_init;  /* STEPS: the canvas before the first step */
+	dg_steps_progress progress;    /* STEPS: reports after each image row */
+	void *progress_ctx;
 };
 
 static const char *proto_name(enum dg_protocol p)
@@ -287,10 +289,17 @@ static int feed(struct dg_runner *r, const char *name, int dtype, const void *sr
 	return dg_exec_feed(r->e, name, dtype, src, r->batch * per);
 }
 
-/* The data-space sampler on one chunk: the canvas from x (first keep
- * steps kept) or zeros, then the remaining steps in order. */
+void dg__runner_on_steps(struct dg_runner *r, dg_steps_progress fn, void *ctx)
+{
+	r->progress = fn;
+	r->progress_ctx = ctx;
+}
+
+/* The data-space sampler on one chunk (rows row .. row+k-1): the
+ * canvas from x (first keep steps kept) or zeros, then the remaining
+ * steps in order, reported after each image row. */
 static int run_steps(struct dg_runner *r, uint64_t k, const float *x, uint64_t keep,
-		     float *dst)
+		     float *dst, uint64_t row)
 {
 	struct dg_array *c = r->canvas_init, *res = NULL;
 	uint64_t per = r->per[0];
@@ -305,6 +314,10 @@ static int run_steps(struct dg_runner *r, uint64_t k, const float *x, uint64_t k
 		int32_t pos = (int32_t)s;
 		if ((st = dg_exec_feed(r->e, r->posname, DG_I32, &pos, 1)) ||
 		    (st = dg_exec_run(r->e)))
+			return st;
+		if (r->progress && ((s + 1) % r->per_row == 0 || s + 1 == r->steps) &&
+		    (st = r->progress(r->progress_ctx, s + 1 - (x ? keep : 0),
+				      r->steps - (x ? keep : 0), row, k)))
 			return st;
 	}
 	if ((st = dg_var_get(r->g, r->canvas, &res)))
@@ -339,7 +352,7 @@ int dg__runner_run(struct dg_runner *r, uint64_t n, const float *x, const int32_
 			break;
 		if (r->p == DG_PROTO_STEPS) {
 			st = run_steps(r, k, x ? x + done * r->per[0] : NULL, keep,
-				       (float *)out[0]->data + done * r->per[0]);
+				       (float *)out[0]->data + done * r->per[0], done);
 			continue;
 		}
 		if (r->xper && (st = feed(r, r->xname, DG_F32, x + done * r->xper, k, r->xper,
