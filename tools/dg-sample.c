@@ -236,22 +236,15 @@ static void steps_done(struct steps_view *v, uint64_t images)
 }
 
 /* Labels of n items of a record for a conditional model: --class, else
- * the record's labels=, else an error. */
+ * the record's labels=, else the classes in turn (as for sampling). */
 static int record_labels(const struct cmdline *cl, const struct dg_record *rec,
-			 const char *in, uint64_t n, int32_t *y)
+			 const char *in, unsigned classes, uint64_t n, int32_t *y)
 {
 	int found = 0, st;
-	if (cl->klass >= 0) {
-		for (uint64_t i = 0; i < n; i++)
-			y[i] = (int32_t)cl->klass;
-		return DG_OK;
-	}
-	if ((st = dg_meta_get_labels(rec->meta, n, y, &found)))
+	if (cl->klass < 0 && (st = dg_meta_get_labels(rec->meta, n, y, &found)))
 		return dg_error_context(st, "%s: record %llu", in, (unsigned long long)rec->index);
-	if (!found)
-		return dg_error(DG_EDATA, "%s: record %llu: the model %s is conditional: give "
-				"--class K or images with labels= (dg-encode keeps them)", in,
-				(unsigned long long)rec->index, cl->model);
+	for (uint64_t i = 0; !found && i < n; i++)
+		y[i] = (int32_t)(cl->klass >= 0 ? cl->klass : (long)(i % classes));
 	return DG_OK;
 }
 
@@ -302,7 +295,7 @@ static int complete_file(const struct cmdline *cl, struct dg_inference *inf,
 			if (rec->dtype == DG_U8)
 				x[i] /= 255.0f;
 		if (!st && mi->conditional)
-			st = record_labels(cl, rec, in, k, y);
+			st = record_labels(cl, rec, in, mi->classes, k, y);
 		for (uint64_t i = 0; !st && i < m; i++) {
 			memcpy(rep + i * per, x + i / cl->n * per, per * sizeof *rep);
 			if (yr)
