@@ -36,8 +36,8 @@
  * receptive field covers: `rows_above` rows above it and `left`, `right`
  * columns either side.  The step moves a fixed-size window over the canvas
  * with one-hot selection matrices built from pos on the device (a matmul
- * each way), runs the network on the window alone, picks the pixel's
- * logits and draws its value.  The window is clamped inside the image:
+ * each way), runs the network's body on the window alone, picks the
+ * pixel's features, runs the 1×1 head on them and draws its value.  The window is clamped inside the image:
  * where it meets the image's edge, the network's zero padding is the
  * image's; elsewhere its edge is at least a receptive field away from the
  * pixel, so that what the edge changes cannot reach it.  With the
@@ -190,13 +190,23 @@ static dg_tensor net_input(struct dg_model *m, dg_tensor x)
 
 /* x: N×C×H×W network input (any H, W) -> N×outc×H×W logits: for 8-bit
  * data channel c's 256 logits are channels c·256 .. c·256+255. */
-static dg_tensor network(struct dg_model *m, dg_tensor x, dg_tensor oh)
+static dg_tensor body(struct dg_model *m, dg_tensor x, dg_tensor oh)
+{
+	return P(m)->gated ? gated_body(m, x, oh) : pixelcnn_body(m, x);
+}
+
+/* The 1×1 layers from the body's features to the logits. */
+static dg_tensor head(struct dg_model *m, dg_tensor h)
 {
 	struct dg_graph *g = m->g;
 	struct pixelcnn *p = P(m);
-	dg_tensor h = p->gated ? gated_body(m, x, oh) : pixelcnn_body(m, x);
 	h = mconv(m, "out1", dg_relu(g, h), p->out_hidden, 1, 'B');
 	return mconv(m, "out2", dg_relu(g, h), p->outc, 1, 'B');
+}
+
+static dg_tensor network(struct dg_model *m, dg_tensor x, dg_tensor oh)
+{
+	return head(m, body(m, x, oh));
 }
 
 /* ---- likelihood ----------------------------------------------------------------- */
@@ -397,12 +407,14 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 		win = dg_matmul(g, selector(g, r0, kr, h), win, 0, 0);
 	if (kc < w)
 		win = dg_matmul(g, win, selector(g, c0, kc, w), 0, 1);
-	dg_tensor logits = network(m, net_input(m, win), one_hot(m, y));
+	dg_tensor feat = body(m, net_input(m, win), one_hot(m, y));
 
-	/* The pixel's logits: row r - r0, column col - c0 of the window. */
+	/* The pixel's features (row r - r0, column col - c0 of the window),
+	 * and its logits from them alone: the head is 1×1. */
 	dg_tensor er = dg_equal(g, iota(g, DG_SHAPE(kr, 1), kr), dg_sub(g, r, r0));
 	dg_tensor ec = dg_equal(g, iota(g, DG_SHAPE(1, kc), kc), dg_sub(g, col, c0));
-	dg_tensor at = dg_sum(g, dg_mul(g, logits, dg_mul(g, er, ec)), (1u << 2) | (1u << 3), 0);
+	feat = dg_sum(g, dg_mul(g, feat, dg_mul(g, er, ec)), (1u << 2) | (1u << 3), 1);
+	dg_tensor at = dg_flatten(g, head(m, feat));
 	at = dg_mul_scalar(g, at, 1.0f / t);                      /* N×outc */
 	dg_tensor value;
 	dg_tensor ech = dg_equal(g, iota(g, DG_SHAPE(1, c), c), ch); /* 1×C */
