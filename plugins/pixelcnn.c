@@ -32,17 +32,18 @@
  * image, summed over pixels, averaged over the batch.
  *
  * Sampling: one step per pixel and channel in raster order (row, column,
- * R, G, B).  A step needs only the window of the canvas that the pixel's
- * receptive field covers: `rows_above` rows above it and `left`, `right`
- * columns either side.  The step moves a fixed-size window over the canvas
+ * R, G, B).  arch=pixelcnn computes the network at the drawn pixel alone
+ * with caches (cached_body); arch=gated runs its stacks on the window of
+ * the canvas that the pixel's receptive field covers (`rows_above` rows
+ * above, `left` and `right` columns either side), moved over the canvas
  * with one-hot selection matrices built from pos on the device (a matmul
- * each way), runs the network's body on the window alone, picks the
- * pixel's features, runs the 1×1 head on them and draws its value.  The window is clamped inside the image:
- * where it meets the image's edge, the network's zero padding is the
- * image's; elsewhere its edge is at least a receptive field away from the
- * pixel, so that what the edge changes cannot reach it.  With the
- * environment variable DG_PIXELCNN_FULL_STEPS=1 each step runs the whole
- * image instead (the straightforward loop: tests compare the two). */
+ * each way), and picks the pixel's features; the 1×1 head then runs on
+ * them alone.  The window is clamped inside the image: where it meets
+ * the image's edge, the network's zero padding is the image's; elsewhere
+ * its edge is at least a receptive field away from the pixel, so that
+ * what the edge changes cannot reach it.  With the environment variable
+ * DG_PIXELCNN_FULL_STEPS=1 each step runs the whole image instead (the
+ * straightforward loop: tests compare the two). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,8 @@ static const struct dg_hparam hparams[] = {
 };
 
 #define LEVELS 256
+/* Most blocks whose caches sampling keeps (deeper models use windows). */
+#define DG_CACHES 64
 
 struct pixelcnn {
 	int gated;
@@ -378,6 +381,108 @@ static dg_tensor selector(struct dg_graph *g, dg_tensor start, uint64_t k, uint6
 	return dg_equal(g, cols, dg_add(g, rows, start));
 }
 
+/* The k×k patch of x (N×C×H×W) centred on pixel (r, col), zeros where
+ * it leaves the image: N×C×k×k. */
+static dg_tensor patch(struct dg_graph *g, dg_tensor x, dg_tensor r, dg_tensor col, unsigned k)
+{
+	uint64_t h = dg_dim(g, x, 2), w = dg_dim(g, x, 3);
+	float half = (float)(k / 2);
+	dg_tensor rows = selector(g, dg_add_scalar(g, r, -half), k, h);
+	dg_tensor cols = selector(g, dg_add_scalar(g, col, -half), k, w);
+	return dg_matmul(g, dg_matmul(g, rows, x, 0, 0), cols, 0, 1);
+}
+
+/* A masked convolution of the family applied to one k×k patch: its one
+ * output pixel, N×OC×1×1, with the layer's own weights. */
+static dg_tensor mconv_at(struct dg_model *m, const char *name, dg_tensor patch, char mask)
+{
+	char wn[DG_NN_MAX_NAME], bn[DG_NN_MAX_NAME];
+	snprintf(wn, sizeof wn, "%s.w", name);
+	snprintf(bn, sizeof bn, "%s.b", name);
+	dg_tensor w = dg_var_tensor(m->g, wn), b = dg_var_tensor(m->g, bn);
+	if (!w.id || !b.id) {
+		dg_graph_fail(m->g, DG_EINTERNAL, "%s: no such layer", name);
+		return DG_NONE;
+	}
+	struct dg_conv cv = {1, 0, 1, 0};
+	return dg_masked_conv2d(m->g, patch, w, b, &cv, mask, P(m)->groups);
+}
+
+/* Rows a block's cache keeps: the 3×3 convolution's mask reads the rows
+ * above and its own, so a cache holds two, row i in slot i mod 2. */
+#define CACHE_ROWS 2
+
+/* (v + CACHE_ROWS) mod CACHE_ROWS for integers v >= -1 of any shape
+ * (k×1), below h + 1. */
+static dg_tensor slot_of(struct dg_graph *g, dg_tensor v, uint64_t h)
+{
+	uint64_t n = (h + CACHE_ROWS + 1) / CACHE_ROWS;
+	dg_tensor u = dg_add_scalar(g, v, CACHE_ROWS);
+	float *t = malloc(n * sizeof *t);
+	if (!t) {
+		dg_graph_fail(g, DG_ENOMEM, "out of memory");
+		return DG_NONE;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		t[i] = (float)((i + 1) * CACHE_ROWS);
+	dg_tensor steps = dg_constant(g, DG_SHAPE(1, n), t);
+	free(t);
+	dg_tensor q = dg_sum(g, dg_greater_equal(g, u, steps), 1u << 1, 1);
+	return dg_sub(g, u, dg_mul_scalar(g, q, CACHE_ROWS));
+}
+
+/* The 3×3 patch centred on (r, col) of a cache (N×C×CACHE_ROWS×W), zeros
+ * outside the image; the row below the pixel is whatever the cache holds
+ * (the mask never reads it). */
+static dg_tensor cache_patch(struct dg_graph *g, dg_tensor cache, dg_tensor r, dg_tensor col,
+			     uint64_t h)
+{
+	uint64_t w = dg_dim(g, cache, 3);
+	dg_tensor rows = dg_add(g, iota(g, DG_SHAPE(3, 1), 3), dg_add_scalar(g, r, -1)); /* 3×1 */
+	dg_tensor valid = dg_mul(g, dg_greater_equal(g, rows, dg_scalar(g, 0)),
+				 dg_greater(g, dg_scalar(g, (float)h), rows));
+	dg_tensor sel = dg_mul(g, dg_equal(g, iota(g, DG_SHAPE(1, CACHE_ROWS), CACHE_ROWS),
+					   slot_of(g, rows, h)), valid);           /* 3×CACHE_ROWS */
+	dg_tensor cols = selector(g, dg_add_scalar(g, col, -1), 3, w);
+	return dg_matmul(g, dg_matmul(g, sel, cache, 0, 0), cols, 0, 1);
+}
+
+/* PixelCNN's body at pixel (r, col) alone, with caches (Ramachandran et
+ * al. 2017): each block's 3×3 convolution reads its input around the
+ * pixel from a variable holding it for the last two rows, where earlier
+ * steps left the values of earlier pixels (which no later step changes),
+ * and stores the pixel's own there.  Every other layer is 1×1, and the
+ * first reads the canvas.  Returns N×F×1×1, and in values[] and caches[]
+ * each cache's new contents and its variable, for dg_assign. */
+static dg_tensor cached_body(struct dg_model *m, dg_tensor canvas, dg_tensor r, dg_tensor col,
+			     dg_tensor values[], uint64_t *ncache, dg_tensor caches[])
+{
+	struct dg_graph *g = m->g;
+	struct pixelcnn *p = P(m);
+	uint64_t n = dg_dim(g, canvas, 0), h = m->height, w = m->width;
+	static unsigned long seq;
+	char name[64];
+	dg_tensor here = dg_mul(g, dg_equal(g, iota(g, DG_SHAPE(CACHE_ROWS, 1), CACHE_ROWS),
+					    slot_of(g, r, h)),
+				dg_equal(g, iota(g, DG_SHAPE(1, w), w), col)); /* CACHE_ROWS×W */
+	dg_tensor x = mconv_at(m, "in", net_input(m, patch(g, canvas, r, col, 7)), 'A');
+	for (uint64_t l = 0; l < p->layers; l++) {
+		snprintf(name, sizeof name, "block%llu_down", (unsigned long long)l);
+		dg_tensor t = mconv(m, name, dg_relu(g, x), p->f / 2, 1, 'B');
+		snprintf(name, sizeof name, "pixelcnn%lu.cache%llu",
+			 __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED), (unsigned long long)l);
+		dg_tensor cache = dg_variable(g, name, DG_SHAPE(n, p->f / 2, CACHE_ROWS, w));
+		dg_tensor now = dg_where(g, here, dg_relu(g, t), cache);
+		values[*ncache] = now;
+		caches[(*ncache)++] = cache;
+		snprintf(name, sizeof name, "block%llu_mid", (unsigned long long)l);
+		t = mconv_at(m, name, cache_patch(g, now, r, col, h), 'B');
+		snprintf(name, sizeof name, "block%llu_up", (unsigned long long)l);
+		x = dg_add(g, x, mconv(m, name, dg_relu(g, t), p->f, 1, 'B'));
+	}
+	return x;
+}
+
 static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, float t,
 		       dg_tensor y, struct dg_step_sampler *out)
 {
@@ -387,10 +492,16 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 	uint64_t kr = p->rows_above + 1 < h ? p->rows_above + 1 : h;
 	uint64_t kc = p->left + p->right + 1 < w ? p->left + p->right + 1 : w;
 	const char *full = getenv("DG_PIXELCNN_FULL_STEPS");
-	if (full && *full && strcmp(full, "0") != 0)
+	int whole = full && *full && strcmp(full, "0") != 0;
+	int cached = !p->gated && !whole;
+	dg_tensor values[DG_CACHES], caches[DG_CACHES];
+	uint64_t ncache = 0;
+	if (whole)
 		kr = h, kc = w;
 	if (!(t > 0))
 		return dg_graph_fail(g, DG_EUSAGE, "temperature %g: want > 0", (double)t);
+	if (cached && p->layers > DG_CACHES)
+		cached = 0;
 
 	/* pos -> row r, column col, channel ch; the window's corner. */
 	dg_tensor ps = dg_reshape(g, dg_cast(g, pos, 1), 1, (const int64_t[]){1});
@@ -398,22 +509,27 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 	dg_tensor rem = dg_sub(g, ps, dg_mul_scalar(g, r, (float)(w * c)));
 	dg_tensor col = divide(g, rem, c, w);
 	dg_tensor ch = dg_sub(g, rem, dg_mul_scalar(g, col, (float)c));
-	dg_tensor r0 = dg_clamp(g, dg_add_scalar(g, r, -(float)p->rows_above), 0, (float)(h - kr));
-	dg_tensor c0 = dg_clamp(g, dg_add_scalar(g, col, -(float)p->left), 0, (float)(w - kc));
-
-	/* The window: selR (kr×h) · canvas · selCᵀ (w×kc), N×C×kr×kc. */
-	dg_tensor win = canvas;
-	if (kr < h)
-		win = dg_matmul(g, selector(g, r0, kr, h), win, 0, 0);
-	if (kc < w)
-		win = dg_matmul(g, win, selector(g, c0, kc, w), 0, 1);
-	dg_tensor feat = body(m, net_input(m, win), one_hot(m, y));
-
-	/* The pixel's features (row r - r0, column col - c0 of the window),
-	 * and its logits from them alone: the head is 1×1. */
-	dg_tensor er = dg_equal(g, iota(g, DG_SHAPE(kr, 1), kr), dg_sub(g, r, r0));
-	dg_tensor ec = dg_equal(g, iota(g, DG_SHAPE(1, kc), kc), dg_sub(g, col, c0));
-	feat = dg_sum(g, dg_mul(g, feat, dg_mul(g, er, ec)), (1u << 2) | (1u << 3), 1);
+	dg_tensor feat;
+	if (cached) {
+		feat = cached_body(m, canvas, r, col, values, &ncache, caches);
+	} else {
+		dg_tensor r0 = dg_clamp(g, dg_add_scalar(g, r, -(float)p->rows_above), 0,
+					(float)(h - kr));
+		dg_tensor c0 = dg_clamp(g, dg_add_scalar(g, col, -(float)p->left), 0,
+					(float)(w - kc));
+		/* The window: selR (kr×h) · canvas · selCᵀ (w×kc), N×C×kr×kc. */
+		dg_tensor win = canvas;
+		if (kr < h)
+			win = dg_matmul(g, selector(g, r0, kr, h), win, 0, 0);
+		if (kc < w)
+			win = dg_matmul(g, win, selector(g, c0, kc, w), 0, 1);
+		feat = body(m, net_input(m, win), one_hot(m, y));
+		/* The pixel's features: row r - r0, column col - c0 of the window. */
+		dg_tensor er = dg_equal(g, iota(g, DG_SHAPE(kr, 1), kr), dg_sub(g, r, r0));
+		dg_tensor ec = dg_equal(g, iota(g, DG_SHAPE(1, kc), kc), dg_sub(g, col, c0));
+		feat = dg_sum(g, dg_mul(g, feat, dg_mul(g, er, ec)), (1u << 2) | (1u << 3), 1);
+	}
+	/* its logits from its features alone: the head is 1×1 */
 	dg_tensor at = dg_flatten(g, head(m, feat));
 	at = dg_mul_scalar(g, at, 1.0f / t);                      /* N×outc */
 	dg_tensor value;
@@ -443,6 +559,9 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 	out->next = dg_where(g, dg_equal(g, steps, ps), value, canvas);
 	out->steps = c * h * w;
 	out->steps_per_row = c * w;
+	for (uint64_t i = 0; i < ncache; i++)
+		dg_assign(g, caches[i], values[i], out->next);
+	out->replay = ncache > 0;
 	return dg_graph_status(g);
 }
 

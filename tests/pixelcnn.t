@@ -2,7 +2,7 @@
 # pixelcnn.t — the pixelcnn family (plugins/pixelcnn.c) through the tools,
 # with tiny networks on a little Fashion-MNIST: training reports the NLL in
 # nats and bits/dim; dg-sample draws binary images, the same for the same
-# seed; each step's window gives the very draws of the whole image's
+# seed; each step (cached for PixelCNN, windowed for gated) gives the very draws of the whole image's
 # (DG_PIXELCNN_FULL_STEPS=1), for PixelCNN, Gated PixelCNN and 8-bit RGB;
 # completion keeps the top rows and, the model being causal, does not
 # depend on the rows it redraws; dg-eval's exact likelihood; class labels;
@@ -77,7 +77,7 @@ t $? "dg-sample -n 5 -b 4: records of 4 and 1 binary 28x28 images, the same for 
 dg-sample -m p.dgm -n 5 -b 4 -s 4 | cmp -s - s1.dgt
 t $((!$?)) "  another seed, other images"
 DG_PIXELCNN_FULL_STEPS=1 dg-sample -m p.dgm -n 5 -b 4 -s 3 | cmp -s - s1.dgt
-t $? "  the receptive field's window draws what the whole image does"
+t $? "  caches (PixelCNN) draw what the whole image does"
 dg-sample -m p.dgm -n 2 -s 3 -t 0.5 | cmp -s - s1.dgt
 t $((!$?)) "  --temperature 0.5 draws other images"
 dg-sample -m p.dgm -n 2 -s 3 --progress > /dev/null 2> err && grep -q 'images/s' err
@@ -167,7 +167,7 @@ if dg-info --devices 2> /dev/null | grep -q vulkan; then
 	dg-sample -m p.dgm -n 2 -s 3 --device vulkan > v.dgt &&
 		DG_PIXELCNN_FULL_STEPS=1 dg-sample -m p.dgm -n 2 -s 3 --device vulkan | cmp -s - v.dgt &&
 		[ "$(python3 records.py v.dgt binary)" = "2 1 28 28" ]
-	t $? "on vulkan: samples, the window's the whole image's"
+	t $? "on vulkan: samples, the cached steps draw what the whole image does"
 fi
 
 echo "1..$n"

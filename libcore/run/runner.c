@@ -22,6 +22,7 @@ struct dg_runner {
 	uint64_t dims[DG_MAX_TERMS][DG_MAX_RANK];
 	uint64_t per[DG_MAX_TERMS];
 	uint64_t steps, per_row;       /* STEPS */
+	int replay;                    /* STEPS: completions run the kept steps */
 	float *xbuf, *obuf;            /* a padded chunk in, a whole batch out */
 	int32_t *ybuf;
 	struct dg_array *canvas_init;  /* STEPS: the canvas before the first step */
@@ -145,7 +146,7 @@ static int append(struct dg_runner *r, struct dg_model *m, const struct dg_famil
 		}
 		break;
 	case DG_PROTO_STEPS: {
-		struct dg_step_sampler ss = {DG_NONE, 0, 0};
+		struct dg_step_sampler ss = {DG_NONE, 0, 0, 0};
 		const uint64_t cd[4] = {b, m->channels, m->height, m->width};
 		dg_tensor canvas = dg_variable(g, r->canvas, 4, cd);
 		dg_tensor pos = dg_input(g, r->posname, DG_I32, 0, cd);
@@ -160,6 +161,7 @@ static int append(struct dg_runner *r, struct dg_model *m, const struct dg_famil
 			st = dg_assign(g, canvas, ss.next, ss.next);
 		r->steps = ss.steps;
 		r->per_row = ss.steps_per_row;
+		r->replay = ss.replay;
 		r->outs[r->nout++] = ss.next;
 		if (!st && !(r->canvas_init = dg_array_new(DG_F32, 4, cd)))
 			return DG_ENOMEM;
@@ -310,11 +312,17 @@ static int run_steps(struct dg_runner *r, uint64_t k, const float *x, uint64_t k
 		memcpy(c->data, x, k * per * sizeof(float));
 	if ((st = dg_var_set(r->g, r->canvas, c)))
 		return st;
-	for (uint64_t s = x ? keep : 0; s < r->steps; s++) {
+	for (uint64_t s = x && !r->replay ? keep : 0; s < r->steps; s++) {
 		int32_t pos = (int32_t)s;
 		if ((st = dg_exec_feed(r->e, r->posname, DG_I32, &pos, 1)) ||
 		    (st = dg_exec_run(r->e)))
 			return st;
+		/* a replayed kept step: its state stays, its draw does not */
+		if (x && s < keep) {
+			if ((st = dg_var_set(r->g, r->canvas, c)))
+				return st;
+			continue;
+		}
 		if (r->progress && ((s + 1) % r->per_row == 0 || s + 1 == r->steps) &&
 		    (st = r->progress(r->progress_ctx, s + 1 - (x ? keep : 0),
 				      r->steps - (x ? keep : 0), row, k)))
