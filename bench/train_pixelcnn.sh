@@ -3,9 +3,9 @@
 # 5 blocks of 32 channels) on Fashion-MNIST binarized at 0.5, as users
 # run it: dg-train's whole-epoch rate in real images/s on 4096 images,
 # the median of epochs 2-3 of its log; then dg-sample's rate for 64
-# images of 28x28 drawn pixel by pixel on the windows of the receptive
-# field, and the same with DG_PIXELCNN_FULL_STEPS=1 (a whole forward pass
-# per pixel, as bench/torch_pixelcnn.py's loop).  run.sh sets them beside
+# images of 28x28 drawn pixel by pixel with cached activations
+# (dg-pixelcnn(7)), and the same with DG_PIXELCNN_FULL_STEPS=1 (a whole
+# forward pass per pixel, as bench/torch_pixelcnn.py's loop).  run.sh sets them beside
 # bench/torch_pixelcnn.py (dg/torch pixelcnn.epoch, pixelcnn.sample).
 #
 # Environment: DG_THREADS, TMPDIR; the tools on PATH.
@@ -26,7 +26,7 @@ set -- $(awk -f "$(dirname "$0")/epoch_median.awk" "$dir/log.csv")
 rate() { tr '\r' '\n' < "$1" | sed -n 's/.* images in \([0-9.]*\) s, \([0-9.]*\) images\/s$/\2 \1/p' | tail -1; }
 dg-sample -m "$dir/p.dgm" -n 64 -s 1 --progress > /dev/null 2> "$dir/s1" &&
 	set -- $(rate "$dir/s1") && [ $# = 2 ] &&
-	printf "%-34s %10.2f %-8s # dg-sample -n 64, 28x28, receptive-field windows, %.1f s\n" \
+	printf "%-34s %10.2f %-8s # dg-sample -n 64, 28x28, cached steps, %.1f s\n" \
 		dg.pixelcnn.sample "$1" images/s "$2"
 DG_PIXELCNN_FULL_STEPS=1 dg-sample -m "$dir/p.dgm" -n 64 -s 1 --progress > /dev/null 2> "$dir/s2" &&
 	set -- $(rate "$dir/s2") && [ $# = 2 ] &&
