@@ -103,9 +103,9 @@ def bench(args):
 
 def train(args):
     epochs, cfg = int(args[0]), config(args[1:])
-    torch.manual_seed(int(os.environ.get("SEED") or 1))
+    seed = int(os.environ.get("SEED") or 1)
     cond = cfg.get("conditional", 0)
-    p = model.params(cfg, 10 if cond else 0, 1)
+    p = model.params(cfg, 10 if cond else 0, seed)  # seeds the data order too
     opt = torch.optim.Adam(list(p.values()), lr=1e-3)
     xs, xt = idx_images("train-images-idx3-ubyte.gz"), idx_images("t10k-images-idx3-ubyte.gz")
     ys, yt = idx_labels("train-labels-idx1-ubyte.gz"), idx_labels("t10k-labels-idx1-ubyte.gz")
