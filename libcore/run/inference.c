@@ -33,7 +33,16 @@ struct dg_inference {
 	struct cached runners[MAX_RUNNERS];
 	size_t nrunners, oldest;
 	struct dg__project *project;   /* run/project.c's step graph, or NULL */
+
+	dg_steps_progress progress;
+	void *progress_ctx;
 };
+
+void dg_inference_on_steps(struct dg_inference *inf, dg_steps_progress fn, void *ctx)
+{
+	inf->progress = fn;
+	inf->progress_ctx = ctx;
+}
 
 /* The weights: each parameter and buffer from its params/ member, or a
  * parameter from its ema/ average unless raw weights are asked for. */
@@ -190,6 +199,8 @@ static int request(struct dg_inference *inf, enum dg_protocol p, struct dg_proto
 		return st;
 	if (used)
 		*used = r;
+	if (p == DG_PROTO_STEPS)
+		dg__runner_on_steps(r, inf->progress, inf->progress_ctx);
 	return dg__runner_run(r, n, x, a.with_y ? y : NULL, keep, out);
 }
 
@@ -237,6 +248,7 @@ int dg_inference_complete(struct dg_inference *inf, uint64_t n, const float *x,
 	if ((st = check_labels(inf, n, y)) || (st = runner(inf, DG_PROTO_STEPS, a, &r)))
 		return st;
 	dg__runner_steps(r, &per_row);
+	dg__runner_on_steps(r, inf->progress, inf->progress_ctx);
 	return dg__runner_run(r, n, x, a.with_y ? y : NULL, (uint64_t)keep_rows * per_row, out);
 }
 
