@@ -276,6 +276,7 @@ static int configure(struct dg_model *m, struct pixelcnn *p)
 				     "by 3 (channels split into R, G, B thirds)");
 	if (!p->gated && p->f % 2)
 		return dg_graph_fail(g, DG_EUSAGE, "features must be even (blocks go down to half)");
+	m->labels_unused = !dg_model_bool(m, "conditional");
 	if (dg_model_bool(m, "conditional")) {
 		if (!p->gated)
 			return dg_graph_fail(g, DG_EUSAGE, "conditional=1 needs arch=gated");

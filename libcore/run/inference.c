@@ -111,7 +111,8 @@ int dg_inference_open(const struct dg_checkpoint *ck, const struct dg_inference_
 		.family = inf->f, .hparams = inf->hp, .channels = spec.spec.channels, .height = spec.spec.height,
 		.width = spec.spec.width, .classes = spec.spec.classes,
 		.latent_dim = inf->m.latent_dim, .prior = inf->m.prior,
-		.conditional = spec.spec.classes > 0 && (inf->f->caps & DG_CAP_CONDITIONAL),
+		.conditional = spec.spec.classes > 0 && (inf->f->caps & DG_CAP_CONDITIONAL) &&
+			       !inf->m.labels_unused,
 		.ema = inf->info.ema, .device = inf->device, .batch = batch,
 	};
 	*out = inf;

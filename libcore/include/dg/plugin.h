@@ -175,6 +175,12 @@ struct dg_model {
 					  handles of its parameters), freed by
 					  its release() */
 	struct dg_model_core *core;    /* libcore's; plugins do not touch it */
+	int labels_unused;             /* out: 1 when this model does not use
+					  y although its family is
+					  DG_CAP_CONDITIONAL and the data
+					  labelled (gan cond=none, vae
+					  conditional=0): the tools then do
+					  not feed labels nor take --class */
 };
 
 /* Declares a training phase: minimize loss (a scalar) over the
