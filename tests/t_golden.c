@@ -433,16 +433,33 @@ int main(void)
 	else
 		diag("no Vulkan device (%s): the cpu device only", dg_errmsg());
 
-	char *files[64];
-	size_t nf = 0;
+	/* every reference in the folder: a fixed table once dropped those
+	 * beyond its size without a word */
+	char **files = NULL;
+	size_t nf = 0, cap = 0;
+	int listed = 1;
 	DIR *d = opendir(dir);
-	for (struct dirent *de; d && (de = readdir(d)) && nf < 64;) {
+	for (struct dirent *de; d && (de = readdir(d));) {
 		size_t len = strlen(de->d_name);
-		if (len > 4 && !strcmp(de->d_name + len - 4, ".dgt"))
-			files[nf++] = strdup(de->d_name);
+		if (len <= 4 || strcmp(de->d_name + len - 4, ".dgt"))
+			continue;
+		if (nf == cap) {
+			char **grown = realloc(files, (cap = cap ? 2 * cap : 64) * sizeof *files);
+			if (!grown) {
+				listed = 0;
+				break;
+			}
+			files = grown;
+		}
+		if (!(files[nf] = strdup(de->d_name))) {
+			listed = 0;
+			break;
+		}
+		nf++;
 	}
 	if (d)
 		closedir(d);
+	ok(d && listed, "the folder %s is listed whole", dir);
 	qsort(files, nf, sizeof *files, by_name);
 	ok(nf >= 6, "%zu golden references in %s", nf, dir);
 	for (size_t i = 0; i < nf; i++) {
@@ -460,5 +477,6 @@ int main(void)
 	}
 	for (size_t i = 0; i < nf; i++)
 		free(files[i]);
+	free(files);
 	return done_testing();
 }
