@@ -165,7 +165,7 @@ static dg_tensor concat_all(struct dg_graph *g, dg_tensor *parts, size_t n, int 
 
 /* parts[0..n) = x cut into n slices of 1 along axis, by halves: the
  * gradient of a slice is its parent padded with zeros, so cutting one
- * slice at a time would cost n full-size gradients, halving log2 n. */
+ * slice at a time would cost n full-size gradients, halves about log2 n. */
 static void split_all(struct dg_graph *g, dg_tensor x, int axis, dg_tensor *parts, size_t n)
 {
 	if (n == 1) {
@@ -215,9 +215,9 @@ static dg_tensor conv_gate(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tens
 	return dg_causal_conv2d(g, x, w, b, DG_CAUSAL_VERTICAL, 0);
 }
 
-/* One LSTM step: the gates (order i, f, o, g) of in, a slice of the
- * input and the previous state side by side, by conv(in, kernel, bias);
- * returns h and replaces *c. */
+/* One LSTM step: the gates (order i, f, o, g) by conv_gate() of in, a
+ * slice of the input and the previous state side by side; returns h and
+ * replaces *c. */
 static dg_tensor lstm_step(struct dg_graph *g, const struct gates *k, dg_tensor in,
 			   dg_tensor *c)
 {
