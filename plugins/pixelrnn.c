@@ -176,33 +176,33 @@ static void split_all(struct dg_graph *g, dg_tensor x, int axis, dg_tensor *part
 	split_all(g, dg_slice(g, x, axis, n / 2, n - n / 2), axis, parts + n / 2, n - n / 2);
 }
 
-/* The four gates' kernels of a direction, each over the input and the
- * previous state side by side (the input-to-state taps padded to the
- * state-to-state window: before by ipad[0] rows and ipad[1] columns,
- * after by ipad[2] columns), and their biases: the weights are cut per
- * gate so that no activation is ever sliced.  With ones_channel the bias
+/* The kernel of a direction's gates, 4h×(2h or 2h+1)×KH×KW, over the
+ * input and the previous state side by side (the input-to-state taps
+ * padded to the state-to-state window: before by ipad[0] rows and
+ * ipad[1] columns, after by ipad[2] columns), and its bias: one
+ * convolution per step.  (Four per step, one per gate, so that no
+ * activation is sliced, ran slower: their small weight gradients cost
+ * more than the slices' padded gradients.)  With ones_channel the bias
  * is instead the weight of an extra input channel of ones between the
  * two (the Diagonal LSTM's, which is zero where the skew pads, so that
  * the padding's states stay zero as if the map had no bias there). */
 struct gates {
-	dg_tensor w[4], b[4];
+	dg_tensor w, b;
 };
 
 static void gate_kernels(struct dg_graph *g, const struct lstm *D, uint64_t h,
 			 const uint64_t ipad[3], int ones_channel, struct gates *k)
 {
 	const uint64_t before[4] = {0, 0, ipad[0], ipad[1]}, after[4] = {0, 0, 0, ipad[2]};
-	for (int q = 0; q < 4; q++) {
-		dg_tensor wi = dg_slice(g, D->is_w, 0, q * h, h);
-		k->b[q] = dg_slice(g, D->is_b, 0, q * h, h);
-		if (ones_channel) {
-			int64_t col[4] = {(int64_t)h, 1, 1, 1};
-			wi = dg_concat(g, wi, dg_reshape(g, k->b[q], 4, col), 1);
-			k->b[q] = DG_NONE;
-		}
-		wi = dg_pad(g, wi, before, after, 0);
-		k->w[q] = dg_concat(g, wi, dg_slice(g, D->ss_w, 0, q * h, h), 1);
+	dg_tensor wi = D->is_w;
+	k->b = D->is_b;
+	if (ones_channel) {
+		int64_t col[4] = {(int64_t)(4 * h), 1, 1, 1};
+		wi = dg_concat(g, wi, dg_reshape(g, k->b, 4, col), 1);
+		k->b = DG_NONE;
 	}
+	wi = dg_pad(g, wi, before, after, 0);
+	k->w = dg_concat(g, wi, D->ss_w, 1);
 }
 
 /* The gates' convolution, zero-padded: for the Row LSTM a 1×k kernel
@@ -221,13 +221,14 @@ static dg_tensor conv_gate(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tens
 static dg_tensor lstm_step(struct dg_graph *g, const struct gates *k, dg_tensor in,
 			   dg_tensor *c)
 {
-	dg_tensor z[4];
-	for (int q = 0; q < 4; q++)
-		z[q] = conv_gate(g, in, k->w[q], k->b[q]);
-	dg_tensor gg = dg_tanh(g, z[3]);
-	dg_tensor cc = dg_add(g, dg_mul(g, dg_sigmoid(g, z[1]), *c), dg_mul(g, dg_sigmoid(g, z[0]), gg));
+	dg_tensor z = conv_gate(g, in, k->w, k->b);
+	uint64_t h = dg_dim(g, z, 1) / 4;
+	dg_tensor ifo = dg_sigmoid(g, dg_slice(g, z, 1, 0, 3 * h));
+	dg_tensor gg = dg_tanh(g, dg_slice(g, z, 1, 3 * h, h));
+	dg_tensor cc = dg_add(g, dg_mul(g, dg_slice(g, ifo, 1, h, h), *c),
+			      dg_mul(g, dg_slice(g, ifo, 1, 0, h), gg));
 	*c = cc;
-	return dg_mul(g, dg_sigmoid(g, z[2]), dg_tanh(g, cc));
+	return dg_mul(g, dg_slice(g, ifo, 1, 2 * h, h), dg_tanh(g, cc));
 }
 
 /* Runs a direction over the n slices of x (N×h×... along axis) in order,
