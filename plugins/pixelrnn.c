@@ -41,7 +41,7 @@
  * (the input-to-state's covers it).
  *
  * Inference: loglik() is the exact negative log-likelihood per image in
- * nats ("nll"); sample_step() runs the whole network on the canvas and
+ * nats ("nll") and in bits per dimension ("bpd"); sample_step() runs the whole network on the canvas and
  * draws the pixel at the step's position from its logits divided by the
  * temperature; translate() gives the model's one-step-ahead prediction of
  * every pixel, p(x_ij = 1 | x_<ij) or E[x_ij | x_<ij] in [0,1] (the
@@ -420,13 +420,17 @@ static int build(struct dg_model *m)
 	return dg_graph_status(g);
 }
 
-/* Exact: "nll", -log p(x) in nats per image (k is not used). */
+/* Exact: "nll", -log p(x) in nats per image, and "bpd", the same in bits
+ * per dimension (k is not used). */
 static int loglik(struct dg_model *m, dg_tensor x, dg_tensor y, unsigned k,
 		  struct dg_term *out, unsigned *nout)
 {
+	float dims = (float)m->channels * m->height * m->width;
+	dg_tensor nll = nll_per_image(m, network(m, x), x);
 	(void)y, (void)k;
-	out[0] = (struct dg_term){"nll", nll_per_image(m, network(m, x), x)};
-	*nout = 1;
+	out[0] = (struct dg_term){"nll", nll};
+	out[1] = (struct dg_term){"bpd", dg_mul_scalar(m->g, nll, 1.0f / (dims * LN2))};
+	*nout = 2;
 	return dg_graph_status(m->g);
 }
 

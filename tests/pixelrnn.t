@@ -60,8 +60,10 @@ for arch in row diagonal; do
 	dg-eval -m $arch.dgm -d small.dgs > eval.txt 2> eval.err
 	r=$?
 	nll=$(awk '$1 == "nll" { print $2 }' eval.txt)
-	[ $r = 0 ] && awk -v v="$nll" 'BEGIN { exit !(v == v + 0 && v > 100 && v < 1000) }'
-	t $? "  $arch: dg-eval gives a finite nll per image ($nll nats)"
+	bpd=$(awk '$1 == "bpd" { print $2 }' eval.txt)
+	[ $r = 0 ] && awk -v v="$nll" -v b="$bpd" 'BEGIN { exit !(v == v + 0 && v > 100 && v < 1000 &&
+		(b - v / (784 * log(2))) ^ 2 < 1e-6) }'
+	t $? "  $arch: dg-eval gives a finite nll per image ($nll nats, $bpd bits/dim)"
 done
 
 # a temperature scales the logits: lower is more certain, so fewer pixels
