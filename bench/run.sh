@@ -66,6 +66,13 @@ echo "## whole epochs: dg-train -p gan (bench/train_gan.sh)"
 sh "$here/train_gan.sh" | tee -a "$out"
 echo "## whole epochs and sampling: dg-train -p pixelcnn, dg-sample (bench/train_pixelcnn.sh)"
 sh "$here/train_pixelcnn.sh" | tee -a "$out"
+# The pixelrnn family's Row LSTM beside the same model in PyTorch.
+echo "## whole epochs: dg-train -p pixelrnn (bench/train_pixelrnn.sh)"
+sh "$here/train_pixelrnn.sh" | tee -a "$out"
+if "$PYTHON" -c 'import torch' 2>/dev/null; then
+	echo "## torch_pixelrnn.py"
+	PYTHONPATH=$here "$PYTHON" "$here/torch_pixelrnn.py" | tee -a "$out" || status=1
+fi
 
 # Ratios from this run: dg's figure over PyTorch's (> 1: dg is faster).
 # The engine's MLP VAE benchmark (bench/b_vae.c) prints dg.vae.train in
@@ -95,6 +102,7 @@ awk '
 		ratio("dg/torch vae.epoch", "dg.vae.epoch", "torch.vae.train", 1)
 		ratio("dg-train epoch/peak", "dg.vae.epoch.gflops", "peak.measured", 1)
 		ratio("dg/torch dcgan.epoch", "dg.dcgan.epoch", "torch.dcgan.train", 1)
+		ratio("dg/torch rowlstm.epoch", "dg.rowlstm.epoch", "torch.rowlstm.train", 1)
 		ratio("dg/torch sample process", "dg.sample.process", "torch.sample.process", 0)
 		ratio("dg/torch pixelcnn.epoch", "dg.pixelcnn.epoch", "torch.pixelcnn.train", 1)
 		ratio("dg/torch pixelcnn.sample", "dg.pixelcnn.sample", "torch.pixelcnn.sample", 1)
