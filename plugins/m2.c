@@ -33,9 +33,10 @@
  * which inference uses, so the M2 checkpoint does not need FILE again.
  * m1_hidden and m1_latent give their shapes (checked against FILE).
  *
- * Parameters: cls.fc1, cls.out (q(y|x)); enc.fc1, enc.mu, enc.logvar;
- * dec.fc1, dec.out (and dec.logvar for M1+M2); then the buffers m1.*.
- * Dense layers are initialized as PyTorch's nn.Linear. */
+ * Parameters, in the order the loss first applies them: the buffers m1.*
+ * (M1+M2), enc.fc1, enc.mu, enc.logvar, dec.fc1, dec.out (and dec.logvar
+ * for M1+M2), then the classifier cls.fc1, cls.out.  Dense layers are
+ * initialized as PyTorch's nn.Linear. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,10 +130,11 @@ static int m1_weights(struct dg_model *m)
 	const char *arch = dg_meta_get(mf, "hparam.arch"), *cond = dg_meta_get(mf, "hparam.conditional");
 	if (strcmp(dg_checkpoint_family(ck), "vae") || !arch || strcmp(arch, "mlp") ||
 	    (cond && strcmp(cond, "0"))) {
+		dg_graph_fail(g, DG_EUSAGE, "m1=%s: M1 must be a vae of arch=mlp, not "
+			      "conditional (this is %s%s%s)", path, dg_checkpoint_family(ck),
+			      arch ? " arch=" : "", arch ? arch : "");
 		dg_checkpoint_free(ck);
-		return dg_graph_fail(g, DG_EUSAGE, "m1=%s: M1 must be a vae of arch=mlp, not "
-				     "conditional (this is %s%s%s)", path, dg_checkpoint_family(ck),
-				     arch ? " arch=" : "", arch ? arch : "");
+		return dg_graph_status(g);
 	}
 	for (int i = 0; i < M1_N && !dg_graph_status(g); i++) {
 		char name[DG_NN_MAX_NAME + 8];
