@@ -64,6 +64,10 @@ echo "## whole epochs: dg-train -p vae (bench/train_epoch.sh)"
 sh "$here/train_epoch.sh" | tee -a "$out"
 echo "## whole epochs: dg-train -p gan (bench/train_gan.sh)"
 sh "$here/train_gan.sh" | tee -a "$out"
+# The conv VAE beside the same model in PyTorch, whole epochs both
+# (CONVVAE_EPOCHS=10 sh bench/conv_vae.sh is the quality comparison).
+echo "## whole epochs: conv vae, dg-train and PyTorch (bench/conv_vae.sh)"
+CONVVAE_EPOCHS=${CONVVAE_EPOCHS:-3} sh "$here/conv_vae.sh" | tee -a "$out"
 
 # Ratios from this run: dg's figure over PyTorch's (> 1: dg is faster).
 # The engine's MLP VAE benchmark (bench/b_vae.c) prints dg.vae.train in
@@ -93,6 +97,7 @@ awk '
 		ratio("dg/torch vae.epoch", "dg.vae.epoch", "torch.vae.train", 1)
 		ratio("dg-train epoch/peak", "dg.vae.epoch.gflops", "peak.measured", 1)
 		ratio("dg/torch dcgan.epoch", "dg.dcgan.epoch", "torch.dcgan.train", 1)
+		ratio("dg/torch convvae.epoch", "dg.convvae.epoch", "torch.convvae.epoch", 1)
 		ratio("dg/torch sample process", "dg.sample.process", "torch.sample.process", 0)
 	}' "$out"
 exit $status
