@@ -74,6 +74,11 @@ if "$PYTHON" -c 'import torch' 2>/dev/null; then
 	PYTHONPATH=$here "$PYTHON" "$here/torch_pixelrnn.py" | tee -a "$out" || status=1
 fi
 
+# The conv VAE beside the same model in PyTorch, whole epochs both
+# (CONVVAE_EPOCHS=10 sh bench/conv_vae.sh is the quality comparison).
+echo "## whole epochs: conv vae, dg-train and PyTorch (bench/conv_vae.sh)"
+CONVVAE_EPOCHS=${CONVVAE_EPOCHS:-3} sh "$here/conv_vae.sh" | tee -a "$out"
+
 # Ratios from this run: dg's figure over PyTorch's (> 1: dg is faster).
 # The engine's MLP VAE benchmark (bench/b_vae.c) prints dg.vae.train in
 # images/s, beside torch_vae.py's torch.vae.train.
@@ -103,6 +108,7 @@ awk '
 		ratio("dg-train epoch/peak", "dg.vae.epoch.gflops", "peak.measured", 1)
 		ratio("dg/torch dcgan.epoch", "dg.dcgan.epoch", "torch.dcgan.train", 1)
 		ratio("dg/torch rowlstm.epoch", "dg.rowlstm.epoch", "torch.rowlstm.train", 1)
+		ratio("dg/torch convvae.epoch", "dg.convvae.epoch", "torch.convvae.epoch", 1)
 		ratio("dg/torch sample process", "dg.sample.process", "torch.sample.process", 0)
 		ratio("dg/torch pixelcnn.epoch", "dg.pixelcnn.epoch", "torch.pixelcnn.train", 1)
 		ratio("dg/torch pixelcnn.sample", "dg.pixelcnn.sample", "torch.pixelcnn.sample", 1)

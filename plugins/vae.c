@@ -27,15 +27,32 @@
  * likelihood of the clean x.  Inference (encode, loglik, hence dg-eval's
  * bound on clean data) is the plain model's.
  *
+ * The feature-consistent VAE (Hou, Shen, Sun & Qiu, WACV 2017, "Deep
+ * Feature Consistent Variational Autoencoder"): with dfc=FILE, a trained
+ * dg classifier (plugins/classifier.c), training adds dfc_weight times
+ * the reconstruction error measured in that network's features, beside
+ * the pixel term: Σ_l ½ ‖φ_l(x) - φ_l(x̂)‖², x̂ the decoder's mean image
+ * of the one draw of z, φ_1..φ_3 the ReLU outputs of the classifier's
+ * conv1, conv2 and conv3 (the paper uses VGG-19's relu1_1, relu2_1 and
+ * relu3_1), batch norm folded in from its running statistics.  The
+ * classifier is fixed: its weights are read from FILE at each training
+ * build (training and --resume need FILE; inference does not use it) and
+ * enter the graph as constants.
+ *
  * The encoder and decoder bodies are the layer library's (dg/nn.h); the
  * heads, the likelihoods and the bounds are this file's.  Parameter names
  * (checkpoint members) are enc.* and dec.*, declared in the order the
  * training objective first applies them, one fixed order per
  * architecture. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include "dg/array.h"
+#include "dg/checkpoint.h"
 #include "dg/nn.h"
 #include "dg/plugin.h"
+#include "dg/stream.h"
 
 static const struct dg_hparam hparams[] = {
 	{"arch", DG_HP_CHOICE, "mlp", 0, 0, "mlp|conv",
@@ -55,6 +72,11 @@ static const struct dg_hparam hparams[] = {
 	 "denoising VAE: corrupt the encoder's training input (none: plain)"},
 	{"noise_level", DG_HP_FLOAT, "0.25", 0, 100, NULL,
 	 "mask, saltpepper: probability a pixel is hit; gauss: noise std dev"},
+	{"dfc", DG_HP_STRING, "", 0, 0, NULL,
+	 "feature-consistent VAE: a trained classifier whose features also score "
+	 "the reconstruction"},
+	{"dfc_weight", DG_HP_FLOAT, "1", 0, 1e6, NULL,
+	 "weight of the feature term beside the pixel term (with dfc)"},
 	{0},
 };
 
@@ -69,6 +91,9 @@ static const struct dg_hparam hparams[] = {
 #define LOGVAR_MIN -7.0f
 #define LOGVAR_MAX 2.0f
 #define LOGVAR_SCALE 10.0f
+/* The classifier's convolutions whose ReLU outputs the feature-consistent
+ * term compares: conv1, conv2, then (after a 2×2 max pool) conv3. */
+#define DFC_LAYERS 3
 
 /* The model's settings and its two scopes ("enc", "dec"), shared by
  * every function that appends to the graph after build. */
@@ -82,6 +107,8 @@ struct vae {
 	float level;
 	struct dg_nn enc, dec;
 	struct dg_nn_coder body;   /* the encoder's and decoder's bodies */
+	float dfc_weight;          /* the feature-consistent term's, with dfc */
+	dg_tensor dfc_w[DFC_LAYERS], dfc_b[DFC_LAYERS]; /* its folded convolutions */
 };
 #define V(m) ((struct vae *)(m)->priv)
 
@@ -266,14 +293,113 @@ static int configure(struct dg_model *m, struct vae *v)
 	return dg_graph_status(m->g);
 }
 
+/* ---- the feature-consistent term ------------------------------------------------ */
+
+/* Reads the classifier's conv, bn pair number i (1-based) of FILE as one
+ * convolution with a bias, batch norm folded in from its running
+ * statistics (s = γ/√(var + 1e-5), t = β - mean·s: w·s, t), as the
+ * classifier's own inference does; cin: its input channels. */
+static int dfc_layer(struct dg_model *m, const struct dg_checkpoint *ck, int i, uint64_t cin,
+		     uint64_t *cout)
+{
+	struct dg_graph *g = m->g;
+	const char *path = dg_model_str(m, "dfc");
+	char name[64];
+	const struct dg_array *a[5];
+	static const char *const role[5] = {"w", "mean", "var", "w", "b"};
+	for (int r = 0; r < 5; r++) {
+		snprintf(name, sizeof name, "params/%s%d.%s", r ? "bn" : "conv", i, role[r]);
+		a[r] = dg_checkpoint_tensor(ck, name);
+		if (!a[r] || a[r]->dtype != DG_F32)
+			return dg_graph_fail(g, DG_EUSAGE, "dfc=%s: no f32 %s: not a model of "
+					     "the classifier family", path, name + 7);
+	}
+	uint64_t co = a[0]->dims[0], k = a[0]->rank == 4 ? a[0]->dims[2] : 0;
+	if (a[0]->rank != 4 || a[0]->dims[1] != cin || k != 3 || a[0]->dims[3] != 3)
+		return dg_graph_fail(g, DG_EUSAGE, "dfc=%s: conv%d.w is not %llux%llux3x3 for "
+				     "these images", path, i, (unsigned long long)co,
+				     (unsigned long long)cin);
+	for (int r = 1; r < 5; r++)
+		if (a[r]->rank != 1 || a[r]->dims[0] != co)
+			return dg_graph_fail(g, DG_EUSAGE, "dfc=%s: bn%d has not %llu channels",
+					     path, i, (unsigned long long)co);
+	uint64_t per = cin * 9;
+	float *w = malloc(co * per * sizeof *w), *b = malloc(co * sizeof *b);
+	if (!w || !b) {
+		free(w);
+		free(b);
+		return dg_graph_fail(g, DG_ENOMEM, "out of memory");
+	}
+	const float *cw = a[0]->data, *mean = a[1]->data, *var = a[2]->data;
+	const float *gam = a[3]->data, *bet = a[4]->data;
+	for (uint64_t o = 0; o < co; o++) {
+		float sc = gam[o] / sqrtf(var[o] + 1e-5f);
+		for (uint64_t j = 0; j < per; j++)
+			w[o * per + j] = cw[o * per + j] * sc;
+		b[o] = bet[o] - mean[o] * sc;
+	}
+	V(m)->dfc_w[i - 1] = dg_constant(g, DG_SHAPE(co, cin, 3, 3), w);
+	V(m)->dfc_b[i - 1] = dg_constant(g, DG_SHAPE(co), b);
+	free(w);
+	free(b);
+	*cout = co;
+	return dg_graph_status(g);
+}
+
+/* Training with dfc=FILE: the classifier's first three convolutions. */
+static int dfc_load(struct dg_model *m)
+{
+	struct dg_graph *g = m->g;
+	struct dg_checkpoint *ck = NULL;
+	const char *path = dg_model_str(m, "dfc");
+	V(m)->dfc_weight = (float)dg_model_float(m, "dfc_weight");
+	if (V(m)->k > 1)
+		return dg_graph_fail(g, DG_EUSAGE, "dfc goes with the one-draw ELBO, not "
+				     "iwae_k=%u", V(m)->k);
+	if (dg_checkpoint_read(path, &ck))
+		return dg_graph_fail(g, DG_EUSAGE, "dfc=%s: %s", path, dg_errmsg());
+	if (strcmp(dg_checkpoint_family(ck), "classifier")) {
+		dg_graph_fail(g, DG_EUSAGE, "dfc=%s: a model of family %s, not a classifier",
+			      path, dg_checkpoint_family(ck));
+		dg_checkpoint_free(ck);
+		return dg_graph_status(g);
+	}
+	uint64_t c = m->channels;
+	for (int i = 1; i <= DFC_LAYERS && !dg_graph_status(g); i++)
+		dfc_layer(m, ck, i, c, &c);
+	dg_checkpoint_free(ck);
+	return dg_graph_status(g);
+}
+
+/* Σ_l ½ ‖φ_l(x) - φ_l(x̂)‖² per image, mean over the batch. */
+static dg_tensor dfc_term(struct dg_model *m, dg_tensor x, dg_tensor xhat)
+{
+	struct dg_graph *g = m->g;
+	struct vae *v = V(m);
+	dg_tensor a = x, b = xhat, sum = DG_NONE;
+	for (int l = 0; l < DFC_LAYERS; l++) {
+		if (l == 2) {
+			a = dg_max_pool(g, a, 2);
+			b = dg_max_pool(g, b, 2);
+		}
+		const struct dg_conv p = {.pad = 1};
+		a = dg_relu(g, dg_conv2d(g, a, v->dfc_w[l], v->dfc_b[l], &p));
+		b = dg_relu(g, dg_conv2d(g, b, v->dfc_w[l], v->dfc_b[l], &p));
+		dg_tensor d = dg_sum(g, dg_square(g, dg_sub(g, a, b)), DG_AXES_ALL, 0);
+		sum = sum.id ? dg_add(g, sum, d) : d;
+	}
+	return dg_mul_scalar(g, sum, 0.5f / (float)dg_dim(g, x, 0));
+}
+
 /* -E_q log p(x|z) with one draw, mean over the batch.  The Bernoulli
  * case uses the fused BCE loss: this is the hot path of training. */
 static dg_tensor recon_one_draw(struct dg_model *m, dg_tensor oh, dg_tensor mu,
-				dg_tensor logvar)
+				dg_tensor logvar, dg_tensor *logits_out)
 {
 	struct dg_graph *g = m->g;
 	dg_tensor eps = dg_random_normal(g, DG_SHAPE(dg_dim(g, mu, 0), V(m)->latent));
 	dg_tensor logits = decoder(m, reparam(g, mu, logvar, eps), oh);
+	*logits_out = logits;
 	dg_tensor xf = dg_flatten(g, m->x);
 	if (!V(m)->gaussian)
 		return dg_bce_logits_loss(g, logits, xf, DG_SUM_MEAN_BATCH);
@@ -287,12 +413,18 @@ static void objective(struct dg_model *m)
 {
 	struct dg_graph *g = m->g;
 	struct vae *v = V(m);
-	dg_tensor oh = one_hot(m, m->y), mu, logvar, recon, loss;
+	dg_tensor oh = one_hot(m, m->y), mu, logvar, recon, loss, dfc = DG_NONE;
 	encoder(m, dg_nn_corrupt(g, m->x, v->noise, v->level), oh, &mu, &logvar);
 	dg_tensor kl = dg_kl_normal(g, mu, logvar, DG_SUM_MEAN_BATCH);
 	if (v->k == 1) { /* the analytic KL: lower variance than the sampled one */
-		recon = recon_one_draw(m, oh, mu, logvar);
+		dg_tensor logits;
+		recon = recon_one_draw(m, oh, mu, logvar, &logits);
 		loss = dg_add(g, recon, dg_mul_scalar(g, kl, v->beta));
+		if (v->dfc_w[0].id) {
+			dg_tensor xhat = to_image(m, dg_sigmoid(g, logits));
+			dfc = dfc_term(m, m->x, xhat);
+			loss = dg_add(g, loss, dg_mul_scalar(g, dfc, v->dfc_weight));
+		}
 	} else {
 		dg_tensor log_px, log_ratio;
 		draws(m, m->x, oh, mu, logvar, v->k, &log_px, &log_ratio);
@@ -304,6 +436,8 @@ static void objective(struct dg_model *m)
 	dg_model_term(m, ph, "loss", loss);
 	dg_model_term(m, ph, "recon", recon);
 	dg_model_term(m, ph, "kl", kl);
+	if (dfc.id)
+		dg_model_term(m, ph, "dfc", dfc);
 }
 
 static int build(struct dg_model *m)
@@ -316,6 +450,8 @@ static int build(struct dg_model *m)
 		return dg_graph_status(m->g);
 	m->latent_dim = (unsigned)v->latent;
 	m->prior = DG_PRIOR_GAUSSIAN;
+	if (m->training && dg_model_str(m, "dfc")[0] && dfc_load(m))
+		return dg_graph_status(m->g);
 	objective(m);
 	return dg_graph_status(m->g);
 }
@@ -433,7 +569,8 @@ static const struct dg_family family = {
 	.abi_version = DG_PLUGIN_ABI,
 	.struct_size = sizeof(struct dg_family),
 	.name = "vae",
-	.summary = "variational autoencoder (beta-VAE, CVAE, IWAE bound, denoising); "
+	.summary = "variational autoencoder (beta-VAE, CVAE, IWAE bound, denoising, "
+		   "feature-consistent); "
 		   "MLP 784-400-20 by default",
 	.hparams = hparams,
 	.caps = DG_CAP_ENCODE | DG_CAP_DECODE | DG_CAP_SAMPLE_LATENT | DG_CAP_LIKELIHOOD |

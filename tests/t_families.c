@@ -157,9 +157,10 @@ static void test_tables(void)
 			{"arch", "mlp"},   {"hidden", "400"}, {"latent", "20"},
 			{"likelihood", "bernoulli"}, {"beta", "1"}, {"conditional", "0"},
 			{"iwae_k", "1"}, {"noise", "none"}, {"noise_level", "0.25"},
+			{"dfc", ""}, {"dfc_weight", "1"},
 		};
-		is_int((long long)dg_hparams_count(hp), 9, "  nine hyperparameters");
-		for (size_t i = 0; i < 9 && i < dg_hparams_count(hp); i++) {
+		is_int((long long)dg_hparams_count(hp), 11, "  eleven hyperparameters");
+		for (size_t i = 0; i < 11 && i < dg_hparams_count(hp); i++) {
 			is_str(dg_hparams_row(hp, i)->name, want[i][0], "  row %zu", i);
 			is_str(dg_hparams_text(hp, i), want[i][1], "  %s defaults to %s",
 			       want[i][0], want[i][1]);

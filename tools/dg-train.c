@@ -44,6 +44,9 @@ static const char usage_text[] =
 	"                        the first GPU, then cpu)\n"
 	"  -n, --limit N         use at most the first N images of DATA\n"
 	"      --binarize        dynamic binarization of the pixels each epoch\n"
+	"      --labels-per-class N  keep the labels of N images per class, chosen\n"
+	"                        by --seed: a semi-supervised family (m2) sees the\n"
+	"                        rest unlabelled, any other trains on the N per class\n"
 	"      --log FILE        the training log as CSV, rewritten every epoch\n"
 	"      --plain           write the checkpoint uncompressed: larger, but\n"
 	"                        quicker for dg-sample, dg-decode, dg-eval to load\n"
@@ -83,6 +86,7 @@ struct cmdline {
 	char **phase_lr;         /* --lr NAME=X */
 	int nphase_lr;
 	uint64_t epochs, limit;
+	uint64_t labels_per_class; /* 0: every label */
 	struct dg_train_config cfg;
 	int quiet, progress, list, help;
 	int plain;               /* --plain: an uncompressed checkpoint */
@@ -95,6 +99,7 @@ struct cmdline {
 enum {
 	OPT_LR = 256, OPT_SEED, OPT_DEVICE, OPT_BINARIZE, OPT_LOG, OPT_RESUME, OPT_PROGRESS,
 	OPT_LIST, OPT_SNAPSHOT, OPT_VAL, OPT_PLAIN, OPT_SAVE_EVERY, OPT_SHARDS, OPT_MPI_FAST,
+	OPT_LABELS_PER_CLASS,
 };
 
 /* --save-every: "30s", "10m", "1h", "2e" (epochs), a bare number of
@@ -142,6 +147,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"save-every", required_argument, NULL, OPT_SAVE_EVERY},
 		{"shards", required_argument, NULL, OPT_SHARDS},
 		{"mpi-fast", no_argument, NULL, OPT_MPI_FAST},
+		{"labels-per-class", required_argument, NULL, OPT_LABELS_PER_CLASS},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"quiet", no_argument, NULL, 'q'},
 		{"list", no_argument, NULL, OPT_LIST},
@@ -233,6 +239,11 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 			break;
 		case OPT_RESUME:
 			cl->resume = optarg;
+			break;
+		case OPT_LABELS_PER_CLASS:
+			if (dg_parse_long("--labels-per-class", optarg, 1, LONG_MAX, &v))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->labels_per_class = (uint64_t)v;
 			break;
 		case OPT_SAVE_EVERY:
 			if ((c = parse_save_every(optarg, cl)))
@@ -674,6 +685,44 @@ static int open_inputs(const struct cmdline *cl, const struct dg_family *f,
 	return DG_OK;
 }
 
+/* ---- semi-supervised data ------------------------------------------------------- */
+
+/* Share of an epoch that the labelled copies make up for a family that
+ * takes unlabelled images (DG_CAP_PARTIAL_LABELS): with 10 labels per
+ * class among 60000 images a batch of 128 would hold one labelled image
+ * every five steps; repeated to about a tenth of the epoch, about 13. */
+#define LABELLED_SHARE 0.1
+
+/* --labels-per-class N: replaces *ds by its semi-supervised view (N
+ * labelled images per class, chosen by --seed).  A family that takes
+ * unlabelled images gets every image, the others with label -1 and the
+ * labelled ones repeated to about LABELLED_SHARE of the epoch; any other
+ * family trains on the labelled images alone (the supervised baseline). */
+static int labelled_subset(const struct cmdline *cl, const struct dg_family *f,
+			   struct dg_checkpoint *ck, struct dg_dataset **ds)
+{
+	struct dg_dataset *v;
+	int st;
+	if (!cl->labels_per_class)
+		return DG_OK;
+	if (!f && (st = dg_family_load(dg_checkpoint_family(ck), &f)))
+		return st;
+	int partial = !!(f->caps & DG_CAP_PARTIAL_LABELS);
+	uint64_t n = dg_dataset_info(*ds)->count, classes = dg_dataset_info(*ds)->classes;
+	uint64_t nl = cl->labels_per_class * (classes ? classes : 1), repeat = 1;
+	if (partial && nl < n)
+		repeat = (uint64_t)((double)(n - nl) * LABELLED_SHARE /
+				    (1 - LABELLED_SHARE) / (double)nl + 0.5);
+	st = dg_dataset_labels_per_class(*ds, cl->labels_per_class, cl->cfg.seed, partial,
+					 repeat ? repeat : 1, &v);
+	if (st)
+		return dg_error_context(st, "--labels-per-class %llu",
+					(unsigned long long)cl->labels_per_class);
+	dg_dataset_close(*ds);
+	*ds = v;
+	return DG_OK;
+}
+
 /* ---- main ------------------------------------------------------------------------ */
 
 static int train(struct cmdline *cl)
@@ -729,7 +778,8 @@ static int train(struct cmdline *cl)
 	}
 	/* standard input and pipes are loaded into memory like files (within
 	 * DG_DATASET_MAX_BYTES), so they shuffle and give several epochs */
-	if ((st = dg_dataset_open(cl->data, &dopt, &ds)))
+	if ((st = dg_dataset_open(cl->data, &dopt, &ds)) ||
+	    (st = labelled_subset(cl, f, ck, &ds)))
 		goto out;
 	if (cl->ndatas) {
 		const struct dg_family *ff = f;

@@ -188,6 +188,7 @@ void dg_dataset_close(struct dg_dataset *ds)
 	dg__seq_free(ds->seq);
 	dg_input_close(ds->in);
 	free(ds->index);
+	free(ds->labels);
 	free(ds->source);
 	free(ds);
 }
@@ -220,7 +221,7 @@ int dg_dataset_gather(const struct dg_dataset *ds, const uint64_t *idx, size_t n
 		j = ds->index ? ds->index[idx[i]] : idx[i];
 		dg__store_get(s, j, images + i * per);
 		if (labels)
-			labels[i] = s->labels ? s->labels[j] : -1;
+			labels[i] = ds->labels ? ds->labels[idx[i]] : s->labels ? s->labels[j] : -1;
 	}
 	return DG_OK;
 }

@@ -35,6 +35,8 @@ struct dg_dataset {
 	struct dg_dataset_options opt;
 	struct dg_store *store;     /* NULL while a sequential stream */
 	uint64_t *index;            /* view order over store; NULL: identity */
+	int32_t *labels;            /* the view's own labels, by view position
+				       (-1: hidden); NULL: the store's */
 	uint64_t pos;               /* next image for dg_dataset_read() */
 	struct dg_seq *seq;         /* sequential stream state, or NULL */
 	struct dg_input *in;        /* the source of a sequential set */

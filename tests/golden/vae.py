@@ -15,9 +15,19 @@ with iwae_k = K > 1 the importance-weighted bound over K draws.  The one-hot
 label is appended to the encoder's dense input and to z for the
 conditional VAE.  The denoising VAE (noise=...) encodes a corrupted copy
 of the batch (random op 0, golden.corrupt; eps is then op 1) and scores
-the reconstruction against the clean batch.  Small sizes (hidden 32, latent 4, 1x8x8 images, batch 8)
+the reconstruction against the clean batch.  The feature-consistent VAE
+(dfc=...) adds dfc_weight * sum_l 0.5 |phi_l(x) - phi_l(xhat)|^2 per image,
+xhat = sigmoid(logits), phi_l the ReLU outputs of a dg classifier's conv1,
+conv2 and (after a 2x2 max pool) conv3, batch norm from its running
+statistics; that classifier, tests/data/golden/vae-dfc-classifier.dgm, is
+trained here by dg-train once (a 1x8x8 toy set) and read back with tarfile.  Small sizes (hidden 32, latent 4, 1x8x8 images, batch 8)
 keep the files small. """
 import math
+import os
+import struct
+import subprocess
+import tarfile
+import tempfile
 
 import numpy as np
 import torch
@@ -40,7 +50,56 @@ CONFIGS = [
     ("conv-gauss", {"arch": "conv", "likelihood": "gaussian"}, 0, 104),
     ("dvae", {"noise": "saltpepper", "noise_level": "0.3", "beta": "1.5"}, 0, 105),
     ("dvae-gauss", {"noise": "gauss", "noise_level": "0.25", "iwae_k": "2"}, 0, 106),
+    ("dfc", {"dfc": "tests/data/golden/vae-dfc-classifier.dgm", "dfc_weight": "0.7",
+             "beta": "0.5"}, 0, 107),
 ]
+DFC_CLF = os.path.join(golden.ROOT, "tests", "data", "golden", "vae-dfc-classifier.dgm")
+
+
+def dfc_classifier():
+    """The fixed classifier of the dfc config: trained by dg-train once
+    (64 random 8x8 images in 3 classes, width 2, one epoch of batches of 8,
+    so that batch norm's running statistics moved), then its convolutions
+    and batch norms by name."""
+    if not os.path.exists(DFC_CLF):
+        rng = np.random.default_rng(7)
+        with tempfile.TemporaryDirectory() as d:
+            x = rng.random((64, 1, 8, 8), dtype=np.float32)
+            y = rng.integers(0, 3, 64)
+            meta = {"space": "image", "classes": "a,b,c",
+                    "labels": ",".join(str(int(v)) for v in y)}
+            open(os.path.join(d, "t.dgs"), "wb").write(golden.record(x, meta))
+            subprocess.run([os.path.join(golden.ROOT, "build", "bin", "dg-train"), "-q",
+                            "-p", "classifier", "-d", os.path.join(d, "t.dgs"),
+                            "--set", "width=2", "--set", "features=4", "-b", "8", "-e", "1",
+                            "--seed", "3", "--plain", "--device", "cpu", "-o", DFC_CLF],
+                           check=True)
+    out = {}
+    with tarfile.open(DFC_CLF) as tf:
+        for m in tf.getmembers():
+            if not m.name.startswith("params/") or not m.name.endswith(".dgt"):
+                continue
+            b = tf.extractfile(m).read()
+            _, dtype, rank, _, _, ml, pl = struct.unpack_from("<HBBIIQQ", b, 4)
+            dims = struct.unpack_from("<8Q", b, 32)[:rank]
+            off = 128 + ml + (-(128 + ml) % 64)
+            a = np.frombuffer(b[off:off + pl], np.float32).reshape(dims)
+            out[m.name[7:-4]] = torch.from_numpy(a.copy())
+    return out
+
+
+def dfc_features(clf, x):
+    """phi_1..3 of images x: conv (3x3, pad 1) + batch norm (running
+    statistics, eps 1e-5) + ReLU, written with PyTorch's own batch_norm."""
+    feats, h = [], x
+    for i in (1, 2, 3):
+        if i == 3:
+            h = F.max_pool2d(h, 2)
+        h = F.conv2d(h, clf["conv%d.w" % i], padding=1)
+        h = F.relu(F.batch_norm(h, clf["bn%d.mean" % i], clf["bn%d.var" % i],
+                                clf["bn%d.w" % i], clf["bn%d.b" % i], False, 0.0, 1e-5))
+        feats.append(h)
+    return feats
 
 
 def params_for(conv, gaussian, classes, seed):
@@ -122,6 +181,8 @@ def make_step(p, cfg, x, y, classes, seed):
     noise = cfg.get("noise")
     level = float(cfg.get("noise_level", 0))
     eps_op = 1 if noise else 0
+    clf = dfc_classifier() if "dfc" in cfg else None
+    dfc_w = float(cfg.get("dfc_weight", 1))
     xt = torch.from_numpy(x)
     xf = xt.flatten(1)
     oh = F.one_hot(torch.from_numpy(y).long(), classes).float() if classes else None
@@ -142,6 +203,12 @@ def make_step(p, cfg, x, y, classes, seed):
             else:
                 rec = F.binary_cross_entropy_with_logits(logits, xf, reduction="sum") / n
             loss = rec + beta * kl
+            if clf is not None:
+                xhat = torch.sigmoid(logits).view(n, C, H, W)
+                dfc = sum(0.5 * (a - b).pow(2).sum()
+                          for a, b in zip(dfc_features(clf, xt), dfc_features(clf, xhat))) / n
+                loss = loss + dfc_w * dfc
+                return loss, {"recon": rec, "kl": kl, "dfc": dfc}
         else:
             eps = torch.from_numpy(golden.op_noise(seed, eps_op, run, (k, n, LATENT)))
             z = mu + std * eps                                   # k x n x latent

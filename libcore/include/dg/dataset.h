@@ -97,6 +97,22 @@ int dg_dataset_gather(const struct dg_dataset *ds, const uint64_t *idx, size_t n
 int dg_dataset_split(const struct dg_dataset *ds, uint64_t nval, uint64_t seed,
 		     struct dg_dataset **train, struct dg_dataset **val);
 
+/* Semi-supervised data (dg-train --labels-per-class, dataset_labels.c):
+ * per_class labelled images of each class, chosen by a seeded
+ * permutation (a pure function of seed, its own stream: never an epoch's
+ * order or a split's), the first per_class of each class in that order.
+ * keep_unlabelled 0: *out holds only those images, with their labels, in
+ * the order of ds.  keep_unlabelled 1: *out holds every other image of ds
+ * once, with label -1 (unlabelled), followed by the labelled images, each
+ * repeated `repeat` times (>= 1; more copies put labelled examples into
+ * more batches).  *out shares the images with ds and is closed with
+ * dg_dataset_close().  DG_EUSAGE for a sequential set, per_class 0 or
+ * repeat 0; DG_EDATA when ds has no labels or a class has fewer than
+ * per_class images (the message names the class and its count). */
+int dg_dataset_labels_per_class(const struct dg_dataset *ds, uint64_t per_class,
+				uint64_t seed, int keep_unlabelled, uint64_t repeat,
+				struct dg_dataset **out);
+
 /* The order of epoch e: a permutation of 0..count-1 that is a pure
  * function of (seed, epoch), so a resumed run sees the same order.
  * Fails (DG_EUSAGE) for count > 2^32 - 1. */

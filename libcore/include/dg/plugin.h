@@ -233,6 +233,10 @@ enum {
 	DG_CAP_CLASSIFY = 1u << 8,      /* classify(): image -> features and
 					   class logits (appended to ABI 2:
 					   needs struct_size >= DG_FAMILY_SIZE_CLASSIFY) */
+	DG_CAP_PARTIAL_LABELS = 1u << 9, /* trains on labelled and unlabelled
+					   images together: y is -1 where an
+					   image has no label (dg-train
+					   --labels-per-class keeps them) */
 };
 
 /* Every function returns DG_OK or a status, normally that of
