@@ -176,5 +176,22 @@ else
 	for i in 1 2 3 4 5 6 7; do n=$((n + 1)); echo "ok $n # SKIP vae not built"; done
 fi
 
+# IDX labels without class names (not Fashion-MNIST's): the classes are
+# the largest label plus one, so the data trains a conditional model
+if [ -f "$DG_BUILD/lib/dg/dg-vae.so" ]; then
+	{ printf '\000\000\010\003\000\000\000\040\000\000\000\010\000\000\000\010'
+	  head -c 2048 /dev/zero | tr '\000' '\177'; } > "$tmp/x-images-idx3-ubyte"
+	{ printf '\000\000\010\001\000\000\000\040'
+	  for i in 0 1 2 3 4 5 6 7; do printf '\000\001\002\001'; done; } > "$tmp/x-labels-idx1-ubyte"
+	dg-train -q -p vae -d "$tmp/x-images-idx3-ubyte" --set conditional=1 -e 1 -b 16 \
+		-o "$tmp/idx.dgm" 2> "$tmp/err"
+	t $? "IDX labels without names train a conditional vae"
+	dg-sample -m "$tmp/idx.dgm" -n 2 --class 2 > "$tmp/out" 2> /dev/null
+	t $? "... whose three classes (labels 0..2) sample"
+	dg-sample -m "$tmp/idx.dgm" -n 2 --class 3 > "$tmp/out" 2> /dev/null
+	[ $? = 64 ]
+	t $? "... and a fourth is refused"
+fi
+
 echo "1..$n"
 exit $fail

@@ -129,6 +129,18 @@ static int load_input(struct dg_dataset *ds, const char *labels, enum kind *kind
 	return rc;
 }
 
+/* The classes of labels that come without names (an IDX labels file
+ * other than Fashion-MNIST's, a stream without classes=): the largest
+ * label plus one, so that such data trains a conditional model instead
+ * of passing for unlabelled. */
+static unsigned label_count(const struct dg_store *s)
+{
+	int32_t top = -1;
+	for (uint64_t i = 0; s->labels && i < s->nlabels; i++)
+		top = s->labels[i] > top ? s->labels[i] : top;
+	return (unsigned)(top + 1);
+}
+
 int dg_dataset_open(const char *source, const struct dg_dataset_options *opt,
 		    struct dg_dataset **out)
 {
@@ -168,7 +180,7 @@ int dg_dataset_open(const char *source, const struct dg_dataset_options *opt,
 		ds->info.height = s->h;
 		ds->info.width = s->w;
 		ds->info.has_labels = s->labels != NULL;
-		ds->info.classes = s->nclasses;
+		ds->info.classes = s->nclasses ? s->nclasses : label_count(s);
 	} else if (rc == DG_OK) {
 		ds->info.classes = ds->store->nclasses;   /* fashion-mnist's */
 	}
