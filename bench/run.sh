@@ -37,7 +37,7 @@ if "$PYTHON" -c 'import torch' 2>/dev/null; then
 	LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 	OPENBLAS_NUM_THREADS=$DG_THREADS
 	export LD_LIBRARY_PATH OPENBLAS_NUM_THREADS
-	for s in torch_gemm torch_conv torch_vae torch_dcgan; do
+	for s in torch_gemm torch_conv torch_vae torch_dcgan torch_wgangp; do
 		echo "## $s.py"
 		PYTHONPATH=$here "$PYTHON" "$here/$s.py" | tee -a "$out" || status=1
 	done
@@ -93,6 +93,7 @@ awk '
 		ratio("dg/torch vae.epoch", "dg.vae.epoch", "torch.vae.train", 1)
 		ratio("dg-train epoch/peak", "dg.vae.epoch.gflops", "peak.measured", 1)
 		ratio("dg/torch dcgan.epoch", "dg.dcgan.epoch", "torch.dcgan.train", 1)
+		ratio("dg/torch wgangp.gsteps", "dg.wgangp.epoch", "torch.wgangp.train", 1)
 		ratio("dg/torch sample process", "dg.sample.process", "torch.sample.process", 0)
 	}' "$out"
 exit $status
