@@ -10,7 +10,8 @@
 # bench/torch_dcgan.py and bench/torch_wgangp.py (dg/torch dcgan.epoch,
 # dg/torch wgangp.gsteps).
 #
-# Environment: DG_THREADS, TMPDIR; the tools on PATH.
+# Environment: DG_THREADS, TMPDIR, BENCH_GAN (the losses to measure,
+# default "ns wgan-gp"); the tools on PATH.
 set -u
 dir=$(mktemp -d "${TMPDIR:-/tmp}/dg-gan.XXXXXX")
 trap 'rm -rf "$dir"' EXIT INT TERM
@@ -30,13 +31,18 @@ train() {
 	awk -f "$(dirname "$0")/epoch_median.awk" "$dir/$name.csv"
 }
 
-if set -- $(train ns 8192) && [ $# = 2 ]; then
+losses=${BENCH_GAN:-ns wgan-gp}
+if ! echo " $losses " | grep -q ' ns '; then
+	:
+elif set -- $(train ns 8192) && [ $# = 2 ]; then
 	printf "%-34s %10.2f %-8s # dg-train -p gan (DCGAN 28x28, ns), batch 64, median of epochs 2-%d\n" \
 		dg.dcgan.epoch "$1" images/s "$2"
 else
 	echo "# no epoch rates for ns"
 fi
-if set -- $(train wgangp 4096 --set loss=wgan-gp) && [ $# = 2 ]; then
+if ! echo " $losses " | grep -q ' wgan-gp '; then
+	:
+elif set -- $(train wgangp 4096 --set loss=wgan-gp) && [ $# = 2 ]; then
 	awk -v r="$1" -v e="$2" 'BEGIN { printf "%-34s %10.2f %-8s # dg-train -p gan --set loss=wgan-gp (DCGAN 28x28, 5 critic steps, GP), batch 64, %.1f images/s, median of epochs 2-%d\n", "dg.wgangp.epoch", r / 320, "gsteps/s", r, e }'
 else
 	echo "# no epoch rates for wgan-gp"
