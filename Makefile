@@ -48,6 +48,17 @@ SAN_ENV  :=
 endif
 
 PKGS      := libarchive libpng zlib
+# Data-parallel training over MPI (libcore/run/dist_mpi.c): MPI=1 asks for
+# it, MPI=0 leaves it out; by default it is built when pkg-config finds
+# Open MPI (ompi-c).  Without it libcore/run/dist_none.c stands in, and
+# dg-train refuses to run as one of several ranks.
+MPI ?= $(shell pkg-config --exists ompi-c && echo 1 || echo 0)
+ifeq ($(MPI),1)
+PKGS      += ompi-c
+DIST_SKIP := libcore/run/dist_none.c
+else
+DIST_SKIP := libcore/run/dist_mpi.c
+endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) vulkan)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 # Vulkan is never linked: volk loads the loader at run time, so dg runs
@@ -68,7 +79,7 @@ RPATH     := -Wl,-rpath,'$$ORIGIN/../lib'
 LIB       := $(BUILD)/lib/libdg.so
 # The same objects as an archive, for tests and benchmarks of internals.
 LIB_INTERNAL := $(BUILD)/lib/libdg-internal.a
-LIB_SRC   := $(sort $(wildcard libcore/*.c libcore/*/*.c))
+LIB_SRC   := $(filter-out $(DIST_SKIP),$(sort $(wildcard libcore/*.c libcore/*/*.c)))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/volk.o $(BUILD)/obj/gen/shaders.o
 HEADERS   := $(wildcard libcore/include/*.h libcore/include/dg/*.h libcore/*.h libcore/*/*.h)
 # libdg exports its API and nothing else: its objects are compiled with
@@ -102,7 +113,8 @@ SPIRV_VAL  ?= spirv-val
 
 TEST_SRC  := $(sort $(wildcard tests/t_*.c))
 TEST_BINS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-TEST_SH   := $(sort $(wildcard tests/*.t))
+# tests/mpi.t runs mpirun: a build without MPI leaves it out
+TEST_SH   := $(filter-out $(if $(filter 1,$(MPI)),,tests/mpi.t),$(sort $(wildcard tests/*.t)))
 
 BENCH_SRC  := $(sort $(wildcard bench/b_*.c))
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
@@ -268,8 +280,8 @@ uninstall:
 # ---- dependencies (Debian 12) ------------------------------------------
 
 DEB_BUILD := build-essential clang pkg-config libarchive-dev libpng-dev zlib1g-dev \
-             libvulkan-dev libvulkan-volk-dev glslc spirv-tools libdnnl-dev
-DEB_RUN   := mesa-vulkan-drivers vulkan-tools dataset-fashion-mnist
+             libvulkan-dev libvulkan-volk-dev glslc spirv-tools libdnnl-dev libopenmpi-dev
+DEB_RUN   := mesa-vulkan-drivers vulkan-tools dataset-fashion-mnist openmpi-bin
 DEB_TEST  := python3 python3-numpy jq pngcheck mandoc man-db valgrind vulkan-validationlayers \
              libclang-rt-14-dev imagemagick
 DEB_BENCH := python3-torch libopenblas0-pthread hyperfine

@@ -23,9 +23,14 @@ static void join(const char *a, const char *b)
 	message[la + lb] = 0;
 }
 
+/* Formats into a copy first: an argument may be dg_errmsg() itself, as
+ * in dg_error(st, "%s", dg_errmsg()), which vsnprintf into the buffer it
+ * reads would garble. */
 int dg_verror(int status, const char *fmt, va_list ap)
 {
-	vsnprintf(message, sizeof message, fmt, ap);
+	char fresh[MSG_SIZE];
+	vsnprintf(fresh, sizeof fresh, fmt, ap);
+	memcpy(message, fresh, sizeof message);
 	return status;
 }
 

@@ -41,6 +41,24 @@
  * (r1, Mescheder et al. 2018) as a third phase every r1_every iterations
  * (Karras et al. 2020).  The truncation trick is dg-sample's.
  *
+ * Conditional models (cond=, needs labelled data): G sees its code
+ * concatenated with a learned embedding of the class ("G.embed").  D
+ * sees the class by concatenation (concat, Mirza & Osindero 2014: the
+ * embedding "D.embed" as extra input maps, or extra inputs of the MLP),
+ * by projection (projection, Miyato & Koyama 2018: the score plus
+ * <embed(y), phi(x)>, phi D's last features), or through an auxiliary
+ * classifier head "D.cls" on D's features (acgan, Odena et al. 2017:
+ * softmax cross-entropy on real and generated images added to D's loss,
+ * on generated ones to G's).  Generated images take the batch's labels.
+ *
+ * InfoGAN (Chen et al. 2016; info_cat, info_cont): the code G sees ends
+ * with a one-hot categorical code (uniform over info_cat values) and
+ * info_cont codes ~ U(-1,1); a head "D.q" on D's features predicts them,
+ * and lambda times the mutual-information bound's loss (the categorical
+ * code's cross-entropy plus the continuous codes' Gaussian NLL with a
+ * fixed unit variance, ½ Σ (c - mu)², constants dropped) is added to
+ * D's loss (training Q with D's trunk) and to G's.
+ *
  * Parameter names (checkpoint members): G.* then D.*, in the order the
  * discriminator's phase first applies them. */
 #include <math.h>
@@ -86,8 +104,21 @@ static const struct dg_hparam hparams[] = {
 	 "R1 penalty gamma on real images (Mescheder et al. 2018; 0: none)"},
 	{"r1_every", DG_HP_INT, "16", 1, 1000, NULL,
 	 "R1 as a lazy phase every N iterations (Karras et al. 2020)"},
+	{"cond", DG_HP_CHOICE, "none", 0, 0, "none|concat|projection|acgan",
+	 "class conditioning: concat (Mirza & Osindero 2014), projection (Miyato & Koyama "
+	 "2018), acgan (Odena et al. 2017)"},
+	{"embed", DG_HP_INT, "0", 0, 4096, NULL,
+	 "cond: size of the class embedding of G (and of D for concat; 0: the class count)"},
+	{"info_cat", DG_HP_INT, "0", 0, 1024, NULL,
+	 "InfoGAN: values of a categorical code (Chen et al. 2016; 0: none)"},
+	{"info_cont", DG_HP_INT, "0", 0, 64, NULL, "InfoGAN: continuous codes ~ U(-1,1)"},
+	{"info_lambda", DG_HP_FLOAT, "1", 0, 1e6, NULL,
+	 "InfoGAN: weight of the mutual-information bound"},
 	{0},
 };
+
+enum cond { COND_NONE, COND_CONCAT, COND_PROJECTION, COND_ACGAN };
+static const char *const cond_names[] = {"none", "concat", "projection", "acgan"};
 
 enum loss { MINIMAX, NS, LSGAN, WGAN, WGAN_GP, HINGE };
 static const char *const loss_names[] = {"minimax", "ns", "lsgan", "wgan", "wgan-gp", "hinge"};
@@ -103,6 +134,11 @@ struct gan {
 	enum dg_nn_norm d_norm;
 	float dropout, smooth;
 	unsigned mbstd;
+	enum cond cond;
+	unsigned classes;            /* cond: the label count */
+	uint64_t embed;
+	unsigned info_cat, info_cont; /* InfoGAN's codes, at the end of G's input */
+	float info_lambda;
 	struct dg_nn G, D;
 	struct dg_optim opt_d, opt_g;
 };
@@ -113,12 +149,33 @@ static const struct dg_nn_opt no_bias = {.struct_size = sizeof(struct dg_nn_opt)
 
 /* ---- the networks ------------------------------------------------------------ */
 
-/* G: z n×latent -> images n×C×H×W in [-1,1] (dcgan) or [0,1] (mlp). */
-static dg_tensor generator(struct dg_model *m, dg_tensor z)
+/* The labels y of a conditional model, failing the graph when there are
+ * none; DG_NONE for an unconditional one. */
+static dg_tensor labels(struct dg_model *m, dg_tensor y)
+{
+	if (!P(m)->cond)
+		return DG_NONE;
+	if (!y.id)
+		dg_graph_fail(m->g, DG_EUSAGE, "a conditional GAN needs class labels "
+			      "(give a class for each item)");
+	return y;
+}
+
+/* A class embedding of y, n×dim, in scope nn (name "embed"). */
+static dg_tensor embed(struct dg_model *m, const struct dg_nn *nn, dg_tensor y, uint64_t dim)
+{
+	return dg_nn_embedding(nn, "embed", y, P(m)->classes, dim, NULL);
+}
+
+/* G: z n×latent' (InfoGAN's codes included) and labels y (conditional
+ * models) -> images n×C×H×W in [-1,1] (dcgan) or [0,1] (mlp). */
+static dg_tensor generator(struct dg_model *m, dg_tensor z, dg_tensor y)
 {
 	struct dg_graph *g = m->g;
 	struct gan *p = P(m);
 	const struct dg_nn *G = &p->G;
+	if (p->cond)
+		z = dg_concat(g, z, embed(m, G, labels(m, y), p->embed), 1);
 	if (p->mlp) {
 		uint64_t d = (uint64_t)m->channels * m->height * m->width;
 		int64_t shape[4] = {-1, m->channels, m->height, m->width};
@@ -173,21 +230,41 @@ static dg_tensor minibatch_stddev(struct dg_model *m, dg_tensor h)
 	return dg_flatten(g, dg_minibatch_stddev(g, dg_reshape(g, h, 4, s4), group));
 }
 
-/* D: images n×C×H×W as G makes them -> scores n×1 (logits for the
- * minimax and ns losses). */
-static dg_tensor discriminator(struct dg_model *m, dg_tensor x)
+/* cond=concat: D's input with the class embedding of y appended, as
+ * maps of the image's size (dcgan) or as inputs (mlp, x flattened). */
+static dg_tensor d_input(struct dg_model *m, dg_tensor x, dg_tensor y)
+{
+	struct dg_graph *g = m->g;
+	struct gan *p = P(m);
+	if (p->mlp)
+		x = dg_flatten(g, x);
+	if (p->cond != COND_CONCAT)
+		return x;
+	dg_tensor e = embed(m, &p->D, labels(m, y), p->embed);
+	if (p->mlp)
+		return dg_concat(g, x, e, 1);
+	uint64_t n = dg_dim(g, x, 0);
+	int64_t s4[4] = {(int64_t)n, (int64_t)p->embed, 1, 1};
+	e = dg_expand(g, dg_reshape(g, e, 4, s4), DG_SHAPE(n, p->embed, m->height, m->width));
+	return dg_concat(g, x, e, 1);
+}
+
+/* D's trunk: images n×C×H×W as G makes them (and labels y for
+ * cond=concat) -> features n×F, flattened, which the score and the
+ * auxiliary heads read. */
+static dg_tensor d_features(struct dg_model *m, dg_tensor x, dg_tensor y)
 {
 	struct dg_graph *g = m->g;
 	struct gan *p = P(m);
 	const struct dg_nn *D = &p->D;
 	int train = D->training;
 	if (p->mlp) {
-		dg_tensor h = dg_dropout(g, dg_flatten(g, x), 0.2f, train);
+		dg_tensor h = dg_dropout(g, d_input(m, x, y), 0.2f, train);
 		h = dg_dropout(g, maxout(D, "fc1", h, p->d_hidden, p->pieces), p->dropout, train);
 		h = dg_dropout(g, maxout(D, "fc2", h, p->d_hidden, p->pieces), p->dropout, train);
-		return dg_nn_dense(D, "out", minibatch_stddev(m, h), 1, NULL);
+		return minibatch_stddev(m, h);
 	}
-	dg_tensor h = x;
+	dg_tensor h = d_input(m, x, y);
 	uint64_t ch = p->ndf;
 	const struct dg_nn_opt *lrelu = DG_NN_OPT(.act = DG_ACT_LEAKY_RELU, .alpha = 0.2f);
 	for (unsigned i = 1; i <= p->depth; i++, ch *= 2) {
@@ -202,7 +279,36 @@ static dg_tensor discriminator(struct dg_model *m, dg_tensor x)
 							  : dg_nn_layer_norm(D, norm, h, lrelu);
 		}
 	}
-	return dg_nn_dense(D, "out", dg_flatten(g, minibatch_stddev(m, h)), 1, NULL);
+	return dg_flatten(g, minibatch_stddev(m, h));
+}
+
+/* D's auxiliary heads: ACGAN's class logits n×classes, InfoGAN's Q
+ * (the categorical code's logits, then the continuous codes' means). */
+struct heads {
+	dg_tensor cls, q;
+};
+
+/* D: images x and labels y -> scores n×1 (logits for the minimax and ns
+ * losses); with heads, also the auxiliary heads of the same features. */
+static dg_tensor discriminator(struct dg_model *m, dg_tensor x, dg_tensor y, struct heads *hd)
+{
+	struct dg_graph *g = m->g;
+	struct gan *p = P(m);
+	const struct dg_nn *D = &p->D;
+	dg_tensor f = d_features(m, x, y);
+	dg_tensor s = dg_nn_dense(D, "out", f, 1, NULL);
+	if (p->cond == COND_PROJECTION) { /* + <embed(y), phi(x)> */
+		dg_tensor e = embed(m, D, labels(m, y), dg_dim(g, f, 1));
+		s = dg_add(g, s, dg_sum(g, dg_mul(g, e, f), 1u << 1, 1));
+	}
+	if (hd) {
+		*hd = (struct heads){DG_NONE, DG_NONE};
+		if (p->cond == COND_ACGAN)
+			hd->cls = dg_nn_dense(D, "cls", f, p->classes, NULL);
+		if (p->info_cat + p->info_cont)
+			hd->q = dg_nn_dense(D, "q", f, p->info_cat + p->info_cont, NULL);
+	}
+	return s;
 }
 
 /* Data in [0,1] as D sees it, and G's output as an image in [0,1]. */
@@ -274,13 +380,14 @@ static dg_tensor score(struct dg_graph *g, enum loss l, dg_tensor s)
 }
 
 /* λ E(‖∇ D(x̂)‖ - 1)² at x̂ = εx + (1-ε)x̃, ε ~ U(0,1) per example. */
-static dg_tensor gradient_penalty(struct dg_model *m, dg_tensor xr, dg_tensor xf, float lambda)
+static dg_tensor gradient_penalty(struct dg_model *m, dg_tensor xr, dg_tensor xf, dg_tensor y,
+				  float lambda)
 {
 	struct dg_graph *g = m->g;
 	dg_tensor e = dg_random_uniform(g, DG_SHAPE(m->batch, 1, 1, 1));
 	dg_tensor xh = dg_add(g, dg_mul(g, e, xr), dg_mul(g, dg_affine(g, e, -1, 1), xf));
 	xh = dg_stop_gradient(g, xh);
-	dg_tensor grad = dg_grad(g, dg_sum(g, discriminator(m, xh), DG_AXES_ALL, 0), xh);
+	dg_tensor grad = dg_grad(g, dg_sum(g, discriminator(m, xh, y, NULL), DG_AXES_ALL, 0), xh);
 	dg_tensor sq = dg_sum(g, dg_square(g, dg_flatten(g, grad)), 1u << 1, 0);
 	dg_tensor norm = dg_sqrt(g, dg_add_scalar(g, sq, 1e-12f));
 	return dg_mul_scalar(g, mean(g, dg_square(g, dg_add_scalar(g, norm, -1))), lambda);
@@ -363,6 +470,123 @@ static void watch_failures(struct dg_model *m, struct dg_phase *pd, dg_tensor re
 				   "D tells every image apart: G learns little (D wins)");
 }
 
+/* ---- conditioning and InfoGAN's codes ------------------------------------------ */
+
+/* cond=, embed= and InfoGAN's codes: checked against the data. */
+static int configure_cond(struct dg_model *m, struct gan *p)
+{
+	const char *cond = dg_model_str(m, "cond");
+	for (unsigned i = 0; i < sizeof cond_names / sizeof *cond_names; i++)
+		if (!strcmp(cond, cond_names[i]))
+			p->cond = (enum cond)i;
+	p->info_cat = (unsigned)dg_model_int(m, "info_cat");
+	p->info_cont = (unsigned)dg_model_int(m, "info_cont");
+	p->info_lambda = (float)dg_model_float(m, "info_lambda");
+	if (p->info_cat == 1)
+		return dg_graph_fail(m->g, DG_EUSAGE, "info_cat=1: a categorical code needs at "
+				     "least 2 values (0: none)");
+	if (!p->cond)
+		return DG_OK;
+	if (!m->classes)
+		return dg_graph_fail(m->g, DG_EUSAGE, "cond=%s needs labelled data (a class "
+				     "count); this data has no labels", cond);
+	p->classes = m->classes;
+	p->embed = (uint64_t)dg_model_int(m, "embed");
+	if (!p->embed)
+		p->embed = p->classes;
+	return DG_OK;
+}
+
+/* n codes: z ~ N(0, t²I) of `latent` values, then InfoGAN's codes from
+ * their priors: the categorical one one-hot (the argmax of info_cat
+ * uniforms, so each value has probability 1/info_cat), the continuous
+ * ones 2u - 1.  *cat (n, f32 indices) and *cont (n×info_cont) are the
+ * codes Q must recover, DG_NONE when absent. */
+static dg_tensor draw_code(struct dg_model *m, uint64_t n, float t, dg_tensor *cat,
+			   dg_tensor *cont)
+{
+	struct dg_graph *g = m->g;
+	struct gan *p = P(m);
+	dg_tensor z = dg_random_normal(g, DG_SHAPE(n, p->latent));
+	if (t != 1)
+		z = dg_mul_scalar(g, z, t);
+	*cat = *cont = DG_NONE;
+	if (p->info_cat) {
+		*cat = dg_argmax(g, dg_random_uniform(g, DG_SHAPE(n, p->info_cat)));
+		z = dg_concat(g, z, dg_one_hot(g, *cat, p->info_cat), 1);
+	}
+	if (p->info_cont) {
+		*cont = dg_affine(g, dg_random_uniform(g, DG_SHAPE(n, p->info_cont)), 2, -1);
+		z = dg_concat(g, z, *cont, 1);
+	}
+	return z;
+}
+
+/* InfoGAN's L_I to minimize, from Q's outputs q and the codes drawn:
+ * the categorical code's cross-entropy plus the continuous codes'
+ * Gaussian NLL at unit variance, ½ Σ (c - mu)² (log 2π dropped), means
+ * over the batch. */
+static dg_tensor info_loss(struct dg_model *m, dg_tensor q, dg_tensor cat, dg_tensor cont)
+{
+	struct dg_graph *g = m->g;
+	struct gan *p = P(m);
+	dg_tensor l = dg_scalar(g, 0);
+	if (p->info_cat) {
+		dg_tensor logits = dg_slice(g, q, 1, 0, p->info_cat);
+		l = dg_add(g, l, dg_softmax_cross_entropy(g, logits, cat, DG_MEAN));
+	}
+	if (p->info_cont) {
+		dg_tensor mu = dg_slice(g, q, 1, p->info_cat, p->info_cont);
+		l = dg_add(g, l, dg_mul_scalar(g, dg_mse_loss(g, mu, cont, DG_SUM_MEAN_BATCH),
+					       0.5f));
+	}
+	return l;
+}
+
+/* What the auxiliary heads add to a phase's loss on generated images
+ * (hf, from codes cat and cont, labels m->y) and, for D, on real ones
+ * (hr; NULL for G): ACGAN's class cross-entropy (ce) and L_I (info),
+ * DG_NONE when absent. */
+struct aux {
+	dg_tensor ce, info;
+};
+
+static struct aux aux_losses(struct dg_model *m, const struct heads *hr,
+			     const struct heads *hf, dg_tensor cat, dg_tensor cont)
+{
+	struct dg_graph *g = m->g;
+	struct gan *p = P(m);
+	struct aux a = {DG_NONE, DG_NONE};
+	if (p->cond == COND_ACGAN) {
+		a.ce = dg_softmax_cross_entropy(g, hf->cls, m->y, DG_MEAN);
+		if (hr)
+			a.ce = dg_add(g, dg_softmax_cross_entropy(g, hr->cls, m->y, DG_MEAN), a.ce);
+	}
+	if (p->info_cat + p->info_cont)
+		a.info = info_loss(m, hf->q, cat, cont);
+	return a;
+}
+
+/* loss plus the auxiliary losses, L_I weighted by info_lambda. */
+static dg_tensor with_aux(struct dg_model *m, dg_tensor loss, struct aux a)
+{
+	struct dg_graph *g = m->g;
+	if (a.ce.id)
+		loss = dg_add(g, loss, a.ce);
+	if (a.info.id)
+		loss = dg_add(g, loss, dg_mul_scalar(g, a.info, P(m)->info_lambda));
+	return loss;
+}
+
+/* The auxiliary losses as terms of phase ph: cls_<who>, info_<who>. */
+static void aux_terms(struct dg_model *m, struct dg_phase *ph, int gen, struct aux a)
+{
+	if (a.ce.id)
+		dg_model_term(m, ph, gen ? "cls_g" : "cls_d", a.ce);
+	if (a.info.id)
+		dg_model_term(m, ph, gen ? "info_g" : "info_d", a.info);
+}
+
 /* ---- the family's functions ---------------------------------------------------- */
 
 static int configure(struct dg_model *m, struct gan *p)
@@ -388,6 +612,8 @@ static int configure(struct dg_model *m, struct gan *p)
 	if (p->mbstd && m->batch % p->mbstd)
 		return dg_graph_fail(g, DG_EUSAGE, "mbstd=%u: the batch (%llu) must be a multiple "
 				     "of the group", p->mbstd, (unsigned long long)m->batch);
+	if (configure_cond(m, p))
+		return dg_graph_status(g);
 	p->d_norm = !strcmp(norm, "batch") ? DG_NN_NORM_BATCH
 		  : !strcmp(norm, "layer") ? DG_NN_NORM_LAYER
 		  : !strcmp(norm, "none")  ? DG_NN_NORM_NONE
@@ -456,21 +682,25 @@ static int build(struct dg_model *m)
 	m->priv = p;
 	if (configure(m, p))
 		return dg_graph_status(g);
-	m->latent_dim = (unsigned)p->latent;
+	m->latent_dim = (unsigned)(p->latent + p->info_cat + p->info_cont);
 	m->prior = DG_PRIOR_GAUSSIAN;
 	optimizers(m, p);
+	dg_tensor y = labels(m, m->y), cat, cont;
 
 	/* D: real images up, generated ones down */
-	dg_tensor z = dg_random_normal(g, DG_SHAPE(m->batch, p->latent));
-	dg_tensor fake = dg_stop_gradient(g, generator(m, z));
+	dg_tensor z = draw_code(m, m->batch, 1, &cat, &cont);
+	dg_tensor fake = dg_stop_gradient(g, generator(m, z, y));
 	dg_tensor real = to_model(m, m->x);
-	dg_tensor sr = discriminator(m, real), sf = discriminator(m, fake);
+	struct heads hr, hf;
+	dg_tensor sr = discriminator(m, real, y, p->cond == COND_ACGAN ? &hr : NULL);
+	dg_tensor sf = discriminator(m, fake, y, &hf);
 	dg_tensor ld = d_loss(g, p->loss, sr, sf, p->smooth), gp = DG_NONE;
 	if (p->loss == WGAN_GP) {
-		gp = gradient_penalty(m, real, fake, (float)dg_model_float(m, "gp"));
+		gp = gradient_penalty(m, real, fake, y, (float)dg_model_float(m, "gp"));
 		ld = dg_add(g, ld, gp);
 	}
-	struct dg_phase *pd = dg_model_phase(m, "discriminator", ld, DG_GROUP(1));
+	struct aux ad = aux_losses(m, &hr, &hf, cat, cont);
+	struct dg_phase *pd = dg_model_phase(m, "discriminator", with_aux(m, ld, ad), DG_GROUP(1));
 	long k = dg_model_int(m, "dsteps");
 	if (pd) {
 		pd->steps = k ? (unsigned)k : p->loss == WGAN || p->loss == WGAN_GP ? 5 : 1;
@@ -481,14 +711,17 @@ static int build(struct dg_model *m)
 	dg_model_term(m, pd, "d_gz", score(g, p->loss, sf));
 	if (gp.id)
 		dg_model_term(m, pd, "gp", gp);
+	aux_terms(m, pd, 0, ad);
 
 	/* G: its images scored as real, from a fresh z */
-	z = dg_random_normal(g, DG_SHAPE(m->batch, p->latent));
-	dg_tensor lg = g_loss(g, p->loss, discriminator(m, generator(m, z))), total = lg, ortho;
+	z = draw_code(m, m->batch, 1, &cat, &cont);
+	dg_tensor lg = g_loss(g, p->loss, discriminator(m, generator(m, z, y), y, &hf)), ortho;
+	struct aux ag = aux_losses(m, NULL, &hf, cat, cont);
+	dg_tensor total = with_aux(m, lg, ag);
 	float beta = (float)dg_model_float(m, "ortho");
 	if (beta > 0) {
 		ortho = dg_mul_scalar(g, ortho_penalty(m), beta);
-		total = dg_add(g, lg, ortho);
+		total = dg_add(g, total, ortho);
 	}
 	struct dg_phase *pg = dg_model_phase(m, "generator", total, DG_GROUP(0));
 	if (pg) {
@@ -498,6 +731,7 @@ static int build(struct dg_model *m)
 	dg_model_term(m, pg, "loss_g", lg);
 	if (beta > 0)
 		dg_model_term(m, pg, "ortho", ortho);
+	aux_terms(m, pg, 1, ag);
 
 	/* lazy R1 (Mescheder et al. 2018): γ/2 E‖∇x D(x)‖² on real images,
 	 * a phase of D's every N iterations, scaled by N (StyleGAN2) */
@@ -505,7 +739,8 @@ static int build(struct dg_model *m)
 	if (gamma > 0) {
 		long every = dg_model_int(m, "r1_every");
 		dg_tensor xr = dg_stop_gradient(g, real);
-		dg_tensor grad = dg_grad(g, dg_sum(g, discriminator(m, xr), DG_AXES_ALL, 0), xr);
+		dg_tensor dr = discriminator(m, xr, m->y, NULL);
+		dg_tensor grad = dg_grad(g, dg_sum(g, dr, DG_AXES_ALL, 0), xr);
 		dg_tensor r1 = dg_mul_scalar(g, dg_sum(g, dg_square(g, grad), DG_AXES_ALL, 0),
 					     0.5f * gamma * (float)every / (float)m->batch);
 		struct dg_phase *pr = dg_model_phase(m, "r1", r1, DG_GROUP(1));
@@ -519,19 +754,22 @@ static int build(struct dg_model *m)
 	return dg_graph_status(g);
 }
 
-/* z -> the image G makes of it, in [0,1]. */
+/* z (and the class y of a conditional model) -> the image G makes of
+ * it, in [0,1]. */
 static int decode(struct dg_model *m, dg_tensor z, dg_tensor y, dg_tensor *x)
 {
-	(void)y;
-	*x = to_image(m, generator(m, z));
+	*x = to_image(m, generator(m, z, y));
 	return dg_graph_status(m->g);
 }
 
-/* Codes from the prior N(0, t²I); dg-decode turns them into images. */
+/* Codes from the prior: z ~ N(0, t²I), then InfoGAN's codes from theirs
+ * (t does not apply to them); dg-decode turns them into images (a
+ * conditional model takes the class there). */
 static int sample(struct dg_model *m, uint64_t n, float t, dg_tensor y, dg_tensor *out)
 {
+	dg_tensor cat, cont;
 	(void)y;
-	*out = dg_mul_scalar(m->g, dg_random_normal(m->g, DG_SHAPE(n, P(m)->latent)), t);
+	*out = draw_code(m, n, t, &cat, &cont);
 	return dg_graph_status(m->g);
 }
 
@@ -547,7 +785,7 @@ static const struct dg_family family = {
 	.summary = "GAN: DCGAN or the 2014 MLPs; minimax, non-saturating, LSGAN, WGAN, "
 		   "WGAN-GP and hinge losses",
 	.hparams = hparams,
-	.caps = DG_CAP_DECODE | DG_CAP_SAMPLE_LATENT,
+	.caps = DG_CAP_DECODE | DG_CAP_SAMPLE_LATENT | DG_CAP_CONDITIONAL,
 	.build = build,
 	.decode = decode,
 	.sample = sample,

@@ -190,9 +190,10 @@ static void check_phases(const struct golden *gf, const char *dev, struct dg_gra
 		int upd = st ? 0 : dg_optimize(g, ph->loss, ph->groups, ph->optim ? ph->optim : &dflt);
 		st = st || upd <= 0 || dg_compile(g, dev, nout, outs, 1, &upd, &e[k]);
 	}
-	const struct dg_array *x = find(gf, "input", "x");
+	const struct dg_array *x = find(gf, "input", "x"), *y = find(gf, "input", "y");
 	for (size_t k = 0; k < nph && !st; k++)
-		st = !x || dg_exec_feed_array(e[k], "x", x);
+		st = !x || dg_exec_feed_array(e[k], "x", x) ||
+		     (y && dg_exec_feed_array(e[k], "y", y));
 	if (!ok(!st && nph > 1, "%s [%s]: %zu phases compile, each with its optimizer", f, dev,
 		nph)) {
 		diag("  %s", st ? dg_errmsg() : "one phase");

@@ -1,7 +1,8 @@
 /* dg-encode.c — images (PNG files, folders, archives, IDX, fashion-mnist,
  * streams) to records on stdout: image records, or with -m MODEL latent
  * codes from the model's encoder (the posterior mean, or a draw from the
- * posterior with --sample). */
+ * posterior with --sample), or with --project codes found by gradient
+ * descent through the model's decoder (GAN inversion). */
 #include <getopt.h>
 #include <limits.h>
 #include <stdint.h>
@@ -33,7 +34,16 @@ static const char usage_text[] =
 	"  -q, --quiet           no warnings\n"
 	"  -m, --model MODEL     encode to latent codes: the posterior mean\n"
 	"      --sample          with -m, draw each code from the posterior\n"
-	"  -s, --seed S          with --sample, the random seed (default 0)\n"
+	"      --project         with -m, find each code by gradient descent on it\n"
+	"                        through the decoder (GAN inversion; any family\n"
+	"                        that decodes)\n"
+	"      --steps N         with --project, Adam steps (default 200)\n"
+	"      --lr X            with --project, Adam's learning rate (default 0.05)\n"
+	"      --features CLF    with --project, also match the features of this\n"
+	"                        classifier checkpoint\n"
+	"      --feature-weight W  the feature term's weight (default 1)\n"
+	"  -s, --seed S          with --sample or --project, the random seed\n"
+	"                        (default 0)\n"
 	"      --no-ema          with -m, the trained weights, not their running\n"
 	"                        average (for models that keep one)\n"
 	"      --device SPEC     with -m: cpu or vulkan:N (default $DG_DEVICE)\n"
@@ -52,11 +62,17 @@ struct cmdline {
 	const char *model, *device;
 	int sample, seed_given, no_ema;
 	uint64_t seed;
+	int project;             /* --project, with the options below */
+	uint64_t steps;
+	double lr, feature_weight;
+	const char *features;
+	int project_opts;        /* some --steps, --lr, --features given */
 	char **sources;
 	int nsources;
 };
 
-enum { OPT_STRICT = 256, OPT_SKIP, OPT_SAMPLE, OPT_DEVICE, OPT_NO_EMA };
+enum { OPT_STRICT = 256, OPT_SKIP, OPT_SAMPLE, OPT_DEVICE, OPT_NO_EMA, OPT_PROJECT, OPT_STEPS,
+       OPT_LR, OPT_FEATURES, OPT_FEATURE_WEIGHT };
 
 static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 {
@@ -73,6 +89,11 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"seed", required_argument, NULL, 's'},
 		{"device", required_argument, NULL, OPT_DEVICE},
 		{"no-ema", no_argument, NULL, OPT_NO_EMA},
+		{"project", no_argument, NULL, OPT_PROJECT},
+		{"steps", required_argument, NULL, OPT_STEPS},
+		{"lr", required_argument, NULL, OPT_LR},
+		{"features", required_argument, NULL, OPT_FEATURES},
+		{"feature-weight", required_argument, NULL, OPT_FEATURE_WEIGHT},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, DG_OPT_VERSION},
 		{0},
@@ -83,6 +104,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 	memset(cl, 0, sizeof *cl);
 	cl->batch = 64;
 	cl->klass = -1;
+	cl->steps = 200;
 	opterr = 0;  /* messages are ours, in the tools' format */
 	while ((c = getopt_long(argc, argv, ":b:n:c:l:qm:s:h", longs, NULL)) != -1) {
 		switch (c) {
@@ -135,6 +157,29 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case OPT_NO_EMA:
 			cl->no_ema = 1;
 			break;
+		case OPT_PROJECT:
+			cl->project = 1;
+			break;
+		case OPT_STEPS:
+			if (dg_parse_long("--steps", optarg, 1, 1000000, &v))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->steps = (uint64_t)v;
+			cl->project_opts = 1;
+			break;
+		case OPT_LR:
+			if (dg_parse_double("--lr", optarg, 1e-9, 100, &cl->lr))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->project_opts = 1;
+			break;
+		case OPT_FEATURES:
+			cl->features = optarg;
+			cl->project_opts = 1;
+			break;
+		case OPT_FEATURE_WEIGHT:
+			if (dg_parse_double("--feature-weight", optarg, 1e-9, 1e9, &cl->feature_weight))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->project_opts = 1;
+			break;
 		default:
 			return dg_tool_option(c, usage_text, argv);
 		}
@@ -151,11 +196,18 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 	}
 	if (cl->labels && cl->nsources > 1)
 		return dg_tool_usage("--labels goes with a single IDX SOURCE");
-	if ((cl->sample || cl->device || cl->no_ema) && !cl->model)
-		return dg_tool_usage("--sample, --device and --no-ema need -m MODEL");
-	if (cl->seed_given && !cl->sample)
-		return dg_tool_usage("--seed goes with --sample (the posterior mean is "
-				     "not random)");
+	if ((cl->sample || cl->device || cl->no_ema || cl->project) && !cl->model)
+		return dg_tool_usage("--sample, --project, --device and --no-ema need -m MODEL");
+	if (cl->project_opts && !cl->project)
+		return dg_tool_usage("--steps, --lr, --features and --feature-weight go with "
+				     "--project");
+	if (cl->project && cl->sample)
+		return dg_tool_usage("--project and --sample are two ways to encode: give one");
+	if (cl->feature_weight > 0 && !cl->features)
+		return dg_tool_usage("--feature-weight goes with --features");
+	if (cl->seed_given && !cl->sample && !cl->project)
+		return dg_tool_usage("--seed goes with --sample or --project (the posterior "
+				     "mean is not random)");
 	return DG_OK;
 }
 
@@ -165,10 +217,10 @@ static void warn(void *ctx, const char *message)
 	dg_tool_warn("%s", message);
 }
 
-/* The model of -m. */
+/* The model of -m, and --features' classifier. */
 struct encoder {
 	struct dg_checkpoint *ck;
-	struct dg_inference *inf;
+	struct dg_inference *inf, *features;
 	const struct dg_model_info *mi;
 	char fp[17];
 };
@@ -208,8 +260,16 @@ static int write_codes(const struct cmdline *cl, struct encoder *enc, struct pen
 	if (mi->conditional && !p->has_labels)
 		return dg_error(DG_EUSAGE, "%s: the model %s is conditional and these images "
 				"have no labels", dg_meta_get(p->meta, "source"), cl->model);
-	if ((st = dg_inference_encode(enc->inf, p->n, p->x, with_y ? p->y : NULL, &mean,
-				      cl->sample ? &drawn : NULL))) {
+	if (cl->project) {
+		struct dg_project_options po = {.steps = cl->steps, .lr = (float)cl->lr,
+						.features = enc->features,
+						.feature_weight = (float)cl->feature_weight};
+		st = dg_inference_project(enc->inf, p->n, p->x, with_y ? p->y : NULL, &po, &mean,
+					  &drawn);
+		if (st)
+			return st;
+	} else if ((st = dg_inference_encode(enc->inf, p->n, p->x, with_y ? p->y : NULL, &mean,
+					     cl->sample ? &drawn : NULL))) {
 		if (st == DG_EUSAGE && cl->sample)
 			st = dg_error(DG_EUSAGE, "--sample: the %s family's encoder is "
 				      "deterministic: it has no posterior to draw from (leave "
@@ -217,6 +277,16 @@ static int write_codes(const struct cmdline *cl, struct encoder *enc, struct pen
 		return st;
 	}
 	z = cl->sample ? drawn : mean;
+	char how[64] = "mean", err[32] = "";
+	if (cl->project) {
+		double e = 0;
+		for (uint64_t i = 0; i < p->n; i++)
+			e += ((const float *)drawn->data)[i];
+		snprintf(how, sizeof how, "project steps=%llu", (unsigned long long)cl->steps);
+		snprintf(err, sizeof err, "%.6g", e / (double)p->n);
+	} else if (cl->sample) {
+		snprintf(how, sizeof how, "sample");
+	}
 	if (!(m = dg_meta_new()))
 		st = DG_ENOMEM;
 	if (!st) {
@@ -230,7 +300,9 @@ static int write_codes(const struct cmdline *cl, struct encoder *enc, struct pen
 		       (st = dg_meta_set(m, "model", enc->fp)) ||
 		       (st = dg_meta_set(m, "family", mi->family->name)) ||
 		       (st = dg_meta_set(m, "prior", prior)) ||
-		       (st = dg_meta_set(m, "encoding", cl->sample ? "sample" : "mean")) ||
+		       (st = dg_meta_set(m, "encoding", how)) ||
+		       /* the projection's mean squared pixel error */
+		       (*err && (st = dg_meta_set(m, "project_mse", err))) ||
 		       (src && (st = dg_meta_set(m, "source", src))) ||
 		       (p->has_labels && (st = dg_meta_set_labels(m, p->y, p->n))) ||
 		       (classes && (st = dg_meta_set(m, "classes", classes))));
@@ -375,9 +447,33 @@ static int load_model(const struct cmdline *cl, struct encoder *enc)
 	enc->mi = dg_inference_info(enc->inf);
 	f = enc->mi->family;
 	dg_checkpoint_fingerprint_hex(enc->ck, enc->fp);
-	if (!(f->caps & DG_CAP_ENCODE) || !f->encode || !enc->mi->latent_dim)
+	if (cl->project) {
+		if (!(f->caps & DG_CAP_DECODE) || !f->decode || !enc->mi->latent_dim)
+			return dg_error(DG_EUSAGE, "--project: model family '%s' does not decode "
+					"latent codes: there is no decoder to project onto",
+					f->name);
+	} else if (!(f->caps & DG_CAP_ENCODE) || !f->encode || !enc->mi->latent_dim) {
 		return dg_error(DG_EUSAGE, "%s: model family '%s' has no encoder from images "
-				"to latent codes", cl->model, f->name);
+				"to latent codes%s", cl->model, f->name,
+				(f->caps & DG_CAP_DECODE) && enc->mi->latent_dim
+				? " (--project finds codes through its decoder)" : "");
+	}
+	if (cl->features) {
+		struct dg_checkpoint *fck = NULL;
+		const struct dg_model_info *ci;
+		io.seed = 0;
+		if ((st = dg_checkpoint_read_flags(cl->features, DG_CHECKPOINT_NO_OPTIM, &fck)))
+			return st;
+		st = dg_inference_open(fck, &io, &enc->features);
+		dg_checkpoint_free(fck);
+		if (st)
+			return dg_error_context(st, "--features %s", cl->features);
+		ci = dg_inference_info(enc->features);
+		if (!(ci->family->caps & DG_CAP_CLASSIFY))
+			return dg_error(DG_EUSAGE, "--features %s: a '%s' model, not a classifier "
+					"(train one with dg-train -p classifier)", cl->features,
+					ci->family->name);
+	}
 	return DG_OK;
 }
 
@@ -404,6 +500,7 @@ int main(int argc, char **argv)
 		st = dg_error_nomem("labels", cl.batch * sizeof *p.y);
 	if (st) {
 		dg_inference_free(enc.inf);
+		dg_inference_free(enc.features);
 		dg_checkpoint_free(enc.ck);
 		return dg_tool_exit(dg_tool_fail(st));
 	}
@@ -419,7 +516,9 @@ int main(int argc, char **argv)
 		int st2 = dg_writer_close(w);
 		st = st ? st : st2;
 	}
+	/* the model's projection uses the classifier's graph: freed first */
 	dg_inference_free(enc.inf);
+	dg_inference_free(enc.features);
 	dg_checkpoint_free(enc.ck);
 	free(p.x);
 	free(p.y);

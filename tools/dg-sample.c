@@ -24,6 +24,9 @@ static const char usage_text[] =
 	"                        deviations (Gaussian priors; GANs: 0.5-1)\n"
 	"  -s, --seed S          random seed (default 0); same seed, same bytes\n"
 	"  -c, --class K         class label for conditional families\n"
+	"      --code NAME=V     fix an InfoGAN code (repeatable): cat=K, a value\n"
+	"                        of the categorical code, or cI=X, the I-th\n"
+	"                        continuous code (1..); the others are drawn\n"
 	"      --no-ema          the trained weights, not their running average\n"
 	"                        (for models that keep one, e.g. GANs)\n"
 	"      --device SPEC     cpu or vulkan:N (default $DG_DEVICE or cpu)\n"
@@ -32,7 +35,13 @@ static const char usage_text[] =
 	"\n"
 	"See dg-sample(1).\n";
 
-enum { OPT_DEVICE = 256, OPT_NO_EMA, OPT_TRUNCATION };
+enum { OPT_DEVICE = 256, OPT_NO_EMA, OPT_TRUNCATION, OPT_CODE };
+
+/* Most --code options (a categorical code and 64 continuous ones). */
+#define MAX_CODES 65
+/* Continuous codes' prior is U(-1,1); values up to ±2 extrapolate, as
+ * InfoGAN's figures do. */
+#define CODE_LIMIT 2.0
 
 /* The host generator's stream for --truncation's redraws ("trunc"). */
 #define TRUNCATION_STREAM 0x7472756e63ull
@@ -43,6 +52,18 @@ struct cmdline {
 	double temperature, truncation;   /* truncation 0: none */
 	long klass;              /* -1: none */
 	int no_ema;
+	const char *code[MAX_CODES]; /* --code NAME=V, as given */
+	unsigned ncode;
+};
+
+/* A model's InfoGAN codes (its hyperparameters info_cat and info_cont):
+ * the last cat + cont values of each latent code, the categorical one
+ * one-hot first. */
+struct codes {
+	unsigned cat, cont, offset;
+	long fix_cat;            /* -1: drawn */
+	double fix[64];
+	int fixed[64];
 };
 
 static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
@@ -57,6 +78,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"device", required_argument, NULL, OPT_DEVICE},
 		{"no-ema", no_argument, NULL, OPT_NO_EMA},
 		{"truncation", required_argument, NULL, OPT_TRUNCATION},
+		{"code", required_argument, NULL, OPT_CODE},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, DG_OPT_VERSION},
 		{0},
@@ -107,6 +129,11 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case OPT_NO_EMA:
 			cl->no_ema = 1;
 			break;
+		case OPT_CODE:
+			if (cl->ncode == MAX_CODES)
+				return dg_tool_usage("--code: at most %d codes", MAX_CODES);
+			cl->code[cl->ncode++] = optarg;
+			break;
 		case OPT_TRUNCATION:
 			if (dg_parse_double("--truncation", optarg, 1e-3, 1e3, &d))
 				return dg_tool_usage("%s", dg_errmsg());
@@ -123,6 +150,87 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 	if (!have_n)
 		return dg_tool_usage("-n N is required");
 	return DG_OK;
+}
+
+/* The value of hyperparameter name in hp, 0 when the family has none. */
+static long hparam_long(const struct dg_hparams *hp, const char *name)
+{
+	for (size_t i = 0; i < dg_hparams_count(hp); i++)
+		if (!strcmp(dg_hparams_row(hp, i)->name, name))
+			return strtol(dg_hparams_text(hp, i), NULL, 10);
+	return 0;
+}
+
+/* The model's codes and the --code values fixing them: DG_EUSAGE for a
+ * model without codes, an unknown name, a value out of range. */
+static int parse_codes(const struct cmdline *cl, const struct dg_model_info *mi,
+		       struct codes *c)
+{
+	memset(c, 0, sizeof *c);
+	c->fix_cat = -1;
+	c->cat = (unsigned)hparam_long(mi->hparams, "info_cat");
+	c->cont = (unsigned)hparam_long(mi->hparams, "info_cont");
+	if (c->cont > 64 || c->cat + c->cont > mi->latent_dim)
+		return dg_error(DG_EDATA, "%s: %u + %u codes do not fit its %u latent values",
+				cl->model, c->cat, c->cont, mi->latent_dim);
+	c->offset = mi->latent_dim - c->cat - c->cont;
+	if (!cl->ncode)
+		return DG_OK;
+	if (!c->cat && !c->cont)
+		return dg_error(DG_EUSAGE, "--code: the model %s has no InfoGAN codes (trained "
+				"without info_cat or info_cont)", cl->model);
+	for (unsigned i = 0; i < cl->ncode; i++) {
+		const char *a = cl->code[i], *eq = strchr(a, '=');
+		char name[16];
+		long v, idx;
+		double d;
+		if (!eq || eq == a || (size_t)(eq - a) >= sizeof name)
+			return dg_error(DG_EUSAGE, "--code %s: expected NAME=VALUE (cat=K, c1=X)",
+					a);
+		snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
+		if (!strcmp(name, "cat") && c->cat) {
+			int st = dg_parse_long("--code cat", eq + 1, 0, (long)c->cat - 1, &v);
+			if (st)
+				return st;
+			c->fix_cat = v;
+			continue;
+		}
+		char *end = name;
+		idx = 0;
+		if (name[0] == 'c' && name[1] >= '1' && name[1] <= '9')
+			idx = strtol(name + 1, &end, 10);
+		if (idx < 1 || idx > (long)c->cont || *end) {
+			char cats[32] = "", conts[32] = "";
+			if (c->cat)
+				snprintf(cats, sizeof cats, " cat (0..%u)", c->cat - 1);
+			if (c->cont)
+				snprintf(conts, sizeof conts, " c1..c%u", c->cont);
+			return dg_error(DG_EUSAGE, "--code %s: unknown code '%s'; the model %s "
+					"has%s%s", a, name, cl->model, cats, conts);
+		}
+		char opt[32];
+		snprintf(opt, sizeof opt, "--code c%ld", idx);
+		int st = dg_parse_double(opt, eq + 1, -CODE_LIMIT, CODE_LIMIT, &d);
+		if (st)
+			return st;
+		c->fix[idx - 1] = d;
+		c->fixed[idx - 1] = 1;
+	}
+	return DG_OK;
+}
+
+/* Overwrites the fixed codes of n latent rows of width dim. */
+static void fix_codes(const struct codes *c, float *z, uint64_t n, unsigned dim)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		float *row = z + i * dim + c->offset;
+		if (c->fix_cat >= 0)
+			for (unsigned k = 0; k < c->cat; k++)
+				row[k] = k == (unsigned)c->fix_cat;
+		for (unsigned k = 0; k < c->cont; k++)
+			if (c->fixed[k])
+				row[c->cat + k] = (float)c->fix[k];
+	}
 }
 
 static int run(const struct cmdline *cl, struct dg_writer *w)
@@ -158,6 +266,14 @@ static int run(const struct cmdline *cl, struct dg_writer *w)
 	}
 	struct dg_rng trunc;
 	dg_rng_init(&trunc, cl->seed, TRUNCATION_STREAM);
+	struct codes codes;
+	if ((st = parse_codes(cl, mi, &codes)))
+		goto out;
+	if (cl->ncode && !latent) {
+		st = dg_error(DG_EUSAGE, "--code: the model %s does not sample latent codes",
+			      cl->model);
+		goto out;
+	}
 	if (cl->klass >= 0 && !mi->conditional) {
 		st = dg_error(DG_EUSAGE, "--class: the model %s is not conditional "
 			      "(no labels when trained)", cl->model);
@@ -199,9 +315,14 @@ static int run(const struct cmdline *cl, struct dg_writer *w)
 		uint64_t k = cl->n - done < b ? cl->n - done : b;
 		if ((st = dg_inference_sample(inf, k, (float)cl->temperature, labels, &out)))
 			break;
+		/* z alone is Gaussian: InfoGAN's codes, at the end, are not truncated */
+		unsigned dim = mi->latent_dim, zdim = dim - codes.cat - codes.cont;
 		if (cl->truncation > 0)
-			dg_latent_truncate(out->data, dg_array_count(out), cl->truncation,
-					   cl->temperature, &trunc);
+			for (uint64_t i = 0; i < k; i++)
+				dg_latent_truncate((float *)out->data + i * dim, zdim,
+						   cl->truncation, cl->temperature, &trunc);
+		if (cl->ncode)
+			fix_codes(&codes, out->data, k, dim);
 		if (mi->conditional && cl->klass >= 0 && (st = dg_meta_set_labels(meta, labels, k)))
 			break;
 		st = dg_write_record(w, DG_F32, out->rank, out->dims, meta, out->data);

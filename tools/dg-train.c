@@ -55,6 +55,12 @@ static const char usage_text[] =
 	"      --save-every T    also save MODEL every T of training: 30s, 10m\n"
 	"                        (the default), 1h, or 2e for every 2 epochs;\n"
 	"                        0: only at the end\n"
+	"      --shards N        under mpirun: cut each batch into N shards (default\n"
+	"                        8, at least the number of ranks), so that 1, 2 or\n"
+	"                        N ranks train byte-identical models\n"
+	"      --mpi-fast        under mpirun: one shard per rank, gradients summed\n"
+	"                        by MPI_Allreduce (faster, not reproducible across\n"
+	"                        rank counts)\n"
 	"      --progress        a progress bar even if stderr is not a terminal\n"
 	"  -q, --quiet           no progress and no epoch lines\n"
 	"      --list            list the model families found\n"
@@ -62,8 +68,10 @@ static const char usage_text[] =
 	"                        hyperparameters too)\n"
 	"      --version         show the version\n"
 	"\n"
-	"SIGINT, SIGTERM or SIGHUP finishes the current step, saves the checkpoint\n"
-	"and exits with 130, 143 or 129; a second SIGINT exits at once.\n"
+	"SIGINT, SIGTERM, SIGHUP or SIGUSR1 finishes the current step, saves the\n"
+	"checkpoint and exits with 130, 143, 129 or 138; a second SIGINT exits at once.\n"
+	"Under mpirun (mpirun -np N dg-train ...) the ranks share every batch and\n"
+	"rank 0 alone writes the checkpoint, the log and the snapshots.\n"
 	"See dg-train(1).\n";
 
 struct cmdline {
@@ -80,11 +88,13 @@ struct cmdline {
 	int plain;               /* --plain: an uncompressed checkpoint */
 	double save_seconds;     /* --save-every: by time (0: not) */
 	uint64_t save_epochs;    /* --save-every: by epochs (0: not) */
+	int rank, size;          /* in an MPI job: this process's rank, and the
+				    number of ranks (rank 0 alone writes) */
 };
 
 enum {
 	OPT_LR = 256, OPT_SEED, OPT_DEVICE, OPT_BINARIZE, OPT_LOG, OPT_RESUME, OPT_PROGRESS,
-	OPT_LIST, OPT_SNAPSHOT, OPT_VAL, OPT_PLAIN, OPT_SAVE_EVERY,
+	OPT_LIST, OPT_SNAPSHOT, OPT_VAL, OPT_PLAIN, OPT_SAVE_EVERY, OPT_SHARDS, OPT_MPI_FAST,
 };
 
 /* --save-every: "30s", "10m", "1h", "2e" (epochs), a bare number of
@@ -130,6 +140,8 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		{"val", required_argument, NULL, OPT_VAL},
 		{"resume", required_argument, NULL, OPT_RESUME},
 		{"save-every", required_argument, NULL, OPT_SAVE_EVERY},
+		{"shards", required_argument, NULL, OPT_SHARDS},
+		{"mpi-fast", no_argument, NULL, OPT_MPI_FAST},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"quiet", no_argument, NULL, 'q'},
 		{"list", no_argument, NULL, OPT_LIST},
@@ -225,6 +237,14 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case OPT_SAVE_EVERY:
 			if ((c = parse_save_every(optarg, cl)))
 				return c;
+			break;
+		case OPT_SHARDS:
+			if (dg_parse_long("--shards", optarg, 1, 1 << 16, &v))
+				return dg_tool_usage("%s", dg_errmsg());
+			cl->cfg.shards = (unsigned)v;
+			break;
+		case OPT_MPI_FAST:
+			cl->cfg.dist_fast = 1;
 			break;
 		case OPT_PROGRESS:
 			cl->progress = 1;
@@ -532,6 +552,9 @@ static void catch_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* mpirun forwards SIGUSR1 to every rank at once (SIGINT and SIGTERM
+	 * reach them only after its odls_base_sigkill_timeout) */
+	sigaction(SIGUSR1, &sa, NULL);
 }
 
 /* ---- outputs ---------------------------------------------------------------- */
@@ -678,8 +701,23 @@ static int train(struct cmdline *cl)
 	struct dg_train_input *inputs = NULL;
 	struct dg_trainer *t = NULL;
 	struct dg_dataset_options dopt = {.limit = cl->limit, .warn = cl->quiet ? NULL : warn};
-	int st;
+	static char name[64];
+	int st, stopped = 0;
 
+	if ((st = dg_dist_init(&cl->rank, &cl->size)))
+		return dg_tool_fail(st);
+	if (cl->size > 1) {
+		/* which rank says what; one writer, one voice */
+		snprintf(name, sizeof name, "dg-train (rank %d of %d)", cl->rank, cl->size);
+		dg_tool_init(name);
+		if (cl->rank) {
+			cl->quiet = 1;
+			cl->log = cl->snapshot = NULL;
+			cl->save_seconds = 0;
+			cl->save_epochs = 0;
+			dopt.warn = NULL;
+		}
+	}
 	if (cl->resume) {
 		if ((st = dg_checkpoint_read(cl->resume, &ck)))
 			goto out;
@@ -698,7 +736,7 @@ static int train(struct cmdline *cl)
 			}
 	}
 	/* outputs are checked before training, not after */
-	if ((st = check_outputs(cl)))
+	if (cl->rank == 0 && (st = check_outputs(cl)))
 		goto done;
 	if (cl->snapshot && mkdir(cl->snapshot, 0777) && errno != EEXIST) {
 		st = dg_error_errno("--snapshot %s", cl->snapshot);
@@ -756,11 +794,22 @@ static int train(struct cmdline *cl)
 		goto out;
 	/* gzip level 1 halves the file; inflating it is most of what a
 	 * pipeline tool spends loading the model, hence --plain */
-	if ((st = dg_trainer_save(t, cl->output,
-				  cl->plain ? DG_CHECKPOINT_PLAIN : DG_CHECKPOINT_FAST)))
+	if (cl->rank == 0 && (st = dg_trainer_save(t, cl->output,
+						   cl->plain ? DG_CHECKPOINT_PLAIN
+							     : DG_CHECKPOINT_FAST)))
 		goto out;
-	/* a signal that came when the training was complete stopped nothing */
-	if (stop && !dg_trainer_done(t, cl->epochs)) {
+	double tc, tr;
+	dg_trainer_dist_times(t, &tc, &tr);
+	if (r.mode && tc > 0)
+		fprintf(stderr, "dg-train: %d rank%s: rank 0 computed its shards' gradients "
+			"for %.2f s and combined them with the others' for %.2f s\n", cl->size,
+			cl->size > 1 ? "s" : "", tc, tr);
+	/* a signal that came when the training was complete stopped nothing;
+	 * every rank stopped after the same step, rank 0 saved */
+	stopped = stop && !dg_trainer_done(t, cl->epochs);
+	if (stopped && cl->rank) {
+		st = 128 + stop;
+	} else if (stopped) {
 		dg_tool_error(0, "%s: checkpoint saved to %s after step %llu (continue with "
 			      "--resume %s)", stop == SIGINT ? "interrupted"
 			      : stop == SIGHUP ? "hung up" : "terminated",
@@ -771,6 +820,10 @@ static int train(struct cmdline *cl)
 out:
 	st = dg_tool_fail(st);
 done:
+	/* after a failure here, the other ranks would wait for this one
+	 * forever: the job stops (Open MPI names the rank) */
+	if (st && !stopped)
+		dg_dist_abort(st);
 	dg_trainer_free(t);
 	dg_dataset_close(val);
 	for (int i = 0; extra && i < cl->ndatas; i++)
@@ -780,6 +833,7 @@ done:
 	dg_dataset_close(ds);
 	dg_hparams_free(hp);
 	dg_checkpoint_free(ck);
+	dg_dist_finish();
 	return st;
 }
 

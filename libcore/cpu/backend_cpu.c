@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "cpu/chain.h"
 #include "cpu/dnnl.h"
 #include "cpu/kernels.h"
 #include "cpu/pool.h"
@@ -28,6 +29,8 @@ int dg_k_none(const struct dg_kargs *a)
 struct prog {
 	struct dg_kcall *calls;
 	struct dg_kargs *args;
+	size_t *chain;          /* calls from i run as one chain (0, 1: none) */
+	dg_pool_fn *range;      /* each chained call's per-range kernel */
 	size_t n;
 	uint64_t seed;
 	double *ns;             /* DG_PROFILE: time per call */
@@ -111,8 +114,24 @@ static void cpu_unprepare(void *dev, void *prog)
 	}
 	free(p->calls);
 	free(p->args);
+	free(p->chain);
+	free(p->range);
 	free(p->ns);
 	free(p);
+}
+
+/* Runs of elementwise calls that execute as one pass (cpu/chain.c),
+ * unless DG_NO_FUSION is set (as for the executor's epilogue fusion). */
+static void find_chains(struct prog *p)
+{
+	const char *off = getenv("DG_NO_FUSION");
+	if (off && *off && strcmp(off, "0"))
+		return;
+	for (size_t i = 0; i < p->n;) {
+		size_t k = dg_cpu_chain_len(p->calls + i, p->args + i, p->n - i, p->range + i);
+		p->chain[i] = k;
+		i += k > 1 ? k : 1;
+	}
 }
 
 static int cpu_prepare(void *dev, const struct dg_plan *plan, void **out)
@@ -128,7 +147,9 @@ static int cpu_prepare(void *dev, const struct dg_plan *plan, void **out)
 	p->calls = malloc((p->n + 1) * sizeof *p->calls);
 	p->args = calloc(p->n + 1, sizeof *p->args);
 	p->ns = calloc(p->n + 1, sizeof *p->ns);
-	if (!p->calls || !p->args || !p->ns) {
+	p->chain = calloc(p->n + 1, sizeof *p->chain);
+	p->range = calloc(p->n + 1, sizeof *p->range);
+	if (!p->calls || !p->args || !p->ns || !p->chain || !p->range) {
 		cpu_unprepare(dev, p);
 		return dg_error_nomem("a cpu step", p->n * sizeof *p->calls);
 	}
@@ -156,6 +177,7 @@ static int cpu_prepare(void *dev, const struct dg_plan *plan, void **out)
 		cpu_unprepare(dev, p);
 		return st;
 	}
+	find_chains(p);
 	*out = p;
 	return DG_OK;
 }
@@ -171,12 +193,16 @@ static int cpu_execute(void *dev, void *prog, const struct dg_run_info *ri)
 {
 	struct prog *p = prog;
 	(void)dev;
-	for (size_t i = 0; i < p->n; i++) {
+	for (size_t i = 0, used = 1; i < p->n; i += used) {
 		struct dg_kargs *a = &p->args[i];
 		double t0 = ri->profile ? now_ns() : 0;
-		int st;
+		int st = DG_OK;
 		a->run = ri->run;
-		st = a->plan ? dg_cpu_run_plan(a) : dg_cpu_kernels[p->calls[i].n.op](a);
+		used = p->chain[i] > 1 ? p->chain[i] : 1;
+		if (used > 1)   /* the profile gives a chain's time to its first call */
+			dg_cpu_chain_run(a, p->range + i, used);
+		else
+			st = a->plan ? dg_cpu_run_plan(a) : dg_cpu_kernels[p->calls[i].n.op](a);
 		if (st)
 			return dg_error_context(st, "%s (node %u)", dg_opdefs[p->calls[i].n.op].name,
 						p->calls[i].id);

@@ -259,6 +259,15 @@ int dg_k_expand(const struct dg_kargs *a)
 	return DG_OK;
 }
 
+/* The per-range form of the per-element kernels, for chains (cpu/chain.c):
+ * ops whose element i reads only what its kernel's broadcast rule says. */
+dg_pool_fn dg_k_eltwise_range(int op)
+{
+	dg_kernel_fn k = op >= 0 && op < OP_COUNT ? dg_cpu_kernels[op] : NULL;
+	return k == dg_k_unary ? unary_range : k == dg_k_binary ? binary_range
+		: k == dg_k_where ? where_range : k == dg_k_expand ? expand_range : NULL;
+}
+
 /* ---- random draws: element i uses Philox block (run << 32) + i / 4 ------------- */
 
 static void rng_range(void *ctx, size_t b, size_t e)

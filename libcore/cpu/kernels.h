@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include "cpu/pool.h"
 #include "graph/backend.h"
 
 struct dg_dnnl_plan;
@@ -59,6 +60,11 @@ int dg_cpu_run_plan(const struct dg_kargs *a);
 	int dg_k_##cpu(const struct dg_kargs *a);
 #include "graph/op_list.h"
 #undef DG_OP
+
+/* The range function (ctx a struct dg_kargs) of an op whose kernel is
+ * per element (unary, binary, where, expand), or NULL: cpu/chain.c runs
+ * several of them over one block of elements at a time. */
+dg_pool_fn dg_k_eltwise_range(int op);
 
 /* Index of element i of a broadcast input: an odometer over the output's
  * coordinates with the input's strides (0 on broadcast axes).  Axes of

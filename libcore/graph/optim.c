@@ -78,7 +78,11 @@ void dg_optim_resolve(struct dg_optim *o)
 	o->exact = 1;
 }
 
-int dg_optimize(struct dg_graph *g, dg_tensor loss, unsigned mask, const struct dg_optim *o)
+/* dg_optimize, and dg_optimize_fed when fed is not NULL: the update then
+ * reads inputs "grad<id>:<param>" instead of the gradients, which go to
+ * fed->grads. */
+static int optimize(struct dg_graph *g, dg_tensor loss, unsigned mask, const struct dg_optim *o,
+		    struct dg_fed_grads *fed)
 {
 	struct dg_optim opt = *o;
 	size_t np = 0;
@@ -121,6 +125,23 @@ int dg_optimize(struct dg_graph *g, dg_tensor loss, unsigned mask, const struct 
 		free(ps);
 		free(gs);
 		return 0;
+	}
+	if (fed) {
+		fed->n = 0;
+		for (size_t i = 0; i < np && !g->status; i++) {
+			const struct dg_var *pv = &g->vars[g->nodes[ps[i].id].var];
+			char iname[512];
+			snprintf(iname, sizeof iname, "grad%d:%s", id, pv->name);
+			fed->params[i] = ps[i];
+			fed->grads[i] = gs[i];
+			if (!(fed->names[i] = strdup(iname))) {
+				dg__fail(g, DG_ENOMEM, "optimize: out of memory");
+				break;
+			}
+			fed->n = i + 1;
+			gs[i] = dg_input(g, iname, DG_F32, pv->rank, pv->dims);
+			fed->inputs[i] = gs[i];
+		}
 	}
 	if (opt.clip_norm > 0) {
 		/* One scale for all gradients: min(1, c / ‖g‖). */
@@ -196,4 +217,43 @@ int dg_optimize(struct dg_graph *g, dg_tensor loss, unsigned mask, const struct 
 	memset(g->upds[id].rt, 0, sizeof g->upds[id].rt);
 	g->nupds++;
 	return id;
+}
+
+int dg_optimize(struct dg_graph *g, dg_tensor loss, unsigned mask, const struct dg_optim *o)
+{
+	return optimize(g, loss, mask, o, NULL);
+}
+
+int dg_optimize_fed(struct dg_graph *g, dg_tensor loss, unsigned mask,
+		    const struct dg_optim *o, struct dg_fed_grads *fed)
+{
+	size_t np = 0;
+	for (size_t i = 0; i < g->nvars; i++)
+		np += g->vars[i].kind == DG_VAR_PARAM && ((mask >> g->vars[i].group) & 1);
+	fed->n = 0;
+	fed->params = malloc((np + 1) * sizeof *fed->params);
+	fed->grads = malloc((np + 1) * sizeof *fed->grads);
+	fed->inputs = malloc((np + 1) * sizeof *fed->inputs);
+	fed->names = calloc(np + 1, sizeof *fed->names);
+	if (!fed->params || !fed->grads || !fed->inputs || !fed->names) {
+		dg_fed_grads_free(fed);
+		if (!g->status)
+			dg__fail(g, DG_ENOMEM, "optimize: out of memory");
+		return 0;
+	}
+	int id = optimize(g, loss, mask, o, fed);
+	if (!id)
+		dg_fed_grads_free(fed);
+	return id;
+}
+
+void dg_fed_grads_free(struct dg_fed_grads *fed)
+{
+	free(fed->params);
+	free(fed->grads);
+	free(fed->inputs);
+	for (size_t i = 0; fed->names && i < fed->n; i++)
+		free(fed->names[i]);
+	free(fed->names);
+	*fed = (struct dg_fed_grads){0};
 }

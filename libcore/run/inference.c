@@ -7,6 +7,7 @@
 #include "dg/inference.h"
 #include "dg/device.h"
 #include "dg/error.h"
+#include "run/inference_int.h"
 #include "run/model_ck.h"
 #include "run/runner.h"
 
@@ -31,6 +32,7 @@ struct dg_inference {
 	char device[64];
 	struct cached runners[MAX_RUNNERS];
 	size_t nrunners, oldest;
+	struct dg__project *project;   /* run/project.c's step graph, or NULL */
 };
 
 /* The weights: each parameter and buffer from its params/ member, or a
@@ -113,6 +115,7 @@ void dg_inference_free(struct dg_inference *inf)
 		return;
 	for (size_t i = 0; i < inf->nrunners; i++)
 		dg__runner_free(inf->runners[i].r);
+	dg__project_free(inf->project);
 	if (inf->built)
 		dg_model_release(inf->f, &inf->m);
 	dg_graph_free(inf->g);
@@ -123,6 +126,16 @@ void dg_inference_free(struct dg_inference *inf)
 const struct dg_model_info *dg_inference_info(const struct dg_inference *inf)
 {
 	return &inf->info;
+}
+
+struct dg_model *dg__inference_model(struct dg_inference *inf)
+{
+	return &inf->m;
+}
+
+struct dg__project **dg__inference_project_slot(struct dg_inference *inf)
+{
+	return &inf->project;
 }
 
 /* The runner for protocol p with arguments a, built on first use. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "run/dist.h"
 #include "run/train_impl.h"
 #include "dg/device.h"
 #include "dg/error.h"
@@ -156,9 +157,12 @@ static int build(struct dg_trainer *t, const struct dg_train_config *cfg)
 		return dg_error(DG_EUSAGE, "%s: %llu images, fewer than one batch of %llu "
 				"(try a smaller --batch)", di->source,
 				(unsigned long long)di->count, (unsigned long long)t->batch);
+	/* under mpirun the model is built for one shard of the batch */
+	if ((st = dg__dist_setup(t, t->shards, t->dist_fast)))
+		return st;
 	t->spec.spec = (struct dg_model_spec){
 		.channels = t->c, .height = t->h, .width = t->w, .classes = t->classes,
-		.batch = t->batch, .training = 1,
+		.batch = t->exec_batch, .training = 1,
 	};
 	if ((st = bind_inputs(t, cfg)))
 		return st;
@@ -193,7 +197,9 @@ static int build(struct dg_trainer *t, const struct dg_train_config *cfg)
 	for (size_t p = 0; p < t->nph; p++) {
 		struct phase_run *r = &t->ph[p];
 		phase_optim(t, r->p, &r->opt);
-		if (!(r->upd = dg_optimize(t->g, r->p->loss, r->p->groups, &r->opt)))
+		if (t->dist && (st = dg__dist_optimize(t, r)))
+			return st;
+		if (!t->dist && !(r->upd = dg_optimize(t->g, r->p->loss, r->p->groups, &r->opt)))
 			return dg_error(dg_graph_status(t->g), "%s: phase %s: %s", t->f->name,
 					r->p->name, dg_graph_error(t->g));
 		if (r->p->ema_warmup && (st = dg_optim_ema_warmup(t->g, r->upd, 1)))
@@ -212,7 +218,9 @@ static int build(struct dg_trainer *t, const struct dg_train_config *cfg)
 				outs[r->nterms++] = term->value;
 			}
 		}
-		if ((st = dg_compile(t->g, t->device, r->nterms, outs, 1, &r->upd, &r->exec)))
+		st = t->dist ? dg__dist_compile(t, r, outs)
+			     : dg_compile(t->g, t->device, r->nterms, outs, 1, &r->upd, &r->exec);
+		if (st)
 			return dg_error_context(st, "%s: phase %s on %s", t->f->name, r->p->name,
 						t->device);
 	}
@@ -258,6 +266,8 @@ void dg__trainer_config(struct dg_trainer *t, const struct dg_train_config *cfg)
 	t->seed = cfg && cfg->seed_set ? cfg->seed : 0;
 	t->binarize = cfg ? cfg->binarize : 0;
 	t->snap = cfg ? cfg->snapshot : 0;
+	t->shards = cfg ? cfg->shards : 0;
+	t->dist_fast = cfg ? cfg->dist_fast : 0;
 	if (cfg && cfg->device)
 		snprintf(t->device, sizeof t->device, "%s", cfg->device);
 }
@@ -293,9 +303,13 @@ void dg_trainer_free(struct dg_trainer *t)
 {
 	if (!t)
 		return;
-	for (size_t p = 0; p < t->nph; p++)
+	for (size_t p = 0; p < t->nph; p++) {
 		dg_exec_free(t->ph[p].exec);
+		dg_exec_free(t->ph[p].upd_exec);
+		dg_fed_grads_free(&t->ph[p].fed);
+	}
 	free(t->ph);
+	dg__dist_free(t);
 	dg__trainer_free_snapshot(t);
 	dg_exec_free(t->val_exec);
 	if (t->built)
@@ -479,14 +493,20 @@ static int iterate(struct dg_trainer *t, struct run_state *rs)
 		if (t->step % r->every)
 			continue;
 		for (unsigned s = 0; s < r->steps; s++) {
+			float vals[DG_MAX_TERMS];
 			if (s > 0 && (st = draw_fresh(t, rs)))
 				return st;
-			if ((st = feed(t, r->exec)) || (st = dg_exec_run(r->exec)))
+			if (t->dist)
+				st = dg__dist_step(t, r, vals);
+			else if (!(st = feed(t, r->exec)) && !(st = dg_exec_run(r->exec)))
+				for (size_t i = 0; i < r->nterms; i++)
+					vals[i] = dg_exec_scalar(r->exec, i);
+			if (st)
 				return dg_error_context(st, "%s: phase %s", t->f->name,
 							r->p->name);
 			for (size_t i = 0; i < r->nterms; i++) {
 				size_t k = r->term[i];
-				float v = dg_exec_scalar(r->exec, i);
+				float v = vals[i];
 				if (!isfinite(v))
 					return dg_error(DG_EDATA, "%s: term %s is %g at step %llu "
 							"(try a lower --lr)", t->f->name,
@@ -521,9 +541,15 @@ int dg_trainer_run(struct dg_trainer *t, uint64_t epochs, dg_train_callback cb, 
 	int st = DG_OK;
 
 	rs.start = rs.estart = now();
-	while (!rs.halt && !dg_trainer_done(t, epochs) && !(stop && *stop)) {
+	for (;;) {
 		uint64_t epoch, bi;
 		size_t n;
+		int want = rs.halt || (stop && *stop);
+		/* every rank stops after the same iteration */
+		if (t->dist)
+			want = dg__dist_any(want);
+		if (want || dg_trainer_done(t, epochs))
+			break;
 		dg_batcher_tell(t->b, &epoch, &bi);
 		if ((st = draw(t, &n)))
 			break;

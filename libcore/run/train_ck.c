@@ -257,6 +257,10 @@ int dg_trainer_checkpoint(struct dg_trainer *t, struct dg_checkpoint **out)
 		     dg_meta_setf(mf, "train.batch_index", "%llu", (unsigned long long)bi) ||
 		     dg_meta_setf(mf, "train.binarize", "%d", t->binarize) ||
 		     dg_meta_setf(mf, "train.device", "%s", t->device) ? DG_ENOMEM : DG_OK;
+	/* the shards of a data-parallel run, which its continuation keeps */
+	if (!st && t->dist && !t->dist_fast)
+		st = dg_meta_setf(mf, "train.shards", "%llu",
+				  (unsigned long long)(t->batch / t->exec_batch)) ? DG_ENOMEM : DG_OK;
 	if (!st)
 		st = put_phases(t, mf);
 	for (size_t i = 0; !st && i < dg_var_count(t->g); i++) {
@@ -465,6 +469,14 @@ int dg_trainer_resume(const struct dg_checkpoint *ck, struct dg_dataset *ds,
 		t->seed = seed;
 	if (!cfg || !cfg->binarize)
 		t->binarize = (int)bin;
+	if ((!cfg || !cfg->shards) && dg_meta_get(dg_checkpoint_cmeta(ck), "train.shards")) {
+		uint64_t n = 0;
+		if ((st = dg_checkpoint_get_u64(ck, "train.shards", &n))) {
+			dg_trainer_free(t);
+			return st;
+		}
+		t->shards = n > 0 && n < 1u << 20 ? (unsigned)n : 0;
+	}
 	/* ABI 1 saved one rate, which it forced onto every phase */
 	if (abi == 1 && !(t->lr > 0))
 		t->lr = lr;

@@ -20,6 +20,11 @@ struct phase_run {
 	unsigned steps, every;
 	size_t nterms;                 /* outputs of exec: the phase's terms */
 	size_t term[DG_MAX_TERMS];     /* their indexes among the model's terms */
+	/* data-parallel (train_dist.c): exec computes the terms and the
+	 * gradients of one shard, upd_exec the update from fed gradients */
+	struct dg_fed_grads fed;
+	struct dg_exec *upd_exec;
+	uint64_t len;                  /* floats of gradients and terms */
 };
 
 /* A declared input with its data. */
@@ -44,6 +49,8 @@ struct dg_trainer {
 	struct dg_dataset *ds;
 	unsigned c, h, w, classes;
 	uint64_t batch, seed, per;
+	uint64_t exec_batch;           /* examples per run of a phase: batch, or
+					  under mpirun a shard's (train_dist.c) */
 	int binarize;
 	char device[32];
 	/* learning rates asked for: every phase's, then "NAME=RATE"s */
@@ -92,6 +99,11 @@ struct dg_trainer {
 
 	char *log;                     /* CSV text, NUL-terminated */
 	size_t loglen, logcap;
+
+	/* data-parallel training over MPI (train_dist.c); NULL outside */
+	struct dg_dist_run *dist;
+	unsigned shards;               /* asked for (0: the default) */
+	int dist_fast;
 };
 
 /* train.c: settings from cfg, then the model, phases and batchers. */
@@ -112,5 +124,15 @@ int dg__log_append(struct dg_trainer *t, const char *s);
  * training's variables and random streams are those of a run without. */
 int dg__trainer_build_snapshot(struct dg_trainer *t);
 void dg__trainer_free_snapshot(struct dg_trainer *t);
+
+/* train_dist.c: data-parallel training when the process joined an MPI
+ * job.  setup decides the shards (before the model is built for one);
+ * optimize and compile replace dg_optimize and dg_compile of a phase;
+ * step replaces its feed and run, giving the batch's terms. */
+int dg__dist_setup(struct dg_trainer *t, unsigned shards, int fast);
+int dg__dist_optimize(struct dg_trainer *t, struct phase_run *r);
+int dg__dist_compile(struct dg_trainer *t, struct phase_run *r, const dg_tensor *terms);
+int dg__dist_step(struct dg_trainer *t, struct phase_run *r, float *terms);
+void dg__dist_free(struct dg_trainer *t);
 
 #endif

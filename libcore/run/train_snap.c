@@ -149,6 +149,9 @@ int dg_trainer_set_validation(struct dg_trainer *t, struct dg_dataset *val)
 				t->c, t->h, t->w);
 	if (vi->sequential)
 		return dg_error(DG_EUSAGE, "%s: a validation set must be a file", vi->source);
+	if (t->dist)
+		return dg_error(DG_EUSAGE, "%s: validation under mpirun is not supported yet",
+				vi->source);
 	if (t->classes && !vi->has_labels)
 		return dg_error(DG_EDATA, "%s: the training images have labels, the validation "
 				"images none", vi->source);

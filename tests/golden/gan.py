@@ -24,8 +24,19 @@ The stabilizers are written here independently: one-sided label smoothing
 as BCE against 1 - s, the minibatch stddev layer, BigGAN's orthogonal
 penalty with its mask, and R1 as a third phase with an optimizer of its
 own (run every iteration here; r1_every only scales it).
+Conditional models (cond=, 3 classes, the batch's labels for generated
+images too) prepend to G's code the embedding of the class; concat
+appends D's embedding to its input as maps, projection adds
+<embed(y), features> to D's score, acgan adds a class head on D's
+features and the softmax cross-entropy of real and fake (D) or fake (G)
+images.  InfoGAN's codes follow z: one-hot of the argmax of info_cat
+uniforms (the random op after z), then 2u - 1 (the next op); a head Q on
+D's features, λ (cross-entropy + ½ Σ (c - mu)²) added to both losses.
 Small sizes (1x16x16 images, batch 8, latent 8, ngf = ndf = 4) keep the
-files small.  Run after `make`:  /usr/bin/python3 tests/golden/gan.py """
+files small.  Run after `make`:  /usr/bin/python3 tests/golden/gan.py
+[CONFIG...] (all configurations without arguments) """
+import sys
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -35,6 +46,8 @@ import golden
 torch.set_num_threads(1)
 
 LATENT, NGF, NDF, BATCH, C, H, W = 8, 4, 4, 8, 1, 16, 16
+CLASSES = 3
+FEAT = 2 * NDF * (H // 4) * (W // 4)    # D's flattened features
 
 CONFIGS = [
     # name, loss, graph seed, stabilizers
@@ -52,12 +65,33 @@ CONFIGS = [
     # sqrt(var + 1e-8) amplifies float32 rounding near zero variance (on
     # vulkan the two drifted 1e-5 apart by the fifth iteration here)
     ("lsgan-mbstd", "lsgan", 208, {"mbstd": "4"}),
+    # conditional models and InfoGAN
+    ("cgan-concat", "ns", 209, {"cond": "concat", "embed": "5"}),
+    ("cgan-projection", "hinge", 210, {"cond": "projection"}),
+    ("acgan", "ns", 211, {"cond": "acgan"}),
+    ("infogan", "ns", 212, {"info_cat": "3", "info_cont": "2", "info_lambda": "0.5"}),
 ]
 
 
-def params_for(loss, seed, mbstd):
+class Setup:
+    """What a configuration's stabilizers and conditioning make of the
+    model: cond, embedding size, InfoGAN's code sizes and weight."""
+
+    def __init__(self, stab):
+        self.cond = stab.get("cond", "none")
+        self.embed = int(stab.get("embed", 0)) or CLASSES
+        self.cat = int(stab.get("info_cat", 0))
+        self.cont = int(stab.get("info_cont", 0))
+        self.lam = float(stab.get("info_lambda", 1))
+        self.classes = CLASSES if self.cond != "none" else 0
+
+
+def params_for(loss, seed, mbstd, su):
     torch.manual_seed(seed)
     p = {}
+    if su.cond != "none":
+        p["G.embed.w"] = torch.randn(CLASSES, su.embed)
+    zin = LATENT + (su.embed if su.cond != "none" else 0) + su.cat + su.cont
 
     def normal(name, *shape):
         p[name] = torch.randn(*shape) * 0.02
@@ -65,13 +99,15 @@ def params_for(loss, seed, mbstd):
     def norm(name, *shape):
         p[name + ".w"], p[name + ".b"] = torch.ones(*shape), torch.zeros(*shape)
 
-    normal("G.proj.w", 2 * NGF * 4 * 4, LATENT)
+    normal("G.proj.w", 2 * NGF * 4 * 4, zin)
     norm("G.proj_bn", 2 * NGF)
     normal("G.up1.w", 2 * NGF, NGF, 4, 4)
     norm("G.up1_bn", NGF)
     normal("G.up2.w", NGF, C, 4, 4)
     p["G.up2.b"] = torch.zeros(C)
-    normal("D.conv1.w", NDF, C, 4, 4)
+    if su.cond == "concat":
+        p["D.embed.w"] = torch.randn(CLASSES, su.embed)
+    normal("D.conv1.w", NDF, C + (su.embed if su.cond == "concat" else 0), 4, 4)
     p["D.conv1.b"] = torch.zeros(NDF)
     normal("D.conv2.w", 2 * NDF, NDF, 4, 4)
     if loss == "wgan-gp":
@@ -80,10 +116,20 @@ def params_for(loss, seed, mbstd):
         norm("D.conv2_norm", 2 * NDF)
     normal("D.out.w", 1, (2 * NDF + (1 if mbstd else 0)) * (H // 4) * (W // 4))
     p["D.out.b"] = torch.zeros(1)
+    if su.cond == "projection":
+        p["D.embed.w"] = torch.randn(CLASSES, FEAT)
+    if su.cond == "acgan":
+        normal("D.cls.w", CLASSES, FEAT)
+        p["D.cls.b"] = torch.zeros(CLASSES)
+    if su.cat + su.cont:
+        normal("D.q.w", su.cat + su.cont, FEAT)
+        p["D.q.b"] = torch.zeros(su.cat + su.cont)
     return {k: v.detach().clone().requires_grad_(True) for k, v in p.items()}
 
 
-def generator(p, z):
+def generator(p, z, y=None):
+    if "G.embed.w" in p:
+        z = torch.cat([z, F.embedding(y, p["G.embed.w"])], 1)
     h = F.linear(z, p["G.proj.w"]).view(-1, 2 * NGF, H // 4, W // 4)
     h = F.relu(F.batch_norm(h, None, None, p["G.proj_bn.w"], p["G.proj_bn.b"], True))
     h = F.conv_transpose2d(h, p["G.up1.w"], stride=2, padding=1)
@@ -114,7 +160,12 @@ def ortho(p):
     return total
 
 
-def discriminator(p, loss, x, mbstd=0):
+def discriminator(p, loss, x, mbstd=0, y=None, cond="none", heads=None):
+    """D's scores; with heads (a dict), also its class logits ("cls") and
+    Q's outputs ("q") where the model has them."""
+    if cond == "concat":
+        e = F.embedding(y, p["D.embed.w"])
+        x = torch.cat([x, e[:, :, None, None].expand(-1, -1, H, W)], 1)
     h = F.leaky_relu(F.conv2d(x, p["D.conv1.w"], p["D.conv1.b"], stride=2, padding=1), 0.2)
     h = F.conv2d(h, p["D.conv2.w"], stride=2, padding=1)
     w, b = p["D.conv2_norm.w"], p["D.conv2_norm.b"]
@@ -125,7 +176,27 @@ def discriminator(p, loss, x, mbstd=0):
     h = F.leaky_relu(h, 0.2)
     if mbstd:
         h = minibatch_stddev(h, mbstd)
-    return F.linear(h.flatten(1), p["D.out.w"], p["D.out.b"])
+    f = h.flatten(1)
+    s = F.linear(f, p["D.out.w"], p["D.out.b"])
+    if cond == "projection":
+        s = s + (F.embedding(y, p["D.embed.w"]) * f).sum(1, keepdim=True)
+    if heads is not None:
+        if "D.cls.w" in p:
+            heads["cls"] = F.linear(f, p["D.cls.w"], p["D.cls.b"])
+        if "D.q.w" in p:
+            heads["q"] = F.linear(f, p["D.q.w"], p["D.q.b"])
+    return s
+
+
+def info_loss(su, q, cat, cont):
+    """InfoGAN's L_I: the categorical code's cross-entropy plus the
+    continuous codes' unit-variance Gaussian NLL without its constant."""
+    li = 0
+    if su.cat:
+        li = li + F.cross_entropy(q[:, :su.cat], cat)
+    if su.cont:
+        li = li + 0.5 * ((q[:, su.cat:] - cont) ** 2).sum(1).mean()
+    return li
 
 
 def losses(loss, r, f, smooth=0.0):
@@ -144,20 +215,45 @@ def losses(loss, r, f, smooth=0.0):
     return f.mean() - r.mean(), -f.mean(), r.mean(), f.mean()   # wgan, wgan-gp
 
 
+def codes(su, seed, op, run):
+    """z and InfoGAN's codes drawn by dg's random ops from number op on:
+    (G's input, the categorical code's values, the continuous codes, the
+    next op's number)."""
+    z = torch.from_numpy(golden.op_noise(seed, op, run, (BATCH, LATENT)))
+    op += 1
+    cat = cont = None
+    if su.cat:
+        u = golden.op_uniform(seed, op, run, (BATCH, su.cat))
+        cat = torch.from_numpy(u.argmax(1)).long()
+        z = torch.cat([z, F.one_hot(cat, su.cat).float()], 1)
+        op += 1
+    if su.cont:
+        cont = torch.from_numpy(golden.op_uniform(seed, op, run, (BATCH, su.cont)) * 2 - 1)
+        z = torch.cat([z, cont], 1)
+        op += 1
+    return z, cat, cont, op
+
+
 def main():
+    only = sys.argv[1:]
     for name, loss, seed, stab in CONFIGS:
+        if only and name not in only:
+            continue
+        su = Setup(stab)
         smooth = float(stab.get("smooth", 0))
         mbstd = int(stab.get("mbstd", 0))
         beta = float(stab.get("ortho", 0))
         gamma = float(stab.get("r1", 0))
         every = int(stab.get("r1_every", 16))
-        p = params_for(loss, seed, mbstd)
-        x, _ = golden.data(seed, BATCH, C, H, W, 0)
+        p = params_for(loss, seed, mbstd, su)
+        x, yl = golden.data(seed, BATCH, C, H, W, su.classes)
         xr = torch.from_numpy(x) * 2 - 1
+        y = torch.from_numpy(yl).long() if yl is not None else None
         gnames = [k for k in p if k.startswith("G.")]
         dnames = [k for k in p if k.startswith("D.")]
-        gp_op = 1 if loss == "wgan-gp" else None
-        g_op = 2 if loss == "wgan-gp" else 1
+        d_ops = 1 + (su.cat > 0) + (su.cont > 0)
+        gp_op = d_ops if loss == "wgan-gp" else None
+        g_op = d_ops + (1 if loss == "wgan-gp" else 0)
         if loss == "wgan":
             mk = lambda names: torch.optim.RMSprop([p[k] for k in names], lr=5e-5,
                                                    alpha=0.99, eps=1e-8)
@@ -168,34 +264,51 @@ def main():
             mk = lambda names: torch.optim.Adam([p[k] for k in names], lr=2e-4,
                                                 betas=(0.5, 0.999), eps=1e-8)
 
+        def D(x, heads=None):
+            return discriminator(p, loss, x, mbstd, y, su.cond, heads)
+
         def d_step(run):
-            z = torch.from_numpy(golden.op_noise(seed, 0, run, (BATCH, LATENT)))
-            fake = generator(p, z).detach()
-            r, f = discriminator(p, loss, xr, mbstd), discriminator(p, loss, fake, mbstd)
+            z, cat, cont, _ = codes(su, seed, 0, run)
+            fake = generator(p, z, y).detach()
+            hr, hf = {}, {}
+            r, f = D(xr, hr), D(fake, hf)
             ld, _, dx, dgz = losses(loss, r, f, smooth)
             terms = {"loss_d": ld, "d_x": dx, "d_gz": dgz}
             if gp_op is not None:
                 e = torch.from_numpy(golden.op_uniform(seed, gp_op, run, (BATCH, 1, 1, 1)))
                 xh = (e * xr + (1 - e) * fake).requires_grad_(True)
-                grad, = torch.autograd.grad(discriminator(p, loss, xh).sum(), xh,
-                                            create_graph=True)
+                grad, = torch.autograd.grad(D(xh).sum(), xh, create_graph=True)
                 gp = 10 * ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
                 ld = ld + gp
                 terms["loss_d"], terms["gp"] = ld, gp
-            return ld, terms
+            total = ld
+            if su.cond == "acgan":
+                ce = F.cross_entropy(hr["cls"], y) + F.cross_entropy(hf["cls"], y)
+                terms["cls_d"], total = ce, total + ce
+            if su.cat + su.cont:
+                li = info_loss(su, hf["q"], cat, cont)
+                terms["info_d"], total = li, total + su.lam * li
+            return total, terms
 
         def g_step(run):
-            z = torch.from_numpy(golden.op_noise(seed, g_op, run, (BATCH, LATENT)))
-            lg = losses(loss, xr[:1], discriminator(p, loss, generator(p, z), mbstd))[1]
+            z, cat, cont, _ = codes(su, seed, g_op, run)
+            hf = {}
+            lg = losses(loss, xr[:1], D(generator(p, z, y), hf))[1]
+            terms, total = {"loss_g": lg}, lg
             if beta:
                 o = beta * ortho(p)
-                return lg + o, {"loss_g": lg, "ortho": o}
-            return lg, {"loss_g": lg}
+                terms["ortho"], total = o, total + o
+            if su.cond == "acgan":
+                ce = F.cross_entropy(hf["cls"], y)
+                terms["cls_g"], total = ce, total + ce
+            if su.cat + su.cont:
+                li = info_loss(su, hf["q"], cat, cont)
+                terms["info_g"], total = li, total + su.lam * li
+            return total, terms
 
         def r1_step(run):
             xg = xr.clone().requires_grad_(True)
-            grad, = torch.autograd.grad(discriminator(p, loss, xg, mbstd).sum(), xg,
-                                        create_graph=True)
+            grad, = torch.autograd.grad(D(xg).sum(), xg, create_graph=True)
             r1 = 0.5 * gamma * every / BATCH * (grad ** 2).sum()
             return r1, {"r1": r1}
 
@@ -212,7 +325,7 @@ def main():
         if gamma:   # its own optimizer state, as dg keeps for a second phase of D
             phases.append(("r1", dnames, mk(dnames), r1_step, None))
         golden.write_phases(name, "gan", sets, seed, (C, H, W), x, p, phases,
-                            (BATCH, LATENT))
+                            (BATCH, LATENT), su.classes, yl)
 
 
 if __name__ == "__main__":

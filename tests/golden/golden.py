@@ -200,7 +200,8 @@ def write(name, family, sets, seed, shape, classes, x, y, params, step, noise_sh
     print("%s: loss %.6f, then %s" % (path, first, " ".join("%.4f" % l for l in later)))
 
 
-def write_phases(name, family, sets, seed, shape, x, params, phases, noise_shape=None):
+def write_phases(name, family, sets, seed, shape, x, params, phases, noise_shape=None,
+                 classes=0, y=None):
     """The same for a family of several phases (a GAN), each run once per
     iteration in order on the same batch, graph run r being the r-th phase
     run overall.  phases: a list of (phase name, its parameter names,
@@ -208,7 +209,8 @@ def write_phases(name, family, sets, seed, shape, x, params, phases, noise_shape
     called after the optimizer step, or None).  Records per phase p:
     kind=loss name=p, its terms, kind=grad name=p/<param> for the phase's
     own parameters at the first iteration, and kind=losses name=p, the
-    phase's losses over the next STEPS iterations."""
+    phase's losses over the next STEPS iterations.  A conditional model
+    gives its class count and the batch's labels y."""
     init = {k: v.detach().numpy().copy() for k, v in params.items()}
     first, terms, grads, later = {}, {}, {}, {p[0]: [] for p in phases}
     run = 0
@@ -233,11 +235,13 @@ def write_phases(name, family, sets, seed, shape, x, params, phases, noise_shape
             run += 1
     c, h, w = shape
     config = {"kind": "config", "family": family, "sets": " ".join(sets), "seed": seed,
-              "batch": x.shape[0], "shape": "%dx%dx%d" % (c, h, w), "classes": 0,
+              "batch": x.shape[0], "shape": "%dx%dx%d" % (c, h, w), "classes": classes,
               "steps": STEPS, "phases": " ".join(p[0] for p in phases),
               "torch": torch.__version__, "script": "tests/golden/%s.py" % family}
     out = [record(np.zeros((), np.float32), config),
            record(x, {"kind": "input", "name": "x"})]
+    if y is not None:
+        out.append(record(y, {"kind": "input", "name": "y"}))
     for k, v in init.items():
         out.append(record(v, {"kind": "param", "name": k}))
     if noise_shape is not None:

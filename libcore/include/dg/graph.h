@@ -480,6 +480,24 @@ void dg_optim_resolve(struct dg_optim *o);
  * the update's step count is the variable "update<id>.t" (i64 scalar). */
 int dg_optimize(struct dg_graph *g, dg_tensor loss, unsigned group_mask,
 		const struct dg_optim *opt);
+/* Data-parallel training (dg-train under mpirun): the gradients and the
+ * update split, so that gradients computed by several processes can be
+ * combined before the update.  params[i] is the i-th parameter of
+ * mask's groups (in variable order), grads[i] its gradient of loss (an
+ * ordinary tensor, to compute as an output of one executable) and
+ * inputs[i] the input, called names[i] = "grad<id>:<param name>", that the update
+ * reads in its place (fed before running an executable compiled with
+ * the update alone).  Free with dg_fed_grads_free. */
+struct dg_fed_grads {
+	size_t n;
+	dg_tensor *params, *grads, *inputs;
+	char **names;              /* the inputs' names */
+};
+/* dg_optimize with the update reading fed->inputs; returns the update id,
+ * or 0 after an error (graph status set, fed emptied). */
+int dg_optimize_fed(struct dg_graph *g, dg_tensor loss, unsigned group_mask,
+		    const struct dg_optim *opt, struct dg_fed_grads *fed);
+void dg_fed_grads_free(struct dg_fed_grads *fed);
 /* Makes the average that update keeps (its optimizer's ema_decay > 0)
  * warm up, as TensorFlow's ExponentialMovingAverage with num_updates does:
  * its t-th step (1-based) uses the decay min(ema_decay, (1 + t)/(10 + t)),

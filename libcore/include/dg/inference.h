@@ -89,4 +89,37 @@ int dg_inference_loglik(struct dg_inference *inf, uint64_t n, const float *x,
 			const int32_t *y, unsigned k, struct dg_array **out,
 			const char *const **names, unsigned *nterms);
 
+/* ---- projection (GAN inversion) ----------------------------------------- */
+
+struct dg_project_options {
+	uint64_t steps;          /* Adam steps (> 0) */
+	float lr;                /* Adam's learning rate (0: 0.05) */
+	/* A classifier (DG_CAP_CLASSIFY) whose features also compare the
+	 * images, or NULL: pixels only.  Its images must have the model's
+	 * shape.  feature_weight scales that term (0: 1). */
+	struct dg_inference *features;
+	float feature_weight;
+};
+
+/* Finds for each image of x (n×C×H×W in [0,1]) a code z whose decoding
+ * reproduces it: minimizes, from a start code, by Adam (β 0.9/0.999) on
+ * the code alone, the image's mean squared pixel error plus, with
+ * features, feature_weight times the mean squared difference of the
+ * classifier's features of the decoding and of the image.  All on the
+ * model's device: the code is a graph variable, its gradient the
+ * graph's (dg_grad) through the family's decode() with the weights in
+ * use (averages by default), and the Adam update runs in the same step.
+ * Start: the family's encoder's code when it encodes (the projection
+ * refines it), else a draw from its prior at temperature 1 (keyed by the
+ * options' seed), else zeros.  *z: n×latent_dim codes; *err (if not
+ * NULL): n values, each image's pixel error after the last step.
+ * DG_EUSAGE for a family that does not decode latent codes, steps 0, or
+ * features that are not a classifier's or not of the model's images.
+ * The step graph is compiled on the first call and kept for later ones
+ * with the same options; features, whose graph it also uses, must stay
+ * open until inf is freed. */
+int dg_inference_project(struct dg_inference *inf, uint64_t n, const float *x,
+			 const int32_t *y, const struct dg_project_options *opt,
+			 struct dg_array **z, struct dg_array **err);
+
 #endif

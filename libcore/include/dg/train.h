@@ -48,6 +48,14 @@ struct dg_train_config {
 	 * again; their positions come from the checkpoint). */
 	const struct dg_train_input *inputs;
 	size_t ninputs;
+	/* Data-parallel training, when dg_dist_init joined an MPI job: the
+	 * global batch is cut into shards (examples batch/shards each, at
+	 * most as many ranks as shards), each rank computing the gradients
+	 * of a contiguous run of them; 0 takes 8 (on resume, the
+	 * checkpoint's).  dist_fast: one shard per rank, summed by
+	 * MPI_Allreduce (faster, not reproducible across rank counts). */
+	unsigned shards;
+	int dist_fast;
 };
 
 /* A watched term (dg_model_term_warn) that stayed below its threshold
@@ -168,5 +176,24 @@ uint64_t dg_trainer_step(const struct dg_trainer *t);
 uint64_t dg_trainer_batches(const struct dg_trainer *t);
 /* The resolved device id ("cpu", "vulkan:0"). */
 const char *dg_trainer_device(const struct dg_trainer *t);
+
+/* ---- data-parallel training over MPI (dg-train(1), "ON A CLUSTER") ---- */
+
+/* Joins the MPI job that a launcher (mpirun) started this process in,
+ * setting *rank and *size; outside one (or in a build without MPI), 0
+ * and 1 and nothing else happens.  A trainer made afterwards trains its
+ * share of every batch and combines gradients with the other ranks.
+ * DG_EUSAGE when a build without MPI is one of several ranks. */
+int dg_dist_init(int *rank, int *size);
+/* Leaves the job (after the last collective; every rank calls it). */
+void dg_dist_finish(void);
+/* After a failure on this rank: stops every process of the job with
+ * status, so that none waits forever for this one.  Does nothing
+ * outside a job of several ranks. */
+void dg_dist_abort(int status);
+/* Seconds this rank spent computing its shards' gradients, and
+ * combining them with the other ranks' (waiting included), since the
+ * trainer was made; both 0 outside a job. */
+void dg_trainer_dist_times(const struct dg_trainer *t, double *compute, double *reduce);
 
 #endif
