@@ -48,16 +48,15 @@ SAN_ENV  :=
 endif
 
 PKGS      := libarchive libpng zlib
-# Data-parallel training over MPI (libcore/run/dist_mpi.c): MPI=1 asks for
-# it, MPI=0 leaves it out; by default it is built when pkg-config finds
-# Open MPI (ompi-c).  Without it libcore/run/dist_none.c stands in, and
-# dg-train refuses to run as one of several ranks.
+# Data-parallel training over MPI: run/dist_mpi.c is the module
+# $(BUILD)/lib/dg/mpi.so, which libdg opens only under mpirun, so libdg
+# and the tools never link Open MPI.  MPI=1 asks for it, MPI=0 leaves it
+# out; by default it is built when pkg-config finds Open MPI (ompi-c).
+# Without it dg-train refuses to run as one of several ranks.
 MPI ?= $(shell pkg-config --exists ompi-c && echo 1 || echo 0)
-ifeq ($(MPI),1)
-PKGS      += ompi-c
-DIST_SKIP := libcore/run/dist_none.c
-else
 DIST_SKIP := libcore/run/dist_mpi.c
+ifeq ($(MPI),1)
+MPI_MODULE := $(BUILD)/lib/dg/mpi.so
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) vulkan)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
@@ -127,7 +126,7 @@ MAN_PAGES := $(sort $(wildcard man/*.[1-8]))
 .PHONY: all check valgrind bench fuzz install uninstall deps lint-man extractor clean tests
 .DELETE_ON_ERROR:
 
-all: $(LIB) $(TOOLS) $(PLUGINS) $(BUILD)/dg.pc
+all: $(LIB) $(TOOLS) $(PLUGINS) $(MPI_MODULE) $(BUILD)/dg.pc
 
 # ---- libdg -------------------------------------------------------------
 
@@ -180,6 +179,11 @@ $(BUILD)/bin/%: tools/%.c $(LIB) $(HEADERS)
 $(BUILD)/lib/dg/dg-%.so: $(LIB) $(HEADERS) $$(wildcard plugins/%.c plugins/%/*.c)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -shared -o $@ $(filter %.c,$^) -L$(BUILD)/lib -ldg -Wl,-rpath,'$$ORIGIN/..'
+
+$(BUILD)/lib/dg/mpi.so: libcore/run/dist_mpi.c $(LIB) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags ompi-c) -shared -o $@ $< \
+	  -L$(BUILD)/lib -ldg -Wl,-rpath,'$$ORIGIN/..' $(shell pkg-config --libs ompi-c)
 
 # ---- tests -------------------------------------------------------------
 
@@ -266,6 +270,7 @@ install: all
 	install -m 755 $(LIB) $(DESTDIR)$(LIBDIR)/libdg.so.0
 	ln -sf libdg.so.0 $(DESTDIR)$(LIBDIR)/libdg.so
 	$(if $(PLUGINS),install -m 755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/)
+	$(if $(MPI_MODULE),install -m 755 $(MPI_MODULE) $(DESTDIR)$(PLUGINDIR)/)
 	install -m 644 libcore/include/dg.h $(DESTDIR)$(INCDIR)/
 	install -m 644 libcore/include/dg/*.h $(DESTDIR)$(INCDIR)/dg/
 	install -m 644 $(BUILD)/dg.pc $(DESTDIR)$(LIBDIR)/pkgconfig/

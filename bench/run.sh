@@ -37,7 +37,7 @@ if "$PYTHON" -c 'import torch' 2>/dev/null; then
 	LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 	OPENBLAS_NUM_THREADS=$DG_THREADS
 	export LD_LIBRARY_PATH OPENBLAS_NUM_THREADS
-	for s in torch_gemm torch_conv torch_vae torch_dcgan torch_wgangp; do
+	for s in torch_gemm torch_conv torch_vae torch_dcgan torch_wgangp torch_pixelcnn; do
 		echo "## $s.py"
 		PYTHONPATH=$here "$PYTHON" "$here/$s.py" | tee -a "$out" || status=1
 	done
@@ -64,6 +64,8 @@ echo "## whole epochs: dg-train -p vae (bench/train_epoch.sh)"
 sh "$here/train_epoch.sh" | tee -a "$out"
 echo "## whole epochs: dg-train -p gan (bench/train_gan.sh)"
 sh "$here/train_gan.sh" | tee -a "$out"
+echo "## whole epochs and sampling: dg-train -p pixelcnn, dg-sample (bench/train_pixelcnn.sh)"
+sh "$here/train_pixelcnn.sh" | tee -a "$out"
 
 # Ratios from this run: dg's figure over PyTorch's (> 1: dg is faster).
 # The engine's MLP VAE benchmark (bench/b_vae.c) prints dg.vae.train in
@@ -95,5 +97,8 @@ awk '
 		ratio("dg/torch dcgan.epoch", "dg.dcgan.epoch", "torch.dcgan.train", 1)
 		ratio("dg/torch wgangp.gsteps", "dg.wgangp.epoch", "torch.wgangp.train", 1)
 		ratio("dg/torch sample process", "dg.sample.process", "torch.sample.process", 0)
+		ratio("dg/torch pixelcnn.epoch", "dg.pixelcnn.epoch", "torch.pixelcnn.train", 1)
+		ratio("dg/torch pixelcnn.sample", "dg.pixelcnn.sample", "torch.pixelcnn.sample", 1)
+		ratio("dg window/full pixelcnn.sample", "dg.pixelcnn.sample", "dg.pixelcnn.sample_full", 1)
 	}' "$out"
 exit $status

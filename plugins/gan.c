@@ -485,6 +485,7 @@ static int configure_cond(struct dg_model *m, struct gan *p)
 	if (p->info_cat == 1)
 		return dg_graph_fail(m->g, DG_EUSAGE, "info_cat=1: a categorical code needs at "
 				     "least 2 values (0: none)");
+	m->labels_unused = !p->cond;
 	if (!p->cond)
 		return DG_OK;
 	if (!m->classes)

@@ -240,6 +240,7 @@ static int configure(struct dg_model *m, struct vae *v)
 				     dg_model_str(m, "noise"));
 	v->noise = (enum dg_nn_noise)noise;
 	v->level = (float)dg_model_float(m, "noise_level");
+	m->labels_unused = !dg_model_bool(m, "conditional");
 	if (dg_model_bool(m, "conditional")) {
 		if (!m->classes)
 			return dg_graph_fail(m->g, DG_EUSAGE,

@@ -78,6 +78,10 @@ dg-sample -m "$tmp/a.dgm" -n 4 --batch x > "$tmp/o" 2> /dev/null
 is $? 64 "--batch x: 64"
 dg-sample -m "$tmp/a.dgm" -n 4 --class 99 > "$tmp/o" 2> /dev/null
 is $? 64 "--class beyond the model's classes: 64"
+dg-sample -m "$tmp/a.dgm" -n 4 --class 3 > "$tmp/o" 2> "$tmp/err"
+is $? 64 "--class for a vae trained on labelled data without conditional=1: 64"
+grep -q "not conditional" "$tmp/err"
+t $? "... saying the model is not conditional"
 dg-decode --raw < "$tmp/s1" > "$tmp/o" 2> /dev/null
 is $? 64 "--raw without -m: 64"
 dg-decode < "$tmp/s1" > "$tmp/o" 2> /dev/null

@@ -110,6 +110,7 @@ static const struct metric metrics[] = {
 	{"nll", "nll", "cross-entropy, -log p(label|x)", "nats", 1},
 	{"entropy", "entropy", "entropy of p(class|x)", "nats", 1},
 	{"jac", "jac", "the encoder's Jacobian, squared Frobenius norm", "squared norm", 1},
+	{"bpd", "bpd", "-log2 p(x) per dimension", "bits/dim", 1},
 };
 #define NMETRICS (sizeof metrics / sizeof metrics[0])
 
@@ -133,6 +134,9 @@ static const char *term_label(const struct dg_model_info *mi, const char *term,
 {
 	if (!(mi->family->caps & DG_CAP_LIKELIHOOD) && strcmp(term, "rec") == 0)
 		return "reconstruction error, summed over pixels";
+	/* an autoregressive family's nll is the image's, not a label's */
+	if ((mi->family->caps & DG_CAP_LIKELIHOOD) && strcmp(term, "nll") == 0)
+		return "-log p(x), exact";
 	return known ? known->label : term;
 }
 
@@ -734,7 +738,7 @@ static void report_text(const struct eval *ev, const struct row *rows, unsigned 
 	       ev->binarize ? "binarized pixels" : "[0,1] intensities");
 	for (unsigned i = 0; i < n; i++) {
 		const char *unit = term_unit(ev->mi, rows[i].term, rows[i].m);
-		if (!strcmp(unit, "fraction"))
+		if (!strcmp(unit, "fraction") || !strcmp(unit, "bits/dim"))
 			printf("%-*s %10.4f ± %-7.4f %s  %s", w, rows[i].name, rows[i].r.mean,
 			       rows[i].r.sem, unit, term_label(ev->mi, rows[i].term, rows[i].m));
 		else

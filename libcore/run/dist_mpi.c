@@ -1,7 +1,8 @@
-/* dist_mpi.c — run/dist.h over Open MPI: dg joins the job only when a
- * launcher started it (so a plain run never initializes MPI), and every
- * collective is on MPI_COMM_WORLD, with MPI's own error handling: a rank
- * that dies makes mpirun stop the job. */
+/* run/dist_mpi.c — the module mpi.so: run/dist.h's collectives over Open
+ * MPI, which run/dist.c opens only when a launcher started the process
+ * (so a plain run never loads or initializes MPI).  Every collective is on
+ * MPI_COMM_WORLD, with MPI's own error handling: a rank that dies makes
+ * mpirun stop the job. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ static int mpi_fail(int rc, const char *what)
 	return dg_error(DG_EINTERNAL, "MPI: %s on rank %d: %.*s", what, my_rank, len, msg);
 }
 
-int dg_dist_init(int *rank, int *size)
+static int mpi_init(int *rank, int *size)
 {
 	*rank = 0;
 	*size = 1;
@@ -46,35 +47,20 @@ out:
 	return DG_OK;
 }
 
-void dg_dist_finish(void)
+static void mpi_finish(void)
 {
 	if (joined)
 		MPI_Finalize();
 	joined = 0;
 }
 
-void dg_dist_abort(int status)
+static void mpi_abort(int status)
 {
 	if (joined && nranks > 1)
 		MPI_Abort(MPI_COMM_WORLD, status ? status : 1);
 }
 
-int dg__dist_active(void)
-{
-	return joined;
-}
-
-int dg__dist_rank(void)
-{
-	return my_rank;
-}
-
-int dg__dist_size(void)
-{
-	return nranks;
-}
-
-int dg__dist_allgatherv(const float *send, float *recv, const uint64_t *counts)
+static int mpi_allgatherv(const float *send, float *recv, const uint64_t *counts)
 {
 	int *cnt = malloc(2 * (size_t)nranks * sizeof *cnt), rc;
 	uint64_t total = 0;
@@ -97,7 +83,7 @@ int dg__dist_allgatherv(const float *send, float *recv, const uint64_t *counts)
 	return rc == MPI_SUCCESS ? DG_OK : mpi_fail(rc, "MPI_Allgatherv");
 }
 
-int dg__dist_allreduce_sum(float *buf, uint64_t n)
+static int mpi_allreduce_sum(float *buf, uint64_t n)
 {
 	for (uint64_t at = 0; at < n; at += CHUNK) {
 		int k = (int)(n - at < CHUNK ? n - at : CHUNK);
@@ -108,7 +94,7 @@ int dg__dist_allreduce_sum(float *buf, uint64_t n)
 	return DG_OK;
 }
 
-int dg__dist_bcast(float *buf, uint64_t n, int root)
+static int mpi_bcast(float *buf, uint64_t n, int root)
 {
 	for (uint64_t at = 0; at < n; at += CHUNK) {
 		int k = (int)(n - at < CHUNK ? n - at : CHUNK);
@@ -119,11 +105,28 @@ int dg__dist_bcast(float *buf, uint64_t n, int root)
 	return DG_OK;
 }
 
-int dg__dist_any(int flag)
+static int mpi_any(int flag)
 {
 	int in = flag != 0, out = in;
 	if (joined && nranks > 1 &&
 	    MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD) != MPI_SUCCESS)
 		return 1;  /* a job that cannot agree stops */
 	return out;
+}
+
+static const struct dg_dist_ops table = {
+	.init = mpi_init,
+	.finish = mpi_finish,
+	.abort = mpi_abort,
+	.allgatherv = mpi_allgatherv,
+	.allreduce_sum = mpi_allreduce_sum,
+	.bcast = mpi_bcast,
+	.any = mpi_any,
+};
+
+/* The module's one entry (run/dist.h: DG_DIST_ENTRY). */
+__attribute__((visibility("default"))) const struct dg_dist_ops *dg_dist_module(void);
+const struct dg_dist_ops *dg_dist_module(void)
+{
+	return &table;
 }

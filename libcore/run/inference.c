@@ -33,7 +33,16 @@ struct dg_inference {
 	struct cached runners[MAX_RUNNERS];
 	size_t nrunners, oldest;
 	struct dg__project *project;   /* run/project.c's step graph, or NULL */
+
+	dg_steps_progress progress;
+	void *progress_ctx;
 };
+
+void dg_inference_on_steps(struct dg_inference *inf, dg_steps_progress fn, void *ctx)
+{
+	inf->progress = fn;
+	inf->progress_ctx = ctx;
+}
 
 /* The weights: each parameter and buffer from its params/ member, or a
  * parameter from its ema/ average unless raw weights are asked for. */
@@ -102,7 +111,8 @@ int dg_inference_open(const struct dg_checkpoint *ck, const struct dg_inference_
 		.family = inf->f, .hparams = inf->hp, .channels = spec.spec.channels, .height = spec.spec.height,
 		.width = spec.spec.width, .classes = spec.spec.classes,
 		.latent_dim = inf->m.latent_dim, .prior = inf->m.prior,
-		.conditional = spec.spec.classes > 0 && (inf->f->caps & DG_CAP_CONDITIONAL),
+		.conditional = spec.spec.classes > 0 && (inf->f->caps & DG_CAP_CONDITIONAL) &&
+			       !inf->m.labels_unused,
 		.ema = inf->info.ema, .device = inf->device, .batch = batch,
 	};
 	*out = inf;
@@ -190,6 +200,8 @@ static int request(struct dg_inference *inf, enum dg_protocol p, struct dg_proto
 		return st;
 	if (used)
 		*used = r;
+	if (p == DG_PROTO_STEPS)
+		dg__runner_on_steps(r, inf->progress, inf->progress_ctx);
 	return dg__runner_run(r, n, x, a.with_y ? y : NULL, keep, out);
 }
 
@@ -237,6 +249,7 @@ int dg_inference_complete(struct dg_inference *inf, uint64_t n, const float *x,
 	if ((st = check_labels(inf, n, y)) || (st = runner(inf, DG_PROTO_STEPS, a, &r)))
 		return st;
 	dg__runner_steps(r, &per_row);
+	dg__runner_on_steps(r, inf->progress, inf->progress_ctx);
 	return dg__runner_run(r, n, x, a.with_y ? y : NULL, (uint64_t)keep_rows * per_row, out);
 }
 

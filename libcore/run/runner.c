@@ -22,9 +22,12 @@ struct dg_runner {
 	uint64_t dims[DG_MAX_TERMS][DG_MAX_RANK];
 	uint64_t per[DG_MAX_TERMS];
 	uint64_t steps, per_row;       /* STEPS */
+	int replay;                    /* STEPS: completions run the kept steps */
 	float *xbuf, *obuf;            /* a padded chunk in, a whole batch out */
 	int32_t *ybuf;
 	struct dg_array *canvas_init;  /* STEPS: the canvas before the first step */
+	dg_steps_progress progress;    /* STEPS: reports after each image row */
+	void *progress_ctx;
 };
 
 static const char *proto_name(enum dg_protocol p)
@@ -143,7 +146,7 @@ static int append(struct dg_runner *r, struct dg_model *m, const struct dg_famil
 		}
 		break;
 	case DG_PROTO_STEPS: {
-		struct dg_step_sampler ss = {DG_NONE, 0, 0};
+		struct dg_step_sampler ss = {DG_NONE, 0, 0, 0};
 		const uint64_t cd[4] = {b, m->channels, m->height, m->width};
 		dg_tensor canvas = dg_variable(g, r->canvas, 4, cd);
 		dg_tensor pos = dg_input(g, r->posname, DG_I32, 0, cd);
@@ -158,6 +161,7 @@ static int append(struct dg_runner *r, struct dg_model *m, const struct dg_famil
 			st = dg_assign(g, canvas, ss.next, ss.next);
 		r->steps = ss.steps;
 		r->per_row = ss.steps_per_row;
+		r->replay = ss.replay;
 		r->outs[r->nout++] = ss.next;
 		if (!st && !(r->canvas_init = dg_array_new(DG_F32, 4, cd)))
 			return DG_ENOMEM;
@@ -287,10 +291,17 @@ static int feed(struct dg_runner *r, const char *name, int dtype, const void *sr
 	return dg_exec_feed(r->e, name, dtype, src, r->batch * per);
 }
 
-/* The data-space sampler on one chunk: the canvas from x (first keep
- * steps kept) or zeros, then the remaining steps in order. */
+void dg__runner_on_steps(struct dg_runner *r, dg_steps_progress fn, void *ctx)
+{
+	r->progress = fn;
+	r->progress_ctx = ctx;
+}
+
+/* The data-space sampler on one chunk (rows row .. row+k-1): the
+ * canvas from x (first keep steps kept) or zeros, then the remaining
+ * steps in order, reported after each image row. */
 static int run_steps(struct dg_runner *r, uint64_t k, const float *x, uint64_t keep,
-		     float *dst)
+		     float *dst, uint64_t row)
 {
 	struct dg_array *c = r->canvas_init, *res = NULL;
 	uint64_t per = r->per[0];
@@ -301,10 +312,20 @@ static int run_steps(struct dg_runner *r, uint64_t k, const float *x, uint64_t k
 		memcpy(c->data, x, k * per * sizeof(float));
 	if ((st = dg_var_set(r->g, r->canvas, c)))
 		return st;
-	for (uint64_t s = x ? keep : 0; s < r->steps; s++) {
+	for (uint64_t s = x && !r->replay ? keep : 0; s < r->steps; s++) {
 		int32_t pos = (int32_t)s;
 		if ((st = dg_exec_feed(r->e, r->posname, DG_I32, &pos, 1)) ||
 		    (st = dg_exec_run(r->e)))
+			return st;
+		/* a replayed kept step: its state stays, its draw does not */
+		if (x && s < keep) {
+			if ((st = dg_var_set(r->g, r->canvas, c)))
+				return st;
+			continue;
+		}
+		if (r->progress && ((s + 1) % r->per_row == 0 || s + 1 == r->steps) &&
+		    (st = r->progress(r->progress_ctx, s + 1 - (x ? keep : 0),
+				      r->steps - (x ? keep : 0), row, k)))
 			return st;
 	}
 	if ((st = dg_var_get(r->g, r->canvas, &res)))
@@ -339,7 +360,7 @@ int dg__runner_run(struct dg_runner *r, uint64_t n, const float *x, const int32_
 			break;
 		if (r->p == DG_PROTO_STEPS) {
 			st = run_steps(r, k, x ? x + done * r->per[0] : NULL, keep,
-				       (float *)out[0]->data + done * r->per[0]);
+				       (float *)out[0]->data + done * r->per[0], done);
 			continue;
 		}
 		if (r->xper && (st = feed(r, r->xname, DG_F32, x + done * r->xper, k, r->xper,

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include "dg/array.h"
 #include "dg/plugin.h"
+#include "dg/inference.h"
 
 enum dg_protocol {
 	DG_PROTO_ENCODE,      /* x [, y] -> mean [, sample] */
@@ -59,6 +60,9 @@ const char *const *dg__runner_names(const struct dg_runner *r);
  * run counter is left where the runs put it. */
 int dg__runner_run(struct dg_runner *r, uint64_t n, const float *x, const int32_t *y,
 		   uint64_t keep, struct dg_array **out);
+/* STEPS: the progress report of the next runs (dg/inference.h's
+ * dg_inference_on_steps), NULL for none. */
+void dg__runner_on_steps(struct dg_runner *r, dg_steps_progress fn, void *ctx);
 /* STEPS: steps per image and per image row (after dg__runner_new). */
 uint64_t dg__runner_steps(const struct dg_runner *r, uint64_t *per_row);
 

@@ -74,6 +74,16 @@ int dg_inference_sample(struct dg_inference *inf, uint64_t n, float t, const int
  * the rest of each image is drawn at temperature t. */
 int dg_inference_complete(struct dg_inference *inf, uint64_t n, const float *x,
 			  unsigned keep_rows, float t, const int32_t *y, struct dg_array **out);
+/* Step-by-step sampling and completion report their progress to fn, if
+ * set, after each image row of each chunk of rows: done and total are the
+ * steps of the chunk (total: steps per image, done counting from the
+ * first step drawn), row and rows the chunk's first row in the request
+ * and its count of rows.  A nonzero return stops the request, which then returns
+ * that status with whatever message fn set (dg_error), and no images;
+ * so a tool may stop at a signal between steps.  NULL: no reports. */
+typedef int (*dg_steps_progress)(void *ctx, uint64_t done, uint64_t total, uint64_t row,
+				 uint64_t rows);
+void dg_inference_on_steps(struct dg_inference *inf, dg_steps_progress fn, void *ctx);
 /* x: n×C×H×W -> *out: the images the model makes of them (n×C'×H'×W'). */
 int dg_inference_translate(struct dg_inference *inf, uint64_t n, const float *x,
 			   const int32_t *y, struct dg_array **out);

@@ -175,6 +175,12 @@ struct dg_model {
 					  handles of its parameters), freed by
 					  its release() */
 	struct dg_model_core *core;    /* libcore's; plugins do not touch it */
+	int labels_unused;             /* out: 1 when this model does not use
+					  y although its family is
+					  DG_CAP_CONDITIONAL and the data
+					  labelled (gan cond=none, vae
+					  conditional=0): the tools then do
+					  not feed labels nor take --class */
 };
 
 /* Declares a training phase: minimize loss (a scalar) over the
@@ -209,6 +215,12 @@ struct dg_step_sampler {
 	uint64_t steps;            /* steps to draw a whole image (H×W, or
 				      H×W×C when channels are drawn apart) */
 	uint64_t steps_per_row;    /* steps per image row (--keep-rows) */
+	/* Appended after ABI 2's first version (libcore zeroes it).  Nonzero:
+	 * the step keeps state of its own that earlier steps leave (caches of
+	 * activations, in dg_variable()s it assigns), so a completion runs
+	 * the kept steps too, from the first, and libcore puts the kept
+	 * values back on the canvas after each of them. */
+	int replay;
 };
 
 /* ---- the family description ---------------------------------------------------- */

@@ -1,0 +1,148 @@
+# bench/torch_pixelcnn.py - PyTorch peer of dg's pixelcnn family: the very
+# model of tests/golden/pixelcnn.py (which the golden test holds dg's to),
+# trained and sampled the way dg-train and dg-sample do it.
+#
+#   torch_pixelcnn.py bench [SETS...]
+#       training images/s (Adam steps on one batch of 64, median) and the
+#       straightforward sampling loop's images/s: 64 images of 28x28, one
+#       full forward pass per pixel, Bernoulli draws (make bench).
+#   torch_pixelcnn.py train EPOCHS [SETS...]
+#       trains on Fashion-MNIST statically binarized at 0.5 (x > 0.5),
+#       batch 64, Adam lr 1e-3, data shuffled each epoch, the last partial
+#       batch dropped (as dg-train), weights with PyTorch's initializers;
+#       prints each epoch's mean training NLL and images/s, then the test
+#       set's NLL in nats per image and bits per dimension.  LIMIT: the
+#       first LIMIT training images only; LIMIT_TEST: the first test images;
+#       SEED: the seed of weights and data order (1).
+#       conditional=1 feeds the labels (class biases).
+#
+# SETS are dg's hyperparameters (arch=gated features=32 layers=5
+# out_hidden=32, binarize is 0.5 here); DG_THREADS threads (default 2).
+import gzip
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from torch_common import THREADS, report, time_calls
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "golden"))
+import pixelcnn as model  # noqa: E402
+
+DATA = "/usr/share/datasets/fashion-mnist"
+BATCH = 64
+
+
+def config(args):
+    cfg = {"arch": "pixelcnn", "features": 32, "layers": 5, "out_hidden": 32,
+           "binarize": 0.5, "channels": 1}
+    for a in args:
+        k, v = a.split("=", 1)
+        cfg[k] = v if k == "arch" else float(v) if k == "binarize" else int(v)
+    return cfg
+
+
+def idx_images(name):
+    with gzip.open(os.path.join(DATA, name)) as f:
+        raw = f.read()
+    n, h, w = (int.from_bytes(raw[i:i + 4], "big") for i in (4, 8, 12))
+    x = np.frombuffer(raw, np.uint8, offset=16).reshape(n, 1, h, w)
+    return torch.from_numpy(x.astype(np.float32) / 255)
+
+
+def idx_labels(name):
+    with gzip.open(os.path.join(DATA, name)) as f:
+        raw = f.read()
+    return torch.from_numpy(np.frombuffer(raw, np.uint8, offset=8).astype(np.int64))
+
+
+def loss_of(p, cfg, x, y=None):
+    oh = F.one_hot(y, 10).float() if y is not None else None
+    logits = model.network(p, cfg, model.net_input(cfg, x), oh)
+    return model.nll_per_image(cfg, x, logits)
+
+
+def sample(p, cfg, n, h, w, gen):
+    """The straightforward loop: one full forward pass per pixel."""
+    x = torch.zeros(n, 1, h, w)
+    with torch.no_grad():
+        for i in range(h):
+            for j in range(w):
+                logits = model.network(p, cfg, x)[:, 0, i, j]
+                u = torch.rand(n, generator=gen)
+                x[:, 0, i, j] = (u < torch.sigmoid(logits)).float()
+    return x
+
+
+def bench(args):
+    cfg = config(args)
+    p = model.params(cfg, 0, 1)
+    opt = torch.optim.Adam(list(p.values()), lr=1e-3)
+    x = (torch.rand(BATCH, 1, 28, 28) > 0.5).float()
+
+    def step():
+        opt.zero_grad()
+        loss_of(p, cfg, x).mean().backward()
+        opt.step()
+    med, best = time_calls(step, 1.0)
+    name = "torch.%s.train" % cfg["arch"]
+    report(name, BATCH / med, "images/s", "Adam steps, batch %d of 28x28, best %.1f, %d threads"
+           % (BATCH, BATCH / best, THREADS))
+    gen = torch.Generator().manual_seed(1)
+    t0 = time.perf_counter()
+    sample(p, cfg, 64, 28, 28, gen)
+    t = time.perf_counter() - t0
+    report("torch.%s.sample" % cfg["arch"], 64 / t, "images/s",
+           "64 images of 28x28, a full forward pass per pixel, %.1f s" % t)
+
+
+def train(args):
+    epochs, cfg = int(args[0]), config(args[1:])
+    seed = int(os.environ.get("SEED") or 1)
+    cond = cfg.get("conditional", 0)
+    p = model.params(cfg, 10 if cond else 0, seed)  # seeds the data order too
+    opt = torch.optim.Adam(list(p.values()), lr=1e-3)
+    xs, xt = idx_images("train-images-idx3-ubyte.gz"), idx_images("t10k-images-idx3-ubyte.gz")
+    ys, yt = idx_labels("train-labels-idx1-ubyte.gz"), idx_labels("t10k-labels-idx1-ubyte.gz")
+    limit = int(os.environ.get("LIMIT") or 0)
+    if limit:
+        xs, ys = xs[:limit], ys[:limit]
+    limit = int(os.environ.get("LIMIT_TEST") or 0)
+    if limit:
+        xt, yt = xt[:limit], yt[:limit]
+    d = 28 * 28
+    print("# %s, %d training images, %d epochs, batch %d, %d threads" %
+          (" ".join("%s=%s" % kv for kv in cfg.items()), len(xs), epochs, BATCH, THREADS),
+          flush=True)
+    for e in range(epochs):
+        perm = torch.randperm(len(xs))
+        t0, total, steps = time.perf_counter(), 0.0, 0
+        for s in range(len(xs) // BATCH):
+            b = perm[s * BATCH:(s + 1) * BATCH]
+            opt.zero_grad()
+            loss = loss_of(p, cfg, xs[b], ys[b] if cond else None).mean()
+            loss.backward()
+            opt.step()
+            total += loss.item()
+            steps += 1
+        t = time.perf_counter() - t0
+        print("epoch %d/%d: nll %.3f, %.1f images/s, %.1f s" %
+              (e + 1, epochs, total / steps, steps * BATCH / t, t), flush=True)
+    with torch.no_grad():
+        nll = torch.cat([loss_of(p, cfg, xt[i:i + 500], yt[i:i + 500] if cond else None)
+                         for i in range(0, len(xt), 500)])
+    m = nll.mean().item()
+    print("test nll %.3f nats/image (± %.3f), %.4f bits/dim" %
+          (m, nll.std().item() / math.sqrt(len(nll)), m / (d * math.log(2))), flush=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "train":
+        train(sys.argv[2:])
+    else:
+        bench(sys.argv[2:] if len(sys.argv) > 1 and sys.argv[1] == "bench" else [])

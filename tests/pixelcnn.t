@@ -1,0 +1,174 @@
+#!/bin/sh
+# pixelcnn.t — the pixelcnn family (plugins/pixelcnn.c) through the tools,
+# with tiny networks on a little Fashion-MNIST: training reports the NLL in
+# nats and bits/dim; dg-sample draws binary images, the same for the same
+# seed; each step (cached for PixelCNN, windowed for gated) gives the very draws of the whole image's
+# (DG_PIXELCNN_FULL_STEPS=1), for PixelCNN, Gated PixelCNN and 8-bit RGB;
+# completion keeps the top rows and, the model being causal, does not
+# depend on the rows it redraws; dg-eval's exact likelihood; class labels;
+# the refusals; Ctrl-C leaves whole records.
+n=0
+fail=0
+tmp=$(mktemp -d)
+pid=
+trap 'rm -rf "$tmp"; [ -n "$pid" ] && kill "$pid" 2>/dev/null' EXIT
+t() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
+
+if [ -z "$DG_BUILD" ] || [ -z "$DG_SRC" ]; then echo "1..0 # SKIP DG_SRC and DG_BUILD are set by make check"; exit 0; fi
+dg-encode fashion-mnist --limit 128 > "$tmp/small.dgs" || { echo "Bail out! no data"; exit 1; }
+cd "$tmp" || exit 1
+DG_DEVICE=cpu
+export DG_DEVICE
+tiny="--set features=4 --set layers=1 --set out_hidden=4 --set binarize=0.5"
+
+# records.py FILE [rows K]: "N C H W" per record, and checks; with
+# "binary" that every value is 0 or 1; "check" that the file is whole records.
+cat > records.py <<'EOF'
+import array, struct, sys
+b = open(sys.argv[1], "rb").read()
+pos, out, vals = 0, [], []
+while pos < len(b):
+    if b[pos:pos + 4] != b"DGST":
+        sys.exit("no record at byte %d" % pos)
+    rank = b[pos + 7]
+    ml, pl = struct.unpack_from("<QQ", b, pos + 16)
+    dims = struct.unpack_from("<%dQ" % rank, b, pos + 32)
+    off = pos + 128 + ml + (-(128 + ml) % 64)
+    if off + pl > len(b):
+        sys.exit("a truncated record at byte %d" % pos)
+    vals.append(array.array("f", b[off:off + pl]))
+    out.append(" ".join(str(d) for d in dims))
+    pos = off + pl + (-pl % 64)
+mode = sys.argv[2] if len(sys.argv) > 2 else ""
+if mode == "binary" and any(v not in (0.0, 1.0) for r in vals for v in r):
+    sys.exit("values other than 0 and 1")
+if mode == "levels" and any(abs(v * 255 - round(v * 255)) > 1e-4 for r in vals for v in r):
+    sys.exit("values off the 8-bit levels")
+if mode == "rows":  # the top K rows of each image equal those of image i // N of FILE2
+    k, n, ref = int(sys.argv[3]), int(sys.argv[4]), open(sys.argv[5], "rb").read()
+    rml, rpl = struct.unpack_from("<QQ", ref, 16)
+    roff = 128 + rml + (-(128 + rml) % 64)
+    rv = array.array("B" if ref[6] == 4 else "f", ref[roff:roff + rpl])
+    scale = 255.0 if ref[6] == 4 else 1.0
+    d = [int(x) for x in out[0].split()]
+    per, row = d[1] * d[2] * d[3], d[3]
+    for i in range(d[0]):
+        for j in range(k * row):
+            if abs(vals[0][i * per + j] - rv[i // n * per + j] / scale) > 1e-6:
+                sys.exit("image %d differs from its original at %d" % (i, j))
+print("; ".join(out))
+EOF
+
+# ---- training and likelihood ------------------------------------------------------
+dg-train -q -p pixelcnn -d small.dgs -o p.dgm -e 1 -b 32 $tiny --log p.csv &&
+	[ "$(head -1 p.csv)" = "epoch,step,nll,bpd,images_per_s" ] &&
+	awk -F, 'NR == 2 { exit !($3 > 100 && $3 < 1000 && ($4 - $3 / (784 * log(2)))^2 < 1e-6) }' p.csv
+t $? "a binarized PixelCNN trains, nll in nats and bpd = nll / (784 ln 2): $(sed -n 2p p.csv)"
+dg-eval -m p.dgm -d small.dgs -n 64 > ev 2>&1 && grep -q '^nll ' ev && grep -q '^bpd ' ev &&
+	awk '/^nll / { a = $2 } /^bpd / { b = $2 } END { exit !(a > 100 && (b - a / (784 * log(2)))^2 < 1e-5) }' ev
+t $? "dg-eval: the exact NLL per image and bits/dim ($(grep '^nll ' ev | tr -s ' '))"
+dg-eval -m p.dgm -d small.dgs -n 8 --per-image > per 2>&1 && [ "$(grep -c . per)" -ge 8 ]
+t $? "  and per image"
+
+# ---- sampling -----------------------------------------------------------------------
+dg-sample -m p.dgm -n 5 -b 4 -s 3 > s1.dgt && dg-sample -m p.dgm -n 5 -b 4 -s 3 > s2.dgt &&
+	cmp -s s1.dgt s2.dgt && [ "$(python3 records.py s1.dgt binary)" = "4 1 28 28; 1 1 28 28" ]
+t $? "dg-sample -n 5 -b 4: records of 4 and 1 binary 28x28 images, the same for the same seed"
+dg-sample -m p.dgm -n 5 -b 4 -s 4 | cmp -s - s1.dgt
+t $((!$?)) "  another seed, other images"
+DG_PIXELCNN_FULL_STEPS=1 dg-sample -m p.dgm -n 5 -b 4 -s 3 | cmp -s - s1.dgt
+t $? "  caches (PixelCNN) draw what the whole image does"
+dg-sample -m p.dgm -n 2 -s 3 -t 0.5 | cmp -s - s1.dgt
+t $((!$?)) "  --temperature 0.5 draws other images"
+dg-sample -m p.dgm -n 2 -s 3 --progress > /dev/null 2> err && grep -q 'images/s' err
+t $? "  --progress: a display and the rate ($(tr '\r' '\n' < err | tail -1))"
+dg-sample -m p.dgm -n 2 -s 3 -q < /dev/null > /dev/null 2> err && [ ! -s err ]
+t $? "  -q: nothing on stderr"
+
+dg-train -q -p pixelcnn -d small.dgs -o g.dgm -e 1 -b 32 $tiny --set arch=gated --set layers=2 \
+	--set conditional=1 --log g.csv && dg-sample -m g.dgm -n 3 -s 2 --class 7 > g1.dgt &&
+	DG_PIXELCNN_FULL_STEPS=1 dg-sample -m g.dgm -n 3 -s 2 --class 7 | cmp -s - g1.dgt &&
+	dg-info g1.dgt | grep -q 'labels=7,7,7' && [ "$(python3 records.py g1.dgt binary)" = "3 1 28 28" ]
+t $? "Gated PixelCNN with class biases: --class 7 samples, the window's the whole image's"
+dg-sample -m g.dgm -n 3 -s 2 --class 3 | cmp -s - g1.dgt
+t $((!$?)) "  another class, other images"
+
+if command -v convert > /dev/null; then
+	mkdir rgb && for i in 0 1 2 3 4 5 6 7; do convert -size 7x6 -seed $i plasma: rgb/$i.png; done &&
+		dg-encode rgb/*.png > rgb.dgs || { echo "Bail out! cannot make images"; exit 1; }
+	dg-train -q -p pixelcnn -d rgb.dgs -o rgb.dgm -e 1 -b 4 --set features=6 --set out_hidden=3 \
+		--set layers=1 --log rgb.csv && dg-sample -m rgb.dgm -n 2 -s 1 > r1.dgt &&
+		DG_PIXELCNN_FULL_STEPS=1 dg-sample -m rgb.dgm -n 2 -s 1 | cmp -s - r1.dgt &&
+		[ "$(python3 records.py r1.dgt levels)" = "2 3 6 7" ]
+	t $? "8-bit RGB (R, G, B ordered within a pixel): 256 levels per channel, $(sed -n 2p rgb.csv)"
+	dg-train -q -p pixelcnn -d rgb.dgs -o x.dgm -b 4 --set features=8 2> err
+	[ $? = 64 ] && grep -q 'divide by 6' err
+	t $? "  RGB with features=8: 64"
+	convert -size 28x28 xc:gray five.png && convert -size 20x20 xc:gray small.png
+fi
+
+# ---- completion ------------------------------------------------------------------------
+dg-encode fashion-mnist --limit 2 > two.dgs &&
+	dg-sample -m p.dgm --complete two.dgs --keep-rows 14 -n 3 -s 5 > c.dgt &&
+	[ "$(python3 records.py c.dgt rows 14 3 two.dgs)" = "6 1 28 28" ] &&
+	dg-info c.dgt | grep -q 'keep_rows=14'
+t $? "--complete --keep-rows 14 -n 3: three completions of each image keep its top 14 rows"
+dg-sample -m p.dgm --complete two.dgs --keep-rows 28 -n 1 > all.dgt &&
+	python3 records.py all.dgt rows 28 1 two.dgs > /dev/null
+t $? "  --keep-rows 28 keeps the whole image"
+# the same top rows, the bottom ones blacked out: a causal model redraws them alike
+mkdir png && dg-decode -o png/%d.png < two.dgs &&
+	for i in 0 1; do convert png/$i.png -fill black -draw 'rectangle 0,14 27,27' png/b$i.png; done &&
+	dg-encode png/0.png png/1.png > orig.dgs && dg-encode png/b0.png png/b1.png > black.dgs &&
+	dg-sample -m p.dgm --complete orig.dgs --keep-rows 14 -n 2 -s 9 > o.dgt &&
+	dg-sample -m p.dgm --complete black.dgs --keep-rows 14 -n 2 -s 9 | cmp -s - o.dgt &&
+	dg-sample -m g.dgm --complete orig.dgs --keep-rows 10 -n 1 -s 9 --class 1 > o.dgt &&
+	dg-sample -m g.dgm --complete black.dgs --keep-rows 10 -n 1 -s 9 --class 1 | cmp -s - o.dgt
+t $? "  causal: what lies below the kept rows does not change the completions (PixelCNN, gated)"
+
+# ---- refusals ------------------------------------------------------------------------------
+dg-sample -m p.dgm --complete two.dgs --keep-rows 29 -n 1 > out 2> err
+[ $? = 64 ] && grep -q 'keep-rows 29.*28 rows' err && [ ! -s out ]
+t $? "--keep-rows beyond the height: 64 ($(cat err))"
+dg-sample -m p.dgm -n 1 -t 0 > out 2> err
+[ $? = 64 ] && grep -q 'T > 0' err && [ ! -s out ]
+t $? "--temperature 0: 64 ($(cat err))"
+dg-sample -m p.dgm -n 1 -t -1 > out 2> err
+[ $? = 64 ] && [ ! -s out ]
+t $? "--temperature -1: 64"
+dg-sample -m p.dgm -n 1 --keep-rows 3 > out 2> err
+[ $? = 64 ] && grep -q 'with --complete' err
+t $? "--keep-rows without --complete: 64"
+if [ -e small.png ]; then
+	dg-encode small.png > small20.dgs && dg-sample -m p.dgm --complete small20.dgs -n 1 > out 2> err
+	[ $? = 65 ] && grep -q 'another shape' err && [ ! -s out ]
+	t $? "completion images of another shape: 65 ($(cat err))"
+fi
+dg-sample -m p.dgm --complete nosuch.dgs -n 1 > out 2> err
+[ $? = 66 ]
+t $? "a missing completion file: 66"
+dg-sample -m g.dgm -n 1 --class 10 > out 2> err
+[ $? = 64 ] && grep -q 'not below' err
+t $? "--class beyond the classes: 64"
+
+# ---- Ctrl-C -----------------------------------------------------------------------------------
+dg-sample -m p.dgm -n 100000 -b 2 -s 1 > int.dgt 2> err &
+pid=$!
+sleep 3
+kill -INT $pid
+wait $pid
+r=$?
+pid=
+[ $r = 130 ] && grep -q interrupted err && python3 records.py int.dgt binary > recs
+t $? "SIGINT: exit 130, $(grep -c . recs 2>/dev/null) line of whole records ($(head -c 60 recs))"
+
+# ---- vulkan -------------------------------------------------------------------------------------
+if dg-info --devices 2> /dev/null | grep -q vulkan; then
+	dg-sample -m p.dgm -n 2 -s 3 --device vulkan > v.dgt &&
+		DG_PIXELCNN_FULL_STEPS=1 dg-sample -m p.dgm -n 2 -s 3 --device vulkan | cmp -s - v.dgt &&
+		[ "$(python3 records.py v.dgt binary)" = "2 1 28 28" ]
+	t $? "on vulkan: samples, the cached steps draw what the whole image does"
+fi
+
+echo "1..$n"
+exit $fail
