@@ -37,7 +37,7 @@ if "$PYTHON" -c 'import torch' 2>/dev/null; then
 	LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 	OPENBLAS_NUM_THREADS=$DG_THREADS
 	export LD_LIBRARY_PATH OPENBLAS_NUM_THREADS
-	for s in torch_gemm torch_conv torch_vae torch_dcgan torch_pixelcnn; do
+	for s in torch_gemm torch_conv torch_vae torch_dcgan torch_wgangp torch_pixelcnn; do
 		echo "## $s.py"
 		PYTHONPATH=$here "$PYTHON" "$here/$s.py" | tee -a "$out" || status=1
 	done
@@ -109,6 +109,7 @@ awk '
 		ratio("dg/torch dcgan.epoch", "dg.dcgan.epoch", "torch.dcgan.train", 1)
 		ratio("dg/torch rowlstm.epoch", "dg.rowlstm.epoch", "torch.rowlstm.train", 1)
 		ratio("dg/torch convvae.epoch", "dg.convvae.epoch", "torch.convvae.epoch", 1)
+		ratio("dg/torch wgangp.gsteps", "dg.wgangp.epoch", "torch.wgangp.train", 1)
 		ratio("dg/torch sample process", "dg.sample.process", "torch.sample.process", 0)
 		ratio("dg/torch pixelcnn.epoch", "dg.pixelcnn.epoch", "torch.pixelcnn.train", 1)
 		ratio("dg/torch pixelcnn.sample", "dg.pixelcnn.sample", "torch.pixelcnn.sample", 1)

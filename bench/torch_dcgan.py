@@ -55,34 +55,34 @@ def init(m):
             nn.init.zeros_(m.bias)
 
 
-torch.manual_seed(1)
-g, d = G(), D()
-g.apply(init)
-d.apply(init)
-ema = copy.deepcopy(g).requires_grad_(False)
-og = optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
-od = optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
-real = torch.rand(B, 1, 28, 28) * 2 - 1
-ones, zeros = torch.ones(B, 1), torch.zeros(B, 1)
+# (bench/torch_wgangp.py imports G, D and init)
+if __name__ == "__main__":
+    torch.manual_seed(1)
+    g, d = G(), D()
+    g.apply(init)
+    d.apply(init)
+    ema = copy.deepcopy(g).requires_grad_(False)
+    og = optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    od = optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    real = torch.rand(B, 1, 28, 28) * 2 - 1
+    ones, zeros = torch.ones(B, 1), torch.zeros(B, 1)
 
+    def iteration():
+        od.zero_grad()
+        fake = g(torch.randn(B, Z)).detach()
+        ld = (F.binary_cross_entropy_with_logits(d(real), ones)
+              + F.binary_cross_entropy_with_logits(d(fake), zeros))
+        ld.backward()
+        od.step()
+        og.zero_grad()
+        lg = F.binary_cross_entropy_with_logits(d(g(torch.randn(B, Z))), ones)
+        lg.backward()
+        og.step()
+        with torch.no_grad():
+            for pe, p in zip(ema.parameters(), g.parameters()):
+                pe.mul_(0.999).add_(p, alpha=0.001)
 
-def iteration():
-    od.zero_grad()
-    fake = g(torch.randn(B, Z)).detach()
-    ld = (F.binary_cross_entropy_with_logits(d(real), ones)
-          + F.binary_cross_entropy_with_logits(d(fake), zeros))
-    ld.backward()
-    od.step()
-    og.zero_grad()
-    lg = F.binary_cross_entropy_with_logits(d(g(torch.randn(B, Z))), ones)
-    lg.backward()
-    og.step()
-    with torch.no_grad():
-        for pe, p in zip(ema.parameters(), g.parameters()):
-            pe.mul_(0.999).add_(p, alpha=0.001)
-
-
-med, best = time_calls(iteration, 2.0)
-report("torch.dcgan.train", B / med, "images/s",
-       "DCGAN 28x28 (dg's gan defaults), ns loss, batch 64, %d threads; %.2f ms per D+G "
-       "iteration; best %.0f images/s" % (THREADS, med * 1e3, B / best))
+    med, best = time_calls(iteration, 2.0)
+    report("torch.dcgan.train", B / med, "images/s",
+           "DCGAN 28x28 (dg's gan defaults), ns loss, batch 64, %d threads; %.2f ms per D+G "
+           "iteration; best %.0f images/s" % (THREADS, med * 1e3, B / best))

@@ -5,7 +5,18 @@
 # samples from fixed codes after every epoch in gan/snap-<loss>/, and the
 # last epoch's grid gan/<loss>.png from G's average, with gan/<loss>-t07.png
 # the same codes truncated at 0.7.  Each loss trains with its own paper's
-# optimizer.  Usage: examples/gan-losses.sh [EPOCHS] [LOSS...]
+# optimizer (dg-gan(7), Losses):
+#   ns       non-saturating, -log D(G(z)) for G; Adam 2e-4, beta1 0.5
+#   minimax  the 2014 paper's log(1 - D(G(z))), which saturates; same Adam
+#   lsgan    least squares, targets 0 and 1; same Adam
+#   wgan     Wasserstein, critic clipped to +-0.01, 5 critic steps; RMSProp 5e-5
+#   wgan-gp  Wasserstein with a gradient penalty (lambda 10), layer-normed
+#            critic, 5 critic steps; Adam 1e-4, betas (0, 0.9)
+#   hinge    hinge loss for D, -D(G(z)) for G; Adam 2e-4, beta1 0.5
+# One loss alone: examples/gan-losses.sh 5 wgan-gp.  dg-train warns on
+# stderr if D wins or the samples collapse (dg-gan(7), Warnings); the
+# log's diversity column is G's spread over the data's.
+# Usage: examples/gan-losses.sh [EPOCHS] [LOSS...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 if ! command -v dg-train > /dev/null && [ -x "$root/build/bin/dg-train" ]; then
@@ -14,6 +25,12 @@ fi
 epochs=${1:-5}
 shift || true
 losses=${*:-ns minimax lsgan wgan wgan-gp hinge}
+for loss in $losses; do
+	case $loss in
+	ns | minimax | lsgan | wgan | wgan-gp | hinge) ;;
+	*) echo "gan-losses.sh: $loss: not a loss (ns minimax lsgan wgan wgan-gp hinge)" >&2; exit 64 ;;
+	esac
+done
 mkdir -p gan
 for loss in $losses; do
 	dg-train -p gan -d fashion-mnist --set loss="$loss" --epochs "$epochs" --seed 1 \

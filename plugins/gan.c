@@ -61,6 +61,7 @@
  *
  * Parameter names (checkpoint members): G.* then D.*, in the order the
  * discriminator's phase first applies them. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -422,6 +423,53 @@ static dg_tensor ortho_penalty(struct dg_model *m)
 	return sum;
 }
 
+/* ---- failures of training (dg-gan(7), Warnings) ----------------------------- */
+
+/* D wins when its loss stays within this of its floor for a whole epoch:
+ * G's images then get no useful gradient (minimax's saturates outright). */
+#define D_WINS_MARGIN 0.05
+/* G's samples have collapsed when their spread across a batch stays
+ * below this fraction of the real batch's for a whole epoch. */
+#define COLLAPSE_BELOW 0.1
+
+/* The mean over pixels of each pixel's standard deviation across the
+ * batch of images x (n×C×H×W): how different the batch's images are. */
+static dg_tensor batch_spread(struct dg_graph *g, dg_tensor x)
+{
+	dg_tensor d = dg_sub(g, x, dg_mean(g, x, 1u << 0, 1));
+	dg_tensor var = dg_mean(g, dg_square(g, d), 1u << 0, 0);
+	return mean(g, dg_sqrt(g, dg_add_scalar(g, var, 1e-12f)));
+}
+
+/* The lowest loss D can reach on a batch: 0, but with one-sided label
+ * smoothing the logit losses keep the entropy of the target 1 - s. */
+static double d_floor(enum loss l, double s)
+{
+	if ((l != MINIMAX && l != NS) || s <= 0)
+		return 0;
+	return -(1 - s) * log(1 - s) - s * log(s);
+}
+
+/* Declares the term "diversity" (G's images' spread over the real
+ * batch's, in D's phase where both are at hand) and asks the trainer to
+ * warn when it or D's loss stays low for a whole epoch.  A Wasserstein
+ * critic's loss has no floor to approach, so only its diversity is
+ * watched. */
+static void watch_failures(struct dg_model *m, struct dg_phase *pd, dg_tensor real,
+			   dg_tensor fake)
+{
+	struct dg_graph *g = m->g;
+	struct gan *p = P(m);
+	dg_tensor div = dg_div(g, batch_spread(g, fake),
+			       dg_add_scalar(g, batch_spread(g, real), 1e-6f));
+	dg_model_term(m, pd, "diversity", div);
+	dg_model_term_warn(m, "diversity", COLLAPSE_BELOW,
+			   "G's samples vary far less than the data: mode collapse");
+	if (p->loss != WGAN && p->loss != WGAN_GP)
+		dg_model_term_warn(m, "loss_d", d_floor(p->loss, p->smooth) + D_WINS_MARGIN,
+				   "D tells every image apart: G learns little (D wins)");
+}
+
 /* ---- conditioning and InfoGAN's codes ------------------------------------------ */
 
 /* cond=, embed= and InfoGAN's codes: checked against the data. */
@@ -703,6 +751,7 @@ static int build(struct dg_model *m)
 		}
 		dg_model_term(m, pr, "r1", r1);
 	}
+	watch_failures(m, pd, real, fake);
 	return dg_graph_status(g);
 }
 

@@ -24,8 +24,8 @@ mlp="--set arch=mlp --set hidden=64 --set d_hidden=16 --set maxout=3 --set laten
 for loss in ns minimax lsgan wgan wgan-gp hinge; do
 	dg-train -q -p gan -d small.dgs -o $loss.dgm -e 1 -b 32 $small --set loss=$loss --log $loss.csv
 	r=$?
-	want="epoch,step,loss_d,d_x,d_gz,loss_g,images_per_s"
-	[ $loss = wgan-gp ] && want="epoch,step,loss_d,d_x,d_gz,gp,loss_g,images_per_s"
+	want="epoch,step,loss_d,d_x,d_gz,loss_g,diversity,images_per_s"
+	[ $loss = wgan-gp ] && want="epoch,step,loss_d,d_x,d_gz,gp,loss_g,diversity,images_per_s"
 	[ $r = 0 ] && [ "$(head -1 $loss.csv)" = "$want" ] &&
 		awk -F, 'NR == 2 { for (i = 3; i < NF; i++) if ($i != $i + 0 || $i ~ /nan|inf/) exit 1 } END { exit NR != 2 }' $loss.csv
 	t $? "loss=$loss: one epoch, log $(sed -n 2p $loss.csv)"
@@ -79,13 +79,13 @@ t $? "init=orthogonal and smooth=0.1 train"
 dg-train -q -p gan -d small.dgs -o or.dgm -e 1 -b 32 $small --set ortho=1e-4 --log or.csv &&
 	dg-train -q -p gan -d small.dgs -o or2.dgm -e 1 -b 32 $small --set ortho=1e-4 \
 		--set init=orthogonal --log or2.csv &&
-	[ "$(head -1 or.csv)" = "epoch,step,loss_d,d_x,d_gz,loss_g,ortho,images_per_s" ] &&
+	[ "$(head -1 or.csv)" = "epoch,step,loss_d,d_x,d_gz,loss_g,ortho,diversity,images_per_s" ] &&
 	awk -F, 'NR == 2 { a = $7 } END { exit !(a > 0) }' or.csv &&
-	paste -d, or.csv or2.csv | awk -F, 'NR == 2 { exit !($15 < $7 / 100) }'
+	paste -d, or.csv or2.csv | awk -F, 'NR == 2 { exit !($16 < $7 / 100) }'
 t $? "ortho=1e-4: G's orthogonality penalty, far smaller from orthogonal weights ($(sed -n 2p or.csv | cut -d, -f7) vs $(sed -n 2p or2.csv | cut -d, -f7))"
 dg-train -q -p gan -d small.dgs -o r1.dgm -e 2 -b 32 $small --set r1=10 --set r1_every=4 \
 	--set d_norm=none --log r1.csv &&
-	[ "$(head -1 r1.csv)" = "epoch,step,loss_d,d_x,d_gz,loss_g,r1,images_per_s" ] &&
+	[ "$(head -1 r1.csv)" = "epoch,step,loss_d,d_x,d_gz,loss_g,r1,diversity,images_per_s" ] &&
 	case "$(manifest_key r1.dgm phase.r1)" in "adam "*" steps=1 every=4") true ;; *) false ;; esac
 t $? "r1=10: a lazy R1 phase every 4 iterations, $(sed -n 3p r1.csv)"
 dg-train -q -p gan -d small.dgs -o x.dgm -b 32 $small --set loss=wgan --set smooth=0.1 2> err

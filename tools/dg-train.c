@@ -471,6 +471,21 @@ static void save_if_due(struct report *r, double t)
 	r->saved_epoch = epochs;
 }
 
+/* A watched term that stayed low for a whole epoch (dg-train(1),
+ * WARNINGS): once when it starts, not again while it lasts. */
+static void warn_low(const struct report *r, const struct dg_train_progress *p)
+{
+	for (unsigned i = 0; i < p->nwarnings; i++) {
+		const struct dg_train_warning *w = &p->warnings[i];
+		if (w->epochs != 1)
+			continue;
+		if (r->mode == 2)
+			fputs("\r\033[K", stderr);
+		dg_tool_warn("epoch %llu: %s stayed below %g all epoch (at most %.3g): %s",
+			     (unsigned long long)p->epoch + 1, w->term, w->below, w->max, w->why);
+	}
+}
+
 static int progress(void *ctx, const struct dg_train_progress *p)
 {
 	struct report *r = ctx;
@@ -488,6 +503,7 @@ static int progress(void *ctx, const struct dg_train_progress *p)
 		unsigned nv = 0;
 		if (r->val && (r->status = dg_trainer_validate(r->t, vals, &nv)))
 			return 1;
+		warn_low(r, p);
 		if (r->mode == 0)
 			return 0;
 		if (r->mode == 2)

@@ -664,6 +664,9 @@ const char *dg_model_str(struct dg_model *m, const char *name)
 struct term_rec {
 	struct dg_term t;
 	size_t phase;
+	int watched;               /* dg_model_term_warn: below, why */
+	double below;
+	const char *why;
 };
 struct input_rec {
 	struct dg_input_shape shape;
@@ -756,8 +759,31 @@ int dg_model_term(struct dg_model *m, struct dg_phase *phase, const char *name,
 	if (!a)
 		return dg_graph_fail(m->g, DG_ENOMEM, "out of memory");
 	c->terms = a;
-	c->terms[c->nterms++] = (struct term_rec){{name, value}, pi};
+	c->terms[c->nterms++] = (struct term_rec){{name, value}, pi, 0, 0, NULL};
 	return DG_OK;
+}
+
+int dg_model_term_warn(struct dg_model *m, const char *name, double below, const char *why)
+{
+	struct dg_model_core *c = m->core;
+	if (dg_graph_status(m->g))
+		return dg_graph_status(m->g);
+	for (size_t i = 0; name && i < c->nterms; i++) {
+		struct term_rec *r = &c->terms[i];
+		if (strcmp(r->t.name, name))
+			continue;
+		if (r->watched)
+			return dg_graph_fail(m->g, DG_EINTERNAL, "term %s watched twice", name);
+		if (!why || !*why)
+			return dg_graph_fail(m->g, DG_EINTERNAL, "term %s: a watch needs a reason",
+					     name);
+		r->watched = 1;
+		r->below = below;
+		r->why = why;
+		return DG_OK;
+	}
+	return dg_graph_fail(m->g, DG_EINTERNAL, "term %s: watched but not declared",
+			     name ? name : "(null)");
 }
 
 static const struct dg_input_decl *input_decl(const struct dg_family *f, const char *name)
@@ -815,6 +841,15 @@ const struct dg_term *dg_model_term_at(const struct dg_model *m, size_t i, size_
 	if (phase)
 		*phase = m->core->terms[i].phase;
 	return &m->core->terms[i].t;
+}
+
+int dg_model_term_watch(const struct dg_model *m, size_t i, double *below, const char **why)
+{
+	if (!m->core || i >= m->core->nterms || !m->core->terms[i].watched)
+		return 0;
+	*below = m->core->terms[i].below;
+	*why = m->core->terms[i].why;
+	return 1;
 }
 
 static void core_free(struct dg_model_core *c)

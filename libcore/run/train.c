@@ -183,8 +183,10 @@ static int build(struct dg_trainer *t, const struct dg_train_config *cfg)
 	if (t->resume_ck && (st = dg__ck_check_model(t->resume_ck, t->g)))
 		return st;
 	t->nterms = dg_model_term_count(&t->m);
-	for (size_t i = 0; i < t->nterms; i++)
+	for (size_t i = 0; i < t->nterms; i++) {
 		t->names[i] = dg_model_term_at(&t->m, i, NULL)->name;
+		t->maxs[i] = -INFINITY;
+	}
 	t->nph = dg_model_phase_count(&t->m);
 	if (!(t->ph = calloc(t->nph, sizeof *t->ph)))
 		return dg_error_nomem("phases", t->nph * sizeof *t->ph);
@@ -367,6 +369,34 @@ static int log_epoch(struct dg_trainer *t, uint64_t epoch, double ips)
 	return st ? st : dg__log_append(t, buf);
 }
 
+/* Before an epoch's first step: no value of a term seen yet. */
+static void reset_maxs(struct dg_trainer *t)
+{
+	for (size_t i = 0; i < DG_MAX_TERMS; i++)
+		t->maxs[i] = -INFINITY;
+}
+
+/* The watched terms whose every value of the epoch was below their
+ * threshold, counted in a row, into the progress's warnings. */
+static void judge_epoch(struct dg_trainer *t, struct dg_train_progress *p)
+{
+	p->nwarnings = 0;
+	p->warnings = t->warnings;
+	for (size_t i = 0; i < t->nterms; i++) {
+		double below;
+		const char *why;
+		if (!dg_model_term_watch(&t->m, i, &below, &why))
+			continue;
+		if (!t->counts[i] || !(t->maxs[i] < below)) {
+			t->low[i] = 0;
+			continue;
+		}
+		t->warnings[p->nwarnings++] = (struct dg_train_warning){
+			.term = t->names[i], .below = below, .max = t->maxs[i], .why = why,
+			.epochs = ++t->low[i]};
+	}
+}
+
 /* The batcher has just said that epoch `epoch` ended: its averages go
  * to the log and the callback hears of it. */
 static int end_epoch(struct dg_trainer *t, struct run_state *rs, uint64_t epoch)
@@ -378,9 +408,12 @@ static int end_epoch(struct dg_trainer *t, struct run_state *rs, uint64_t epoch)
 	rs->p.end_of_epoch = 1;
 	if ((st = log_epoch(t, epoch, rs->p.images_per_s)) || (st = dg__trainer_check_finite(t)))
 		return st;
+	judge_epoch(t, &rs->p);
 	if (rs->cb && rs->cb(rs->ctx, &rs->p))
 		rs->halt = 1;
 	rs->p.end_of_epoch = 0;
+	rs->p.nwarnings = 0;
+	reset_maxs(t);
 	memset(t->sums, 0, sizeof t->sums);
 	memset(t->avg, 0, sizeof t->avg);
 	memset(t->counts, 0, sizeof t->counts);
@@ -481,6 +514,8 @@ static int iterate(struct dg_trainer *t, struct run_state *rs)
 							(unsigned long long)t->step + 1);
 				t->sums[k] += v;
 				t->counts[k]++;
+				if (v > t->maxs[k])
+					t->maxs[k] = v;
 			}
 		}
 	}

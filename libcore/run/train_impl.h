@@ -81,6 +81,10 @@ struct dg_trainer {
 	const char *names[DG_MAX_TERMS];
 	double sums[DG_MAX_TERMS], avg[DG_MAX_TERMS];
 	uint64_t counts[DG_MAX_TERMS];
+	/* watched terms: the largest value this epoch, epochs in a row low */
+	double maxs[DG_MAX_TERMS];
+	uint64_t low[DG_MAX_TERMS];
+	struct dg_train_warning warnings[DG_MAX_TERMS];
 
 	/* --snapshot: runners and their fixed inputs */
 	unsigned snap;                 /* images per snapshot (0: none) */

@@ -196,6 +196,13 @@ struct dg_phase *dg_model_phase(struct dg_model *m, const char *name, dg_tensor 
  * the graph's status. */
 int dg_model_term(struct dg_model *m, struct dg_phase *phase, const char *name,
 		  dg_tensor value);
+/* Asks the trainer to watch the declared term name for a failure of
+ * training: when every value it takes in an epoch is below `below`, the
+ * epoch's progress reports it with why, a static one-line reason ("the
+ * discriminator wins"), and dg-train warns once per run of such epochs
+ * (dg-train(1)).  A term has at most one watch.  Returns the graph's
+ * status (DG_EINTERNAL for an undeclared term). */
+int dg_model_term_warn(struct dg_model *m, const char *name, double below, const char *why);
 /* The tensor of the declared data input name (batch×C×H×W f32 in [0,1],
  * its own shape), created on first use.  DG_NONE and an error on m->g
  * for a name the family did not declare, or when the model is built
@@ -383,6 +390,9 @@ size_t dg_model_phase_count(const struct dg_model *m);
 const struct dg_phase *dg_model_phase_at(const struct dg_model *m, size_t i);
 size_t dg_model_term_count(const struct dg_model *m);
 const struct dg_term *dg_model_term_at(const struct dg_model *m, size_t i, size_t *phase);
+/* Whether term i is watched (dg_model_term_warn), with its threshold
+ * and reason. */
+int dg_model_term_watch(const struct dg_model *m, size_t i, double *below, const char **why);
 
 /* Hyperparameter values for plugin code.  Asking for a name the family
  * does not declare, or with the wrong type, is a plugin bug: it records

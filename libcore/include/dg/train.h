@@ -58,6 +58,17 @@ struct dg_train_config {
 	int dist_fast;
 };
 
+/* A watched term (dg_model_term_warn) that stayed below its threshold
+ * for a whole epoch: every value it took in the epoch was below `below`
+ * (max is the largest), for `epochs` epochs in a row, this one
+ * included (1: the first epoch of the occurrence). */
+struct dg_train_warning {
+	const char *term;
+	double below, max;
+	const char *why;
+	uint64_t epochs;
+};
+
 /* What the callback sees.  Term averages are over the runs of each
  * term's phase in the current epoch so far (a checkpoint keeps the sums,
  * so a resumed run goes on with them); a phase that runs every N
@@ -75,6 +86,10 @@ struct dg_train_progress {
 	double epoch_seconds;      /* wall time of this epoch so far */
 	double elapsed;            /* wall time of this run (not before resume) */
 	int end_of_epoch;          /* 1: the epoch just ended (and was logged) */
+	/* end_of_epoch: the watched terms that stayed low this epoch (a run
+	 * resumed in the middle of an epoch judges its steps since then) */
+	unsigned nwarnings;
+	const struct dg_train_warning *warnings;
 };
 
 /* Called after every iteration and once at the end of each epoch.  A
