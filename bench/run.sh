@@ -34,8 +34,13 @@ done
 if "$PYTHON" -c 'import torch' 2>/dev/null; then
 	# Debian's torch calls libblas.so.3; point it at OpenBLAS (pthreads)
 	# whatever the system alternative says.
+	# OpenBLAS on one thread: torch runs DG_THREADS threads of its own,
+	# and with as many OpenBLAS threads under each the MLP VAE step was 3x
+	# slower (4,600 images/s against 13,000-15,000 with OpenBLAS on one
+	# thread, or torch on one thread over a 2-thread OpenBLAS, which was
+	# the best by up to 10%: bench/RESULTS.md, "Issue 11 closed").
 	LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-	OPENBLAS_NUM_THREADS=$DG_THREADS
+	OPENBLAS_NUM_THREADS=1
 	export LD_LIBRARY_PATH OPENBLAS_NUM_THREADS
 	for s in torch_gemm torch_conv torch_vae torch_dcgan torch_wgangp torch_pixelcnn; do
 		echo "## $s.py"
