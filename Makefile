@@ -287,7 +287,7 @@ uninstall:
 DEB_BUILD := build-essential clang pkg-config libarchive-dev libpng-dev zlib1g-dev \
              libvulkan-dev libvulkan-volk-dev glslc spirv-tools libdnnl-dev libopenmpi-dev
 DEB_RUN   := mesa-vulkan-drivers vulkan-tools dataset-fashion-mnist openmpi-bin
-DEB_TEST  := python3 python3-numpy jq pngcheck mandoc man-db valgrind vulkan-validationlayers \
+DEB_TEST  := python3 python3-numpy procps jq pngcheck mandoc man-db valgrind vulkan-validationlayers \
              libclang-rt-14-dev imagemagick
 DEB_BENCH := python3-torch libopenblas0-pthread hyperfine
 
