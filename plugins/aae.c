@@ -182,7 +182,7 @@ static int build(struct dg_model *m)
 	a->opt_adv = (struct dg_optim){.kind = DG_ADAM, .lr = 2e-4f, .beta1 = 0.5f};
 	m->latent_dim = (unsigned)a->latent;
 	/* the mixture has no closed form dg-interp or snapshots could use */
-	m->prior = a->mog ? DG_PRIOR_NONE : DG_PRIOR_GAUSSIAN;
+	m->prior = a->mog ? DG_PRIOR_OTHER : DG_PRIOR_GAUSSIAN;
 
 	/* reconstruction: enc and dec */
 	dg_tensor code = encoder(m, m->x);

@@ -66,6 +66,15 @@ dg-sample -m mog10.dgm -n 2000 -s 2 > mog.dgs && python3 rows.py mog.dgs > mog.t
 t $? "mog10: 2000 codes at mean radius $(cut -d' ' -f1 stats) in 10 petals of 140-260, the other coordinates' variance $(cut -d' ' -f2 stats)"
 dg-sample -m mog10.dgm -n 16 -s 2 | dg-decode -m mog10.dgm > m.png && pngcheck -q m.png
 t $? "  mog10 codes decode to a PNG"
+dg-sample -m mog10.dgm -n 4 -s 1 | dg-info - | grep -q 'prior=other'
+t $? "  mog10: the codes say prior=other (dg-interp's lerp)"
+# snapshots draw their fixed codes from the family's own prior, once,
+# without moving training's random draws
+dg-train -q -p aae -d small.dgs -o snap.dgm -e 1 -b 32 $small --set prior=mog10 --snapshot snaps &&
+	dg-train -q -p aae -d small.dgs -o nosnap.dgm -e 1 -b 32 $small --set prior=mog10 &&
+	pngcheck -q snaps/samples-0001.png &&
+	[ "$(dg-info snap.dgm | awk '$1 == "fingerprint"')" = "$(dg-info nosnap.dgm | awk '$1 == "fingerprint"')" ]
+t $? "  mog10 --snapshot: samples-0001.png, and the same weights as without snapshots"
 
 # ---- encoding, interpolation, reconstruction ---------------------------------
 dg-encode -m gauss.dgm -n 2 small.dgs > two.dgs && dg-interp -n 10 < two.dgs > walk.dgs &&

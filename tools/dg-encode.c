@@ -292,8 +292,7 @@ static int write_codes(const struct cmdline *cl, struct encoder *enc, struct pen
 	if (!st) {
 		const char *src = dg_meta_get(p->meta, "source");
 		const char *classes = dg_meta_get(p->meta, "classes");
-		const char *prior = mi->prior == DG_PRIOR_GAUSSIAN ? "gaussian"
-				  : mi->prior == DG_PRIOR_UNIFORM ? "uniform" : "none";
+		const char *prior = dg_prior_name(mi->prior);
 		/* dg-sample's keys, so dg-decode -m takes these codes too;
 		 * prior= tells dg-interp how to interpolate them */
 		(void)((st = dg_meta_set(m, "space", "latent")) ||

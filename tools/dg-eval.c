@@ -120,11 +120,8 @@ static const char *term_unit(const struct dg_model_info *mi, const char *term,
 			     const struct metric *known)
 {
 	if (!(mi->family->caps & DG_CAP_LIKELIHOOD) && strcmp(term, "rec") == 0) {
-		for (size_t i = 0; i < dg_hparams_count(mi->hparams); i++)
-			if (strcmp(dg_hparams_row(mi->hparams, i)->name, "loss") == 0)
-				return strcmp(dg_hparams_text(mi->hparams, i), "bce") == 0 ?
-				       "nats" : "squared error";
-		return "error";
+		const char *loss = dg_hparams_get(mi->hparams, "loss");
+		return !loss ? "error" : strcmp(loss, "bce") == 0 ? "nats" : "squared error";
 	}
 	return known ? known->unit : "nats";
 }

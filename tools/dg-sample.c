@@ -196,10 +196,8 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl)
 /* The value of hyperparameter name in hp, 0 when the family has none. */
 static long hparam_long(const struct dg_hparams *hp, const char *name)
 {
-	for (size_t i = 0; i < dg_hparams_count(hp); i++)
-		if (!strcmp(dg_hparams_row(hp, i)->name, name))
-			return strtol(dg_hparams_text(hp, i), NULL, 10);
-	return 0;
+	const char *v = dg_hparams_get(hp, name);
+	return v ? strtol(v, NULL, 10) : 0;
 }
 
 /* The model's codes and the --code values fixing them: DG_EUSAGE for a
@@ -525,9 +523,7 @@ static int run(const struct cmdline *cl, struct dg_writer *w)
 	    (st = dg_meta_set(meta, "model", dg_checkpoint_fingerprint_hex(ck, fp))) ||
 	    (st = dg_meta_set(meta, "family", mi->family->name)) ||
 	    /* prior= tells dg-interp how to interpolate the codes */
-	    (latent && (st = dg_meta_set(meta, "prior",
-					 mi->prior == DG_PRIOR_GAUSSIAN ? "gaussian"
-					 : mi->prior == DG_PRIOR_UNIFORM ? "uniform" : "none"))))
+	    (latent && (st = dg_meta_set(meta, "prior", dg_prior_name(mi->prior)))))
 		goto out;
 	if (cl->truncation > 0) {
 		char tv[32];

@@ -615,6 +615,23 @@ const char *dg_hparams_text(const struct dg_hparams *hp, size_t i)
 	return i < hp->n ? hp->v[i].text : NULL;
 }
 
+const char *dg_hparams_get(const struct dg_hparams *hp, const char *name)
+{
+	long i = find_row(hp, name);
+	return i < 0 ? NULL : hp->v[i].text;
+}
+
+const char *dg_prior_name(enum dg_prior p)
+{
+	switch (p) {
+	case DG_PRIOR_GAUSSIAN: return "gaussian";
+	case DG_PRIOR_UNIFORM: return "uniform";
+	case DG_PRIOR_OTHER: return "other";
+	case DG_PRIOR_NONE: break;
+	}
+	return "none";
+}
+
 /* ---- models ---------------------------------------------------------------------------- */
 
 /* The value of name if its type is one of a or b, else an error on the

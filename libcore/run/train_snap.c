@@ -10,6 +10,35 @@
 
 #define SNAP_STREAM 0x736e6170u   /* "snap": the fixed latents */
 
+/* A prior of the family's own (DG_PRIOR_OTHER) is drawn by its sample():
+ * once, here, so that every snapshot decodes the same codes.  The graph's
+ * run counter is put back, leaving training's random draws as they were. */
+static int family_codes(struct dg_trainer *t, const struct dg_proto_args *a)
+{
+	struct dg_runner *r = NULL;
+	struct dg_array *runs = NULL, *z = NULL;
+	uint64_t n = t->snap, d = t->m.latent_dim;
+	int st = dg_var_get(t->g, "graph.runs", &runs);
+
+	if (!st)
+		st = dg__runner_new(&t->m, t->f, t->device, n, DG_PROTO_SAMPLE, a, &r);
+	if (!st)
+		st = dg__runner_run(r, n, NULL, t->snap_y, 0, &z);
+	if (!st && (z->rank != 2 || z->dims[1] != d))
+		st = dg_error(DG_EINTERNAL, "%s: sample() gave codes of another size than "
+			      "latent_dim %llu", t->f->name, (unsigned long long)d);
+	if (!st)
+		memcpy(t->snap_z, z->data, n * d * sizeof *t->snap_z);
+	if (runs) {
+		int st2 = dg_var_set(t->g, "graph.runs", runs);
+		st = st ? st : st2;
+	}
+	dg_array_free(z);
+	dg_array_free(runs);
+	dg__runner_free(r);
+	return st;
+}
+
 int dg__trainer_build_snapshot(struct dg_trainer *t)
 {
 	const struct dg_family *f = t->f;
@@ -33,7 +62,11 @@ int dg__trainer_build_snapshot(struct dg_trainer *t)
 		if (t->m.prior == DG_PRIOR_UNIFORM)
 			for (uint64_t i = 0; i < n * d; i++)  /* Φ(z) mapped to (-1, 1) */
 				t->snap_z[i] = erff(t->snap_z[i] / sqrtf(2));
-		st = dg__runner_new(&t->m, f, t->device, n, DG_PROTO_DECODE, &a, &t->sample_run);
+		if (t->m.prior == DG_PRIOR_OTHER)
+			st = family_codes(t, &a);
+		if (!st)
+			st = dg__runner_new(&t->m, f, t->device, n, DG_PROTO_DECODE, &a,
+					    &t->sample_run);
 	} else if (f->caps & DG_CAP_SAMPLE_DATA) {
 		st = dg__runner_new(&t->m, f, t->device, n, DG_PROTO_SAMPLE, &a, &t->sample_run);
 	} else if (f->caps & DG_CAP_SAMPLE_STEPS) {

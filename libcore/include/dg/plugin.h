@@ -83,6 +83,9 @@ int dg_hparams_set_value(struct dg_hparams *hp, const char *name, const char *va
 size_t dg_hparams_count(const struct dg_hparams *hp);
 const struct dg_hparam *dg_hparams_row(const struct dg_hparams *hp, size_t i);
 const char *dg_hparams_text(const struct dg_hparams *hp, size_t i);
+/* The canonical text of the hyperparameter called name, NULL when the
+ * family has none of that name. */
+const char *dg_hparams_get(const struct dg_hparams *hp, const char *name);
 
 /* ---- a model being built ----------------------------------------------------- */
 
@@ -93,7 +96,12 @@ enum dg_prior {
 	DG_PRIOR_NONE = 0,         /* no prior: latents only come from encode */
 	DG_PRIOR_GAUSSIAN,         /* N(0, I): dg-interp defaults to slerp */
 	DG_PRIOR_UNIFORM,          /* U(-1, 1)^d */
+	DG_PRIOR_OTHER,            /* the family's own, drawn by its sample()
+				      (an AAE's mixture): dg-interp lerps */
 };
+/* What records' prior= says of each: "none", "gaussian", "uniform",
+ * "other". */
+const char *dg_prior_name(enum dg_prior p);
 
 /* Data inputs beyond x and y, declared by a family in its table (struct
  * dg_family.inputs), fed by the trainer from datasets of their own
