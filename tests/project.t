@@ -49,9 +49,9 @@ t $? "generated images: the error falls with the steps ($a, $b, $c after 3, 30, 
 dg-decode -m gan.dgm --raw < p300.dgs > back.dgs && d=$(python3 msediff.py back.dgs x.dgs) &&
 	awk -v c="$c" -v d="$d" 'BEGIN { exit !(d <= 1.01 * c + 1e-9 && d >= 0.99 * c - 1e-9) }'
 t $? "  the decoded codes' own error is the reported one ($d)"
-dg-info p300.dgs | grep -q 'space=latent' && dg-info p300.dgs | grep -q 'encoding=project steps=300' &&
+dg-info p300.dgs | grep -q 'space=latent' && dg-info p300.dgs | grep -q 'encoding=project project_steps=300' &&
 	dg-info p300.dgs | grep -q 'shape=8x16\|8x16'
-t $? "  a latent record of 8 codes of 16, encoding=project steps=300"
+t $? "  a latent record of 8 codes of 16, encoding=project project_steps=300"
 dg-encode -m gan.dgm --project --steps 30 x.dgs | cmp -s - p30.dgs
 t $? "  the same options and seed give the same bytes"
 dg-encode -m gan.dgm --project --steps 30 -s 9 x.dgs | cmp -s - p30.dgs

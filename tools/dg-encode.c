@@ -277,12 +277,13 @@ static int write_codes(const struct cmdline *cl, struct encoder *enc, struct pen
 		return st;
 	}
 	z = cl->sample ? drawn : mean;
-	char how[64] = "mean", err[32] = "";
+	char how[16] = "mean", steps[24] = "", err[32] = "";
 	if (cl->project) {
 		double e = 0;
 		for (uint64_t i = 0; i < p->n; i++)
 			e += ((const float *)drawn->data)[i];
-		snprintf(how, sizeof how, "project steps=%llu", (unsigned long long)cl->steps);
+		snprintf(how, sizeof how, "project");
+		snprintf(steps, sizeof steps, "%llu", (unsigned long long)cl->steps);
 		snprintf(err, sizeof err, "%.6g", e / (double)p->n);
 	} else if (cl->sample) {
 		snprintf(how, sizeof how, "sample");
@@ -300,7 +301,8 @@ static int write_codes(const struct cmdline *cl, struct encoder *enc, struct pen
 		       (st = dg_meta_set(m, "family", mi->family->name)) ||
 		       (st = dg_meta_set(m, "prior", prior)) ||
 		       (st = dg_meta_set(m, "encoding", how)) ||
-		       /* the projection's mean squared pixel error */
+		       /* the projection's steps and mean squared pixel error */
+		       (*steps && (st = dg_meta_set(m, "project_steps", steps))) ||
 		       (*err && (st = dg_meta_set(m, "project_mse", err))) ||
 		       (src && (st = dg_meta_set(m, "source", src))) ||
 		       (p->has_labels && (st = dg_meta_set_labels(m, p->y, p->n))) ||
