@@ -187,6 +187,32 @@ static void test_vae(const struct dg_checkpoint *ck, const char *device)
 	dg_inference_free(inf64);
 }
 
+/* A family refusing a request (an autoencoder asked to sample) leaves
+ * the model usable for the next requests. */
+static void test_refusal(const struct dg_checkpoint *ck, const char *device)
+{
+	struct dg_inference_options io = {.device = device, .batch = 4};
+	struct dg_inference *inf = NULL;
+	struct dg_array *a = NULL, *mean = NULL;
+	float x[3 * HW];
+	dg_rng_uniform(7, 1, 0, x, 3 * HW);
+
+	if (!ok(dg_inference_open(ck, &io, &inf) == 0, "%s: ae model opens", device)) {
+		diag("  %s", dg_errmsg());
+		return;
+	}
+	is_int(dg_inference_sample(inf, 2, 1, NULL, &a), DG_EUSAGE,
+	       "%s: an autoencoder refuses to sample", device);
+	ok(strstr(dg_errmsg(), "no prior") != NULL, "%s:   with the family's reason", device);
+	int st = dg_inference_encode(inf, 3, x, NULL, &mean, NULL);
+	ok(st == 0 && mean->dims[0] == 3, "%s: then encodes as before (%s)", device,
+	   st ? dg_errmsg() : "ok");
+	is_int(dg_inference_sample(inf, 2, 1, NULL, &a), DG_EUSAGE,
+	       "%s: and refuses again with the same status", device);
+	dg_array_free(mean);
+	dg_inference_free(inf);
+}
+
 /* A model holding a NaN is refused by inference and by --resume unless
  * DG_ALLOW_NONFINITE=1, and a run never saves one. */
 static void test_nonfinite(struct dg_checkpoint *ck)
@@ -255,13 +281,16 @@ int main(void)
 	setenv("DG_PLUGIN_PATH", cmd, 1);
 
 	static const char *const vae_sets[] = {"hidden=8", "latent=2", NULL};
+	static const char *const ae_sets[] = {"hidden=8", "latent=2", NULL};
 	struct dg_checkpoint *canvas = train("canvas", NULL), *vae = train("vae", vae_sets);
-	if (!canvas || !vae) {
+	struct dg_checkpoint *ae = train("ae", ae_sets);
+	if (!canvas || !vae || !ae) {
 		printf("Bail out! cannot train the models\n");
 		return 1;
 	}
 	test_steps(canvas, "cpu");
 	test_vae(vae, "cpu");
+	test_refusal(ae, "cpu");
 	if (!dg_device_select("vulkan", &dev)) {
 		test_steps(canvas, "vulkan");
 		test_vae(vae, "vulkan");
@@ -272,6 +301,7 @@ int main(void)
 	test_nonfinite(vae);
 	dg_checkpoint_free(canvas);
 	dg_checkpoint_free(vae);
+	dg_checkpoint_free(ae);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
 	if (system(cmd) != 0)
 		diag("could not remove %s", tmp);

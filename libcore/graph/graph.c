@@ -80,6 +80,12 @@ int dg__fail(struct dg_graph *g, int status, const char *fmt, ...)
 	return status;
 }
 
+void dg__graph_clear_error(struct dg_graph *g)
+{
+	g->status = DG_OK;
+	g->err[0] = '\0';
+}
+
 int dg_graph_fail(struct dg_graph *g, int status, const char *fmt, ...)
 {
 	va_list ap;

@@ -189,6 +189,10 @@ uint32_t dg__resample_adjoint(struct dg_graph *g, uint32_t id, uint32_t gy);
 
 /* Sticky error helpers (graph/graph.c). */
 int dg__fail(struct dg_graph *g, int status, const char *fmt, ...) DG_PRINTF(3, 4);
+/* Forgets the first error, for a caller that appended a computation the
+ * family refused: the nodes it left are unreachable from any later
+ * output, so the graph is whole again (the inference runners). */
+void dg__graph_clear_error(struct dg_graph *g);
 static inline struct dg_node *dg__node(struct dg_graph *g, uint32_t id)
 {
 	return &g->nodes[id];

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "run/runner.h"
+#include "graph/graph_impl.h"
 #include "dg/error.h"
 #include "dg/graph.h"
 
@@ -219,7 +220,12 @@ int dg__runner_new(struct dg_model *m, const struct dg_family *f, const char *de
 	snprintf(r->yname, sizeof r->yname, "%s%lu.y", proto_name(p), seq);
 	snprintf(r->posname, sizeof r->posname, "%s%lu.pos", proto_name(p), seq);
 	snprintf(r->canvas, sizeof r->canvas, "%s%lu.canvas", proto_name(p), seq);
+	int clean = !dg_graph_status(m->g);
 	st = append(r, m, f, a);
+	/* a refusal leaves dead nodes, not a broken model: later requests
+	 * on the same graph must not inherit its error */
+	if (st && clean && dg_graph_status(m->g))
+		dg__graph_clear_error(m->g);
 	uint64_t most = r->xper;
 	for (size_t o = 0; o < r->nout; o++)
 		most = r->per[o] > most ? r->per[o] : most;
