@@ -325,12 +325,13 @@ static dg_tensor labels_one_hot(struct dg_model *m, dg_tensor y, dg_tensor *lab)
 }
 
 /* Per image: *lab_bound L(x,y) and *lab_cls -log q(y|x) for labelled
- * images (0 for the others), *unl U(x) for all; logp: log q(y|x). */
+ * images (0 for the others), *unl U(x) for all; logp: log q(y|x); *l
+ * the n×K matrix of L(x,y). */
 static void objectives(struct dg_model *m, dg_tensor xd, dg_tensor oh, dg_tensor *logp,
-		       dg_tensor *lab_bound, dg_tensor *lab_cls, dg_tensor *unl)
+		       dg_tensor *lab_bound, dg_tensor *lab_cls, dg_tensor *unl, dg_tensor *lb)
 {
 	struct dg_graph *g = m->g;
-	dg_tensor l = bounds(m, xd);
+	dg_tensor l = *lb = bounds(m, xd);
 	*logp = dg_log_softmax(g, classifier(m, xd));
 	dg_tensor q = dg_exp(g, *logp);
 	*lab_bound = dg_sum(g, dg_mul(g, oh, l), 2, 0);
@@ -379,13 +380,13 @@ static int build(struct dg_model *m)
 	m->prior = DG_PRIOR_GAUSSIAN;
 
 	dg_tensor xd = data_of(m, m->x, s->m1_sample && m->training), lab, logp, lab_bound,
-		  lab_cls, unl;
+		  lab_cls, unl, l;
 	for (int i = 0; s->m1 && m->training && i < M1_N; i++)
 		dg_assign(g, s->m1buf[i], s->m1w[i], xd);
 	dg_tensor oh = labels_one_hot(m, m->y, &lab);
 	if (!s->generative)
 		return supervised(m, xd, oh, lab);
-	objectives(m, xd, oh, &logp, &lab_bound, &lab_cls, &unl);
+	objectives(m, xd, oh, &logp, &lab_bound, &lab_cls, &unl, &l);
 	dg_tensor unlab = dg_affine(g, lab, -1, 1);
 	dg_tensor bound = dg_add(g, lab_bound, dg_mul(g, unlab, unl));
 	dg_tensor loss = dg_mean(g, dg_add(g, bound, dg_mul_scalar(g, lab_cls, s->alpha)),
@@ -466,18 +467,26 @@ static int sample(struct dg_model *m, uint64_t n, float t, dg_tensor y, dg_tenso
  * summed out (for M1+M2 a bound on M1's code, not the pixels), one z per
  * class; with labels "nll" -log q(y|x) and "correct", 1 when q(y|x)'s
  * likeliest class is y (dg-eval reports its mean as the accuracy); and
- * "entropy" of q(y|x).  k is unused.  With generative=0, no "nelbo". */
+ * "entropy" of q(y|x); and with labels "gen_correct", 1 when the class
+ * whose bound L(x,y) is lowest is y: whether the generative model itself
+ * tells the classes apart, which is what the unlabelled term teaches
+ * q(y|x) (one z per class, so a noisy answer).  k is unused.  With
+ * generative=0, no "nelbo" and no "gen_correct". */
 static int loglik(struct dg_model *m, dg_tensor x, dg_tensor y, unsigned k,
 		  struct dg_term *out, unsigned *nout)
 {
 	(void)k;
 	struct dg_graph *g = m->g;
-	dg_tensor xd = data_of(m, x, 0), logp, lab_bound, lab_cls, unl;
+	dg_tensor xd = data_of(m, x, 0), logp, lab_bound, lab_cls, unl, l;
 	unsigned n = 0;
 	if (M(m)->generative) {
 		dg_tensor none = dg_full(g, DG_SHAPE(dg_dim(g, x, 0), M(m)->classes), 0);
-		objectives(m, xd, none, &logp, &lab_bound, &lab_cls, &unl);
+		objectives(m, xd, none, &logp, &lab_bound, &lab_cls, &unl, &l);
 		out[n++] = (struct dg_term){"nelbo", unl};
+		if (y.id)
+			out[n++] = (struct dg_term){"gen_correct",
+						    dg_equal(g, dg_argmax(g, dg_neg(g, l)),
+							     dg_cast(g, y, 1))};
 	} else {
 		logp = dg_log_softmax(g, classifier(m, xd));
 	}

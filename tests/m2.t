@@ -30,8 +30,10 @@ t $? "  log: loss, bound, labelled share near 0.1 ($(sed -n 2p m2.csv))"
 awk -F, 'NR == 2 { exit $2 != 12 }' m2.csv
 t $? "  an epoch of 600 images: 550 unlabelled and the 50 labelled once"
 dg-eval -m m2.dgm -d fashion-mnist-test -n 200 > eval.txt &&
-	grep -q '^accuracy ' eval.txt && grep -q '^nelbo ' eval.txt && grep -q '^nll ' eval.txt
-t $? "  dg-eval reports the classifier's accuracy, nll and the bound"
+	grep -q '^accuracy ' eval.txt && grep -q '^nelbo ' eval.txt && grep -q '^nll ' eval.txt &&
+	awk '$1 == "gen_accuracy" { f = $2 >= 0 && $2 <= 1 && $5 == "fraction" } END { exit !f }' \
+		eval.txt
+t $? "  dg-eval reports the classifier's accuracy, nll, the bound and the generative accuracy"
 dg-sample -m m2.dgm -n 8 --class 7 | dg-decode -m m2.dgm > s.png && [ -s s.png ]
 t $? "  samples by class: dg-sample --class 7 | dg-decode"
 dg-sample -m m2.dgm -n 8 | dg-decode -m m2.dgm > s2.png
@@ -85,7 +87,7 @@ dg-info sup.dgm > info.txt && grep -q 'params/cls.fc1.w .*32x784' info.txt &&
 	! grep -q 'params/enc\.' info.txt
 t $? "  only the classifier's parameters, of M2's q(y|x) shape"
 dg-eval -m sup.dgm -d fashion-mnist-test -n 200 > eval.txt && grep -q '^accuracy ' eval.txt &&
-	! grep -q '^nelbo ' eval.txt
+	! grep -q '^nelbo ' eval.txt && ! grep -q '^gen_accuracy ' eval.txt
 t $? "  dg-eval reports its accuracy, and no bound"
 dg-sample -m sup.dgm -n 4 --class 1 > x.dgs 2> err
 r=$?

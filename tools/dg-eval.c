@@ -109,6 +109,8 @@ static const struct metric metrics[] = {
 	 "their label", "fraction", 1},
 	{"nll", "nll", "cross-entropy, -log p(label|x)", "nats", 1},
 	{"entropy", "entropy", "entropy of p(class|x)", "nats", 1},
+	{"gen_correct", "gen_accuracy", "the fraction whose lowest -ELBO(x,y) is at their "
+	 "label (m2)", "fraction", 1},
 	{"jac", "jac", "the encoder's Jacobian, squared Frobenius norm", "squared norm", 1},
 	{"bpd", "bpd", "-log2 p(x) per dimension", "bits/dim", 1},
 };
