@@ -30,7 +30,8 @@ t $? "  log: loss, bound, labelled share near 0.1 ($(sed -n 2p m2.csv))"
 awk -F, 'NR == 2 { exit $2 != 12 }' m2.csv
 t $? "  an epoch of 600 images: 550 unlabelled and the 50 labelled once"
 dg-eval -m m2.dgm -d fashion-mnist-test -n 200 > eval.txt &&
-	grep -q '^accuracy ' eval.txt && grep -q '^nelbo ' eval.txt && grep -q '^nll ' eval.txt &&
+	grep -q '^accuracy ' eval.txt && grep -q '^nelbo ' eval.txt &&
+	grep -q '^nll .*cross-entropy' eval.txt &&
 	awk '$1 == "gen_accuracy" { f = $2 >= 0 && $2 <= 1 && $5 == "fraction" } END { exit !f }' \
 		eval.txt
 t $? "  dg-eval reports the classifier's accuracy, nll, the bound and the generative accuracy"

@@ -136,8 +136,10 @@ static const char *term_label(const struct dg_model_info *mi, const char *term,
 {
 	if (!(mi->family->caps & DG_CAP_LIKELIHOOD) && strcmp(term, "rec") == 0)
 		return "reconstruction error, summed over pixels";
-	/* an autoregressive family's nll is the image's, not a label's */
-	if ((mi->family->caps & DG_CAP_LIKELIHOOD) && strcmp(term, "nll") == 0)
+	/* an autoregressive family's nll is the image's, not a label's; a
+	 * semi-supervised one's (m2) is its classifier's, a label's */
+	if ((mi->family->caps & DG_CAP_LIKELIHOOD) &&
+	    !(mi->family->caps & DG_CAP_PARTIAL_LABELS) && strcmp(term, "nll") == 0)
 		return "-log p(x), exact";
 	return known ? known->label : term;
 }
