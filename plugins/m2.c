@@ -53,8 +53,14 @@ static const struct dg_hparam hparams[] = {
 	{"alpha", DG_HP_FLOAT, "1", 0, 1e6, NULL,
 	 "weight of -log q(y|x) per labelled image (1: the paper's 0.1 N at a "
 	 "labelled share of 0.1)"},
+	{"generative", DG_HP_BOOL, "1", 0, 0, NULL,
+	 "0: train the classifier q(y|x) alone on the labelled images (the "
+	 "supervised baseline of the same network), no encoder or decoder"},
 	{"m1", DG_HP_STRING, "", 0, 0, NULL,
 	 "M1+M2: a trained vae (arch=mlp) whose latent means M2 models"},
+	{"m1_sample", DG_HP_BOOL, "0", 0, 0, NULL,
+	 "M1+M2: train on a draw from M1's q(z1|x) at every step instead of its "
+	 "mean (as the paper's code); inference uses the mean"},
 	{"m1_hidden", DG_HP_INT, "400", 1, 65536, NULL, "M1's hidden units (its hidden=)"},
 	{"m1_latent", DG_HP_INT, "20", 1, 4096, NULL, "M1's latent size (its latent=)"},
 	{0},
@@ -78,10 +84,11 @@ struct m2 {
 	unsigned classes;
 	uint64_t pixels, d, hidden, latent;  /* d: M2's data size (pixels, or M1's latent) */
 	float alpha;
-	int m1;
+	int generative, m1, m1_sample;
 	uint64_t m1_hidden, m1_latent;
 	dg_tensor m1w[M1_N];                 /* M1's weights as used (constants or buffers) */
 	dg_tensor m1buf[M1_N];               /* ... and as kept (buffers) */
+	dg_tensor m1lv[2];                   /* M1's enc.logvar w, b (m1_sample) */
 	struct dg_nn cls, enc, dec, root;
 	struct dg_nn_coder body;
 };
@@ -157,12 +164,28 @@ static int m1_weights(struct dg_model *m)
 		}
 		s->m1w[i] = dg_constant(g, rank, dims, a->data);
 	}
+	/* m1_sample: the encoder's log-variance head, needed in training only
+	 * (inference takes the mean), so not kept in the buffers */
+	for (int i = 0; s->m1_sample && i < 2 && !dg_graph_status(g); i++) {
+		static const char *const lv[2] = {"params/enc.logvar.w", "params/enc.logvar.b"};
+		uint64_t dims[2] = {s->m1_latent, s->m1_hidden};
+		const struct dg_array *a = dg_checkpoint_tensor(ck, lv[i]);
+		if (!a || a->dtype != DG_F32 || a->rank != (unsigned)(2 - i) ||
+		    a->dims[0] != dims[0] || (!i && a->dims[1] != dims[1])) {
+			dg_graph_fail(g, DG_EUSAGE, "m1=%s: %s is missing or not f32 of M1's "
+				      "latent and hidden sizes", path, lv[i] + 7);
+			break;
+		}
+		s->m1lv[i] = dg_constant(g, 2 - i, dims, a->data);
+	}
 	dg_checkpoint_free(ck);
 	return dg_graph_status(g);
 }
 
-/* Images n×C×H×W -> M2's data n×d: the flat pixels, or M1's latent means. */
-static dg_tensor data_of(struct dg_model *m, dg_tensor x)
+/* Images n×C×H×W -> M2's data n×d: the flat pixels, or M1's latent means
+ * (with sample, a draw from M1's q(z1|x): fresh noise on the codes at
+ * every step, which the paper's code trains on). */
+static dg_tensor data_of(struct dg_model *m, dg_tensor x, int sample)
 {
 	struct dg_graph *g = m->g;
 	struct m2 *s = M(m);
@@ -170,7 +193,12 @@ static dg_tensor data_of(struct dg_model *m, dg_tensor x)
 	if (!s->m1)
 		return h;
 	h = dg_linear(g, h, s->m1w[M1_ENC_FC1_W], s->m1w[M1_ENC_FC1_B], DG_ACT_RELU, 0);
-	return dg_linear(g, h, s->m1w[M1_ENC_MU_W], s->m1w[M1_ENC_MU_B], DG_ACT_NONE, 0);
+	dg_tensor mu = dg_linear(g, h, s->m1w[M1_ENC_MU_W], s->m1w[M1_ENC_MU_B], DG_ACT_NONE, 0);
+	if (!sample)
+		return mu;
+	dg_tensor lv = dg_linear(g, h, s->m1lv[0], s->m1lv[1], DG_ACT_NONE, 0);
+	dg_tensor eps = dg_random_normal(g, DG_SHAPE(dg_dim(g, x, 0), s->m1_latent));
+	return dg_add(g, mu, dg_mul(g, dg_exp(g, dg_mul_scalar(g, lv, 0.5f)), eps));
 }
 
 /* ---- M2's networks --------------------------------------------------------------- */
@@ -269,7 +297,9 @@ static int configure(struct dg_model *m, struct m2 *s)
 	s->hidden = (uint64_t)dg_model_int(m, "hidden");
 	s->latent = (uint64_t)dg_model_int(m, "latent");
 	s->alpha = (float)dg_model_float(m, "alpha");
+	s->generative = dg_model_bool(m, "generative");
 	s->m1 = dg_model_str(m, "m1")[0] != 0;
+	s->m1_sample = s->m1 && dg_model_bool(m, "m1_sample");
 	s->m1_hidden = (uint64_t)dg_model_int(m, "m1_hidden");
 	s->m1_latent = (uint64_t)dg_model_int(m, "m1_latent");
 	s->d = s->m1 ? s->m1_latent : s->pixels;
@@ -295,18 +325,46 @@ static dg_tensor labels_one_hot(struct dg_model *m, dg_tensor y, dg_tensor *lab)
 }
 
 /* Per image: *lab_bound L(x,y) and *lab_cls -log q(y|x) for labelled
- * images (0 for the others), *unl U(x) for all; logp: log q(y|x). */
+ * images (0 for the others), *unl U(x) for all; logp: log q(y|x); *l
+ * the n×K matrix of L(x,y). */
 static void objectives(struct dg_model *m, dg_tensor xd, dg_tensor oh, dg_tensor *logp,
-		       dg_tensor *lab_bound, dg_tensor *lab_cls, dg_tensor *unl)
+		       dg_tensor *lab_bound, dg_tensor *lab_cls, dg_tensor *unl, dg_tensor *lb)
 {
 	struct dg_graph *g = m->g;
-	dg_tensor l = bounds(m, xd);
+	dg_tensor l = *lb = bounds(m, xd);
 	*logp = dg_log_softmax(g, classifier(m, xd));
 	dg_tensor q = dg_exp(g, *logp);
 	*lab_bound = dg_sum(g, dg_mul(g, oh, l), 2, 0);
 	*lab_cls = dg_neg(g, dg_sum(g, dg_mul(g, oh, *logp), 2, 0));
 	/* Σ q L - H(q) = Σ q (L + log q) */
 	*unl = dg_sum(g, dg_mul(g, q, dg_add(g, l, *logp)), 2, 0);
+}
+
+/* The accuracy of logits on the labelled images of the batch (0 when
+ * there are none). */
+static dg_tensor labelled_accuracy(struct dg_model *m, dg_tensor logp, dg_tensor lab,
+				   dg_tensor nlab)
+{
+	struct dg_graph *g = m->g;
+	dg_tensor right = dg_mul(g, lab, dg_equal(g, dg_argmax(g, logp), dg_cast(g, m->y, 1)));
+	return dg_div(g, dg_sum(g, right, DG_AXES_ALL, 0), dg_clamp(g, nlab, 1, INFINITY));
+}
+
+/* generative=0: q(y|x) alone, the mean of -log q(y|x) over the labelled
+ * images of the batch (the unlabelled ones count for nothing): the same
+ * network, initialization, data and optimizer as M2's classifier. */
+static int supervised(struct dg_model *m, dg_tensor xd, dg_tensor oh, dg_tensor lab)
+{
+	struct dg_graph *g = m->g;
+	dg_tensor logp = dg_log_softmax(g, classifier(m, xd));
+	dg_tensor nlab = dg_sum(g, lab, DG_AXES_ALL, 0);
+	dg_tensor ce = dg_neg(g, dg_sum(g, dg_mul(g, oh, logp), DG_AXES_ALL, 0));
+	dg_tensor loss = dg_div(g, ce, dg_clamp(g, nlab, 1, INFINITY));
+	struct dg_phase *ph = dg_model_phase(m, "m2", loss, DG_GROUP(0));
+	dg_model_term(m, ph, "loss", loss);
+	dg_model_term(m, ph, "labelled", dg_mean(g, lab, DG_AXES_ALL, 0));
+	dg_model_term(m, ph, "accuracy", labelled_accuracy(m, logp, lab, nlab));
+	return dg_graph_status(g);
 }
 
 static int build(struct dg_model *m)
@@ -321,21 +379,21 @@ static int build(struct dg_model *m)
 	m->latent_dim = (unsigned)s->latent;
 	m->prior = DG_PRIOR_GAUSSIAN;
 
-	dg_tensor xd = data_of(m, m->x), lab, logp, lab_bound, lab_cls, unl;
+	dg_tensor xd = data_of(m, m->x, s->m1_sample && m->training), lab, logp, lab_bound,
+		  lab_cls, unl, l;
 	for (int i = 0; s->m1 && m->training && i < M1_N; i++)
 		dg_assign(g, s->m1buf[i], s->m1w[i], xd);
 	dg_tensor oh = labels_one_hot(m, m->y, &lab);
-	objectives(m, xd, oh, &logp, &lab_bound, &lab_cls, &unl);
+	if (!s->generative)
+		return supervised(m, xd, oh, lab);
+	objectives(m, xd, oh, &logp, &lab_bound, &lab_cls, &unl, &l);
 	dg_tensor unlab = dg_affine(g, lab, -1, 1);
 	dg_tensor bound = dg_add(g, lab_bound, dg_mul(g, unlab, unl));
 	dg_tensor loss = dg_mean(g, dg_add(g, bound, dg_mul_scalar(g, lab_cls, s->alpha)),
 				 DG_AXES_ALL, 0);
 	/* the labelled images' share of the batch, and the classifier's
 	 * accuracy on them (0 in a batch without any) */
-	dg_tensor nlab = dg_sum(g, lab, DG_AXES_ALL, 0);
-	dg_tensor right = dg_mul(g, lab, dg_equal(g, dg_argmax(g, logp), dg_cast(g, m->y, 1)));
-	dg_tensor acc = dg_div(g, dg_sum(g, right, DG_AXES_ALL, 0),
-			       dg_clamp(g, nlab, 1, INFINITY));
+	dg_tensor acc = labelled_accuracy(m, logp, lab, dg_sum(g, lab, DG_AXES_ALL, 0));
 	struct dg_phase *ph = dg_model_phase(m, "m2", loss, DG_GROUP(0));
 	dg_model_term(m, ph, "loss", loss);
 	dg_model_term(m, ph, "bound", dg_mean(g, bound, DG_AXES_ALL, 0));
@@ -352,12 +410,21 @@ static dg_tensor class_of(struct dg_model *m, dg_tensor xd, dg_tensor y)
 	return dg_one_hot(m->g, dg_argmax(m->g, classifier(m, xd)), M(m)->classes);
 }
 
+/* Refuses to encode, decode or sample with a model of generative=0. */
+static int no_generator(struct dg_model *m)
+{
+	return dg_graph_fail(m->g, DG_EUSAGE, "this m2 model was trained with generative=0: "
+			     "a classifier alone, without an encoder or a decoder");
+}
+
 /* q(z|x,y)'s mean and a draw; without labels, y is q(y|x)'s likeliest. */
 static int encode(struct dg_model *m, dg_tensor x, dg_tensor y, dg_tensor *mean,
 		  dg_tensor *sample)
 {
 	struct dg_graph *g = m->g;
-	dg_tensor xd = data_of(m, x), logvar;
+	if (!M(m)->generative)
+		return no_generator(m);
+	dg_tensor xd = data_of(m, x, 0), logvar;
 	encoder(m, xd, class_of(m, xd, y), mean, &logvar);
 	dg_tensor eps = dg_random_normal(g, DG_SHAPE(dg_dim(g, x, 0), M(m)->latent));
 	*sample = dg_add(g, *mean, dg_mul(g, dg_exp(g, dg_mul_scalar(g, logvar, 0.5f)), eps));
@@ -369,6 +436,8 @@ static int decode(struct dg_model *m, dg_tensor z, dg_tensor y, dg_tensor *x)
 {
 	struct dg_graph *g = m->g;
 	struct m2 *s = M(m);
+	if (!s->generative)
+		return no_generator(m);
 	if (!y.id)
 		return dg_graph_fail(g, DG_EUSAGE, "M2 decodes a class and a code: give a "
 				     "class for each item (dg-sample --class)");
@@ -388,6 +457,8 @@ static int decode(struct dg_model *m, dg_tensor z, dg_tensor y, dg_tensor *x)
 static int sample(struct dg_model *m, uint64_t n, float t, dg_tensor y, dg_tensor *out)
 {
 	(void)y;
+	if (!M(m)->generative)
+		return no_generator(m);
 	*out = dg_mul_scalar(m->g, dg_random_normal(m->g, DG_SHAPE(n, M(m)->latent)), t);
 	return dg_graph_status(m->g);
 }
@@ -396,17 +467,29 @@ static int sample(struct dg_model *m, uint64_t n, float t, dg_tensor y, dg_tenso
  * summed out (for M1+M2 a bound on M1's code, not the pixels), one z per
  * class; with labels "nll" -log q(y|x) and "correct", 1 when q(y|x)'s
  * likeliest class is y (dg-eval reports its mean as the accuracy); and
- * "entropy" of q(y|x).  k is unused. */
+ * "entropy" of q(y|x); and with labels "gen_correct", 1 when the class
+ * whose bound L(x,y) is lowest is y: whether the generative model itself
+ * tells the classes apart, which is what the unlabelled term teaches
+ * q(y|x) (one z per class, so a noisy answer).  k is unused.  With
+ * generative=0, no "nelbo" and no "gen_correct". */
 static int loglik(struct dg_model *m, dg_tensor x, dg_tensor y, unsigned k,
 		  struct dg_term *out, unsigned *nout)
 {
 	(void)k;
 	struct dg_graph *g = m->g;
-	dg_tensor xd = data_of(m, x), logp, lab_bound, lab_cls, unl;
-	dg_tensor none = dg_full(g, DG_SHAPE(dg_dim(g, x, 0), M(m)->classes), 0);
-	objectives(m, xd, none, &logp, &lab_bound, &lab_cls, &unl);
+	dg_tensor xd = data_of(m, x, 0), logp, lab_bound, lab_cls, unl, l;
 	unsigned n = 0;
-	out[n++] = (struct dg_term){"nelbo", unl};
+	if (M(m)->generative) {
+		dg_tensor none = dg_full(g, DG_SHAPE(dg_dim(g, x, 0), M(m)->classes), 0);
+		objectives(m, xd, none, &logp, &lab_bound, &lab_cls, &unl, &l);
+		out[n++] = (struct dg_term){"nelbo", unl};
+		if (y.id)
+			out[n++] = (struct dg_term){"gen_correct",
+						    dg_equal(g, dg_argmax(g, dg_neg(g, l)),
+							     dg_cast(g, y, 1))};
+	} else {
+		logp = dg_log_softmax(g, classifier(m, xd));
+	}
 	if (y.id) {
 		out[n++] = (struct dg_term){"nll", dg_neg(g, dg_pick(g, logp, y))};
 		out[n++] = (struct dg_term){"correct",

@@ -3,10 +3,11 @@
 # --labels-per-class on a small part of Fashion-MNIST: M2 trains on
 # labelled and unlabelled images together (about a tenth labelled), dg-eval
 # reports its classifier's accuracy, it samples by class; M1+M2 trains on a
-# vae's codes and keeps M1 in its own checkpoint; the classifier trains on
-# the labelled images alone; and the refusals (too few images in a class,
-# no labels, an M1 that is not an MLP vae).  Small networks keep it to
-# seconds.
+# vae's codes (or draws of them, m1_sample) and keeps M1 in its own
+# checkpoint; the classifier family, and M2's q(y|x) with generative=0,
+# train on the labelled images alone; and the refusals (too few images in
+# a class, no labels, an M1 that is not an MLP vae).  Small networks keep
+# it to seconds.
 n=0
 fail=0
 tmp=$(mktemp -d)
@@ -29,8 +30,11 @@ t $? "  log: loss, bound, labelled share near 0.1 ($(sed -n 2p m2.csv))"
 awk -F, 'NR == 2 { exit $2 != 12 }' m2.csv
 t $? "  an epoch of 600 images: 550 unlabelled and the 50 labelled once"
 dg-eval -m m2.dgm -d fashion-mnist-test -n 200 > eval.txt &&
-	grep -q '^accuracy ' eval.txt && grep -q '^nelbo ' eval.txt && grep -q '^nll ' eval.txt
-t $? "  dg-eval reports the classifier's accuracy, nll and the bound"
+	grep -q '^accuracy ' eval.txt && grep -q '^nelbo ' eval.txt &&
+	grep -q '^nll .*cross-entropy' eval.txt &&
+	awk '$1 == "gen_accuracy" { f = $2 >= 0 && $2 <= 1 && $5 == "fraction" } END { exit !f }' \
+		eval.txt
+t $? "  dg-eval reports the classifier's accuracy, nll, the bound and the generative accuracy"
 dg-sample -m m2.dgm -n 8 --class 7 | dg-decode -m m2.dgm > s.png && [ -s s.png ]
 t $? "  samples by class: dg-sample --class 7 | dg-decode"
 dg-sample -m m2.dgm -n 8 | dg-decode -m m2.dgm > s2.png
@@ -51,6 +55,7 @@ t $? "M1+M2 trains on a vae's codes"
 dg-info m1m2.dgm | grep -q 'm1.enc.fc1.w .*32x784'
 t $? "  M1's layers are buffers of the checkpoint"
 mv m1.dgm m1-elsewhere.dgm
+cp m1m2.dgm m1m2-kept.dgm
 dg-eval -m m1m2.dgm -d fashion-mnist-test -n 200 | grep -q '^accuracy ' &&
 	dg-sample -m m1m2.dgm -n 4 --class 1 | dg-decode -m m1m2.dgm > m.png && [ -s m.png ]
 t $? "  evaluates and samples without M1's file"
@@ -66,7 +71,29 @@ r=$?
 [ $r = 64 ] && grep -q 'm1_hidden' err
 t $? "  refuses an M1 of other sizes than m1_hidden, m1_latent say ($r)"
 
-# ---- the supervised baseline and refusals ---------------------------------------------
+dg-train -q -p m2 -d small.dgs --labels-per-class 5 -e 1 -b 50 $small --set m1=m1-elsewhere.dgm \
+	--set m1_hidden=32 --set m1_latent=6 --set m1_sample=1 -o m1m2s.dgm &&
+	dg-eval -m m1m2s.dgm -d fashion-mnist-test -n 200 | grep -q '^accuracy ' &&
+	! same_tensors m1m2-kept.dgm m1m2s.dgm > /dev/null
+t $? "  m1_sample=1 trains on draws of M1's codes (another model than on the means)"
+
+# ---- the supervised baselines and refusals --------------------------------------------
+dg-train -q -p m2 -d small.dgs --labels-per-class 5 -e 10 -b 50 $small --set generative=0 \
+	-o sup.dgm --log sup.csv
+t $? "generative=0: q(y|x) alone trains on the labelled images"
+[ "$(head -1 sup.csv)" = "epoch,step,loss,labelled,accuracy,images_per_s" ] &&
+	awk -F, 'NR == 2 { l = $3 } END { exit !($3 < l && $5 > 0.6) }' sup.csv
+t $? "  its cross-entropy falls and it fits its labelled images ($(tail -1 sup.csv))"
+dg-info sup.dgm > info.txt && grep -q 'params/cls.fc1.w .*32x784' info.txt &&
+	! grep -q 'params/enc\.' info.txt
+t $? "  only the classifier's parameters, of M2's q(y|x) shape"
+dg-eval -m sup.dgm -d fashion-mnist-test -n 200 > eval.txt && grep -q '^accuracy ' eval.txt &&
+	! grep -q '^nelbo ' eval.txt && ! grep -q '^gen_accuracy ' eval.txt
+t $? "  dg-eval reports its accuracy, and no bound"
+dg-sample -m sup.dgm -n 4 --class 1 > x.dgs 2> err
+r=$?
+[ $r = 64 ] && grep -q 'generative=0' err
+t $? "  refuses to sample: 64 ($r: $(cat err))"
 dg-train -q -p classifier -d small.dgs --labels-per-class 5 -e 2 -b 10 --set width=4 \
 	--set features=16 -o clf.dgm --log clf.csv
 t $? "the classifier trains on the labelled images alone"

@@ -109,6 +109,8 @@ static const struct metric metrics[] = {
 	 "their label", "fraction", 1},
 	{"nll", "nll", "cross-entropy, -log p(label|x)", "nats", 1},
 	{"entropy", "entropy", "entropy of p(class|x)", "nats", 1},
+	{"gen_correct", "gen_accuracy", "the fraction whose lowest -ELBO(x,y) is at their "
+	 "label (m2)", "fraction", 1},
 	{"jac", "jac", "the encoder's Jacobian, squared Frobenius norm", "squared norm", 1},
 	{"bpd", "bpd", "-log2 p(x) per dimension", "bits/dim", 1},
 };
@@ -131,8 +133,10 @@ static const char *term_label(const struct dg_model_info *mi, const char *term,
 {
 	if (!(mi->family->caps & DG_CAP_LIKELIHOOD) && strcmp(term, "rec") == 0)
 		return "reconstruction error, summed over pixels";
-	/* an autoregressive family's nll is the image's, not a label's */
-	if ((mi->family->caps & DG_CAP_LIKELIHOOD) && strcmp(term, "nll") == 0)
+	/* an autoregressive family's nll is the image's, not a label's; a
+	 * semi-supervised one's (m2) is its classifier's, a label's */
+	if ((mi->family->caps & DG_CAP_LIKELIHOOD) &&
+	    !(mi->family->caps & DG_CAP_PARTIAL_LABELS) && strcmp(term, "nll") == 0)
 		return "-log p(x), exact";
 	return known ? known->label : term;
 }
