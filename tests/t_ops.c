@@ -851,6 +851,24 @@ static void ref_gated(const struct tc *t, double *const *in, double *out)
 	}
 }
 
+/* The gate's backward: x (input 0) and the gradient dy of the gate's
+ * output (input 1) -> dx, both halves (t = tanh a, s = σ(b)). */
+static void ref_gated_bwd(const struct tc *t, double *const *in, double *out)
+{
+	const struct shape *x = &t->in[0];
+	int ax = (int)t->p[0] < 0 ? (int)t->p[0] + (int)x->r : (int)t->p[0];
+	uint64_t inner = 1, k = x->d[ax] / 2;
+	for (unsigned i = (unsigned)ax + 1; i < x->r; i++)
+		inner *= x->d[i];
+	for (uint64_t o = 0; o < count(x) / 2; o++) {
+		uint64_t outer = o / (k * inner), rest = o % (k * inner);
+		uint64_t ia = outer * 2 * k * inner + rest, ib = ia + k * inner;
+		double ta = tanh(in[0][ia]), s = 1 / (1 + exp(-in[0][ib])), d = in[1][o];
+		out[ia] = d * s * (1 - ta * ta);
+		out[ib] = d * ta * s * (1 - s);
+	}
+}
+
 /* Gated PixelCNN's stacks: kind p0 (0 vertical, 1 vertical shifted, 2
  * horizontal 'A', 3 'B'), colour groups p1; bias input 2. */
 static void ref_causal(const struct tc *t, double *const *in, double *out)
@@ -1200,6 +1218,11 @@ static dg_tensor b_gan(struct dg_graph *g, const dg_tensor *x, const struct tc *
 		return dg_adain(g, x[0], x[1], x[2], t->p[0]);
 	if (!strcmp(t->name, "minibatch_stddev"))
 		return dg_minibatch_stddev(g, x[0], (unsigned)t->p[0]);
+	if (!strcmp(t->name, "gated_activation_bwd")) {
+		/* the gradient of Σ x1 ⊙ gate(x0) in x0: gate_bwd (x0, x1) */
+		dg_tensor y = dg_gated_activation(g, x[0], (int)t->p[0]);
+		return dg_grad(g, dg_sum(g, dg_mul(g, x[1], y), DG_AXES_ALL, 0), x[0]);
+	}
 	return dg_gated_activation(g, x[0], (int)t->p[0]);
 }
 
@@ -1452,8 +1475,12 @@ static struct tc cases[] = {
 	{"minibatch_stddev", OP_NONE, b_gan, ref_mbstd, 1, {S4(6, 3, 3, 5)}, {ANY}, {0}, 1e-5, 1e-3, {0}},
 	{"minibatch_stddev", OP_NONE, b_gan, ref_mbstd, 1, {S4(6, 2, 3, 3)}, {ANY}, {2}, 1e-5, 1e-3, {0}},
 	{"minibatch_stddev", OP_NONE, b_gan, ref_mbstd, 1, {S4(6, 3, 1, 2)}, {ANY}, {3}, 1e-5, 1e-3, {0}},
-	{"gated_activation", OP_NONE, b_gan, ref_gated, 1, {S4(2, 6, 3, 5)}, {ANY}, {1}, 1e-6, 1e-4, {0}},
-	{"gated_activation", OP_NONE, b_gan, ref_gated, 1, {S2(3, 10)}, {ANY}, {-1}, 1e-6, 1e-4, {0}},
+	{"gated_activation", OP_GATE, b_gan, ref_gated, 1, {S4(2, 6, 3, 5)}, {ANY}, {1}, 1e-6, 1e-4, {0}},
+	{"gated_activation", OP_GATE, b_gan, ref_gated, 1, {S2(3, 10)}, {ANY}, {-1}, 1e-6, 1e-4, {0}},
+	{"gated_activation", OP_GATE, b_gan, ref_gated, 1, {S3(4, 3, 2)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
+	/* its backward op, and through the row's gradients that op's own */
+	{"gated_activation_bwd", OP_GATE_BWD, b_gan, ref_gated_bwd, 2, {S4(2, 6, 3, 5), S4(2, 3, 3, 5)}, {ANY, ANY}, {1}, 1e-6, 1e-4, {0}},
+	{"gated_activation_bwd", OP_GATE_BWD, b_gan, ref_gated_bwd, 2, {S2(3, 10), S2(3, 5)}, {ANY, ANY}, {-1}, 1e-6, 1e-4, {0}},
 	/* (kind, colour groups): vertical 2×3, shifted 2×5, a single row; horizontal 1×3 'A' and 'B' with RGB groups, 1×2 'A' without */
 	{"causal_conv2d", OP_NONE, b_causal, ref_causal, 3, {S4(2, 2, 5, 4), S4(3, 2, 2, 3), S1(3)}, {ANY, ANY, ANY}, {0, 0}, 1e-5, 1e-4, {0}},
 	{"causal_conv2d", OP_NONE, b_causal, ref_causal, 3, {S4(2, 2, 4, 5), S4(3, 2, 2, 5), S1(3)}, {ANY, ANY, ANY}, {1, 0}, 1e-5, 1e-4, {0}},

@@ -175,6 +175,14 @@ static int axis_of(struct dg_graph *g, dg_tensor x, int axis, const char *what)
 	return axis;
 }
 
+dg_tensor dg_gated_activation(struct dg_graph *g, dg_tensor x, int axis)
+{
+	if (g->status || (axis = axis_of(g, x, axis, "gated_activation")) < 0)
+		return DG_NONE;
+	int64_t ax = axis;
+	return T(dg__op(g, OP_GATE, 1, &x.id, &ax, 1, NULL, 0));
+}
+
 /* The op's attribute is the number of axes after the one it runs along,
  * so that 0, the default, is the last. */
 static dg_tensor softmax(struct dg_graph *g, enum dg_op op, dg_tensor x, int axis)
