@@ -117,6 +117,7 @@ awk '
 		ratio("dg/torch wgangp.gsteps", "dg.wgangp.epoch", "torch.wgangp.train", 1)
 		ratio("dg/torch sample process", "dg.sample.process", "torch.sample.process", 0)
 		ratio("dg/torch pixelcnn.epoch", "dg.pixelcnn.epoch", "torch.pixelcnn.train", 1)
+		ratio("dg/torch gated.epoch", "dg.gated.epoch", "torch.gated.train", 1)
 		ratio("dg/torch pixelcnn.sample", "dg.pixelcnn.sample", "torch.pixelcnn.sample", 1)
 		ratio("dg window/full pixelcnn.sample", "dg.pixelcnn.sample", "dg.pixelcnn.sample_full", 1)
 	}' "$out"

@@ -5,7 +5,10 @@
 #   torch_pixelcnn.py bench [SETS...]
 #       training images/s (Adam steps on one batch of 64, median) and the
 #       straightforward sampling loop's images/s: 64 images of 28x28, one
-#       full forward pass per pixel, Bernoulli draws (make bench).
+#       full forward pass per pixel, Bernoulli draws (make bench); then,
+#       without SETS, Gated PixelCNN's training images/s at features=16
+#       (torch.gated.train, bench/train_pixelcnn.sh's dg.gated.epoch).
+#       BENCH_SAMPLE=0 leaves the sampling loop out.
 #   torch_pixelcnn.py train EPOCHS [SETS...]
 #       trains on Fashion-MNIST statically binarized at 0.5 (x > 0.5),
 #       batch 64, Adam lr 1e-3, data shuffled each epoch, the last partial
@@ -79,8 +82,7 @@ def sample(p, cfg, n, h, w, gen):
     return x
 
 
-def bench(args):
-    cfg = config(args)
+def bench_train(cfg):
     p = model.params(cfg, 0, 1)
     opt = torch.optim.Adam(list(p.values()), lr=1e-3)
     x = (torch.rand(BATCH, 1, 28, 28) > 0.5).float()
@@ -91,8 +93,18 @@ def bench(args):
         opt.step()
     med, best = time_calls(step, 1.0)
     name = "torch.%s.train" % cfg["arch"]
-    report(name, BATCH / med, "images/s", "Adam steps, batch %d of 28x28, best %.1f, %d threads"
-           % (BATCH, BATCH / best, THREADS))
+    report(name, BATCH / med, "images/s", "Adam steps, batch %d of 28x28, features=%d, best %.1f, "
+           "%d threads" % (BATCH, cfg["features"], BATCH / best, THREADS))
+    return p
+
+
+def bench(args):
+    cfg = config(args)
+    p = bench_train(cfg)
+    if not args:
+        bench_train(config(["arch=gated", "features=16"]))
+    if os.environ.get("BENCH_SAMPLE", "1") == "0":
+        return
     gen = torch.Generator().manual_seed(1)
     t0 = time.perf_counter()
     sample(p, cfg, 64, 28, 28, gen)

@@ -5,10 +5,13 @@
 # the median of epochs 2-3 of its log; then dg-sample's rate for 64
 # images of 28x28 drawn pixel by pixel with cached activations
 # (dg-pixelcnn(7)), and the same with DG_PIXELCNN_FULL_STEPS=1 (a whole
-# forward pass per pixel, as bench/torch_pixelcnn.py's loop).  run.sh sets them beside
-# bench/torch_pixelcnn.py (dg/torch pixelcnn.epoch, pixelcnn.sample).
+# forward pass per pixel, as bench/torch_pixelcnn.py's loop); then Gated
+# PixelCNN's whole-epoch rate (arch=gated features=16, 2048 images).
+# run.sh sets them beside bench/torch_pixelcnn.py (dg/torch pixelcnn.epoch,
+# pixelcnn.sample, gated.epoch).
 #
-# Environment: DG_THREADS, TMPDIR; the tools on PATH.
+# Environment: DG_THREADS, TMPDIR; the tools on PATH; BENCH_SAMPLE=0
+# leaves sampling out.
 set -u
 dir=$(mktemp -d "${TMPDIR:-/tmp}/dg-pixelcnn.XXXXXX")
 trap 'rm -rf "$dir"' EXIT INT TERM
@@ -22,6 +25,12 @@ fi
 set -- $(awk -f "$(dirname "$0")/epoch_median.awk" "$dir/log.csv")
 [ $# = 2 ] && printf "%-34s %10.2f %-8s # dg-train -p pixelcnn binarize=0.5, batch 64, median of epochs 2-%d\n" \
 	dg.pixelcnn.epoch "$1" images/s "$2"
+dg-train -p pixelcnn -d fashion-mnist --set binarize=0.5 --set arch=gated --set features=16 \
+	--limit 2048 --epochs 3 -b 64 --seed 1 -q --log "$dir/glog.csv" -o "$dir/g.dgm" 2> "$dir/err" &&
+	set -- $(awk -f "$(dirname "$0")/epoch_median.awk" "$dir/glog.csv") && [ $# = 2 ] &&
+	printf "%-34s %10.2f %-8s # dg-train -p pixelcnn arch=gated features=16 binarize=0.5, batch 64, median of epochs 2-%d\n" \
+		dg.gated.epoch "$1" images/s "$2"
+[ "${BENCH_SAMPLE:-1}" = 0 ] && exit 0
 # dg-sample --progress ends with "N images in T s, R images/s"
 rate() { tr '\r' '\n' < "$1" | sed -n 's/.* images in \([0-9.]*\) s, \([0-9.]*\) images\/s$/\2 \1/p' | tail -1; }
 dg-sample -m "$dir/p.dgm" -n 64 -s 1 --progress > /dev/null 2> "$dir/s1" &&

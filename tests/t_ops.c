@@ -303,6 +303,43 @@ static void ref_pad(const struct tc *t, double *const *in, double *out)
 			out[(i + b) * oc + j + b] = in[0][i * s->d[1] + j];
 }
 
+/* The input's flat index of out[i] for a slice or pad on one axis p0,
+ * the input starting at offset `at` there (slice: p1; pad: -p1); -1
+ * where out[i] lies outside the input (pad). */
+static int64_t one_axis_src(const struct tc *t, uint64_t i, int64_t at)
+{
+	const struct shape *s = &t->in[0];
+	unsigned ax = (unsigned)t->p[0];
+	int64_t src = 0, st = 1;
+	for (int k = (int)t->out.r - 1; k >= 0; k--) {
+		int64_t c = (int64_t)(i % t->out.d[k]);
+		i /= t->out.d[k];
+		if ((unsigned)k == ax)
+			c += at;
+		if (c < 0 || c >= (int64_t)s->d[k])
+			return -1;
+		src += c * st;
+		st *= (int64_t)s->d[k];
+	}
+	return src;
+}
+
+/* Slice of axis p0 from p1, p2 long (slice_axis rows). */
+static void ref_slice_axis(const struct tc *t, double *const *in, double *out)
+{
+	for (uint64_t i = 0; i < count(&t->out); i++)
+		out[i] = in[0][one_axis_src(t, i, (int64_t)t->p[1])];
+}
+
+/* Pad of axis p0 by p1 before and p2 after, value p3 (pad_axis rows). */
+static void ref_pad_axis(const struct tc *t, double *const *in, double *out)
+{
+	for (uint64_t i = 0; i < count(&t->out); i++) {
+		int64_t j = one_axis_src(t, i, -(int64_t)t->p[1]);
+		out[i] = j < 0 ? t->p[3] : in[0][j];
+	}
+}
+
 /* Concat along axis 1 of two 3-d tensors. */
 static void ref_concat(const struct tc *t, double *const *in, double *out)
 {
@@ -814,6 +851,24 @@ static void ref_gated(const struct tc *t, double *const *in, double *out)
 	}
 }
 
+/* The gate's backward: x (input 0) and the gradient dy of the gate's
+ * output (input 1) -> dx, both halves (t = tanh a, s = σ(b)). */
+static void ref_gated_bwd(const struct tc *t, double *const *in, double *out)
+{
+	const struct shape *x = &t->in[0];
+	int ax = (int)t->p[0] < 0 ? (int)t->p[0] + (int)x->r : (int)t->p[0];
+	uint64_t inner = 1, k = x->d[ax] / 2;
+	for (unsigned i = (unsigned)ax + 1; i < x->r; i++)
+		inner *= x->d[i];
+	for (uint64_t o = 0; o < count(x) / 2; o++) {
+		uint64_t outer = o / (k * inner), rest = o % (k * inner);
+		uint64_t ia = outer * 2 * k * inner + rest, ib = ia + k * inner;
+		double ta = tanh(in[0][ia]), s = 1 / (1 + exp(-in[0][ib])), d = in[1][o];
+		out[ia] = d * s * (1 - ta * ta);
+		out[ib] = d * ta * s * (1 - s);
+	}
+}
+
 /* Gated PixelCNN's stacks: kind p0 (0 vertical, 1 vertical shifted, 2
  * horizontal 'A', 3 'B'), colour groups p1; bias input 2. */
 static void ref_causal(const struct tc *t, double *const *in, double *out)
@@ -1012,6 +1067,19 @@ static dg_tensor b_slice(struct dg_graph *g, const dg_tensor *x, const struct tc
 	return dg_slice(g, x[0], 1, (uint64_t)t->p[0], (uint64_t)t->p[1]);
 }
 
+static dg_tensor b_slice_axis(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
+{
+	return dg_slice(g, x[0], (int)t->p[0], (uint64_t)t->p[1], (uint64_t)t->p[2]);
+}
+
+static dg_tensor b_pad_axis(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
+{
+	uint64_t b[DG_MAX_RANK] = {0}, a[DG_MAX_RANK] = {0};
+	b[(int)t->p[0]] = (uint64_t)t->p[1];
+	a[(int)t->p[0]] = (uint64_t)t->p[2];
+	return dg_pad(g, x[0], b, a, t->p[3]);
+}
+
 static dg_tensor b_pad(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
 {
 	uint64_t b[2] = {(uint64_t)t->p[0], (uint64_t)t->p[0]}, a[2] = {(uint64_t)t->p[1], (uint64_t)t->p[1]};
@@ -1150,6 +1218,11 @@ static dg_tensor b_gan(struct dg_graph *g, const dg_tensor *x, const struct tc *
 		return dg_adain(g, x[0], x[1], x[2], t->p[0]);
 	if (!strcmp(t->name, "minibatch_stddev"))
 		return dg_minibatch_stddev(g, x[0], (unsigned)t->p[0]);
+	if (!strcmp(t->name, "gated_activation_bwd")) {
+		/* the gradient of Σ x1 ⊙ gate(x0) in x0: gate_bwd (x0, x1) */
+		dg_tensor y = dg_gated_activation(g, x[0], (int)t->p[0]);
+		return dg_grad(g, dg_sum(g, dg_mul(g, x[1], y), DG_AXES_ALL, 0), x[0]);
+	}
 	return dg_gated_activation(g, x[0], (int)t->p[0]);
 }
 
@@ -1313,6 +1386,18 @@ static struct tc cases[] = {
 	{"transpose", OP_PERMUTE, b_transpose, ref_transpose, 1, {S2(5, 3)}, {ANY}, {0}, 0, 1e-4, {0}},
 	{"slice", OP_SLICE, b_slice, ref_slice, 1, {S3(2, 7, 3)}, {ANY}, {2, 4}, 0, 1e-4, {0}},
 	{"pad", OP_PAD, b_pad, ref_pad, 1, {S2(3, 5)}, {ANY}, {2, 1, 0.5f}, 0, 1e-4, {0}},
+	/* one axis of 4-d tensors: inner axes whole (rows of many floats),
+	 * the last axis cut, the first */
+	{"slice_axis", OP_SLICE, b_slice_axis, ref_slice_axis, 1, {S4(2, 6, 3, 5)}, {ANY}, {1, 3, 3}, 0, 1e-4, {0}},
+	{"slice_axis", OP_SLICE, b_slice_axis, ref_slice_axis, 1, {S4(2, 3, 4, 5)}, {ANY}, {3, 1, 3}, 0, 1e-4, {0}},
+	{"slice_axis", OP_SLICE, b_slice_axis, ref_slice_axis, 1, {S4(3, 2, 4, 3)}, {ANY}, {2, 0, 3}, 0, 1e-4, {0}},
+	{"slice_axis", OP_SLICE, b_slice_axis, ref_slice_axis, 1, {S4(4, 2, 2, 3)}, {ANY}, {0, 1, 2}, 0, 1e-4, {0}},
+	{"slice_axis", OP_SLICE, b_slice_axis, ref_slice_axis, 1, {S1(7)}, {ANY}, {0, 2, 4}, 0, 1e-4, {0}},
+	{"pad_axis", OP_PAD, b_pad_axis, ref_pad_axis, 1, {S4(2, 3, 4, 5)}, {ANY}, {2, 1, 0, 0}, 0, 1e-4, {0}},
+	{"pad_axis", OP_PAD, b_pad_axis, ref_pad_axis, 1, {S4(2, 3, 4, 5)}, {ANY}, {3, 2, 1, -1}, 0, 1e-4, {0}},
+	{"pad_axis", OP_PAD, b_pad_axis, ref_pad_axis, 1, {S4(2, 3, 2, 3)}, {ANY}, {1, 1, 2, 0.5f}, 0, 1e-4, {0}},
+	{"pad_axis", OP_PAD, b_pad_axis, ref_pad_axis, 1, {S4(2, 3, 2, 3)}, {ANY}, {0, 0, 1, 0}, 0, 1e-4, {0}},
+	{"pad_axis", OP_PAD, b_pad_axis, ref_pad_axis, 1, {S1(5)}, {ANY}, {0, 3, 2, 2}, 0, 1e-4, {0}},
 	{"concat", OP_NONE, b_concat, ref_concat, 2, {S3(2, 3, 5), S3(2, 4, 5)}, {ANY, ANY}, {0}, 0, 1e-4, {0}},
 	{"softmax", OP_SOFTMAX, b_softmax, ref_softmax, 1, {S2(3, 7)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
 	{"log_softmax", OP_LOG_SOFTMAX, b_softmax, ref_softmax, 1, {S3(2, 3, 7)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
@@ -1390,8 +1475,12 @@ static struct tc cases[] = {
 	{"minibatch_stddev", OP_NONE, b_gan, ref_mbstd, 1, {S4(6, 3, 3, 5)}, {ANY}, {0}, 1e-5, 1e-3, {0}},
 	{"minibatch_stddev", OP_NONE, b_gan, ref_mbstd, 1, {S4(6, 2, 3, 3)}, {ANY}, {2}, 1e-5, 1e-3, {0}},
 	{"minibatch_stddev", OP_NONE, b_gan, ref_mbstd, 1, {S4(6, 3, 1, 2)}, {ANY}, {3}, 1e-5, 1e-3, {0}},
-	{"gated_activation", OP_NONE, b_gan, ref_gated, 1, {S4(2, 6, 3, 5)}, {ANY}, {1}, 1e-6, 1e-4, {0}},
-	{"gated_activation", OP_NONE, b_gan, ref_gated, 1, {S2(3, 10)}, {ANY}, {-1}, 1e-6, 1e-4, {0}},
+	{"gated_activation", OP_GATE, b_gan, ref_gated, 1, {S4(2, 6, 3, 5)}, {ANY}, {1}, 1e-6, 1e-4, {0}},
+	{"gated_activation", OP_GATE, b_gan, ref_gated, 1, {S2(3, 10)}, {ANY}, {-1}, 1e-6, 1e-4, {0}},
+	{"gated_activation", OP_GATE, b_gan, ref_gated, 1, {S3(4, 3, 2)}, {ANY}, {0}, 1e-6, 1e-4, {0}},
+	/* its backward op, and through the row's gradients that op's own */
+	{"gated_activation_bwd", OP_GATE_BWD, b_gan, ref_gated_bwd, 2, {S4(2, 6, 3, 5), S4(2, 3, 3, 5)}, {ANY, ANY}, {1}, 1e-6, 1e-4, {0}},
+	{"gated_activation_bwd", OP_GATE_BWD, b_gan, ref_gated_bwd, 2, {S2(3, 10), S2(3, 5)}, {ANY, ANY}, {-1}, 1e-6, 1e-4, {0}},
 	/* (kind, colour groups): vertical 2×3, shifted 2×5, a single row; horizontal 1×3 'A' and 'B' with RGB groups, 1×2 'A' without */
 	{"causal_conv2d", OP_NONE, b_causal, ref_causal, 3, {S4(2, 2, 5, 4), S4(3, 2, 2, 3), S1(3)}, {ANY, ANY, ANY}, {0, 0}, 1e-5, 1e-4, {0}},
 	{"causal_conv2d", OP_NONE, b_causal, ref_causal, 3, {S4(2, 2, 4, 5), S4(3, 2, 2, 5), S1(3)}, {ANY, ANY, ANY}, {1, 0}, 1e-5, 1e-4, {0}},

@@ -58,41 +58,123 @@ int dg_k_permute(const struct dg_kargs *a)
 	return DG_OK;
 }
 
+/* Slice and pad move whole rows: runs of floats contiguous in both x
+ * and y (the innermost axis, merged with the axes inside it that the op
+ * leaves whole).  struct rows describes them: y's dims with the rows'
+ * axes folded into the last, x's strides on them, and where row 0
+ * starts in x (slice) or in y (pad). */
+struct rows {
+	const struct dg_kargs *a;
+	unsigned rank;                  /* axes left, the last one the row */
+	uint64_t dims[DG_MAX_RANK];     /* the outer of the two tensors' dims */
+	uint64_t inner[DG_MAX_RANK];    /* the inner one's (pad: x's; slice: y's) */
+	uint64_t st[DG_MAX_RANK];       /* the outer one's strides */
+	uint64_t before[DG_MAX_RANK];   /* where the inner one starts on each axis */
+	uint64_t row;                   /* floats per row of the inner one */
+};
+
+/* Fills r from the outer tensor's dims (slice: x; pad: y), the inner
+ * one's (slice: y; pad: x) and the offsets ia; axes k where the inner
+ * one is whole (offset 0, same size) fold into the row from the inside
+ * out. */
+static void rows_of(struct rows *r, const struct dg_node *outer, const struct dg_node *inner,
+		    const int64_t *ia)
+{
+	unsigned k = inner->rank;
+	uint64_t row = 1;
+	while (k > 1 && !ia[k - 1] && inner->dims[k - 1] == outer->dims[k - 1])
+		row *= inner->dims[--k];
+	/* axis k-1 is the row's own axis (partly taken, or the last one
+	 * left); strides count floats, the merged run being `row` */
+	r->rank = k ? k : 1;
+	uint64_t acc = row;
+	for (int j = (int)k - 1; j >= 0; j--) {
+		r->st[j] = acc;
+		r->dims[j] = outer->dims[j];
+		r->inner[j] = inner->dims[j];
+		r->before[j] = (uint64_t)ia[j];
+		acc *= outer->dims[j];
+	}
+	if (!k) {               /* a scalar */
+		r->dims[0] = r->inner[0] = r->st[0] = 1;
+		r->before[0] = 0;
+	}
+	r->row = row * r->inner[r->rank - 1];
+}
+
+/* Slice: y's rows [b, e), each copied from x. */
+static void slice_rows(void *ctx, size_t b, size_t e)
+{
+	const struct rows *r = ctx;
+	const float *x = r->a->x[0];
+	float *y = r->a->y;
+	for (size_t i = b; i < e; i++) {
+		uint64_t q = i, off = 0;
+		for (int k = (int)r->rank - 2; k >= 0; k--) {
+			off += (q % r->inner[k] + r->before[k]) * r->st[k];
+			q /= r->inner[k];
+		}
+		off += r->before[r->rank - 1] * r->st[r->rank - 1];
+		memcpy(y + i * r->row, x + off, r->row * sizeof(float));
+	}
+}
+
 int dg_k_slice(const struct dg_kargs *a)
 {
-	struct gath g = {.a = a};
-	strides(&a->c->in_node[0], g.st);
-	for (unsigned k = 0; k < a->c->n.rank; k++)
-		g.base += (uint64_t)a->c->n.ia[k] * g.st[k];
-	dg_pool_for(a->c->n.count, 16384, gath_range, &g);
+	struct rows r = {.a = a};
+	rows_of(&r, &a->c->in_node[0], &a->c->n, a->c->n.ia);
+	uint64_t n = r.row ? a->c->n.count / r.row : 0;
+	if (n)
+		dg_pool_for(n, 16384 / r.row + 1, slice_rows, &r);
 	return DG_OK;
+}
+
+/* Pad: y's rows [b, e) (y's outer coordinates, its last axis whole),
+ * each the fill value around x's row where the coordinates are inside x. */
+static void pad_rows(void *ctx, size_t b, size_t e)
+{
+	const struct rows *r = ctx;
+	const struct dg_node *yn = &r->a->c->n;
+	const float *x = r->a->x[0];
+	float *y = r->a->y;
+	float v = yn->fa[0];
+	unsigned last = r->rank - 1;
+	uint64_t yrow = r->dims[last] * r->st[last];       /* floats per row of y */
+	uint64_t lo = r->before[last] * r->st[last], len = r->row;
+	for (size_t i = b; i < e; i++) {
+		uint64_t q = i, off = 0, xst = 1;
+		int inside = 1;
+		float *dst = y + i * yrow;
+		for (int k = (int)last - 1; k >= 0; k--) {
+			uint64_t c = q % r->dims[k];
+			q /= r->dims[k];
+			if (c < r->before[k] || c - r->before[k] >= r->inner[k])
+				inside = 0;
+			else
+				off += (c - r->before[k]) * xst;
+			xst *= r->inner[k];
+		}
+		if (!inside) {
+			for (uint64_t j = 0; j < yrow; j++)
+				dst[j] = v;
+			continue;
+		}
+		for (uint64_t j = 0; j < lo; j++)
+			dst[j] = v;
+		memcpy(dst + lo, x + off * len, len * sizeof(float));
+		for (uint64_t j = lo + len; j < yrow; j++)
+			dst[j] = v;
+	}
 }
 
 int dg_k_pad(const struct dg_kargs *a)
 {
-	const struct dg_node *x = &a->c->in_node[0], *y = &a->c->n;
-	uint64_t ys[DG_MAX_RANK], c[DG_MAX_RANK] = {0}, base = 0;
-	const float *src = a->x[0];
-	float v = y->fa[0];
-
-	strides(y, ys);
-	for (uint64_t i = 0; i < y->count; i++)
-		a->y[i] = v;
-	for (unsigned k = 0; k < y->rank; k++)
-		base += (uint64_t)y->ia[k] * ys[k];
-	/* Copy x's rows (innermost axis) into place. */
-	uint64_t row = x->rank ? x->dims[x->rank - 1] : 1, rows = x->count / row;
-	for (uint64_t r = 0; r < rows; r++) {
-		uint64_t off = base;
-		for (int k = 0; k + 1 < (int)x->rank; k++)
-			off += c[k] * ys[k];
-		memcpy(a->y + off, src + r * row, row * sizeof(float));
-		for (int k = (int)x->rank - 2; k >= 0; k--) {
-			if (++c[k] < x->dims[k])
-				break;
-			c[k] = 0;
-		}
-	}
+	struct rows r = {.a = a};
+	rows_of(&r, &a->c->n, &a->c->in_node[0], a->c->n.ia);
+	uint64_t last = r.rank - 1, yrow = r.dims[last] * r.st[last];
+	uint64_t n = yrow ? a->c->n.count / yrow : 0;
+	if (n)
+		dg_pool_for(n, 16384 / yrow + 1, pad_rows, &r);
 	return DG_OK;
 }
 

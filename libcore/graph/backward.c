@@ -15,6 +15,7 @@ void dg__bw_none(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
 }
 
 #define NODE(id) (&g->nodes[(id)])
+#define T(id) ((dg_tensor){(id)})
 static uint32_t add(struct dg_graph *g, uint32_t a, uint32_t b) { return dg__op2(g, OP_ADD, a, b); }
 static uint32_t sub(struct dg_graph *g, uint32_t a, uint32_t b) { return dg__op2(g, OP_SUB, a, b); }
 static uint32_t mul(struct dg_graph *g, uint32_t a, uint32_t b) { return dg__op2(g, OP_MUL, a, b); }
@@ -87,6 +88,36 @@ void dg__bw_tanh(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
 void dg__bw_sigmoid(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
 {
 	gin[0] = mul(g, gy, mul(g, id, aff(g, id, -1, 1)));
+}
+/* The gate: its own backward op.  That op's backward, for gradients of
+ * gradients, written out: with t = tanh(a), s = σ(b), t' = 1 - t²,
+ * s' = s(1 - s), gate_bwd gives (dy·s·t', dy·t·s'); given their
+ * gradients (ga, gb), dy gets ga·s·t' + gb·t·s', a gets
+ * dy·t'·(gb·s' - 2·ga·s·t) and b gets dy·s'·(ga·t' + gb·t·(1 - 2s)). */
+void dg__bw_gate(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
+{
+	uint32_t in[2] = {NODE(id)->in[0], gy};
+	int64_t ax = NODE(id)->ia[0];
+	gin[0] = dg__op(g, OP_GATE_BWD, 2, in, &ax, 1, NULL, 0);
+}
+void dg__bw_gate_bwd(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
+{
+	const struct dg_node *n = NODE(id);
+	int ax = (int)n->ia[0];
+	uint64_t k = n->dims[ax] / 2;
+	dg_tensor x = {n->in[0]}, dy = {n->in[1]}, G = {gy};
+	dg_tensor t = dg_tanh(g, dg_slice(g, x, ax, 0, k));
+	dg_tensor s = dg_sigmoid(g, dg_slice(g, x, ax, k, k));
+	dg_tensor ga = dg_slice(g, G, ax, 0, k), gb = dg_slice(g, G, ax, k, k);
+	dg_tensor t1 = T(aff(g, mul(g, t.id, t.id), -1, 1));          /* t' */
+	dg_tensor s1 = T(mul(g, s.id, aff(g, s.id, -1, 1)));         /* s' */
+	gin[1] = add(g, mul(g, ga.id, mul(g, s.id, t1.id)), mul(g, gb.id, mul(g, t.id, s1.id)));
+	uint32_t da = mul(g, mul(g, dy.id, t1.id),
+			  sub(g, mul(g, gb.id, s1.id), aff(g, mul(g, ga.id, mul(g, s.id, t.id)), 2, 0)));
+	uint32_t db = mul(g, mul(g, dy.id, s1.id),
+			  add(g, mul(g, ga.id, t1.id),
+			      mul(g, gb.id, mul(g, t.id, aff(g, s.id, -2, 1)))));
+	gin[0] = dg_concat(g, T(da), T(db), ax).id;
 }
 void dg__bw_softplus(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
 {

@@ -1,8 +1,8 @@
 /* graph/compose_models.c — compositions the model families need beyond
  * the basic layers: pixel norm, adaptive instance norm and the minibatch
- * standard deviation (progressive and style-based GANs), the gated
- * activation and the causal convolutions of Gated PixelCNN's stacks, and
- * the LSTM cell (PixelRNN).  Built from primitive ops: no kernels or
+ * standard deviation (progressive and style-based GANs), the causal
+ * convolutions of Gated PixelCNN's stacks (its gated activation is an op,
+ * graph/primitives.c), and the LSTM cell (PixelRNN).  Built from primitive ops: no kernels or
  * backward rules of their own. */
 #include <stdlib.h>
 #include <string.h>
@@ -66,23 +66,6 @@ dg_tensor dg_minibatch_stddev(struct dg_graph *g, dg_tensor x, unsigned group)
 	uint64_t e5[5] = {gs, m, 1, d[2], d[3]};
 	int64_t r4[4] = {(int64_t)n, 1, (int64_t)d[2], (int64_t)d[3]};
 	return dg_concat(g, x, dg_reshape(g, dg_expand(g, s, 5, e5), 4, r4), 1);
-}
-
-/* ---- activations -------------------------------------------------------- */
-
-dg_tensor dg_gated_activation(struct dg_graph *g, dg_tensor x, int axis)
-{
-	uint64_t d[DG_MAX_RANK];
-	if (!valid(g, x))
-		return DG_NONE;
-	int r = (int)dg_shape(g, x, d);
-	if (axis < 0)
-		axis += r;
-	if (axis < 0 || axis >= r || d[axis] % 2)
-		return fail(g, "gated_activation", "want an axis of even size");
-	uint64_t h = d[axis] / 2;
-	return dg_mul(g, dg_tanh(g, dg_slice(g, x, axis, 0, h)),
-		      dg_sigmoid(g, dg_slice(g, x, axis, h, h)));
 }
 
 /* ---- causal convolutions ---------------------------------------------------- */

@@ -260,6 +260,31 @@ int dg__infer_softmax(struct dg_graph *g, struct dg_node *n)
 	return st;
 }
 
+/* gate (x) -> x with axis ia0 halved; gate_bwd (x, dy) -> x's shape,
+ * dy being gate(x)'s. */
+int dg__infer_gate(struct dg_graph *g, struct dg_node *n)
+{
+	const struct dg_node *x = IN(g, n, 0);
+	int64_t ax = n->ia[0];
+	if (ax < 0 || ax >= x->rank || x->dims[ax] % 2)
+		return dg_error(DG_EUSAGE, "want an axis of even size (axis %lld of a rank-%u "
+				"tensor)", (long long)ax, x->rank);
+	copy_shape(n, x);
+	if (n->op == OP_GATE_BWD) {
+		const struct dg_node *dy = IN(g, n, 1);
+		int ok = dy->rank == x->rank;
+		for (unsigned i = 0; ok && i < x->rank; i++)
+			ok = dy->dims[i] == (i == ax ? x->dims[i] / 2 : x->dims[i]);
+		if (!ok)
+			return dg_error(DG_EUSAGE, "the gradient's shape is not the gate's output's");
+		if (need_f32(g, n, 1))
+			return DG_EUSAGE;
+	} else {
+		n->dims[ax] /= 2;
+	}
+	return need_f32(g, n, 0);
+}
+
 int dg__infer_argmax(struct dg_graph *g, struct dg_node *n)
 {
 	int st = dg__infer_lastaxis(g, n);

@@ -110,6 +110,12 @@ DG_OP(PAD,             "pad",               1, 0,                       pad,    
 DG_OP(RESAMPLE,        "resample",          2, 0,                       resample,  resample,    resample,        resample, 0)
 DG_OP(SOFTMAX,         "softmax",           1, 0,                       softmax,   softmax,     softmax,         reduce,  DG_REDUCE_SOFTMAX)
 DG_OP(LOG_SOFTMAX,     "log_softmax",       1, 0,                       softmax,   log_softmax, softmax,         reduce,  DG_REDUCE_LOG_SOFTMAX)
+/* Gated PixelCNN's gate along axis ia0: gate x -> tanh(a)·σ(b) of x's
+ * halves a, b (the axis halved); gate_bwd (x, dy) -> dx, x's shape.  One
+ * pass each instead of two slices, tanh, sigmoid, a product and, going
+ * back, four products, two pads and a sum. */
+DG_OP(GATE,            "gated_activation",  1, 0,                       gate,      gate,        gate,            gate,    DG_GATE_FWD)
+DG_OP(GATE_BWD,        "gated_activation_bwd", 2, 0,                    gate,      gate_bwd,    gate,            gate,    DG_GATE_BWD)
 /* convolutions, ia: stride, pad, dilation: conv (x N×C×H×W, w O×C×KH×KW);
  * bwd_data (dy N×O×OH×OW, w) -> dims given (N×C×H×W); bwd_filter (x, dy)
  * -> dims given (O×C×KH×KW) */

@@ -175,6 +175,14 @@ static int axis_of(struct dg_graph *g, dg_tensor x, int axis, const char *what)
 	return axis;
 }
 
+dg_tensor dg_gated_activation(struct dg_graph *g, dg_tensor x, int axis)
+{
+	if (g->status || (axis = axis_of(g, x, axis, "gated_activation")) < 0)
+		return DG_NONE;
+	int64_t ax = axis;
+	return T(dg__op(g, OP_GATE, 1, &x.id, &ax, 1, NULL, 0));
+}
+
 /* The op's attribute is the number of axes after the one it runs along,
  * so that 0, the default, is the last. */
 static dg_tensor softmax(struct dg_graph *g, enum dg_op op, dg_tensor x, int axis)
@@ -267,6 +275,27 @@ dg_tensor dg_random_normal(struct dg_graph *g, unsigned rank, const uint64_t *di
 	return rng(g, OP_RNG_NORMAL, rank, dims);
 }
 
+/* A 1×1 convolution of stride 1 without padding, y_n = W·x_n for each
+ * image n (W as O×C, x_n as C×H·W), as a batched matrix product with W
+ * expanded over the batch: the cpu's oneDNN convolution stages blocked
+ * copies of NCHW images in and out of every call, which for a 1×1 kernel
+ * cost more than the product (Gated PixelCNN's v2h and output layers,
+ * PixelCNN's blocks); the copy of W is small.  0 if it is no such. */
+static uint32_t conv_1x1(struct dg_graph *g, uint32_t x, uint32_t w, const int64_t *c3)
+{
+	const struct dg_node *xn = &g->nodes[x], *wn = &g->nodes[w];
+	if (xn->rank != 4 || wn->rank != 4 || wn->dims[2] != 1 || wn->dims[3] != 1 ||
+	    c3[0] != 1 || c3[1] != 0 || wn->dims[1] != xn->dims[1] || xn->dtype != DG_F32 ||
+	    wn->dtype != DG_F32)
+		return 0;
+	uint64_t n = xn->dims[0], c = xn->dims[1], h = xn->dims[2], wd = xn->dims[3];
+	uint64_t o = wn->dims[0];
+	uint64_t x3[3] = {n, c, h * wd}, w2[2] = {o, c}, w3[3] = {n, o, c}, y4[4] = {n, o, h, wd};
+	uint32_t wb = dg__expand(g, dg__reshape(g, w, 2, w2), 3, w3);
+	uint32_t y = dg__matmul(g, wb, dg__reshape(g, x, 3, x3), 0, 0);
+	return y ? dg__reshape(g, y, 4, y4) : 0;
+}
+
 static dg_tensor conv_common(struct dg_graph *g, enum dg_op op, dg_tensor x, dg_tensor w,
 			     dg_tensor b, const struct dg_conv *p)
 {
@@ -277,7 +306,9 @@ static dg_tensor conv_common(struct dg_graph *g, enum dg_op op, dg_tensor x, dg_
 	if (g->status)
 		return DG_NONE;
 	if (op == OP_CONV) {
-		y = dg__conv(g, OP_CONV, x.id, w.id, c3, 0, NULL);
+		y = x.id < g->nnodes && w.id < g->nnodes ? conv_1x1(g, x.id, w.id, c3) : 0;
+		if (!y && !g->status)
+			y = dg__conv(g, OP_CONV, x.id, w.id, c3, 0, NULL);
 	} else {
 		const struct dg_node *xn = &g->nodes[x.id], *wn = &g->nodes[w.id];
 		if (xn->rank != 4 || wn->rank != 4) {

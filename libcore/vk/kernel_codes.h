@@ -60,6 +60,10 @@
 #define DG_SHAPE_MOVE 0         /* permute, slice */
 #define DG_SHAPE_PAD 1
 
+/* graph_gate.comp, constant MODE. */
+#define DG_GATE_FWD 0
+#define DG_GATE_BWD 1
+
 /* graph_index.comp, constant MODE. */
 #define DG_INDEX_GATHER 0
 #define DG_INDEX_SCATTER 1      /* per output element */

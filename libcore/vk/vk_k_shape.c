@@ -1,5 +1,6 @@
 /* vk/vk_k_shape.c — data movement on vulkan: permute, slice and pad
- * (graph_shape.comp), and the index ops gather, scatter-add, one-hot,
+ * (graph_shape.comp), Gated PixelCNN's gate (graph_gate.comp), and the
+ * index ops gather, scatter-add, one-hot,
  * pick and place (graph_index.comp).  Shapes as the cpu's k_shape.c:
  * gather (V×D table, S indices) -> S×D; scatter-add (S×D, S) -> V×D;
  * one-hot (S) -> S×K; pick (S×K, S) -> S; place (S, S) -> S×K. */
@@ -47,6 +48,36 @@ int dg_vkk_shape(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
 	const struct dg_vk_buffer *binds[2] = {c->in[0].buf, c->out.buf};
 	dg_vkk_grid(y->count, &gx, &gy);
 	return dg_vkk_record(vk, p, "graph_shape", binds, 2, &pc, sizeof pc, &mode, 1, gx, gy);
+}
+
+/* Gated PixelCNN's gate (graph_gate.comp): x as [outer][2][m], one
+ * invocation per element of y (forward) or of dy (backward, writing both
+ * halves of dx). */
+struct gate_push {
+	uint32_t n, m, offx, offd, offy;
+};
+
+int dg_vkk_gate(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *c)
+{
+	const struct dg_node *x = &c->in_node[0];
+	unsigned ax = (unsigned)c->n.ia[0];
+	struct gate_push pc = {0};
+	uint32_t mode = dg_vkk_codes[c->n.op], gx, gy;
+	uint64_t m = x->dims[ax] / 2;
+
+	for (unsigned i = ax + 1; i < x->rank; i++)
+		m *= x->dims[i];
+	if (!x->count)
+		return DG_OK;
+	pc.n = (uint32_t)(x->count / 2);
+	pc.m = (uint32_t)m;
+	pc.offx = dg_vkk_elems(c->in[0]);
+	pc.offd = c->n.op == OP_GATE_BWD ? dg_vkk_elems(c->in[1]) : 0;
+	pc.offy = dg_vkk_elems(c->out);
+	const struct dg_vk_buffer *binds[3] = {c->in[0].buf,
+		c->n.op == OP_GATE_BWD ? c->in[1].buf : c->in[0].buf, c->out.buf};
+	dg_vkk_grid(pc.n, &gx, &gy);
+	return dg_vkk_record(vk, p, "graph_gate", binds, 3, &pc, sizeof pc, &mode, 1, gx, gy);
 }
 
 struct index_push {
