@@ -12,9 +12,9 @@
  * steps per iteration, each on a fresh batch and a fresh z) then
  * "generator" (group 0, one step, its own z).  Each phase has the
  * optimizer its loss's paper recommends; the generator keeps an
- * exponential moving average of its weights (ema), warmed up (decay
- * min(ema, (1+t)/(10+t)) at G's step t), which dg-sample and dg-decode use
- * unless --no-ema.
+ * exponential moving average of its weights and of its batch-norm
+ * statistics (ema), warmed up (decay min(ema, (1+t)/(10+t)) at G's step
+ * t), which dg-sample and dg-decode use unless --no-ema.
  *
  * DCGAN (arch=dcgan) for images of sides b·2^depth (28 = 7·4, 32 = 4·8):
  *   G: z -> dense "proj" (no bias) to ngf·2^(depth-1) maps of b×b, batch
@@ -757,6 +757,7 @@ static int build(struct dg_model *m)
 	if (pg) {
 		pg->optim = &p->opt_g;
 		pg->ema_warmup = 1;
+		pg->ema_buffers = 1;    /* G's batch-norm statistics */
 	}
 	dg_model_term(m, pg, "loss_g", lg);
 	if (beta > 0)

@@ -459,6 +459,10 @@ static int take_images(const struct cmdline *cl, struct decoder *dec,
 		if ((st = dg_meta_set(im->meta, "space", "image")) ||
 		    (st = dg_meta_set(im->meta, "model", dec->fp)) ||
 		    (st = dg_meta_set(im->meta, "family", dec->mi->family->name)) ||
+		    /* the fingerprint is the checkpoint's: say which of its
+		     * weights made the images when it keeps two sets */
+		    ((dec->mi->ema || cl->no_ema) &&
+		     (st = dg_meta_set(im->meta, "weights", dec->mi->ema ? "ema" : "raw"))) ||
 		    (lb && n == im->dims[0] && (st = dg_meta_set(im->meta, "labels", lb))))
 			return st;
 		if ((st = dg_write_record(dec->w, DG_F32, 4, dims, im->meta, im->data)))
