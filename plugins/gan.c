@@ -12,9 +12,9 @@
  * steps per iteration, each on a fresh batch and a fresh z) then
  * "generator" (group 0, one step, its own z).  Each phase has the
  * optimizer its loss's paper recommends; the generator keeps an
- * exponential moving average of its weights (ema), warmed up (decay
- * min(ema, (1+t)/(10+t)) at G's step t), which dg-sample and dg-decode use
- * unless --no-ema.
+ * exponential moving average of its weights and of its batch-norm
+ * statistics (ema), warmed up (decay min(ema, (1+t)/(10+t)) at G's step
+ * t), which dg-sample and dg-decode use unless --no-ema.
  *
  * DCGAN (arch=dcgan) for images of sides b·2^depth (28 = 7·4, 32 = 4·8):
  *   G: z -> dense "proj" (no bias) to ngf·2^(depth-1) maps of b×b, batch
@@ -49,11 +49,14 @@
  * <embed(y), phi(x)>, phi D's last features), or through an auxiliary
  * classifier head "D.cls" on D's features (acgan, Odena et al. 2017:
  * softmax cross-entropy on real and generated images added to D's loss,
- * on generated ones to G's).  Generated images take the batch's labels.
+ * the generated ones' weighted by cls_fake, on generated ones to G's).
+ * Generated images take the batch's labels.
  *
  * InfoGAN (Chen et al. 2016; info_cat, info_cont): the code G sees ends
  * with a one-hot categorical code (uniform over info_cat values) and
- * info_cont codes ~ U(-1,1); a head "D.q" on D's features predicts them,
+ * info_cont codes ~ U(-1,1); a head Q on D's features predicts them (the
+ * paper's hidden layer, "D.q_fc" and "D.q_bn" of info_hidden units, then
+ * "D.q"),
  * and lambda times the mutual-information bound's loss (the categorical
  * code's cross-entropy plus the continuous codes' Gaussian NLL with a
  * fixed unit variance, ½ Σ (c - mu)², constants dropped) is added to
@@ -109,11 +112,15 @@ static const struct dg_hparam hparams[] = {
 	 "2018), acgan (Odena et al. 2017)"},
 	{"embed", DG_HP_INT, "0", 0, 4096, NULL,
 	 "cond: size of the class embedding of G (and of D for concat; 0: the class count)"},
+	{"cls_fake", DG_HP_FLOAT, "1", 0, 1e6, NULL,
+	 "acgan: weight of generated images' class loss in D's (1: the paper's; 0: real only)"},
 	{"info_cat", DG_HP_INT, "0", 0, 1024, NULL,
 	 "InfoGAN: values of a categorical code (Chen et al. 2016; 0: none)"},
 	{"info_cont", DG_HP_INT, "0", 0, 64, NULL, "InfoGAN: continuous codes ~ U(-1,1)"},
 	{"info_lambda", DG_HP_FLOAT, "1", 0, 1e6, NULL,
 	 "InfoGAN: weight of the mutual-information bound"},
+	{"info_hidden", DG_HP_INT, "128", 0, 65536, NULL,
+	 "InfoGAN: units of Q's hidden layer on D's features (0: Q a dense head)"},
 	{0},
 };
 
@@ -137,8 +144,10 @@ struct gan {
 	enum cond cond;
 	unsigned classes;            /* cond: the label count */
 	uint64_t embed;
+	float cls_fake;              /* acgan: weight of fakes' class loss in D's */
 	unsigned info_cat, info_cont; /* InfoGAN's codes, at the end of G's input */
 	float info_lambda;
+	uint64_t info_hidden;        /* units of Q's hidden layer, 0: none */
 	struct dg_nn G, D;
 	struct dg_optim opt_d, opt_g;
 };
@@ -288,6 +297,22 @@ struct heads {
 	dg_tensor cls, q;
 };
 
+/* InfoGAN's Q on D's features f: the paper's hidden layer (dense
+ * "q_fc" without bias, batch norm "q_bn", LeakyReLU(0.2) as D's), then
+ * the dense "q" to the categorical code's logits and the continuous
+ * codes' means; with info_hidden=0, "q" on f directly. */
+static dg_tensor q_head(struct dg_model *m, dg_tensor f)
+{
+	struct gan *p = P(m);
+	const struct dg_nn *D = &p->D;
+	if (p->info_hidden) {
+		f = dg_nn_dense(D, "q_fc", f, p->info_hidden, &no_bias);
+		f = dg_nn_batch_norm(D, "q_bn", f,
+				     DG_NN_OPT(.act = DG_ACT_LEAKY_RELU, .alpha = 0.2f));
+	}
+	return dg_nn_dense(D, "q", f, p->info_cat + p->info_cont, NULL);
+}
+
 /* D: images x and labels y -> scores n×1 (logits for the minimax and ns
  * losses); with heads, also the auxiliary heads of the same features. */
 static dg_tensor discriminator(struct dg_model *m, dg_tensor x, dg_tensor y, struct heads *hd)
@@ -306,7 +331,7 @@ static dg_tensor discriminator(struct dg_model *m, dg_tensor x, dg_tensor y, str
 		if (p->cond == COND_ACGAN)
 			hd->cls = dg_nn_dense(D, "cls", f, p->classes, NULL);
 		if (p->info_cat + p->info_cont)
-			hd->q = dg_nn_dense(D, "q", f, p->info_cat + p->info_cont, NULL);
+			hd->q = q_head(m, f);
 	}
 	return s;
 }
@@ -482,6 +507,8 @@ static int configure_cond(struct dg_model *m, struct gan *p)
 	p->info_cat = (unsigned)dg_model_int(m, "info_cat");
 	p->info_cont = (unsigned)dg_model_int(m, "info_cont");
 	p->info_lambda = (float)dg_model_float(m, "info_lambda");
+	p->info_hidden = (uint64_t)dg_model_int(m, "info_hidden");
+	p->cls_fake = (float)dg_model_float(m, "cls_fake");
 	if (p->info_cat == 1)
 		return dg_graph_fail(m->g, DG_EUSAGE, "info_cat=1: a categorical code needs at "
 				     "least 2 values (0: none)");
@@ -560,6 +587,8 @@ static struct aux aux_losses(struct dg_model *m, const struct heads *hr,
 	struct aux a = {DG_NONE, DG_NONE};
 	if (p->cond == COND_ACGAN) {
 		a.ce = dg_softmax_cross_entropy(g, hf->cls, m->y, DG_MEAN);
+		if (hr && p->cls_fake != 1)
+			a.ce = dg_mul_scalar(g, a.ce, p->cls_fake);
 		if (hr)
 			a.ce = dg_add(g, dg_softmax_cross_entropy(g, hr->cls, m->y, DG_MEAN), a.ce);
 	}
@@ -728,6 +757,7 @@ static int build(struct dg_model *m)
 	if (pg) {
 		pg->optim = &p->opt_g;
 		pg->ema_warmup = 1;
+		pg->ema_buffers = 1;    /* G's batch-norm statistics */
 	}
 	dg_model_term(m, pg, "loss_g", lg);
 	if (beta > 0)

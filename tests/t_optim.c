@@ -313,9 +313,75 @@ static void optimizers(void)
 				    .schedule = {DG_LR_COSINE, 2, 0, 0, 6, 0.01f}}, 6);
 }
 
+/* dg_optim_ema_buffers: a buffer b := ½b + w (a running statistic of
+ * the weight w, assigned each run) averaged with SGD's w at decay 0.8,
+ * warmed up: against a double reference (the average reads b after its
+ * assignment, the assignment w before its update); a buffer of another
+ * group is left alone; misuse is refused. */
+static void ema_buffers(void)
+{
+	enum { N = 3, STEPS = 6 };
+	uint64_t d[1] = {N};
+	const float w0[N] = {0.5f, -1, 2}, b0[N] = {1, 0.25f, -0.5f};
+	double w[N], b[N], e[N], worst = 0;
+	struct dg_graph *g = dg_graph_new(1);
+	struct dg_array *a = dg_array_new(DG_F32, 1, d);
+	dg_tensor wt = dg_param(g, "w", 1, d, (struct dg_init){DG_INIT_ZEROS, 0, 0}, 0);
+	dg_tensor bt = dg_buffer(g, "b", 1, d, (struct dg_init){DG_INIT_ZEROS, 0, 0});
+	memcpy(a->data, w0, sizeof w0);
+	dg_var_set(g, "w", a);
+	memcpy(a->data, b0, sizeof b0);
+	dg_var_set(g, "b", a);
+	dg_array_free(a);
+	dg_tensor loss = dg_mul_scalar(g, dg_sum(g, dg_square(g, wt), DG_AXES_ALL, 0), 0.5f);
+	dg_assign(g, bt, dg_add(g, dg_mul_scalar(g, bt, 0.5f), wt), loss);
+	struct dg_optim sgd = {.kind = DG_SGD, .lr = 0.1f};
+	int plain = dg_optimize(g, loss, DG_GROUP(0), &sgd);
+	is_int(dg_optim_ema_buffers(g, plain, DG_GROUP(0)), DG_EUSAGE,
+	       "[%s] ema buffers: refused for an update without an average", device);
+	is_int(dg_optim_ema_buffers(g, 99, DG_GROUP(0)), DG_EUSAGE,
+	       "[%s] ema buffers: refused for an unknown update", device);
+	sgd.ema_decay = 0.8f;
+	int u = dg_optimize(g, loss, DG_GROUP(0), &sgd);
+	dg_optim_ema_warmup(g, u, 1);
+	size_t before = dg_var_count(g);
+	is_int(dg_optim_ema_buffers(g, u, DG_GROUP(1)), 0, "[%s] ema buffers of group 1", device);
+	ok(dg_var_count(g) == before, "[%s]   none there: b (group 0) is not averaged", device);
+	is_int(dg_optim_ema_buffers(g, u, DG_GROUP(0)), 0, "[%s] ema buffers of group 0", device);
+	struct dg_exec *ex;
+	if (!ok(dg_compile(g, device, 1, &loss, 1, &u, &ex) == 0, "[%s]   compiles", device)) {
+		diag("%s", dg_errmsg());
+		dg_graph_free(g);
+		return;
+	}
+	for (int i = 0; i < N; i++) {
+		w[i] = w0[i];
+		b[i] = e[i] = b0[i];
+	}
+	for (int t = 1; t <= STEPS; t++) {
+		dg_exec_run(ex);
+		double dec = fmin(0.8, (1.0 + t) / (10.0 + t));
+		for (int i = 0; i < N; i++) {
+			b[i] = 0.5 * b[i] + w[i];
+			w[i] -= 0.1 * w[i];
+			e[i] = dec * e[i] + (1 - dec) * b[i];
+		}
+	}
+	struct dg_array *ea = NULL;
+	if (ok(dg_var_get(g, "b.ema", &ea) == 0, "[%s]   the average is b.ema", device))
+		for (int i = 0; i < N; i++)
+			worst = fmax(worst, fabs(((float *)ea->data)[i] - e[i]));
+	ok(ea && worst < 1e-6, "[%s]   %d steps match the reference (max error %.2g)", device,
+	   STEPS, worst);
+	dg_array_free(ea);
+	dg_exec_free(ex);
+	dg_graph_free(g);
+}
+
 static void suite(void)
 {
 	gan_phases();
+	ema_buffers();
 	optimizers();
 	size_t na, nb, nc;
 	float *a = mlp_run(20, 0, &na), *b = mlp_run(20, 0, &nb), *c = mlp_run(11, 9, &nc);

@@ -54,6 +54,7 @@ struct decoder {
 	struct dg_inference *inf;
 	const struct dg_model_info *mi;
 	char fp[17];
+	const char *weights;     /* "ema" or "raw" when ck keeps averages, else NULL */
 	struct dg_writer *w;     /* --raw */
 };
 
@@ -459,6 +460,9 @@ static int take_images(const struct cmdline *cl, struct decoder *dec,
 		if ((st = dg_meta_set(im->meta, "space", "image")) ||
 		    (st = dg_meta_set(im->meta, "model", dec->fp)) ||
 		    (st = dg_meta_set(im->meta, "family", dec->mi->family->name)) ||
+		    /* the fingerprint is the checkpoint's: say which of its
+		     * weights made the images when it keeps two sets */
+		    (dec->weights && (st = dg_meta_set(im->meta, "weights", dec->weights))) ||
 		    (lb && n == im->dims[0] && (st = dg_meta_set(im->meta, "labels", lb))))
 			return st;
 		if ((st = dg_write_record(dec->w, DG_F32, 4, dims, im->meta, im->data)))
@@ -601,6 +605,9 @@ int main(int argc, char **argv)
 			dec.mi = dg_inference_info(dec.inf);
 			const struct dg_family *f = dec.mi->family;
 			dg_checkpoint_fingerprint_hex(dec.ck, dec.fp);
+			for (size_t i = 0; i < dg_checkpoint_count(dec.ck); i++)
+				if (!strncmp(dg_checkpoint_name_at(dec.ck, i), "ema/", 4))
+					dec.weights = dec.mi->ema ? "ema" : "raw";
 			if (!(f->caps & DG_CAP_DECODE) || !f->decode || !dec.mi->latent_dim)
 				st = dg_error(DG_EUSAGE, "%s: model family '%s' has no decoder "
 					      "from latent codes", cl.model, f->name);

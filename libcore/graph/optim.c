@@ -55,6 +55,50 @@ int dg_optim_ema_warmup(struct dg_graph *g, int update, int on)
 	return DG_OK;
 }
 
+/* A new average of variable v, "<name>.ema", starting at v's value. */
+static int32_t new_average(struct dg_graph *g, int32_t v)
+{
+	char ename[512];
+	struct dg_var pv = g->vars[v];  /* vars may move as one is added */
+	snprintf(ename, sizeof ename, "%s.ema", pv.name);
+	int32_t e = dg__new_var(g, ename, DG_VAR_EMA, pv.group, pv.rank, pv.dims,
+				(struct dg_init){DG_INIT_ZEROS, 0, 0});
+	if (e < 0)
+		return -1;
+	struct dg_array *a = NULL;
+	if (dg_var_get(g, g->vars[v].name, &a) || dg_var_set(g, g->vars[e].name, a)) {
+		dg_array_free(a);
+		dg__fail(g, DG_EINTERNAL, "optimize: %s", dg_errmsg());
+		return -1;
+	}
+	dg_array_free(a);
+	g->vars[v].ema = e;
+	return e;
+}
+
+int dg_optim_ema_buffers(struct dg_graph *g, int update, unsigned group_mask)
+{
+	if (g->status)
+		return g->status;
+	if (update <= 0 || (size_t)update >= g->nupds)
+		return dg_error(DG_EUSAGE, "ema buffers: %d is not an update id", update);
+	float ef = g->upds[update].opt.ema_decay;
+	if (!(ef > 0))
+		return dg_error(DG_EUSAGE, "ema buffers: update %d keeps no average", update);
+	int64_t ia = update;
+	size_t n = g->nvars;   /* not the averages added below */
+	for (size_t v = 0; v < n && !g->status; v++) {
+		if (g->vars[v].kind != DG_VAR_BUFFER || !((group_mask >> g->vars[v].group) & 1))
+			continue;
+		int32_t e = g->vars[v].ema >= 0 ? g->vars[v].ema : new_average(g, (int32_t)v);
+		if (e < 0)
+			break;
+		uint32_t ein[2] = {g->vars[e].node, g->vars[v].node};
+		dg__op(g, OP_EMA, 2, ein, &ia, 1, &ef, 1);
+	}
+	return g->status ? dg_error(g->status, "%s", g->err) : DG_OK;
+}
+
 /* The decay an update's EMA uses at its step t (1-based). */
 float dg__ema_decay(const struct dg_update *u, uint64_t t)
 {
@@ -186,22 +230,10 @@ static int optimize(struct dg_graph *g, dg_tensor loss, unsigned mask, const str
 			uint32_t ein[2] = {g->vars[g->vars[v].ema].node, ps[i].id};
 			dg__op(g, OP_EMA, 2, ein, &ia, 1, &ef, 1);
 		} else if (opt.ema_decay > 0 && n) {
-			char ename[512];
-			snprintf(ename, sizeof ename, "%s.ema", name);
-			int32_t e = dg__new_var(g, ename, DG_VAR_EMA, pv.group, pv.rank, pv.dims,
-						(struct dg_init){DG_INIT_ZEROS, 0, 0});
+			/* The average starts at the initial parameters. */
+			int32_t e = new_average(g, v);
 			if (e < 0)
 				break;
-			/* The average starts at the initial parameters. */
-			struct dg_array *a = NULL;
-			if (dg_var_get(g, g->vars[v].name, &a) ||
-			    dg_var_set(g, g->vars[e].name, a)) {
-				dg_array_free(a);
-				dg__fail(g, DG_EINTERNAL, "optimize: %s", dg_errmsg());
-				break;
-			}
-			dg_array_free(a);
-			g->vars[v].ema = e;
 			float ef = opt.ema_decay;
 			uint32_t ein[2] = {g->vars[e].node, ps[i].id};
 			dg__op(g, OP_EMA, 2, ein, &ia, 1, &ef, 1);

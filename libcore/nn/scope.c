@@ -177,9 +177,17 @@ dg_tensor nn__var(const struct dg_nn *s, const char *name, int buffer, unsigned 
 		return DG_NONE;
 	}
 	int32_t i = dg__find_var(g, full);
+	if (i < 0 && buffer) {
+		/* a buffer belongs to its scope's group too, so that an
+		 * average of the group's weights can take its buffers
+		 * (dg_optim_ema_buffers) */
+		dg_tensor t = dg_buffer(g, full, rank, dims, init);
+		if (t.id)
+			g->vars[g->nodes[t.id].var].group = s->group;
+		return t;
+	}
 	if (i < 0)
-		return buffer ? dg_buffer(g, full, rank, dims, init)
-			      : dg_param(g, full, rank, dims, init, s->group);
+		return dg_param(g, full, rank, dims, init, s->group);
 	/* Declared before: the same layer applied again, if it agrees. */
 	const struct dg_var *v = &g->vars[i];
 	int same = v->rank == rank;

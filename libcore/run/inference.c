@@ -44,8 +44,9 @@ void dg_inference_on_steps(struct dg_inference *inf, dg_steps_progress fn, void 
 	inf->progress_ctx = ctx;
 }
 
-/* The weights: each parameter and buffer from its params/ member, or a
- * parameter from its ema/ average unless raw weights are asked for. */
+/* The weights: each parameter and buffer from its params/ member, or
+ * from its ema/ average unless raw weights are asked for (a buffer's
+ * average only in checkpoints that keep one: dg_optim_ema_buffers). */
 static int restore(struct dg_inference *inf, const struct dg_checkpoint *ck, int raw)
 {
 	const char *src = dg_checkpoint_source(ck);
@@ -57,9 +58,9 @@ static int restore(struct dg_inference *inf, const struct dg_checkpoint *ck, int
 		int st;
 		if (k != DG_VAR_PARAM && k != DG_VAR_BUFFER)
 			continue;
-		if (k == DG_VAR_PARAM && !raw) {
+		if (!raw) {
 			snprintf(member, sizeof member, "ema/%s", name);
-			if ((a = dg_checkpoint_tensor(ck, member)))
+			if ((a = dg_checkpoint_tensor(ck, member)) && k == DG_VAR_PARAM)
 				inf->info.ema = 1;
 		}
 		if (!a) {

@@ -186,7 +186,7 @@ int dg__ck_check_model(const struct dg_checkpoint *ck, const struct dg_graph *g)
 		if ((st = check_member(ck, g, i, member, a)))
 			return st;
 		snprintf(member, sizeof member, "ema/%s", dg_var_name(g, i));
-		if (k == DG_VAR_PARAM && (a = dg_checkpoint_tensor(ck, member)) &&
+		if ((a = dg_checkpoint_tensor(ck, member)) &&
 		    (st = check_member(ck, g, i, member, a)))
 			return st;
 	}

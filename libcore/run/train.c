@@ -204,6 +204,9 @@ static int build(struct dg_trainer *t, const struct dg_train_config *cfg)
 					r->p->name, dg_graph_error(t->g));
 		if (r->p->ema_warmup && (st = dg_optim_ema_warmup(t->g, r->upd, 1)))
 			return st;
+		if (r->p->ema_buffers && r->opt.ema_decay > 0 &&
+		    (st = dg_optim_ema_buffers(t->g, r->upd, r->p->groups)))
+			return dg_error_context(st, "%s: phase %s", t->f->name, r->p->name);
 		r->steps = r->p->steps ? r->p->steps : 1;
 		r->every = r->p->every ? r->p->every : 1;
 	}

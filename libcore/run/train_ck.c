@@ -366,6 +366,15 @@ static int check_inputs(struct dg_trainer *t, const struct dg_spec_store *saved,
 	return DG_OK;
 }
 
+/* Whether g's variable called name is a buffer. */
+static int is_buffer(const struct dg_graph *g, const char *name)
+{
+	for (size_t i = 0; i < dg_var_count(g); i++)
+		if (!strcmp(dg_var_name(g, i), name))
+			return dg_var_kind(g, i) == DG_VAR_BUFFER;
+	return 0;
+}
+
 static int restore(struct dg_trainer *t, const struct dg_checkpoint *ck)
 {
 	const struct dg_meta *mf = dg_checkpoint_cmeta(ck);
@@ -380,6 +389,13 @@ static int restore(struct dg_trainer *t, const struct dg_checkpoint *ck)
 		if (!name[0])
 			continue;
 		const struct dg_array *a = dg_checkpoint_tensor(ck, name);
+		if (!a && dg_var_kind(t->g, i) == DG_VAR_EMA && is_buffer(t->g, name + 4)) {
+			/* an average of a buffer new since the checkpoint was
+			 * written (dg_optim_ema_buffers) starts at the buffer */
+			char buf[320];
+			snprintf(buf, sizeof buf, "params/%s", name + 4);
+			a = dg_checkpoint_tensor(ck, buf);
+		}
 		if (!a)
 			return DG_EDATA;
 		if ((st = dg_var_set(t->g, dg_var_name(t->g, i), a)))

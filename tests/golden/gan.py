@@ -29,9 +29,12 @@ images too) prepend to G's code the embedding of the class; concat
 appends D's embedding to its input as maps, projection adds
 <embed(y), features> to D's score, acgan adds a class head on D's
 features and the softmax cross-entropy of real and fake (D) or fake (G)
-images.  InfoGAN's codes follow z: one-hot of the argmax of info_cat
-uniforms (the random op after z), then 2u - 1 (the next op); a head Q on
-D's features, λ (cross-entropy + ½ Σ (c - mu)²) added to both losses.
+images (the fake term weighted by cls_fake for D).  InfoGAN's codes
+follow z: one-hot of the argmax of info_cat uniforms (the random op after
+z), then 2u - 1 (the next op); a head Q on D's features (a bias-free
+dense layer of info_hidden units, batch norm, LeakyReLU(0.2), then the
+dense outputs; or the outputs alone with info_hidden=0), λ (cross-entropy
++ ½ Σ (c - mu)²) added to both losses.
 Small sizes (1x16x16 images, batch 8, latent 8, ngf = ndf = 4) keep the
 files small.  Run after `make`:  /usr/bin/python3 tests/golden/gan.py
 [CONFIG...] (all configurations without arguments) """
@@ -69,7 +72,11 @@ CONFIGS = [
     ("cgan-concat", "ns", 209, {"cond": "concat", "embed": "5"}),
     ("cgan-projection", "hinge", 210, {"cond": "projection"}),
     ("acgan", "ns", 211, {"cond": "acgan"}),
-    ("infogan", "ns", 212, {"info_cat": "3", "info_cont": "2", "info_lambda": "0.5"}),
+    ("acgan-clsfake", "ns", 213, {"cond": "acgan", "cls_fake": "0.25"}),
+    ("infogan", "ns", 212, {"info_cat": "3", "info_cont": "2", "info_lambda": "0.5",
+                            "info_hidden": "6"}),
+    ("infogan-nohidden", "ns", 214, {"info_cat": "3", "info_cont": "1",
+                                     "info_hidden": "0"}),
 ]
 
 
@@ -83,6 +90,8 @@ class Setup:
         self.cat = int(stab.get("info_cat", 0))
         self.cont = int(stab.get("info_cont", 0))
         self.lam = float(stab.get("info_lambda", 1))
+        self.qh = int(stab.get("info_hidden", 128))
+        self.cls_fake = float(stab.get("cls_fake", 1))
         self.classes = CLASSES if self.cond != "none" else 0
 
 
@@ -121,8 +130,11 @@ def params_for(loss, seed, mbstd, su):
     if su.cond == "acgan":
         normal("D.cls.w", CLASSES, FEAT)
         p["D.cls.b"] = torch.zeros(CLASSES)
+    if su.cat + su.cont and su.qh:
+        normal("D.q_fc.w", su.qh, FEAT)
+        norm("D.q_bn", su.qh)
     if su.cat + su.cont:
-        normal("D.q.w", su.cat + su.cont, FEAT)
+        normal("D.q.w", su.cat + su.cont, su.qh or FEAT)
         p["D.q.b"] = torch.zeros(su.cat + su.cont)
     return {k: v.detach().clone().requires_grad_(True) for k, v in p.items()}
 
@@ -183,6 +195,10 @@ def discriminator(p, loss, x, mbstd=0, y=None, cond="none", heads=None):
     if heads is not None:
         if "D.cls.w" in p:
             heads["cls"] = F.linear(f, p["D.cls.w"], p["D.cls.b"])
+        if "D.q_fc.w" in p:   # Q's hidden layer
+            f = F.linear(f, p["D.q_fc.w"])
+            f = F.batch_norm(f, None, None, p["D.q_bn.w"], p["D.q_bn.b"], True)
+            f = F.leaky_relu(f, 0.2)
         if "D.q.w" in p:
             heads["q"] = F.linear(f, p["D.q.w"], p["D.q.b"])
     return s
@@ -283,7 +299,7 @@ def main():
                 terms["loss_d"], terms["gp"] = ld, gp
             total = ld
             if su.cond == "acgan":
-                ce = F.cross_entropy(hr["cls"], y) + F.cross_entropy(hf["cls"], y)
+                ce = F.cross_entropy(hr["cls"], y) + su.cls_fake * F.cross_entropy(hf["cls"], y)
                 terms["cls_d"], total = ce, total + ce
             if su.cat + su.cont:
                 li = info_loss(su, hf["q"], cat, cont)

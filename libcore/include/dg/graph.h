@@ -505,6 +505,15 @@ void dg_fed_grads_free(struct dg_fed_grads *fed);
  * on = 0 restores the constant decay.  Resuming keeps the rhythm (t is
  * the update's saved step count).  DG_EUSAGE for an unknown update. */
 int dg_optim_ema_warmup(struct dg_graph *g, int update, int on);
+/* Makes the average that update keeps also average the buffers (batch
+ * norm's running statistics) of the groups in group_mask (a dg_nn
+ * scope's group; dg_buffer's own buffers are in group 0), with the same
+ * decay and warm-up, each from its value at this call: the averaged
+ * weights are then normalized with statistics that follow them as they
+ * move, not with those of the current weights.  Each average is a
+ * variable "<buffer>.ema", kept as ema/<buffer> in checkpoints.
+ * DG_EUSAGE for an unknown update or one that keeps no average. */
+int dg_optim_ema_buffers(struct dg_graph *g, int update, unsigned group_mask);
 /* The learning rate the update will use at step t (1-based), host side. */
 double dg_schedule_lr(const struct dg_optim *opt, uint64_t t);
 

@@ -149,6 +149,12 @@ struct dg_phase {
 	 * up (dg_optim_ema_warmup): it follows the parameters closely in the
 	 * phase's first steps instead of remembering their initial values. */
 	int ema_warmup;
+	/* Appended later still (0 in older plugins).  Nonzero: the EMA also
+	 * averages the buffers of the phase's groups (batch norm's running
+	 * statistics; dg_optim_ema_buffers), which inference then uses with
+	 * the averaged weights.  Only for groups whose buffers are averages
+	 * themselves: a spectral norm's power-iteration vector is not. */
+	int ema_buffers;
 };
 
 /* A named scalar reported by a phase (mean over its batch), or by
