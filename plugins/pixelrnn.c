@@ -41,9 +41,11 @@
  * (the input-to-state's covers it).
  *
  * Inference: loglik() is the exact negative log-likelihood per image in
- * nats ("nll") and in bits per dimension ("bpd"); sample_step() runs the whole network on the canvas and
- * draws the pixel at the step's position from its logits divided by the
- * temperature; translate() gives the model's one-step-ahead prediction of
+ * nats ("nll") and in bits per dimension ("bpd"); sample_step() draws
+ * the pixel at the step's position from its logits divided by the
+ * temperature, computed at that pixel alone from device caches for the
+ * Row LSTM (cached_trunk) and from the whole network on the canvas for
+ * the Diagonal BiLSTM; translate() gives the model's one-step-ahead prediction of
  * every pixel, p(x_ij = 1 | x_<ij) or E[x_ij | x_<ij] in [0,1] (the
  * causality tests read it). */
 #include <math.h>
