@@ -505,8 +505,9 @@ static dg_tensor selector(struct dg_graph *g, dg_tensor start, uint64_t k, uint6
 	return dg_equal(g, cols, dg_add(g, rows, start));
 }
 
-/* Most layers whose caches a step keeps (three variables each). */
-#define MAX_CACHES (3 * 16)
+/* Most caches a step keeps: up to four variables for each of up to 16
+ * layers. */
+#define MAX_CACHES (4 * 16)
 
 /* The caches of a sampling step: each variable and its new contents,
  * assigned after the run. */
@@ -589,6 +590,91 @@ static dg_tensor cached_trunk(struct dg_model *m, dg_tensor canvas, dg_tensor r,
 	return a;
 }
 
+/* The Diagonal BiLSTM's trunk at pixel (r, col) alone: features
+ * N×h×1×1.  Its left-to-right state at (r, col) needs those at
+ * (r-1, col) and (r, col-1) and the input there: a cache HF of one row
+ * (column col holds row r-1's until the step writes row r's; col-1
+ * already holds row r's) and one of the cell states CF.  Its
+ * right-to-left states, shifted down, give row r those of row r-1,
+ * which depend on all of row r-1 from its right end: every step
+ * recomputes them, W cells from the layer's input in row r-1 (a cache X
+ * of two rows) and the right-to-left states of row r-2 (a cache RH of
+ * two rows, written with row r-1's), and takes column col.  The cells
+ * are the whole-image loop's convolution of the same kernel over a 2×1
+ * window (the previous diagonal's rows i-1 and i), the input's and the
+ * ones' upper taps zero. */
+static dg_tensor cached_diagonal(struct dg_model *m, dg_tensor canvas, dg_tensor r, dg_tensor col,
+				 struct caches *cs)
+{
+	struct dg_graph *g = m->g;
+	struct rnn *rn = R(m);
+	uint64_t n = dg_dim(g, canvas, 0), hh = rn->hh, ww = rn->ww;
+	const float half = INPUT_KERNEL / 2;
+	const uint64_t ipad[3] = {1, 0, 0}, up[4] = {0, 0, 1, 0}, none[4] = {0};
+	struct dg_conv nopad = {1, 0, 1, 0};
+	dg_tensor *xs = calloc(ww, sizeof *xs), *hs = calloc(ww, sizeof *hs), *ab = calloc(ww, sizeof *ab);
+	if (!xs || !hs || !ab) {
+		free(xs), free(hs), free(ab);
+		dg_graph_fail(g, DG_ENOMEM, "out of memory");
+		return DG_NONE;
+	}
+
+	dg_tensor cols1 = iota(g, DG_SHAPE(1, ww), ww);
+	dg_tensor ecol = dg_equal(g, cols1, col);                                  /* 1×W */
+	dg_tensor eleft = dg_equal(g, cols1, dg_add_scalar(g, col, -1));           /* 1×W */
+	dg_tensor par = dg_sub(g, r, dg_mul_scalar(g, divide(g, r, 2, (hh + 1) / 2), 2));
+	dg_tensor npar = dg_sub(g, dg_scalar(g, 1), par);
+	dg_tensor above = dg_greater_equal(g, r, dg_scalar(g, 1));
+	dg_tensor above2 = dg_greater_equal(g, r, dg_scalar(g, 2));
+	dg_tensor slot = dg_equal(g, iota(g, DG_SHAPE(2, 1), 2), par);             /* 2×1: row r */
+	dg_tensor here2 = dg_mul(g, slot, ecol);                                  /* 2×W */
+	dg_tensor wslot = dg_equal(g, iota(g, DG_SHAPE(2, 1), 2), npar);           /* 2×1: row r-1 */
+	dg_tensor prev = dg_mul(g, dg_equal(g, iota(g, DG_SHAPE(1, 2), 2), npar), above); /* 1×2 */
+	dg_tensor prev2 = dg_mul(g, dg_equal(g, iota(g, DG_SHAPE(1, 2), 2), par), above2); /* 1×2 */
+	dg_tensor ones = dg_full(g, DG_SHAPE(n, 1, 2, 1), 1);
+
+	dg_tensor rows = selector(g, dg_add_scalar(g, r, -half), INPUT_KERNEL, hh);
+	dg_tensor cols = selector(g, dg_add_scalar(g, col, -half), INPUT_KERNEL, ww);
+	dg_tensor p = dg_matmul(g, dg_matmul(g, rows, canvas, 0, 0), cols, 0, 1);
+	dg_tensor a = dg_masked_conv2d(g, model_input(m, p), rn->in_w, rn->in_b, &nopad, 'A', 0);
+	for (unsigned l = 0; l < rn->layers; l++) {
+		const struct layer *L = &rn->l[l];
+		struct gates kf, kr;
+		gate_kernels(g, &L->dir[0], rn->h, ipad, 1, &kf);
+		gate_kernels(g, &L->dir[1], rn->h, ipad, 1, &kr);
+		dg_tensor hf = cache(m, cs, n, 1), cf = cache(m, cs, n, 1);
+		dg_tensor xc = cache(m, cs, n, 2), rh = cache(m, cs, n, 2);
+
+		/* left to right, at the pixel */
+		dg_tensor hup = dg_mul(g, dg_matmul(g, hf, ecol, 0, 1), above);    /* N×h×1×1 */
+		dg_tensor hleft = dg_matmul(g, hf, eleft, 0, 1);
+		dg_tensor c = dg_matmul(g, cf, eleft, 0, 1);
+		dg_tensor xin = dg_concat(g, dg_pad(g, a, up, none, 0), ones, 1); /* N×(h+1)×2×1 */
+		dg_tensor in = dg_concat(g, xin, dg_concat(g, hup, hleft, 2), 1);
+		dg_tensor hn = lstm_cell(g, dg_conv2d(g, in, kf.w, kf.b, NULL), &c);
+		keep(cs, hf, dg_where(g, ecol, hn, hf));
+		keep(cs, cf, dg_where(g, ecol, c, cf));
+
+		/* right to left over row r-1, from row r-2's states */
+		dg_tensor x = dg_where(g, here2, a, xc);                          /* N×h×2×W */
+		keep(cs, xc, x);
+		split_all(g, dg_matmul(g, prev, x, 0, 0), 3, xs, ww);             /* row r-1 */
+		split_all(g, dg_matmul(g, prev2, rh, 0, 0), 3, ab, ww);           /* row r-2 */
+		dg_tensor hr = dg_full(g, DG_SHAPE(n, rn->h, 1, 1), 0), cr = hr;
+		for (uint64_t j = ww; j-- > 0;) {
+			dg_tensor xj = dg_concat(g, dg_pad(g, xs[j], up, none, 0), ones, 1);
+			dg_tensor inj = dg_concat(g, xj, dg_concat(g, ab[j], hr, 2), 1);
+			hr = hs[j] = lstm_cell(g, dg_conv2d(g, inj, kr.w, kr.b, NULL), &cr);
+		}
+		dg_tensor rev = concat_all(g, hs, ww, 3);                         /* N×h×1×W */
+		keep(cs, rh, dg_where(g, wslot, rev, rh));
+		dg_tensor rj = dg_mul(g, dg_matmul(g, rev, ecol, 0, 1), above);   /* N×h×1×1 */
+		a = dg_add(g, a, dg_conv2d(g, dg_add(g, hn, rj), L->out_w, L->out_b, NULL));
+	}
+	free(xs), free(hs), free(ab);
+	return a;
+}
+
 /* Step pos draws pixel pos (raster order).  The Row LSTM computes it
  * alone with caches (cached_trunk); the Diagonal BiLSTM, or any model
  * with DG_PIXELRNN_FULL_STEPS=1 in the environment, runs the whole
@@ -603,12 +689,12 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 	uint64_t n = dg_dim(g, canvas, 0), hw = (uint64_t)r->hh * r->ww;
 	const char *full = getenv("DG_PIXELRNN_FULL_STEPS");
 	int whole = full && *full && strcmp(full, "0") != 0;
-	int cached = !r->diagonal && !whole;
+	int cached = !whole;
 	struct caches cs = {.n = 0};
 	(void)y;
 	if (!(t > 0))
 		return dg_graph_fail(g, DG_EUSAGE, "temperature %g: must be > 0", t);
-	if (cached && 3 * r->layers > MAX_CACHES)
+	if (cached && 4 * r->layers > MAX_CACHES)
 		cached = 0;
 	dg_tensor ps = dg_cast(g, pos, 1);
 	dg_tensor here = dg_equal(g, iota(g, DG_SHAPE(1, 1, hw), hw), ps);
@@ -617,7 +703,8 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 		dg_tensor p1 = dg_reshape(g, ps, 1, (const int64_t[]){1});
 		dg_tensor row = divide(g, p1, r->ww, r->hh);
 		dg_tensor col = dg_sub(g, p1, dg_mul_scalar(g, row, (float)r->ww));
-		f = cached_trunk(m, canvas, row, col, &cs);
+		f = r->diagonal ? cached_diagonal(m, canvas, row, col, &cs) :
+				  cached_trunk(m, canvas, row, col, &cs);
 	} else {
 		dg_tensor a = trunk(m, canvas);
 		int64_t flat[3] = {(int64_t)n, (int64_t)r->h, (int64_t)hw};

@@ -4,8 +4,8 @@
 # and logs its NLL in nats and bits/dim; dg-sample draws images pixel by
 # pixel, the same bytes for the same seed and other ones for another seed,
 # binary for a Bernoulli model and 8-bit levels for a categorical one;
-# temperatures <= 0 are refused; the Row LSTM's cached steps draw the
-# bytes of the whole-image loop, completions too, on cpu and vulkan;
+# temperatures <= 0 are refused; cached steps (both architectures) draw
+# the bytes of the whole-image loop, completions too, on cpu and vulkan;
 # dg-eval gives a finite NLL per image that
 # agrees with bits/dim; an even kernel is refused with a reason.  Small
 # networks keep the test to seconds.
@@ -105,18 +105,33 @@ t $? "  completions (--keep-rows 14: kept steps replayed into the caches), the s
 dg-sample -m cat.dgm -n 3 -b 2 -s 2 > kk.dgt &&
 	DG_PIXELRNN_FULL_STEPS=1 dg-sample -m cat.dgm -n 3 -b 2 -s 2 | cmp -s - kk.dgt
 t $? "  categorical (256 levels), the same"
-# on vulkan, on 9×8 images: lavapipe runs the whole-image loop's many
-# small dispatches for minutes on 28×28
-if dg-info --devices 2> /dev/null | grep -q vulkan && command -v convert > /dev/null; then
+# the Diagonal BiLSTM's caches, and both on vulkan, on 9×8 images: the
+# whole-image loop runs many small steps (lavapipe's dispatches, the
+# diagonals) for minutes on 28×28
+if command -v convert > /dev/null; then
 	mkdir gray && for i in 0 1 2 3 4 5 6 7; do
 		convert -size 8x9 -seed $i plasma: -colorspace Gray gray/$i.png; done &&
-		dg-encode gray/*.png > gray.dgs &&
+		dg-encode gray/*.png > gray.dgs || { echo "Bail out! cannot make images"; exit 1; }
+	dg-train -q -p pixelrnn -d gray.dgs -o d.dgm -e 4 -b 4 --lr 0.02 --set arch=diagonal \
+		--set hidden=8 --set head=8 --set layers=2 &&
+		dg-sample -m d.dgm -n 6 -b 4 -s 3 > kd.dgt &&
+		DG_PIXELRNN_FULL_STEPS=1 dg-sample -m d.dgm -n 6 -b 4 -s 3 | cmp -s - kd.dgt &&
+		dg-sample -m d.dgm --complete gray.dgs --keep-rows 4 -n 1 -b 4 -s 5 > kdc.dgt &&
+		DG_PIXELRNN_FULL_STEPS=1 dg-sample -m d.dgm --complete gray.dgs --keep-rows 4 -n 1 \
+			-b 4 -s 5 | cmp -s - kdc.dgt
+	t $? "diagonal: cached steps draw what the whole image does (2 layers, 2 batches), completions too"
+	if dg-info --devices 2> /dev/null | grep -q vulkan; then
 		dg-train -q -p pixelrnn -d gray.dgs -o v.dgm -e 4 -b 4 --lr 0.02 --set hidden=8 \
-			--set head=8 --set layers=2 --set kernel=5 &&
-		dg-sample -m v.dgm -n 6 -b 4 -s 3 --device vulkan > kv.dgt &&
-		DG_PIXELRNN_FULL_STEPS=1 dg-sample -m v.dgm -n 6 -b 4 -s 3 --device vulkan |
-			cmp -s - kv.dgt
-	t $? "  on vulkan (9×8 images, 2 batches), the same"
+			--set head=8 --set layers=2 --set kernel=5
+		r=$?
+		for m in v d; do
+			[ $r = 0 ] && dg-sample -m $m.dgm -n 6 -b 4 -s 3 --device vulkan > kv.dgt &&
+				DG_PIXELRNN_FULL_STEPS=1 dg-sample -m $m.dgm -n 6 -b 4 -s 3 --device vulkan |
+				cmp -s - kv.dgt
+			r=$?
+		done
+		t $r "  on vulkan (9×8 images, 2 batches), row and diagonal, the same"
+	fi
 fi
 
 # refusal: an even kernel has no centre
