@@ -72,7 +72,7 @@ sh "$here/train_gan.sh" | tee -a "$out"
 echo "## whole epochs and sampling: dg-train -p pixelcnn, dg-sample (bench/train_pixelcnn.sh)"
 sh "$here/train_pixelcnn.sh" | tee -a "$out"
 # The pixelrnn family's Row LSTM beside the same model in PyTorch.
-echo "## whole epochs: dg-train -p pixelrnn (bench/train_pixelrnn.sh)"
+echo "## whole epochs and sampling: dg-train -p pixelrnn, dg-sample (bench/train_pixelrnn.sh)"
 sh "$here/train_pixelrnn.sh" | tee -a "$out"
 if "$PYTHON" -c 'import torch' 2>/dev/null; then
 	echo "## torch_pixelrnn.py"
@@ -113,6 +113,8 @@ awk '
 		ratio("dg-train epoch/peak", "dg.vae.epoch.gflops", "peak.measured", 1)
 		ratio("dg/torch dcgan.epoch", "dg.dcgan.epoch", "torch.dcgan.train", 1)
 		ratio("dg/torch rowlstm.epoch", "dg.rowlstm.epoch", "torch.rowlstm.train", 1)
+		ratio("dg/torch rowlstm.sample", "dg.rowlstm.sample", "torch.rowlstm.sample", 1)
+		ratio("dg cached/full rowlstm.sample", "dg.rowlstm.sample", "dg.rowlstm.sample_full", 1)
 		ratio("dg/torch convvae.epoch", "dg.convvae.epoch", "torch.convvae.epoch", 1)
 		ratio("dg/torch wgangp.gsteps", "dg.wgangp.epoch", "torch.wgangp.train", 1)
 		ratio("dg/torch sample process", "dg.sample.process", "torch.sample.process", 0)

@@ -13,6 +13,11 @@
 #   torch_pixelrnn.py --train STEPS     train STEPS steps of batch 64 over
 #                                       shuffled training images, then the
 #                                       test set's NLL (nats, bits/dim)
+#   torch_pixelrnn.py --sample [R]      images/s of sampling 64 images of
+#                                       28x28 by the straightforward loop
+#                                       (one full forward pass per pixel),
+#                                       R times (1); make bench runs it once
+#                                       after the training rate
 #
 # Environment: DG_THREADS (2), HIDDEN (32), LAYERS (1), HEAD (32), SEED (1),
 # LIMIT (the first LIMIT training images; all 60000), TEST_LIMIT (the first
@@ -116,6 +121,32 @@ def bench():
            (HIDDEN, LAYERS, B, THREADS, B / best))
 
 
+def sample(model, n, gen):
+    """The straightforward loop: one full forward pass per pixel, each
+    pixel drawn from its Bernoulli logit."""
+    x = torch.zeros(n, 1, 28, 28)
+    with torch.no_grad():
+        for i in range(28):
+            for j in range(28):
+                logit = model(x)[:, 0, i, j]
+                u = torch.rand(n, generator=gen)
+                x[:, 0, i, j] = (u < torch.sigmoid(logit)).float()
+    return x
+
+
+def bench_sample(repeats):
+    torch.manual_seed(1)
+    model = RowLSTM(HIDDEN, LAYERS, HEAD)
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        sample(model, 64, gen)
+        t = time.perf_counter() - t0
+        report("torch.rowlstm.sample", 64 / t, "images/s",
+               "64 images of 28x28, a full forward pass per pixel, Row LSTM h=%d layers=%d, "
+               "%d threads, %.1f s" % (HIDDEN, LAYERS, THREADS, t))
+
+
 def train(steps):
     seed = int(os.environ.get("SEED") or 1)
     torch.manual_seed(seed)
@@ -154,5 +185,8 @@ def train(steps):
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--train":
         train(int(sys.argv[2]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--sample":
+        bench_sample(int(sys.argv[2]) if len(sys.argv) > 2 else 1)
     else:
         bench()
+        bench_sample(1)

@@ -41,14 +41,17 @@
  * (the input-to-state's covers it).
  *
  * Inference: loglik() is the exact negative log-likelihood per image in
- * nats ("nll") and in bits per dimension ("bpd"); sample_step() runs the whole network on the canvas and
- * draws the pixel at the step's position from its logits divided by the
- * temperature; translate() gives the model's one-step-ahead prediction of
+ * nats ("nll") and in bits per dimension ("bpd"); sample_step() draws
+ * the pixel at the step's position from its logits divided by the
+ * temperature, computed at that pixel alone from device caches for the
+ * Row LSTM (cached_trunk) and from the whole network on the canvas for
+ * the Diagonal BiLSTM; translate() gives the model's one-step-ahead prediction of
  * every pixel, p(x_ij = 1 | x_<ij) or E[x_ij | x_<ij] in [0,1] (the
  * causality tests read it). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "dg/nn.h"
 #include "dg/plugin.h"
 
@@ -215,13 +218,10 @@ static dg_tensor conv_gate(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tens
 	return dg_causal_conv2d(g, x, w, b, DG_CAUSAL_VERTICAL, 0);
 }
 
-/* One LSTM step: the gates (order i, f, o, g) by conv_gate() of in, a
- * slice of the input and the previous state side by side; returns h and
+/* The LSTM cell on gates z N×4h×... (order i, f, o, g): returns h and
  * replaces *c. */
-static dg_tensor lstm_step(struct dg_graph *g, const struct gates *k, dg_tensor in,
-			   dg_tensor *c)
+static dg_tensor lstm_cell(struct dg_graph *g, dg_tensor z, dg_tensor *c)
 {
-	dg_tensor z = conv_gate(g, in, k->w, k->b);
 	uint64_t h = dg_dim(g, z, 1) / 4;
 	dg_tensor ifo = dg_sigmoid(g, dg_slice(g, z, 1, 0, 3 * h));
 	dg_tensor gg = dg_tanh(g, dg_slice(g, z, 1, 3 * h, h));
@@ -229,6 +229,14 @@ static dg_tensor lstm_step(struct dg_graph *g, const struct gates *k, dg_tensor 
 			      dg_mul(g, dg_slice(g, ifo, 1, 0, h), gg));
 	*c = cc;
 	return dg_mul(g, dg_slice(g, ifo, 1, 2 * h, h), dg_tanh(g, cc));
+}
+
+/* One LSTM step: the gates by conv_gate() of in, a slice of the input
+ * and the previous state side by side; returns h and replaces *c. */
+static dg_tensor lstm_step(struct dg_graph *g, const struct gates *k, dg_tensor in,
+			   dg_tensor *c)
+{
+	return lstm_cell(g, conv_gate(g, in, k->w, k->b), c);
 }
 
 /* Runs a direction over the n slices of x (N×h×... along axis) in order,
@@ -453,30 +461,257 @@ static int translate(struct dg_model *m, dg_tensor x, dg_tensor y, dg_tensor *ou
 	return dg_graph_status(g);
 }
 
-/* Step pos draws pixel pos (raster order) from the whole network run on
- * the canvas: only the logits of that pixel are computed past the LSTM
- * layers (its features picked by a one-hot mask). */
+/* ---- sampling ------------------------------------------------------------------ */
+
+/* 0, 1, .. n-1 as a constant of the given shape (n elements). */
+static dg_tensor iota(struct dg_graph *g, unsigned rank, const uint64_t *dims, uint64_t n)
+{
+	float *v = malloc(n * sizeof *v);
+	if (!v) {
+		dg_graph_fail(g, DG_ENOMEM, "out of memory");
+		return DG_NONE;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		v[i] = (float)i;
+	dg_tensor t = dg_constant(g, rank, dims, v);
+	free(v);
+	return t;
+}
+
+/* floor(p / d) for a scalar p in [0, d·n): how many of d, 2d .. (n-1)d
+ * it reaches (the device has no integer division). */
+static dg_tensor divide(struct dg_graph *g, dg_tensor p, uint64_t d, uint64_t n)
+{
+	if (n < 2)
+		return dg_mul_scalar(g, p, 0);
+	float *v = malloc((n - 1) * sizeof *v);
+	if (!v) {
+		dg_graph_fail(g, DG_ENOMEM, "out of memory");
+		return DG_NONE;
+	}
+	for (uint64_t i = 1; i < n; i++)
+		v[i - 1] = (float)(i * d);
+	dg_tensor steps = dg_constant(g, DG_SHAPE(n - 1), v);
+	free(v);
+	return dg_sum(g, dg_greater_equal(g, p, steps), DG_AXES_ALL, 1);
+}
+
+/* k×size one-hot rows: row t is 1 at column start + t (none where that
+ * leaves 0..size-1, so a window read through it is zero-padded). */
+static dg_tensor selector(struct dg_graph *g, dg_tensor start, uint64_t k, uint64_t size)
+{
+	dg_tensor cols = iota(g, DG_SHAPE(1, size), size);
+	dg_tensor rows = iota(g, DG_SHAPE(k, 1), k);
+	return dg_equal(g, cols, dg_add(g, rows, start));
+}
+
+/* Most caches a step keeps: up to four variables for each of up to 16
+ * layers. */
+#define MAX_CACHES (4 * 16)
+
+/* The caches of a sampling step: each variable and its new contents,
+ * assigned after the run. */
+struct caches {
+	dg_tensor var[MAX_CACHES], value[MAX_CACHES];
+	unsigned n;
+};
+
+/* A cache variable of the step, N×h×rows×W, under a name no other step
+ * of the graph uses; it is written as value after each run. */
+static dg_tensor cache(struct dg_model *m, struct caches *cs, uint64_t n, uint64_t rows)
+{
+	static unsigned long seq;
+	char name[64];
+	snprintf(name, sizeof name, "pixelrnn%lu.cache%u",
+		 __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED), cs->n);
+	return dg_variable(m->g, name, DG_SHAPE(n, R(m)->h, rows, R(m)->ww));
+}
+
+static void keep(struct caches *cs, dg_tensor var, dg_tensor value)
+{
+	cs->var[cs->n] = var;
+	cs->value[cs->n++] = value;
+}
+
+/* The Row LSTM's trunk at pixel (r, col) alone (Ramachandran et al.
+ * 2017), for steps in raster order: features N×h×1×1.  The input
+ * convolution reads the 7×7 patch of the canvas around the pixel; each
+ * layer then needs, of its own activations, only
+ *   its input in row r, columns col-k/2..col (a cache X of the current
+ *   row, where earlier steps of the row left their values: columns right
+ *   of col hold an older row's, which the kernel's zero taps ignore);
+ *   the hidden states of row r-1, columns col-k/2..col+k/2 (a cache H of
+ *   two rows, row i in slot i mod 2, complete since row r-1 is);
+ *   the cell state of row r-1 at col (a cache C of one row: the step
+ *   reads column col before it writes its own there).
+ * Row 0 reads zero states, as the whole-image recurrence starts from.
+ * The gates are the same convolution of the same kernel as the
+ * whole-image loop's, over a 1×k window of [X; H] instead of the row. */
+static dg_tensor cached_trunk(struct dg_model *m, dg_tensor canvas, dg_tensor r, dg_tensor col,
+			      struct caches *cs)
+{
+	struct dg_graph *g = m->g;
+	struct rnn *rn = R(m);
+	uint64_t n = dg_dim(g, canvas, 0), hh = rn->hh, ww = rn->ww, k = rn->k;
+	const float half = INPUT_KERNEL / 2;
+	const uint64_t ipad[3] = {0, 0, k / 2};
+	struct dg_conv nopad = {1, 0, 1, 0};
+
+	/* where the step reads and writes: its column, its row's slot and
+	 * the previous row's (none on row 0) */
+	dg_tensor ecol = dg_equal(g, iota(g, DG_SHAPE(1, ww), ww), col);          /* 1×W */
+	dg_tensor par = dg_sub(g, r, dg_mul_scalar(g, divide(g, r, 2, (hh + 1) / 2), 2));
+	dg_tensor above = dg_greater_equal(g, r, dg_scalar(g, 1));
+	dg_tensor slot = dg_equal(g, iota(g, DG_SHAPE(2, 1), 2), par);             /* 2×1 */
+	dg_tensor here2 = dg_mul(g, slot, ecol);                                  /* 2×W */
+	dg_tensor prev = dg_mul(g, dg_equal(g, iota(g, DG_SHAPE(1, 2), 2),
+					    dg_sub(g, dg_scalar(g, 1), par)), above); /* 1×2 */
+	dg_tensor win = selector(g, dg_add_scalar(g, col, -(float)(k / 2)), k, ww); /* k×W */
+
+	dg_tensor rows = selector(g, dg_add_scalar(g, r, -half), INPUT_KERNEL, hh);
+	dg_tensor cols = selector(g, dg_add_scalar(g, col, -half), INPUT_KERNEL, ww);
+	dg_tensor p = dg_matmul(g, dg_matmul(g, rows, canvas, 0, 0), cols, 0, 1);
+	dg_tensor a = dg_masked_conv2d(g, model_input(m, p), rn->in_w, rn->in_b, &nopad, 'A', 0);
+	for (unsigned l = 0; l < rn->layers; l++) {
+		const struct layer *L = &rn->l[l];
+		struct gates kg;
+		gate_kernels(g, &L->dir[0], rn->h, ipad, 0, &kg);
+		dg_tensor xc = cache(m, cs, n, 1), hc = cache(m, cs, n, 2), cc = cache(m, cs, n, 1);
+		dg_tensor x = dg_where(g, ecol, a, xc);                           /* N×h×1×W */
+		dg_tensor hp = dg_matmul(g, prev, hc, 0, 0);                       /* N×h×1×W */
+		dg_tensor c = dg_mul(g, dg_matmul(g, cc, ecol, 0, 1), above);      /* N×h×1×1 */
+		dg_tensor in = dg_matmul(g, dg_concat(g, x, hp, 1), win, 0, 1);    /* N×2h×1×k */
+		dg_tensor hn = lstm_cell(g, dg_conv2d(g, in, kg.w, kg.b, NULL), &c);
+		keep(cs, xc, x);
+		keep(cs, hc, dg_where(g, here2, hn, hc));
+		keep(cs, cc, dg_where(g, ecol, c, cc));
+		a = dg_add(g, a, dg_conv2d(g, hn, L->out_w, L->out_b, NULL));
+	}
+	return a;
+}
+
+/* The Diagonal BiLSTM's trunk at pixel (r, col) alone: features
+ * N×h×1×1.  Its left-to-right state at (r, col) needs those at
+ * (r-1, col) and (r, col-1) and the input there: a cache HF of one row
+ * (column col holds row r-1's until the step writes row r's; col-1
+ * already holds row r's) and one of the cell states CF.  Its
+ * right-to-left states, shifted down, give row r those of row r-1,
+ * which depend on all of row r-1 from its right end: every step
+ * recomputes them, W cells from the layer's input in row r-1 (a cache X
+ * of two rows) and the right-to-left states of row r-2 (a cache RH of
+ * two rows, written with row r-1's), and takes column col.  The cells
+ * are the whole-image loop's convolution of the same kernel over a 2×1
+ * window (the previous diagonal's rows i-1 and i), the input's and the
+ * ones' upper taps zero. */
+static dg_tensor cached_diagonal(struct dg_model *m, dg_tensor canvas, dg_tensor r, dg_tensor col,
+				 struct caches *cs)
+{
+	struct dg_graph *g = m->g;
+	struct rnn *rn = R(m);
+	uint64_t n = dg_dim(g, canvas, 0), hh = rn->hh, ww = rn->ww;
+	const float half = INPUT_KERNEL / 2;
+	const uint64_t ipad[3] = {1, 0, 0}, up[4] = {0, 0, 1, 0}, none[4] = {0};
+	struct dg_conv nopad = {1, 0, 1, 0};
+	dg_tensor *xs = calloc(ww, sizeof *xs), *hs = calloc(ww, sizeof *hs), *ab = calloc(ww, sizeof *ab);
+	if (!xs || !hs || !ab) {
+		free(xs), free(hs), free(ab);
+		dg_graph_fail(g, DG_ENOMEM, "out of memory");
+		return DG_NONE;
+	}
+
+	dg_tensor cols1 = iota(g, DG_SHAPE(1, ww), ww);
+	dg_tensor ecol = dg_equal(g, cols1, col);                                  /* 1×W */
+	dg_tensor eleft = dg_equal(g, cols1, dg_add_scalar(g, col, -1));           /* 1×W */
+	dg_tensor par = dg_sub(g, r, dg_mul_scalar(g, divide(g, r, 2, (hh + 1) / 2), 2));
+	dg_tensor npar = dg_sub(g, dg_scalar(g, 1), par);
+	dg_tensor above = dg_greater_equal(g, r, dg_scalar(g, 1));
+	dg_tensor above2 = dg_greater_equal(g, r, dg_scalar(g, 2));
+	dg_tensor slot = dg_equal(g, iota(g, DG_SHAPE(2, 1), 2), par);             /* 2×1: row r */
+	dg_tensor here2 = dg_mul(g, slot, ecol);                                  /* 2×W */
+	dg_tensor wslot = dg_equal(g, iota(g, DG_SHAPE(2, 1), 2), npar);           /* 2×1: row r-1 */
+	dg_tensor prev = dg_mul(g, dg_equal(g, iota(g, DG_SHAPE(1, 2), 2), npar), above); /* 1×2 */
+	dg_tensor prev2 = dg_mul(g, dg_equal(g, iota(g, DG_SHAPE(1, 2), 2), par), above2); /* 1×2 */
+	dg_tensor ones = dg_full(g, DG_SHAPE(n, 1, 2, 1), 1);
+
+	dg_tensor rows = selector(g, dg_add_scalar(g, r, -half), INPUT_KERNEL, hh);
+	dg_tensor cols = selector(g, dg_add_scalar(g, col, -half), INPUT_KERNEL, ww);
+	dg_tensor p = dg_matmul(g, dg_matmul(g, rows, canvas, 0, 0), cols, 0, 1);
+	dg_tensor a = dg_masked_conv2d(g, model_input(m, p), rn->in_w, rn->in_b, &nopad, 'A', 0);
+	for (unsigned l = 0; l < rn->layers; l++) {
+		const struct layer *L = &rn->l[l];
+		struct gates kf, kr;
+		gate_kernels(g, &L->dir[0], rn->h, ipad, 1, &kf);
+		gate_kernels(g, &L->dir[1], rn->h, ipad, 1, &kr);
+		dg_tensor hf = cache(m, cs, n, 1), cf = cache(m, cs, n, 1);
+		dg_tensor xc = cache(m, cs, n, 2), rh = cache(m, cs, n, 2);
+
+		/* left to right, at the pixel */
+		dg_tensor hup = dg_mul(g, dg_matmul(g, hf, ecol, 0, 1), above);    /* N×h×1×1 */
+		dg_tensor hleft = dg_matmul(g, hf, eleft, 0, 1);
+		dg_tensor c = dg_matmul(g, cf, eleft, 0, 1);
+		dg_tensor xin = dg_concat(g, dg_pad(g, a, up, none, 0), ones, 1); /* N×(h+1)×2×1 */
+		dg_tensor in = dg_concat(g, xin, dg_concat(g, hup, hleft, 2), 1);
+		dg_tensor hn = lstm_cell(g, dg_conv2d(g, in, kf.w, kf.b, NULL), &c);
+		keep(cs, hf, dg_where(g, ecol, hn, hf));
+		keep(cs, cf, dg_where(g, ecol, c, cf));
+
+		/* right to left over row r-1, from row r-2's states */
+		dg_tensor x = dg_where(g, here2, a, xc);                          /* N×h×2×W */
+		keep(cs, xc, x);
+		split_all(g, dg_matmul(g, prev, x, 0, 0), 3, xs, ww);             /* row r-1 */
+		split_all(g, dg_matmul(g, prev2, rh, 0, 0), 3, ab, ww);           /* row r-2 */
+		dg_tensor hr = dg_full(g, DG_SHAPE(n, rn->h, 1, 1), 0), cr = hr;
+		for (uint64_t j = ww; j-- > 0;) {
+			dg_tensor xj = dg_concat(g, dg_pad(g, xs[j], up, none, 0), ones, 1);
+			dg_tensor inj = dg_concat(g, xj, dg_concat(g, ab[j], hr, 2), 1);
+			hr = hs[j] = lstm_cell(g, dg_conv2d(g, inj, kr.w, kr.b, NULL), &cr);
+		}
+		dg_tensor rev = concat_all(g, hs, ww, 3);                         /* N×h×1×W */
+		keep(cs, rh, dg_where(g, wslot, rev, rh));
+		dg_tensor rj = dg_mul(g, dg_matmul(g, rev, ecol, 0, 1), above);   /* N×h×1×1 */
+		a = dg_add(g, a, dg_conv2d(g, dg_add(g, hn, rj), L->out_w, L->out_b, NULL));
+	}
+	free(xs), free(hs), free(ab);
+	return a;
+}
+
+/* Step pos draws pixel pos (raster order).  The Row LSTM computes it
+ * alone with caches (cached_trunk); the Diagonal BiLSTM, or any model
+ * with DG_PIXELRNN_FULL_STEPS=1 in the environment, runs the whole
+ * network on the canvas (the straightforward loop, which the tests
+ * compare the caches with) and computes only that pixel's logits past
+ * the LSTM layers (its features picked by a one-hot mask). */
 static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, float t,
 		       dg_tensor y, struct dg_step_sampler *out)
 {
 	struct dg_graph *g = m->g;
 	struct rnn *r = R(m);
 	uint64_t n = dg_dim(g, canvas, 0), hw = (uint64_t)r->hh * r->ww;
-	float *at = malloc(hw * sizeof *at);
+	const char *full = getenv("DG_PIXELRNN_FULL_STEPS");
+	int whole = full && *full && strcmp(full, "0") != 0;
+	int cached = !whole;
+	struct caches cs = {.n = 0};
 	(void)y;
-	if (!at)
-		return dg_graph_fail(g, DG_ENOMEM, "out of memory");
 	if (!(t > 0))
-		return free(at), dg_graph_fail(g, DG_EUSAGE, "temperature %g: must be > 0", t);
-	for (uint64_t i = 0; i < hw; i++)
-		at[i] = (float)i;
-	dg_tensor here = dg_equal(g, dg_constant(g, DG_SHAPE(1, 1, hw), at), dg_cast(g, pos, 1));
-	free(at);
-	dg_tensor a = trunk(m, canvas);
-	int64_t flat[3] = {(int64_t)n, (int64_t)r->h, (int64_t)hw};
-	dg_tensor f = dg_sum(g, dg_mul(g, dg_reshape(g, a, 3, flat), here), 4, 1); /* N×h×1 */
-	int64_t px[4] = {(int64_t)n, (int64_t)r->h, 1, 1};
-	f = dg_reshape(g, f, 4, px);
+		return dg_graph_fail(g, DG_EUSAGE, "temperature %g: must be > 0", t);
+	if (cached && 4 * r->layers > MAX_CACHES)
+		cached = 0;
+	dg_tensor ps = dg_cast(g, pos, 1);
+	dg_tensor here = dg_equal(g, iota(g, DG_SHAPE(1, 1, hw), hw), ps);
+	dg_tensor f;
+	if (cached) {
+		dg_tensor p1 = dg_reshape(g, ps, 1, (const int64_t[]){1});
+		dg_tensor row = divide(g, p1, r->ww, r->hh);
+		dg_tensor col = dg_sub(g, p1, dg_mul_scalar(g, row, (float)r->ww));
+		f = r->diagonal ? cached_diagonal(m, canvas, row, col, &cs) :
+				  cached_trunk(m, canvas, row, col, &cs);
+	} else {
+		dg_tensor a = trunk(m, canvas);
+		int64_t flat[3] = {(int64_t)n, (int64_t)r->h, (int64_t)hw};
+		f = dg_sum(g, dg_mul(g, dg_reshape(g, a, 3, flat), here), 4, 1); /* N×h×1 */
+		int64_t px[4] = {(int64_t)n, (int64_t)r->h, 1, 1};
+		f = dg_reshape(g, f, 4, px);
+	}
 	dg_tensor l = dg_mul_scalar(g, head(m, f), 1.0f / t);
 	int64_t rows[2] = {(int64_t)n, -1};
 	l = dg_reshape(g, l, 2, rows);                          /* N×1 or N×256 */
@@ -489,6 +724,13 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 	out->next = dg_reshape(g, next, 4, (int64_t[]){(int64_t)n, 1, r->hh, r->ww});
 	out->steps = hw;
 	out->steps_per_row = r->ww;
+	for (unsigned i = 0; i < cs.n; i++)
+		dg_assign(g, cs.var[i], cs.value[i], out->next);
+	/* The caches need the kept steps of a completion run.  The whole-image
+	 * loop asked for through the environment runs them too, so that both
+	 * draw from the generator at the same counters (the tests compare
+	 * their completions). */
+	out->replay = cs.n > 0 || whole;
 	return dg_graph_status(g);
 }
 

@@ -4,7 +4,9 @@
 # and logs its NLL in nats and bits/dim; dg-sample draws images pixel by
 # pixel, the same bytes for the same seed and other ones for another seed,
 # binary for a Bernoulli model and 8-bit levels for a categorical one;
-# temperatures <= 0 are refused; dg-eval gives a finite NLL per image that
+# temperatures <= 0 are refused; cached steps (both architectures) draw
+# the bytes of the whole-image loop, completions too, on cpu and vulkan;
+# dg-eval gives a finite NLL per image that
 # agrees with bits/dim; an even kernel is refused with a reason.  Small
 # networks keep the test to seconds.
 n=0
@@ -83,6 +85,54 @@ t $? "likelihood=categorical trains ($(sed -n 2p cat.csv | cut -d, -f3) nats, 78
 dg-sample -m cat.dgm -n 2 --seed 2 > c.dgt && values c.dgt > vc &&
 	tail -n +2 vc | awk '{ v = $1 * 255; if ((v - int(v + 0.5)) ^ 2 > 1e-6 || $1 < 0 || $1 > 1) exit 1 }'
 t $? "  its samples are levels k/255"
+
+# cached steps (the Row LSTM's default) against the whole-image loop
+# (DG_PIXELRNN_FULL_STEPS=1): the same draws, so the same bytes.  A model
+# trained with a large step so that its states matter to the draws (an
+# untrained one's barely do), two layers, k = 5, batches of 3 so that a
+# later batch starts on caches an earlier one left.
+dg-train -q -p pixelrnn -d small.dgs -o c2.dgm -e 2 -b 16 --lr 0.02 --set hidden=8 --set head=8 \
+	--set layers=2 --set kernel=5 &&
+	dg-sample -m c2.dgm -n 8 -b 3 -s 3 > k1.dgt &&
+	DG_PIXELRNN_FULL_STEPS=1 dg-sample -m c2.dgm -n 8 -b 3 -s 3 | cmp -s - k1.dgt
+t $? "row: cached steps draw what the whole image does (2 layers, k=5, 3 batches)"
+dg-encode fashion-mnist --limit 2 > two.dgs &&
+	dg-sample -m c2.dgm --complete two.dgs --keep-rows 14 -n 3 -b 4 -s 5 > kc.dgt &&
+	DG_PIXELRNN_FULL_STEPS=1 dg-sample -m c2.dgm --complete two.dgs --keep-rows 14 -n 3 -b 4 \
+		-s 5 | cmp -s - kc.dgt &&
+	values kc.dgt > vk && [ "$(head -1 vk)" = $((6 * 784)) ]
+t $? "  completions (--keep-rows 14: kept steps replayed into the caches), the same"
+dg-sample -m cat.dgm -n 3 -b 2 -s 2 > kk.dgt &&
+	DG_PIXELRNN_FULL_STEPS=1 dg-sample -m cat.dgm -n 3 -b 2 -s 2 | cmp -s - kk.dgt
+t $? "  categorical (256 levels), the same"
+# the Diagonal BiLSTM's caches, and both on vulkan, on 9×8 images: the
+# whole-image loop runs many small steps (lavapipe's dispatches, the
+# diagonals) for minutes on 28×28
+if command -v convert > /dev/null; then
+	mkdir gray && for i in 0 1 2 3 4 5 6 7; do
+		convert -size 8x9 -seed $i plasma: -colorspace Gray gray/$i.png; done &&
+		dg-encode gray/*.png > gray.dgs || { echo "Bail out! cannot make images"; exit 1; }
+	dg-train -q -p pixelrnn -d gray.dgs -o d.dgm -e 4 -b 4 --lr 0.02 --set arch=diagonal \
+		--set hidden=8 --set head=8 --set layers=2 &&
+		dg-sample -m d.dgm -n 6 -b 4 -s 3 > kd.dgt &&
+		DG_PIXELRNN_FULL_STEPS=1 dg-sample -m d.dgm -n 6 -b 4 -s 3 | cmp -s - kd.dgt &&
+		dg-sample -m d.dgm --complete gray.dgs --keep-rows 4 -n 1 -b 4 -s 5 > kdc.dgt &&
+		DG_PIXELRNN_FULL_STEPS=1 dg-sample -m d.dgm --complete gray.dgs --keep-rows 4 -n 1 \
+			-b 4 -s 5 | cmp -s - kdc.dgt
+	t $? "diagonal: cached steps draw what the whole image does (2 layers, 2 batches), completions too"
+	if dg-info --devices 2> /dev/null | grep -q vulkan; then
+		dg-train -q -p pixelrnn -d gray.dgs -o v.dgm -e 4 -b 4 --lr 0.02 --set hidden=8 \
+			--set head=8 --set layers=2 --set kernel=5
+		r=$?
+		for m in v d; do
+			[ $r = 0 ] && dg-sample -m $m.dgm -n 6 -b 4 -s 3 --device vulkan > kv.dgt &&
+				DG_PIXELRNN_FULL_STEPS=1 dg-sample -m $m.dgm -n 6 -b 4 -s 3 --device vulkan |
+				cmp -s - kv.dgt
+			r=$?
+		done
+		t $r "  on vulkan (9×8 images, 2 batches), row and diagonal, the same"
+	fi
+fi
 
 # refusal: an even kernel has no centre
 dg-train -q -p pixelrnn -d small.dgs -o bad.dgm -e 1 -b 16 $small --set kernel=4 2> err
