@@ -341,58 +341,6 @@ static int loglik(struct dg_model *m, dg_tensor x, dg_tensor y, unsigned k,
 
 /* ---- sampling ------------------------------------------------------------------- */
 
-/* 0, 1, .. n-1 as a constant of the given shape (n elements). */
-static dg_tensor iota(struct dg_graph *g, unsigned rank, const uint64_t *dims, uint64_t n)
-{
-	float *v = malloc(n * sizeof *v);
-	if (!v) {
-		dg_graph_fail(g, DG_ENOMEM, "out of memory");
-		return DG_NONE;
-	}
-	for (uint64_t i = 0; i < n; i++)
-		v[i] = (float)i;
-	dg_tensor t = dg_constant(g, rank, dims, v);
-	free(v);
-	return t;
-}
-
-/* floor(p / d) for a scalar p in [0, d·n): how many of d, 2d .. (n-1)d
- * it reaches. */
-static dg_tensor divide(struct dg_graph *g, dg_tensor p, uint64_t d, uint64_t n)
-{
-	if (n < 2)
-		return dg_mul_scalar(g, p, 0);
-	float *v = malloc((n - 1) * sizeof *v);
-	if (!v) {
-		dg_graph_fail(g, DG_ENOMEM, "out of memory");
-		return DG_NONE;
-	}
-	for (uint64_t i = 1; i < n; i++)
-		v[i - 1] = (float)(i * d);
-	dg_tensor steps = dg_constant(g, DG_SHAPE(n - 1), v);
-	free(v);
-	return dg_sum(g, dg_greater_equal(g, p, steps), DG_AXES_ALL, 1);
-}
-
-/* k×size one-hot rows: row i is 1 at start + i. */
-static dg_tensor selector(struct dg_graph *g, dg_tensor start, uint64_t k, uint64_t size)
-{
-	dg_tensor cols = iota(g, DG_SHAPE(1, size), size);
-	dg_tensor rows = iota(g, DG_SHAPE(k, 1), k);
-	return dg_equal(g, cols, dg_add(g, rows, start));
-}
-
-/* The k×k patch of x (N×C×H×W) centred on pixel (r, col), zeros where
- * it leaves the image: N×C×k×k. */
-static dg_tensor patch(struct dg_graph *g, dg_tensor x, dg_tensor r, dg_tensor col, unsigned k)
-{
-	uint64_t h = dg_dim(g, x, 2), w = dg_dim(g, x, 3);
-	float half = (float)(k / 2);
-	dg_tensor rows = selector(g, dg_add_scalar(g, r, -half), k, h);
-	dg_tensor cols = selector(g, dg_add_scalar(g, col, -half), k, w);
-	return dg_matmul(g, dg_matmul(g, rows, x, 0, 0), cols, 0, 1);
-}
-
 /* A masked convolution of the family applied to one k×k patch: its one
  * output pixel, N×OC×1×1, with the layer's own weights. */
 static dg_tensor mconv_at(struct dg_model *m, const char *name, dg_tensor patch, char mask)
@@ -439,12 +387,12 @@ static dg_tensor cache_patch(struct dg_graph *g, dg_tensor cache, dg_tensor r, d
 			     uint64_t h)
 {
 	uint64_t w = dg_dim(g, cache, 3);
-	dg_tensor rows = dg_add(g, iota(g, DG_SHAPE(3, 1), 3), dg_add_scalar(g, r, -1)); /* 3×1 */
+	dg_tensor rows = dg_add(g, dg_iota(g, DG_SHAPE(3, 1)), dg_add_scalar(g, r, -1)); /* 3×1 */
 	dg_tensor valid = dg_mul(g, dg_greater_equal(g, rows, dg_scalar(g, 0)),
 				 dg_greater(g, dg_scalar(g, (float)h), rows));
-	dg_tensor sel = dg_mul(g, dg_equal(g, iota(g, DG_SHAPE(1, CACHE_ROWS), CACHE_ROWS),
+	dg_tensor sel = dg_mul(g, dg_equal(g, dg_iota(g, DG_SHAPE(1, CACHE_ROWS)),
 					   slot_of(g, rows, h)), valid);           /* 3×CACHE_ROWS */
-	dg_tensor cols = selector(g, dg_add_scalar(g, col, -1), 3, w);
+	dg_tensor cols = dg_window_select(g, dg_add_scalar(g, col, -1), 3, w);
 	return dg_matmul(g, dg_matmul(g, sel, cache, 0, 0), cols, 0, 1);
 }
 
@@ -463,10 +411,10 @@ static dg_tensor cached_body(struct dg_model *m, dg_tensor canvas, dg_tensor r, 
 	uint64_t n = dg_dim(g, canvas, 0), h = m->height, w = m->width;
 	static unsigned long seq;
 	char name[64];
-	dg_tensor here = dg_mul(g, dg_equal(g, iota(g, DG_SHAPE(CACHE_ROWS, 1), CACHE_ROWS),
+	dg_tensor here = dg_mul(g, dg_equal(g, dg_iota(g, DG_SHAPE(CACHE_ROWS, 1)),
 					    slot_of(g, r, h)),
-				dg_equal(g, iota(g, DG_SHAPE(1, w), w), col)); /* CACHE_ROWS×W */
-	dg_tensor x = mconv_at(m, "in", net_input(m, patch(g, canvas, r, col, 7)), 'A');
+				dg_equal(g, dg_iota(g, DG_SHAPE(1, w)), col)); /* CACHE_ROWS×W */
+	dg_tensor x = mconv_at(m, "in", net_input(m, dg_patch(g, canvas, r, col, 7)), 'A');
 	for (uint64_t l = 0; l < p->layers; l++) {
 		snprintf(name, sizeof name, "block%llu_down", (unsigned long long)l);
 		dg_tensor t = mconv(m, name, dg_relu(g, x), p->f / 2, 1, 'B');
@@ -506,9 +454,9 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 
 	/* pos -> row r, column col, channel ch; the window's corner. */
 	dg_tensor ps = dg_reshape(g, dg_cast(g, pos, 1), 1, (const int64_t[]){1});
-	dg_tensor r = divide(g, ps, w * c, h);
+	dg_tensor r = dg_floor_div(g, ps, w * c, h);
 	dg_tensor rem = dg_sub(g, ps, dg_mul_scalar(g, r, (float)(w * c)));
-	dg_tensor col = divide(g, rem, c, w);
+	dg_tensor col = dg_floor_div(g, rem, c, w);
 	dg_tensor ch = dg_sub(g, rem, dg_mul_scalar(g, col, (float)c));
 	dg_tensor feat;
 	if (cached) {
@@ -521,20 +469,20 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 		/* The window: selR (kr×h) · canvas · selCᵀ (w×kc), N×C×kr×kc. */
 		dg_tensor win = canvas;
 		if (kr < h)
-			win = dg_matmul(g, selector(g, r0, kr, h), win, 0, 0);
+			win = dg_matmul(g, dg_window_select(g, r0, kr, h), win, 0, 0);
 		if (kc < w)
-			win = dg_matmul(g, win, selector(g, c0, kc, w), 0, 1);
+			win = dg_matmul(g, win, dg_window_select(g, c0, kc, w), 0, 1);
 		feat = body(m, net_input(m, win), one_hot(m, y));
 		/* The pixel's features: row r - r0, column col - c0 of the window. */
-		dg_tensor er = dg_equal(g, iota(g, DG_SHAPE(kr, 1), kr), dg_sub(g, r, r0));
-		dg_tensor ec = dg_equal(g, iota(g, DG_SHAPE(1, kc), kc), dg_sub(g, col, c0));
+		dg_tensor er = dg_equal(g, dg_iota(g, DG_SHAPE(kr, 1)), dg_sub(g, r, r0));
+		dg_tensor ec = dg_equal(g, dg_iota(g, DG_SHAPE(1, kc)), dg_sub(g, col, c0));
 		feat = dg_sum(g, dg_mul(g, feat, dg_mul(g, er, ec)), (1u << 2) | (1u << 3), 1);
 	}
 	/* its logits from its features alone: the head is 1×1 */
 	dg_tensor at = dg_flatten(g, head(m, feat));
 	at = dg_mul_scalar(g, at, 1.0f / t);                      /* N×outc */
 	dg_tensor value;
-	dg_tensor ech = dg_equal(g, iota(g, DG_SHAPE(1, c), c), ch); /* 1×C */
+	dg_tensor ech = dg_equal(g, dg_iota(g, DG_SHAPE(1, c)), ch); /* 1×C */
 	if (p->threshold > 0) {
 		value = dg_sum(g, dg_mul(g, at, ech), 1u << 1, 1);  /* N×1 */
 		value = dg_sample_bernoulli_logits(g, value);

@@ -463,48 +463,6 @@ static int translate(struct dg_model *m, dg_tensor x, dg_tensor y, dg_tensor *ou
 
 /* ---- sampling ------------------------------------------------------------------ */
 
-/* 0, 1, .. n-1 as a constant of the given shape (n elements). */
-static dg_tensor iota(struct dg_graph *g, unsigned rank, const uint64_t *dims, uint64_t n)
-{
-	float *v = malloc(n * sizeof *v);
-	if (!v) {
-		dg_graph_fail(g, DG_ENOMEM, "out of memory");
-		return DG_NONE;
-	}
-	for (uint64_t i = 0; i < n; i++)
-		v[i] = (float)i;
-	dg_tensor t = dg_constant(g, rank, dims, v);
-	free(v);
-	return t;
-}
-
-/* floor(p / d) for a scalar p in [0, d·n): how many of d, 2d .. (n-1)d
- * it reaches (the device has no integer division). */
-static dg_tensor divide(struct dg_graph *g, dg_tensor p, uint64_t d, uint64_t n)
-{
-	if (n < 2)
-		return dg_mul_scalar(g, p, 0);
-	float *v = malloc((n - 1) * sizeof *v);
-	if (!v) {
-		dg_graph_fail(g, DG_ENOMEM, "out of memory");
-		return DG_NONE;
-	}
-	for (uint64_t i = 1; i < n; i++)
-		v[i - 1] = (float)(i * d);
-	dg_tensor steps = dg_constant(g, DG_SHAPE(n - 1), v);
-	free(v);
-	return dg_sum(g, dg_greater_equal(g, p, steps), DG_AXES_ALL, 1);
-}
-
-/* k×size one-hot rows: row t is 1 at column start + t (none where that
- * leaves 0..size-1, so a window read through it is zero-padded). */
-static dg_tensor selector(struct dg_graph *g, dg_tensor start, uint64_t k, uint64_t size)
-{
-	dg_tensor cols = iota(g, DG_SHAPE(1, size), size);
-	dg_tensor rows = iota(g, DG_SHAPE(k, 1), k);
-	return dg_equal(g, cols, dg_add(g, rows, start));
-}
-
 /* Most caches a step keeps: up to four variables for each of up to 16
  * layers. */
 #define MAX_CACHES (4 * 16)
@@ -553,24 +511,21 @@ static dg_tensor cached_trunk(struct dg_model *m, dg_tensor canvas, dg_tensor r,
 	struct dg_graph *g = m->g;
 	struct rnn *rn = R(m);
 	uint64_t n = dg_dim(g, canvas, 0), hh = rn->hh, ww = rn->ww, k = rn->k;
-	const float half = INPUT_KERNEL / 2;
 	const uint64_t ipad[3] = {0, 0, k / 2};
 	struct dg_conv nopad = {1, 0, 1, 0};
 
 	/* where the step reads and writes: its column, its row's slot and
 	 * the previous row's (none on row 0) */
-	dg_tensor ecol = dg_equal(g, iota(g, DG_SHAPE(1, ww), ww), col);          /* 1×W */
-	dg_tensor par = dg_sub(g, r, dg_mul_scalar(g, divide(g, r, 2, (hh + 1) / 2), 2));
+	dg_tensor ecol = dg_equal(g, dg_iota(g, DG_SHAPE(1, ww)), col);          /* 1×W */
+	dg_tensor par = dg_sub(g, r, dg_mul_scalar(g, dg_floor_div(g, r, 2, (hh + 1) / 2), 2));
 	dg_tensor above = dg_greater_equal(g, r, dg_scalar(g, 1));
-	dg_tensor slot = dg_equal(g, iota(g, DG_SHAPE(2, 1), 2), par);             /* 2×1 */
+	dg_tensor slot = dg_equal(g, dg_iota(g, DG_SHAPE(2, 1)), par);             /* 2×1 */
 	dg_tensor here2 = dg_mul(g, slot, ecol);                                  /* 2×W */
-	dg_tensor prev = dg_mul(g, dg_equal(g, iota(g, DG_SHAPE(1, 2), 2),
+	dg_tensor prev = dg_mul(g, dg_equal(g, dg_iota(g, DG_SHAPE(1, 2)),
 					    dg_sub(g, dg_scalar(g, 1), par)), above); /* 1×2 */
-	dg_tensor win = selector(g, dg_add_scalar(g, col, -(float)(k / 2)), k, ww); /* k×W */
+	dg_tensor win = dg_window_select(g, dg_add_scalar(g, col, -(float)(k / 2)), k, ww); /* k×W */
 
-	dg_tensor rows = selector(g, dg_add_scalar(g, r, -half), INPUT_KERNEL, hh);
-	dg_tensor cols = selector(g, dg_add_scalar(g, col, -half), INPUT_KERNEL, ww);
-	dg_tensor p = dg_matmul(g, dg_matmul(g, rows, canvas, 0, 0), cols, 0, 1);
+	dg_tensor p = dg_patch(g, canvas, r, col, INPUT_KERNEL);
 	dg_tensor a = dg_masked_conv2d(g, model_input(m, p), rn->in_w, rn->in_b, &nopad, 'A', 0);
 	for (unsigned l = 0; l < rn->layers; l++) {
 		const struct layer *L = &rn->l[l];
@@ -609,7 +564,6 @@ static dg_tensor cached_diagonal(struct dg_model *m, dg_tensor canvas, dg_tensor
 	struct dg_graph *g = m->g;
 	struct rnn *rn = R(m);
 	uint64_t n = dg_dim(g, canvas, 0), hh = rn->hh, ww = rn->ww;
-	const float half = INPUT_KERNEL / 2;
 	const uint64_t ipad[3] = {1, 0, 0}, up[4] = {0, 0, 1, 0}, none[4] = {0};
 	struct dg_conv nopad = {1, 0, 1, 0};
 	dg_tensor *xs = calloc(ww, sizeof *xs), *hs = calloc(ww, sizeof *hs), *ab = calloc(ww, sizeof *ab);
@@ -619,23 +573,21 @@ static dg_tensor cached_diagonal(struct dg_model *m, dg_tensor canvas, dg_tensor
 		return DG_NONE;
 	}
 
-	dg_tensor cols1 = iota(g, DG_SHAPE(1, ww), ww);
+	dg_tensor cols1 = dg_iota(g, DG_SHAPE(1, ww));
 	dg_tensor ecol = dg_equal(g, cols1, col);                                  /* 1×W */
 	dg_tensor eleft = dg_equal(g, cols1, dg_add_scalar(g, col, -1));           /* 1×W */
-	dg_tensor par = dg_sub(g, r, dg_mul_scalar(g, divide(g, r, 2, (hh + 1) / 2), 2));
+	dg_tensor par = dg_sub(g, r, dg_mul_scalar(g, dg_floor_div(g, r, 2, (hh + 1) / 2), 2));
 	dg_tensor npar = dg_sub(g, dg_scalar(g, 1), par);
 	dg_tensor above = dg_greater_equal(g, r, dg_scalar(g, 1));
 	dg_tensor above2 = dg_greater_equal(g, r, dg_scalar(g, 2));
-	dg_tensor slot = dg_equal(g, iota(g, DG_SHAPE(2, 1), 2), par);             /* 2×1: row r */
+	dg_tensor slot = dg_equal(g, dg_iota(g, DG_SHAPE(2, 1)), par);             /* 2×1: row r */
 	dg_tensor here2 = dg_mul(g, slot, ecol);                                  /* 2×W */
-	dg_tensor wslot = dg_equal(g, iota(g, DG_SHAPE(2, 1), 2), npar);           /* 2×1: row r-1 */
-	dg_tensor prev = dg_mul(g, dg_equal(g, iota(g, DG_SHAPE(1, 2), 2), npar), above); /* 1×2 */
-	dg_tensor prev2 = dg_mul(g, dg_equal(g, iota(g, DG_SHAPE(1, 2), 2), par), above2); /* 1×2 */
+	dg_tensor wslot = dg_equal(g, dg_iota(g, DG_SHAPE(2, 1)), npar);           /* 2×1: row r-1 */
+	dg_tensor prev = dg_mul(g, dg_equal(g, dg_iota(g, DG_SHAPE(1, 2)), npar), above); /* 1×2 */
+	dg_tensor prev2 = dg_mul(g, dg_equal(g, dg_iota(g, DG_SHAPE(1, 2)), par), above2); /* 1×2 */
 	dg_tensor ones = dg_full(g, DG_SHAPE(n, 1, 2, 1), 1);
 
-	dg_tensor rows = selector(g, dg_add_scalar(g, r, -half), INPUT_KERNEL, hh);
-	dg_tensor cols = selector(g, dg_add_scalar(g, col, -half), INPUT_KERNEL, ww);
-	dg_tensor p = dg_matmul(g, dg_matmul(g, rows, canvas, 0, 0), cols, 0, 1);
+	dg_tensor p = dg_patch(g, canvas, r, col, INPUT_KERNEL);
 	dg_tensor a = dg_masked_conv2d(g, model_input(m, p), rn->in_w, rn->in_b, &nopad, 'A', 0);
 	for (unsigned l = 0; l < rn->layers; l++) {
 		const struct layer *L = &rn->l[l];
@@ -697,11 +649,11 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 	if (cached && 4 * r->layers > MAX_CACHES)
 		cached = 0;
 	dg_tensor ps = dg_cast(g, pos, 1);
-	dg_tensor here = dg_equal(g, iota(g, DG_SHAPE(1, 1, hw), hw), ps);
+	dg_tensor here = dg_equal(g, dg_iota(g, DG_SHAPE(1, 1, hw)), ps);
 	dg_tensor f;
 	if (cached) {
 		dg_tensor p1 = dg_reshape(g, ps, 1, (const int64_t[]){1});
-		dg_tensor row = divide(g, p1, r->ww, r->hh);
+		dg_tensor row = dg_floor_div(g, p1, r->ww, r->hh);
 		dg_tensor col = dg_sub(g, p1, dg_mul_scalar(g, row, (float)r->ww));
 		f = r->diagonal ? cached_diagonal(m, canvas, row, col, &cs) :
 				  cached_trunk(m, canvas, row, col, &cs);

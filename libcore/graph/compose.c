@@ -437,3 +437,52 @@ dg_tensor dg_gaussian_nll(struct dg_graph *g, dg_tensor x, dg_tensor mu, dg_tens
 	dg_tensor t = dg_add_scalar(g, dg_add(g, logvar, q), (float)log(2 * M_PI));
 	return dg_reduce(g, dg_mul_scalar(g, t, 0.5f), r);
 }
+
+dg_tensor dg_iota(struct dg_graph *g, unsigned rank, const uint64_t *dims)
+{
+	uint64_t n = 1;
+	for (unsigned i = 0; i < rank; i++)
+		n *= dims[i];
+	float *v = malloc((n ? n : 1) * sizeof *v);
+	if (!v) {
+		dg__fail(g, DG_ENOMEM, "iota: out of memory");
+		return DG_NONE;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		v[i] = (float)i;
+	dg_tensor t = dg_constant(g, rank, dims, v);
+	free(v);
+	return t;
+}
+
+dg_tensor dg_floor_div(struct dg_graph *g, dg_tensor p, uint64_t d, uint64_t n)
+{
+	if (n < 2)
+		return dg_mul_scalar(g, p, 0);
+	float *v = malloc((n - 1) * sizeof *v);
+	if (!v) {
+		dg__fail(g, DG_ENOMEM, "floor_div: out of memory");
+		return DG_NONE;
+	}
+	for (uint64_t i = 1; i < n; i++)
+		v[i - 1] = (float)(i * d);
+	dg_tensor steps = dg_constant(g, DG_SHAPE(n - 1), v);
+	free(v);
+	return dg_sum(g, dg_greater_equal(g, p, steps), DG_AXES_ALL, 1);
+}
+
+dg_tensor dg_window_select(struct dg_graph *g, dg_tensor start, uint64_t k, uint64_t size)
+{
+	dg_tensor cols = dg_iota(g, DG_SHAPE(1, size));
+	dg_tensor rows = dg_iota(g, DG_SHAPE(k, 1));
+	return dg_equal(g, cols, dg_add(g, rows, start));
+}
+
+dg_tensor dg_patch(struct dg_graph *g, dg_tensor x, dg_tensor r, dg_tensor col, unsigned k)
+{
+	uint64_t h = dg_dim(g, x, 2), w = dg_dim(g, x, 3);
+	float half = (float)(k / 2);
+	dg_tensor rows = dg_window_select(g, dg_add_scalar(g, r, -half), k, h);
+	dg_tensor cols = dg_window_select(g, dg_add_scalar(g, col, -half), k, w);
+	return dg_matmul(g, dg_matmul(g, rows, x, 0, 0), cols, 0, 1);
+}

@@ -381,6 +381,21 @@ dg_tensor dg_log_softmax(struct dg_graph *g, dg_tensor x);
  * logits N×K×H×W over their K classes are axis 1. */
 dg_tensor dg_softmax_axis(struct dg_graph *g, dg_tensor x, int axis);
 dg_tensor dg_log_softmax_axis(struct dg_graph *g, dg_tensor x, int axis);
+/* 0, 1, .. n-1 (f32, row-major) as a constant of shape dims, n their
+ * product: positions to compare against a computed index. */
+dg_tensor dg_iota(struct dg_graph *g, unsigned rank, const uint64_t *dims);
+/* floor(p / d) for p (f32 holding an integer in [0, d·n)), as how many of
+ * d, 2d .. (n-1)d it reaches: integer division on devices without it
+ * (autoregressive samplers turn a step number into a row and column). */
+dg_tensor dg_floor_div(struct dg_graph *g, dg_tensor p, uint64_t d, uint64_t n);
+/* k×size of 0/1: row t is 1 at column start + t (start a scalar f32
+ * integer), all 0 where that falls outside 0..size-1, so that
+ * sel · x reads a zero-padded window of k rows of x. */
+dg_tensor dg_window_select(struct dg_graph *g, dg_tensor start, uint64_t k, uint64_t size);
+/* The k×k patch of x (N×C×H×W) centred on pixel (r, col), scalar f32
+ * integers, zeros where it leaves the image: N×C×k×k (two products
+ * with window selections, so r and col may be computed on the device). */
+dg_tensor dg_patch(struct dg_graph *g, dg_tensor x, dg_tensor r, dg_tensor col, unsigned k);
 /* idx: i32 (or f32 holding integers) of any shape -> shape×k of 0/1. */
 dg_tensor dg_one_hot(struct dg_graph *g, dg_tensor idx, unsigned k);
 /* Rows of table (V×D) picked by idx (i32, shape S) -> S×D. */
