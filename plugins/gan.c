@@ -93,6 +93,9 @@ static const struct dg_hparam hparams[] = {
 	{"clip", DG_HP_FLOAT, "0.01", 0, 100, NULL, "wgan: D's weights clipped to +-clip"},
 	{"ema", DG_HP_FLOAT, "0.999", 0, 0.999999, NULL,
 	 "decay of G's weight average used for sampling (0: none)"},
+	{"ema_stats", DG_HP_CHOICE, "standing", 0, 0, "standing|average",
+	 "batch-norm statistics of the averaged G: measured on it (Brock et al. 2019) "
+	 "or averaged like its weights"},
 	{"sn", DG_HP_BOOL, "0", 0, 0, NULL,
 	 "spectral normalization of D's weights (Miyato et al. 2018)"},
 	{"mbstd", DG_HP_INT, "0", 0, 1024, NULL,
@@ -757,7 +760,9 @@ static int build(struct dg_model *m)
 	if (pg) {
 		pg->optim = &p->opt_g;
 		pg->ema_warmup = 1;
-		pg->ema_buffers = 1;    /* G's batch-norm statistics */
+		/* G's batch-norm statistics */
+		pg->ema_buffers = strcmp(dg_model_str(m, "ema_stats"), "average") == 0
+					  ? DG_EMA_BUFFERS_AVERAGE : DG_EMA_BUFFERS_STANDING;
 	}
 	dg_model_term(m, pg, "loss_g", lg);
 	if (beta > 0)

@@ -296,6 +296,8 @@ dg_tensor dg_batch_norm(struct dg_graph *g, dg_tensor x, dg_tensor gamma, dg_ten
 				     per_channel(g, inv, r, c));
 		return scale_shift(g, y, gamma, beta, r, c);
 	}
+	if (g->bn_momentum > 0)
+		momentum = g->bn_momentum;
 	dg_tensor mean = dg_mean(g, x, axes, 1);
 	dg_tensor xc = dg_sub(g, x, mean);
 	dg_tensor var = dg_mean(g, dg_square(g, xc), axes, 1);

@@ -80,6 +80,11 @@ int dg__fail(struct dg_graph *g, int status, const char *fmt, ...)
 	return status;
 }
 
+void dg__graph_bn_momentum(struct dg_graph *g, float momentum)
+{
+	g->bn_momentum = momentum;
+}
+
 void dg__graph_clear_error(struct dg_graph *g)
 {
 	g->status = DG_OK;

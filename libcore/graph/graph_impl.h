@@ -79,6 +79,8 @@ struct dg_graph {
 	const struct dg_backend *be;
 	void *dev;              /* bound device, NULL before the first compile */
 	size_t nexec;
+	float bn_momentum;      /* > 0: the momentum of every batch norm appended
+				   (dg__graph_bn_momentum) */
 };
 
 /* The op table, generated from the op list (graph/nodes.c). */
@@ -193,6 +195,11 @@ int dg__fail(struct dg_graph *g, int status, const char *fmt, ...) DG_PRINTF(3, 
  * family refused: the nodes it left are unreachable from any later
  * output, so the graph is whole again (the inference runners). */
 void dg__graph_clear_error(struct dg_graph *g);
+/* From now on every dg_batch_norm appended in training mode updates its
+ * running statistics with this momentum instead of its own (1: they
+ * become the last batch's statistics, which the trainer's standing
+ * statistics average); 0 restores the callers' momenta. */
+void dg__graph_bn_momentum(struct dg_graph *g, float momentum);
 static inline struct dg_node *dg__node(struct dg_graph *g, uint32_t id)
 {
 	return &g->nodes[id];

@@ -230,6 +230,8 @@ static int build(struct dg_trainer *t, const struct dg_train_config *cfg)
 
 	if (t->snap && (st = dg__trainer_build_snapshot(t)))
 		return st;
+	if ((st = dg__trainer_build_standing(t)))
+		return st;
 
 	struct dg_batch_options bo = {
 		.batch = t->batch, .seed = t->seed, .shuffle = !di->sequential,
@@ -314,6 +316,7 @@ void dg_trainer_free(struct dg_trainer *t)
 	free(t->ph);
 	dg__dist_free(t);
 	dg__trainer_free_snapshot(t);
+	dg__trainer_free_standing(t);
 	dg_exec_free(t->val_exec);
 	if (t->built)
 		dg_model_release(t->f, &t->m);

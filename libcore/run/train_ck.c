@@ -263,6 +263,9 @@ int dg_trainer_checkpoint(struct dg_trainer *t, struct dg_checkpoint **out)
 				  (unsigned long long)(t->batch / t->exec_batch)) ? DG_ENOMEM : DG_OK;
 	if (!st)
 		st = put_phases(t, mf);
+	struct dg_array **averages = NULL;
+	if (!st)
+		st = dg__trainer_standing_begin(t, &averages);
 	for (size_t i = 0; !st && i < dg_var_count(t->g); i++) {
 		char name[300];
 		struct dg_array *a;
@@ -284,6 +287,8 @@ int dg_trainer_checkpoint(struct dg_trainer *t, struct dg_checkpoint **out)
 		}
 		st = dg_checkpoint_take_tensor(ck, name, a);
 	}
+	int st2 = dg__trainer_standing_end(t, averages);
+	st = st ? st : st2;
 	if (!st)
 		st = dg_checkpoint_add_bytes(ck, "log.csv", t->log, t->loglen);
 	if (st) {

@@ -93,6 +93,11 @@ struct dg_trainer {
 	float *snap_z, *snap_x;
 	int32_t *snap_y, *snap_xy;
 
+	/* standing statistics (train_standing.c): draws of codes, and their
+	 * decoding with batch norms that keep each batch's statistics */
+	struct dg_runner *stand_codes, *stand_decode;
+	int32_t *stand_y;
+
 	/* validation: the terms without the updates */
 	struct dg_dataset *val;
 	struct dg_exec *val_exec;
@@ -124,6 +129,16 @@ int dg__log_append(struct dg_trainer *t, const char *s);
  * training's variables and random streams are those of a run without. */
 int dg__trainer_build_snapshot(struct dg_trainer *t);
 void dg__trainer_free_snapshot(struct dg_trainer *t);
+
+/* train_standing.c: the runners, built after the phases (none unless a
+ * phase asks for DG_EMA_BUFFERS_STANDING); begin measures the averaged
+ * weights' batch-norm statistics into their averages and hands back
+ * what they held (NULL with nothing to measure), end puts that back and
+ * frees it (NULL: nothing). */
+int dg__trainer_build_standing(struct dg_trainer *t);
+void dg__trainer_free_standing(struct dg_trainer *t);
+int dg__trainer_standing_begin(struct dg_trainer *t, struct dg_array ***saved);
+int dg__trainer_standing_end(struct dg_trainer *t, struct dg_array **saved);
 
 /* train_dist.c: data-parallel training when the process joined an MPI
  * job.  setup decides the shards (before the model is built for one);

@@ -153,9 +153,15 @@ struct dg_phase {
 	 * averages the buffers of the phase's groups (batch norm's running
 	 * statistics; dg_optim_ema_buffers), which inference then uses with
 	 * the averaged weights.  Only for groups whose buffers are averages
-	 * themselves: a spectral norm's power-iteration vector is not. */
+	 * themselves: a spectral norm's power-iteration vector is not.
+	 * DG_EMA_BUFFERS_STANDING: besides, whenever a checkpoint is written
+	 * the checkpoint's averaged buffers are measured on the averaged
+	 * weights ("standing statistics"): the family's sample() and
+	 * decode(), built in training mode, run on 4,096 fresh draws and
+	 * the batch norms' statistics are averaged over the runs. */
 	int ema_buffers;
 };
+enum { DG_EMA_BUFFERS_AVERAGE = 1, DG_EMA_BUFFERS_STANDING = 2 };
 
 /* A named scalar reported by a phase (mean over its batch), or by
  * loglik() a per-example vector in nats ("nelbo", "rec", "kl", "iwae"). */
