@@ -551,15 +551,16 @@ static dg_tensor cached_trunk(struct dg_model *m, dg_tensor canvas, dg_tensor r,
  * (column col holds row r-1's until the step writes row r's; col-1
  * already holds row r's) and one of the cell states CF.  Its
  * right-to-left states, shifted down, give row r those of row r-1,
- * which depend on all of row r-1 from its right end: every step
- * recomputes them, W cells from the layer's input in row r-1 (a cache X
- * of two rows) and the right-to-left states of row r-2 (a cache RH of
- * two rows, written with row r-1's), and takes column col.  The cells
- * are the whole-image loop's convolution of the same kernel over a 2×1
- * window (the previous diagonal's rows i-1 and i), the input's and the
- * ones' upper taps zero. */
+ * which depend on all of row r-1 from its right end: the work per row
+ * (rows, run before the row's first step) computes them once, W cells
+ * from the layer's input in row r-1 (a cache X of two rows, which the
+ * steps fill) and the right-to-left states of row r-2 (a cache RH of two
+ * rows, where it writes row r-1's), and each step takes column col.  The
+ * cells are the whole-image loop's convolution of the same kernel over a
+ * 2×1 window (the previous diagonal's rows i-1 and i), the input's and
+ * the ones' upper taps zero. */
 static dg_tensor cached_diagonal(struct dg_model *m, dg_tensor canvas, dg_tensor r, dg_tensor col,
-				 struct caches *cs)
+				 struct caches *cs, struct caches *rows)
 {
 	struct dg_graph *g = m->g;
 	struct rnn *rn = R(m);
@@ -607,10 +608,10 @@ static dg_tensor cached_diagonal(struct dg_model *m, dg_tensor canvas, dg_tensor
 		keep(cs, hf, dg_where(g, ecol, hn, hf));
 		keep(cs, cf, dg_where(g, ecol, c, cf));
 
-		/* right to left over row r-1, from row r-2's states */
-		dg_tensor x = dg_where(g, here2, a, xc);                          /* N×h×2×W */
-		keep(cs, xc, x);
-		split_all(g, dg_matmul(g, prev, x, 0, 0), 3, xs, ww);             /* row r-1 */
+		/* right to left over row r-1, from row r-2's states, once per
+		 * row (row r-1's inputs are all in X by then) */
+		keep(cs, xc, dg_where(g, here2, a, xc));                          /* N×h×2×W */
+		split_all(g, dg_matmul(g, prev, xc, 0, 0), 3, xs, ww);            /* row r-1 */
 		split_all(g, dg_matmul(g, prev2, rh, 0, 0), 3, ab, ww);           /* row r-2 */
 		dg_tensor hr = dg_full(g, DG_SHAPE(n, rn->h, 1, 1), 0), cr = hr;
 		for (uint64_t j = ww; j-- > 0;) {
@@ -619,8 +620,10 @@ static dg_tensor cached_diagonal(struct dg_model *m, dg_tensor canvas, dg_tensor
 			hr = hs[j] = lstm_cell(g, dg_conv2d(g, inj, kr.w, kr.b, NULL), &cr);
 		}
 		dg_tensor rev = concat_all(g, hs, ww, 3);                         /* N×h×1×W */
-		keep(cs, rh, dg_where(g, wslot, rev, rh));
-		dg_tensor rj = dg_mul(g, dg_matmul(g, rev, ecol, 0, 1), above);   /* N×h×1×1 */
+		keep(rows, rh, dg_where(g, wslot, rev, rh));
+		/* the step: row r-1's state at col */
+		dg_tensor rj = dg_mul(g, dg_matmul(g, dg_matmul(g, prev, rh, 0, 0), ecol, 0, 1),
+				      above);                                      /* N×h×1×1 */
 		a = dg_add(g, a, dg_conv2d(g, dg_add(g, hn, rj), L->out_w, L->out_b, NULL));
 	}
 	free(xs), free(hs), free(ab);
@@ -642,7 +645,7 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 	const char *full = getenv("DG_PIXELRNN_FULL_STEPS");
 	int whole = full && *full && strcmp(full, "0") != 0;
 	int cached = !whole;
-	struct caches cs = {.n = 0};
+	struct caches cs = {.n = 0}, per_row = {.n = 0};
 	(void)y;
 	if (!(t > 0))
 		return dg_graph_fail(g, DG_EUSAGE, "temperature %g: must be > 0", t);
@@ -655,7 +658,7 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 		dg_tensor p1 = dg_reshape(g, ps, 1, (const int64_t[]){1});
 		dg_tensor row = dg_floor_div(g, p1, r->ww, r->hh);
 		dg_tensor col = dg_sub(g, p1, dg_mul_scalar(g, row, (float)r->ww));
-		f = r->diagonal ? cached_diagonal(m, canvas, row, col, &cs) :
+		f = r->diagonal ? cached_diagonal(m, canvas, row, col, &cs, &per_row) :
 				  cached_trunk(m, canvas, row, col, &cs);
 	} else {
 		dg_tensor a = trunk(m, canvas);
@@ -678,6 +681,11 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 	out->steps_per_row = r->ww;
 	for (unsigned i = 0; i < cs.n; i++)
 		dg_assign(g, cs.var[i], cs.value[i], out->next);
+	if (per_row.n) {
+		out->row = per_row.value[0];
+		for (unsigned i = 0; i < per_row.n; i++)
+			dg_assign(g, per_row.var[i], per_row.value[i], out->row);
+	}
 	/* The caches need the kept steps of a completion run.  The whole-image
 	 * loop asked for through the environment runs them too, so that both
 	 * draw from the generator at the same counters (the tests compare

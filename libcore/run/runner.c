@@ -12,6 +12,7 @@ struct dg_runner {
 	struct dg_graph *g;
 	enum dg_protocol p;
 	struct dg_exec *e;
+	struct dg_exec *row_e;         /* STEPS: the family's work per image row */
 	uint64_t batch;
 	char xname[48], yname[48], posname[48], canvas[48];
 	uint64_t xper;                 /* floats per row of the data input */
@@ -23,6 +24,7 @@ struct dg_runner {
 	uint64_t dims[DG_MAX_TERMS][DG_MAX_RANK];
 	uint64_t per[DG_MAX_TERMS];
 	uint64_t steps, per_row;       /* STEPS */
+	dg_tensor row;                 /* STEPS: what row_e computes, or DG_NONE */
 	int replay;                    /* STEPS: completions run the kept steps */
 	float *xbuf, *obuf;            /* a padded chunk in, a whole batch out */
 	int32_t *ybuf;
@@ -147,7 +149,7 @@ static int append(struct dg_runner *r, struct dg_model *m, const struct dg_famil
 		}
 		break;
 	case DG_PROTO_STEPS: {
-		struct dg_step_sampler ss = {DG_NONE, 0, 0, 0};
+		struct dg_step_sampler ss = {DG_NONE, 0, 0, 0, DG_NONE};
 		const uint64_t cd[4] = {b, m->channels, m->height, m->width};
 		dg_tensor canvas = dg_variable(g, r->canvas, 4, cd);
 		dg_tensor pos = dg_input(g, r->posname, DG_I32, 0, cd);
@@ -158,8 +160,12 @@ static int append(struct dg_runner *r, struct dg_model *m, const struct dg_famil
 			    ss.steps == 0 || ss.steps_per_row == 0))
 			return dg_error(DG_EINTERNAL, "family %s: sample_step gave no canvas of "
 					"the image's shape, or no steps", f->name);
+		if (!st && ss.row.id && !ss.replay)
+			return dg_error(DG_EINTERNAL, "family %s: sample_step gave work per row "
+					"without replay", f->name);
 		if (!st)
 			st = dg_assign(g, canvas, ss.next, ss.next);
+		r->row = ss.row;
 		r->steps = ss.steps;
 		r->per_row = ss.steps_per_row;
 		r->replay = ss.replay;
@@ -235,6 +241,8 @@ int dg__runner_new(struct dg_model *m, const struct dg_family *f, const char *de
 		st = dg_error_nomem("a batch", r->batch * most * sizeof(float));
 	if (!st)
 		st = dg_compile(m->g, device, r->nout, r->outs, 0, NULL, &r->e);
+	if (!st && r->row.id)
+		st = dg_compile(m->g, device, 1, &r->row, 0, NULL, &r->row_e);
 	if (st) {
 		dg__runner_free(r);
 		return st;
@@ -248,6 +256,7 @@ void dg__runner_free(struct dg_runner *r)
 	if (!r)
 		return;
 	dg_exec_free(r->e);
+	dg_exec_free(r->row_e);
 	dg_array_free(r->canvas_init);
 	free(r->xbuf);
 	free(r->obuf);
@@ -285,8 +294,8 @@ uint64_t dg__runner_steps(const struct dg_runner *r, uint64_t *per_row)
 
 /* Feeds rows [0, k) of src (per floats or ints a row), padding the batch:
  * a full chunk is fed in place, a short one through buf. */
-static int feed(struct dg_runner *r, const char *name, int dtype, const void *src,
-		uint64_t k, uint64_t per, void *buf)
+static int feed(struct dg_runner *r, struct dg_exec *e, const char *name, int dtype,
+		const void *src, uint64_t k, uint64_t per, void *buf)
 {
 	size_t size = dtype == DG_I32 ? sizeof(int32_t) : sizeof(float);
 	if (k < r->batch) {
@@ -294,13 +303,26 @@ static int feed(struct dg_runner *r, const char *name, int dtype, const void *sr
 		memset((char *)buf + k * per * size, 0, (r->batch - k) * per * size);
 		src = buf;
 	}
-	return dg_exec_feed(r->e, name, dtype, src, r->batch * per);
+	return dg_exec_feed(e, name, dtype, src, r->batch * per);
 }
 
 void dg__runner_on_steps(struct dg_runner *r, dg_steps_progress fn, void *ctx)
 {
 	r->progress = fn;
 	r->progress_ctx = ctx;
+}
+
+/* The family's work per image row before step pos.  It is no run of
+ * the model's: the graph's run counter, which keys every random draw,
+ * is put back, so the steps draw what they would without it. */
+static int run_row(struct dg_runner *r, int32_t pos)
+{
+	int64_t *runs = &r->g->vars[r->g->runs_var].counter, saved = *runs;
+	int st = dg_exec_feed(r->row_e, r->posname, DG_I32, &pos, 1);
+	if (!st)
+		st = dg_exec_run(r->row_e);
+	*runs = saved;
+	return st;
 }
 
 /* The data-space sampler on one chunk (rows row .. row+k-1): the
@@ -320,6 +342,8 @@ static int run_steps(struct dg_runner *r, uint64_t k, const float *x, uint64_t k
 		return st;
 	for (uint64_t s = x && !r->replay ? keep : 0; s < r->steps; s++) {
 		int32_t pos = (int32_t)s;
+		if (r->row_e && s % r->per_row == 0 && (st = run_row(r, pos)))
+			return st;
 		if ((st = dg_exec_feed(r->e, r->posname, DG_I32, &pos, 1)) ||
 		    (st = dg_exec_run(r->e)))
 			return st;
@@ -361,7 +385,9 @@ int dg__runner_run(struct dg_runner *r, uint64_t n, const float *x, const int32_
 	for (uint64_t done = 0; !st && done < n; done += r->batch) {
 		uint64_t k = n - done < r->batch ? n - done : r->batch;
 		if (r->with_y)
-			st = feed(r, r->yname, DG_I32, y + done, k, 1, r->ybuf);
+			st = feed(r, r->e, r->yname, DG_I32, y + done, k, 1, r->ybuf);
+		if (!st && r->with_y && r->row_e)
+			st = feed(r, r->row_e, r->yname, DG_I32, y + done, k, 1, r->ybuf);
 		if (st)
 			break;
 		if (r->p == DG_PROTO_STEPS) {
@@ -369,7 +395,7 @@ int dg__runner_run(struct dg_runner *r, uint64_t n, const float *x, const int32_
 				       (float *)out[0]->data + done * r->per[0], done);
 			continue;
 		}
-		if (r->xper && (st = feed(r, r->xname, DG_F32, x + done * r->xper, k, r->xper,
+		if (r->xper && (st = feed(r, r->e, r->xname, DG_F32, x + done * r->xper, k, r->xper,
 					  r->xbuf)))
 			break;
 		if ((st = dg_exec_run(r->e)))

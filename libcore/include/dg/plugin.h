@@ -241,6 +241,12 @@ struct dg_step_sampler {
 	 * the kept steps too, from the first, and libcore puts the kept
 	 * values back on the canvas after each of them. */
 	int replay;
+	/* Appended later still (libcore zeroes it).  Not DG_NONE: work done
+	 * once per image row instead of at every step.  libcore compiles it
+	 * as a graph of its own and runs it before the first step of each
+	 * row (pos then holds that step); the family triggers on it the
+	 * dg_assign()s of caches that the row's steps read.  Needs replay. */
+	dg_tensor row;
 };
 
 /* ---- the family description ---------------------------------------------------- */
