@@ -12,9 +12,11 @@
  * steps per iteration, each on a fresh batch and a fresh z) then
  * "generator" (group 0, one step, its own z).  Each phase has the
  * optimizer its loss's paper recommends; the generator keeps an
- * exponential moving average of its weights and of its batch-norm
- * statistics (ema), warmed up (decay min(ema, (1+t)/(10+t)) at G's step
- * t), which dg-sample and dg-decode use unless --no-ema.
+ * exponential moving average of its weights (ema), warmed up (decay
+ * min(ema, (1+t)/(10+t)) at G's step t), which dg-sample and dg-decode
+ * use unless --no-ema, with batch-norm statistics measured on it when a
+ * checkpoint is written (ema_stats=standing; or averaged like the
+ * weights, ema_stats=average).
  *
  * DCGAN (arch=dcgan) for images of sides b·2^depth (28 = 7·4, 32 = 4·8):
  *   G: z -> dense "proj" (no bias) to ngf·2^(depth-1) maps of b×b, batch
