@@ -5,7 +5,7 @@
 # LeakyReLU(0.2) -> 128 (no bias), BN, LeakyReLU -> dense to a score; the
 # non-saturating loss, Adam 2e-4 (0.5, 0.999) for both, one D step then one
 # G step per iteration, each on fresh noise, and the EMA of G's weights
-# (decay 0.999) after G's step, as dg does.  Batch 64, DG_THREADS threads;
+# (decay 0.99) after G's step, as dg does.  Batch 64, DG_THREADS threads;
 # prints real images/s (one batch of real images per iteration).  Data are
 # random pixels in [-1, 1): the arithmetic does not depend on them.
 import copy
@@ -80,7 +80,7 @@ if __name__ == "__main__":
         og.step()
         with torch.no_grad():
             for pe, p in zip(ema.parameters(), g.parameters()):
-                pe.mul_(0.999).add_(p, alpha=0.001)
+                pe.mul_(0.99).add_(p, alpha=0.01)
 
     med, best = time_calls(iteration, 2.0)
     report("torch.dcgan.train", B / med, "images/s",

@@ -93,7 +93,7 @@ static const struct dg_hparam hparams[] = {
 	 "D steps per G step, each on a fresh batch (0: 5 for wgan and wgan-gp, else 1)"},
 	{"gp", DG_HP_FLOAT, "10", 0, 1e6, NULL, "wgan-gp: the penalty's weight lambda"},
 	{"clip", DG_HP_FLOAT, "0.01", 0, 100, NULL, "wgan: D's weights clipped to +-clip"},
-	{"ema", DG_HP_FLOAT, "0.999", 0, 0.999999, NULL,
+	{"ema", DG_HP_FLOAT, "0.99", 0, 0.999999, NULL,
 	 "decay of G's weight average used for sampling (0: none)"},
 	{"ema_stats", DG_HP_CHOICE, "standing", 0, 0, "standing|average",
 	 "batch-norm statistics of the averaged G: measured on it (Brock et al. 2019) "
