@@ -1,6 +1,7 @@
 #!/bin/bash
 # infogan-sweep.sh — what InfoGAN's codes (Chen et al. 2016) learned on
-# Fashion-MNIST: a DCGAN with a 10-way categorical code and two continuous
+# Fashion-MNIST: the paper's MNIST networks (a DCGAN with fc=1024, z of 62,
+# G's learning rate 1e-3) with a 10-way categorical code and two continuous
 # ones, then grids that sweep one code with everything else fixed.
 #   infogan/cat.png   row k: --code cat=k; column j: the j-th draw of z and
 #                     of the continuous codes, the same in every row (same
@@ -14,11 +15,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 if ! command -v dg-train > /dev/null && [ -x "$root/build/bin/dg-train" ]; then
 	PATH=$root/build/bin:$PATH
 fi
-epochs=${1:-5}
+epochs=${1:-3}
 model=${2:-infogan/infogan.dgm}
 mkdir -p infogan
 if [ ! -e "$model" ]; then
 	dg-train -p gan -d fashion-mnist --set info_cat=10 --set info_cont=2 \
+		--set fc=1024 --set latent=62 --lr generator=1e-3 \
 		--epochs "$epochs" --seed 1 -o "$model"
 fi
 for k in 0 1 2 3 4 5 6 7 8 9; do

@@ -26,6 +26,11 @@
  *   D: depth convolutions 4×4 stride 2 ("conv1".."convK") from ndf
  *      channels doubling, LeakyReLU(0.2), batch norm on all but the first;
  *      flattened, then a dense "out" to one score.
+ *   fc > 0 adds a dense hidden layer of fc units to each, as InfoGAN's
+ *   MNIST networks (Chen et al. 2016, appendix C.1): G's "fc" (batch
+ *   norm "fc_bn", ReLU) before "proj", D's "fc" (D's norm "fc_norm",
+ *   LeakyReLU) after the flattened convolutions, read by the score and
+ *   the auxiliary heads.
  *   Layers followed by a norm have no bias; weights are N(0, 0.02),
  *   biases 0, norm scales 1.  Data in [0,1] is seen by D as 2x - 1, and
  *   decode() returns (G(z) + 1)/2.
@@ -85,6 +90,9 @@ static const struct dg_hparam hparams[] = {
 	 "dcgan: stride-2 layers each way (0: as many as leave a side >= 4)"},
 	{"d_norm", DG_HP_CHOICE, "auto", 0, 0, "auto|batch|layer|none",
 	 "dcgan: D's norm (auto: layer for wgan-gp, else batch)"},
+	{"fc", DG_HP_INT, "0", 0, 65536, NULL,
+	 "dcgan: units of a dense hidden layer at G's input and D's output (InfoGAN's "
+	 "MNIST networks, Chen et al. 2016: 1024; 0: none)"},
 	{"hidden", DG_HP_INT, "1200", 1, 65536, NULL, "mlp: units of G's two hidden layers"},
 	{"d_hidden", DG_HP_INT, "240", 1, 65536, NULL, "mlp: maxout units of D's two hidden layers"},
 	{"maxout", DG_HP_INT, "5", 1, 64, NULL, "mlp: pieces of each maxout unit"},
@@ -142,6 +150,7 @@ struct gan {
 	int mlp;
 	enum loss loss;
 	uint64_t latent, ngf, ndf, hidden, d_hidden, pieces;
+	uint64_t fc;                 /* dcgan: units of G's and D's dense hidden layers */
 	unsigned depth, bh, bw;      /* dcgan: the first map is bh×bw */
 	enum dg_nn_norm d_norm;
 	float dropout, smooth;
@@ -200,6 +209,10 @@ static dg_tensor generator(struct dg_model *m, dg_tensor z, dg_tensor y)
 	}
 	uint64_t ch = p->ngf << (p->depth - 1);
 	int64_t shape[4] = {-1, (int64_t)ch, p->bh, p->bw};
+	if (p->fc) { /* InfoGAN's G: a dense hidden layer before the projection */
+		z = dg_nn_dense(G, "fc", z, p->fc, &no_bias);
+		z = dg_nn_batch_norm(G, "fc_bn", z, DG_NN_OPT(.act = DG_ACT_RELU));
+	}
 	dg_tensor h = dg_nn_dense(G, "proj", z, ch * p->bh * p->bw, &no_bias);
 	h = dg_reshape(g, h, 4, shape);
 	h = dg_nn_batch_norm(G, "proj_bn", h, DG_NN_OPT(.act = DG_ACT_RELU));
@@ -293,7 +306,15 @@ static dg_tensor d_features(struct dg_model *m, dg_tensor x, dg_tensor y)
 							  : dg_nn_layer_norm(D, norm, h, lrelu);
 		}
 	}
-	return dg_flatten(g, minibatch_stddev(m, h));
+	h = dg_flatten(g, minibatch_stddev(m, h));
+	if (!p->fc)
+		return h;
+	/* InfoGAN's D: a dense hidden layer with D's norm after the convolutions */
+	if (p->d_norm == DG_NN_NORM_NONE)
+		return dg_nn_dense(D, "fc", h, p->fc, lrelu);
+	h = dg_nn_dense(D, "fc", h, p->fc, &no_bias);
+	return p->d_norm == DG_NN_NORM_BATCH ? dg_nn_batch_norm(D, "fc_norm", h, lrelu)
+					     : dg_nn_layer_norm(D, "fc_norm", h, lrelu);
 }
 
 /* D's auxiliary heads: ACGAN's class logits n×classes, InfoGAN's Q
@@ -635,6 +656,10 @@ static int configure(struct dg_model *m, struct gan *p)
 	p->latent = (uint64_t)dg_model_int(m, "latent");
 	p->ngf = (uint64_t)dg_model_int(m, "ngf");
 	p->ndf = (uint64_t)dg_model_int(m, "ndf");
+	p->fc = (uint64_t)dg_model_int(m, "fc");
+	if (p->fc && p->mlp)
+		return dg_graph_fail(g, DG_EUSAGE, "fc= adds dense layers to arch=dcgan; "
+				     "arch=mlp has its own (hidden=, d_hidden=)");
 	p->hidden = (uint64_t)dg_model_int(m, "hidden");
 	p->d_hidden = (uint64_t)dg_model_int(m, "d_hidden");
 	p->pieces = (uint64_t)dg_model_int(m, "maxout");

@@ -172,6 +172,25 @@ dg-train -q -p gan -d small.dgs -o mlp.dgm -e 1 -b 32 $mlp --log mlp.csv &&
 	dg-info mlp.dgm | grep -q 'params/D.fc1.w .* 48x784'
 t $? "arch=mlp: maxout D (16 units of 3 pieces), $(sed -n 2p mlp.csv)"
 
+# ---- InfoGAN's MNIST networks (fc=) ------------------------------------------------
+dg-train -q -p gan -d small.dgs -o fc.dgm -e 1 -b 32 $small --set fc=24 --set info_cat=3 \
+	--log fc.csv && dg-info fc.dgm > info &&
+	grep -q 'params/G.fc.w .* 24x19 ' info && grep -q 'params/G.fc_bn.mean ' info &&
+	grep -q 'params/G.proj.w .* 784x24 ' info && grep -q 'params/D.fc.w .* 24x784 ' info &&
+	grep -q 'params/D.fc_norm.var ' info && ! grep -q 'params/D.fc.b ' info &&
+	grep -q 'params/D.out.w .* 1x24 ' info && grep -q 'params/D.q_fc.w .* 128x24 ' info
+t $? "fc=24: dense layers at G's input (z+cat 19 -> 24 -> 16 maps of 7x7) and D's output, Q on it, $(sed -n 2p fc.csv)"
+dg-sample -m fc.dgm -n 4 --code cat=1 | dg-decode -m fc.dgm > fc.png && pngcheck -q fc.png > /dev/null
+t $? "  samples to a PNG"
+dg-train -q -p gan -d small.dgs -o fcn.dgm -e 1 -b 32 $small --set fc=24 --set d_norm=none &&
+	dg-info fcn.dgm | grep -q 'params/D.fc.b .* 24 ' &&
+	dg-train -q -p gan -d small.dgs -o fcl.dgm -e 1 -b 32 $small --set fc=24 --set loss=wgan-gp &&
+	dg-info fcl.dgm | grep -q 'params/D.fc_norm.w .* 24 '
+t $? "  D's fc layer takes D's norm: none (a bias), layer (wgan-gp)"
+dg-train -q -p gan -d small.dgs -o x.dgm -b 32 $mlp --set fc=24 2> err
+[ $? = 64 ] && grep -q 'arch=dcgan' err && [ ! -e x.dgm ]
+t $? "fc= with arch=mlp: 64"
+
 # ---- exact resume --------------------------------------------------------------------
 for loss in ns wgan-gp; do
 	dg-train -q -p gan -d small.dgs -o a.dgm -e 3 -b 32 $small --set loss=$loss &&
