@@ -13,7 +13,11 @@
 #          rowlstm (h 32, one layer, kernel 3, head 32)
 # Environment: PIXEL_EPOCHS (1), PIXEL_LIMIT (training images, 60000),
 # PIXEL_TEST (test images, 10000), DG_THREADS (2), PYTHON, TMPDIR; the
-# tools on PATH.
+# tools on PATH.  PIXEL_DRAWS=dg: the PyTorch side starts from dg's own
+# initial weights for SEED and visits the images in dg-train's order
+# (torch_pixel*.py's INIT and ORDER=dg, libdg.so beside the tools), so
+# that only rounding tells the two runs apart; by default each side
+# draws its own.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 model=${1:?usage: bench/pixel_nll.sh pixelcnn|gated|rowlstm [SEED]}
@@ -47,6 +51,15 @@ else
 	echo "# dg-train failed: $(head -c 300 "$dir/err")"
 fi
 echo "# load average between: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "${PIXEL_DRAWS:-}" = dg ]; then
+	# dg's initial weights: a checkpoint after one step, which the peer undoes
+	# shellcheck disable=SC2086
+	dg-train -p $family -d fashion-mnist -n 64 -e 1 -b 64 --seed "$seed" $sets -q \
+		-o "$dir/init.dgm" || exit 1
+	INIT=$dir/init.dgm ORDER=dg DG_LIBDG=$(dirname "$(command -v dg-train)")/../lib/libdg.so
+	export INIT ORDER DG_LIBDG
+	echo "# torch from dg's draws (initial weights and image order)"
+fi
 LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 OPENBLAS_NUM_THREADS=1
 export LD_LIBRARY_PATH OPENBLAS_NUM_THREADS

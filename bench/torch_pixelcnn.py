@@ -17,7 +17,16 @@
 #       set's NLL in nats per image and bits per dimension.  LIMIT: the
 #       first LIMIT training images only; LIMIT_TEST: the first test images;
 #       SEED: the seed of weights and data order (1).
-#       conditional=1 feeds the labels (class biases).
+#       conditional=1 feeds the labels (class biases).  INIT=CK.dgm: start
+#       from dg's own initial draws instead, those of a checkpoint that
+#       dg-train wrote after exactly one step (-n 64 -e 1 -b 64 --seed S:
+#       the step is undone from its saved Adam moments); ORDER=dg: visit
+#       the images in dg-train's order for the same seed (libdg's
+#       permutation) instead of torch.randperm's.
+#   torch_pixelcnn.py eval CK.dgm [SETS...]
+#       the test NLL (LIMIT_TEST images) of the weights of dg's checkpoint
+#       CK.dgm in this PyTorch model: beside dg-eval's of the same file, it
+#       says whether the two evaluate alike.
 #
 # SETS are dg's hyperparameters (arch=gated features=32 layers=5
 # out_hidden=32, binarize is 0.5 here); DG_THREADS threads (default 2).
@@ -31,6 +40,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import dg_checkpoint  # noqa: E402
 from torch_common import THREADS, report, time_calls
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -118,21 +128,20 @@ def train(args):
     seed = int(os.environ.get("SEED") or 1)
     cond = cfg.get("conditional", 0)
     p = model.params(cfg, 10 if cond else 0, seed)  # seeds the data order too
+    if os.environ.get("INIT"):
+        p = from_dg(dg_checkpoint.initial_params(os.environ["INIT"]), p)
     opt = torch.optim.Adam(list(p.values()), lr=1e-3)
-    xs, xt = idx_images("train-images-idx3-ubyte.gz"), idx_images("t10k-images-idx3-ubyte.gz")
-    ys, yt = idx_labels("train-labels-idx1-ubyte.gz"), idx_labels("t10k-labels-idx1-ubyte.gz")
+    xs, ys = idx_images("train-images-idx3-ubyte.gz"), idx_labels("train-labels-idx1-ubyte.gz")
     limit = int(os.environ.get("LIMIT") or 0)
     if limit:
         xs, ys = xs[:limit], ys[:limit]
-    limit = int(os.environ.get("LIMIT_TEST") or 0)
-    if limit:
-        xt, yt = xt[:limit], yt[:limit]
-    d = 28 * 28
     print("# %s, %d training images, %d epochs, batch %d, %d threads" %
           (" ".join("%s=%s" % kv for kv in cfg.items()), len(xs), epochs, BATCH, THREADS),
           flush=True)
     for e in range(epochs):
         perm = torch.randperm(len(xs))
+        if os.environ.get("ORDER") == "dg":
+            perm = torch.from_numpy(dg_checkpoint.order(len(xs), seed, e))
         t0, total, steps = time.perf_counter(), 0.0, 0
         for s in range(len(xs) // BATCH):
             b = perm[s * BATCH:(s + 1) * BATCH]
@@ -145,16 +154,47 @@ def train(args):
         t = time.perf_counter() - t0
         print("epoch %d/%d: nll %.3f, %.1f images/s, %.1f s" %
               (e + 1, epochs, total / steps, steps * BATCH / t, t), flush=True)
+    test(p, cfg, cond)
+
+
+def test_data():
+    xt, yt = idx_images("t10k-images-idx3-ubyte.gz"), idx_labels("t10k-labels-idx1-ubyte.gz")
+    limit = int(os.environ.get("LIMIT_TEST") or 0)
+    return (xt[:limit], yt[:limit]) if limit else (xt, yt)
+
+
+def test(p, cfg, cond):
+    xt, yt = test_data()
     with torch.no_grad():
         nll = torch.cat([loss_of(p, cfg, xt[i:i + 500], yt[i:i + 500] if cond else None)
                          for i in range(0, len(xt), 500)])
     m = nll.mean().item()
-    print("test nll %.3f nats/image (± %.3f), %.4f bits/dim" %
-          (m, nll.std().item() / math.sqrt(len(nll)), m / (d * math.log(2))), flush=True)
+    print("test nll %.3f nats/image (± %.3f), %.4f bits/dim, %d images" %
+          (m, nll.std().item() / math.sqrt(len(nll)), m / (28 * 28 * math.log(2)), len(nll)),
+          flush=True)
+
+
+def from_dg(arrays, like):
+    """dg's parameters as this model's: the same names and shapes."""
+    if set(arrays) != set(like):
+        sys.exit("dg's parameters %s are not the model's %s" % (sorted(arrays), sorted(like)))
+    for k, v in like.items():
+        if tuple(v.shape) != arrays[k].shape:
+            sys.exit("%s: dg's shape %s, the model's %s" % (k, arrays[k].shape, tuple(v.shape)))
+    return {k: torch.from_numpy(arrays[k].copy()).requires_grad_(True) for k in like}
+
+
+def evaluate(args):
+    cfg = config(args[1:])
+    cond = cfg.get("conditional", 0)
+    p = from_dg(dg_checkpoint.params(args[0]), model.params(cfg, 10 if cond else 0, 1))
+    test(p, cfg, cond)
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "train":
         train(sys.argv[2:])
+    elif len(sys.argv) > 2 and sys.argv[1] == "eval":
+        evaluate(sys.argv[2:])
     else:
         bench(sys.argv[2:] if len(sys.argv) > 1 and sys.argv[1] == "bench" else [])

@@ -21,7 +21,11 @@
 #
 # Environment: DG_THREADS (2), HIDDEN (32), LAYERS (1), HEAD (32), SEED (1),
 # LIMIT (the first LIMIT training images; all 60000), TEST_LIMIT (the first
-# TEST_LIMIT test images; all 10000).
+# TEST_LIMIT test images; all 10000); with --train, INIT=CK.dgm starts from
+# dg's own initial draws, those of a checkpoint dg-train wrote after exactly
+# one step (-n 64 -e 1 -b 64 --seed S; the step is undone from its Adam
+# moments), and ORDER=dg visits the images in dg-train's order for SEED
+# (libdg's permutation, a new one each epoch) instead of torch.randperm's.
 import gzip
 import math
 import os
@@ -33,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import dg_checkpoint
 from torch_common import THREADS, report, time_calls
 
 B = 64
@@ -90,6 +95,24 @@ class RowLSTM(nn.Module):
             a = a + F.conv2d(self.lstm(a, isw, isb, ssw), ow, ob)
         hd = F.relu(F.conv2d(F.relu(a), self.h1_w, self.h1_b))
         return F.conv2d(hd, self.h2_w, self.h2_b)
+
+
+def load_dg(model, arrays):
+    """dg's parameters (names of plugins/pixelrnn.c) into the model."""
+    names = {"in.w": "in_w", "in.b": "in_b", "head1.w": "h1_w", "head1.b": "h1_b",
+             "head2.w": "h2_w", "head2.b": "h2_b"}
+    for l in range(len(model.layers) // 5):
+        for i, n in enumerate(("is.w", "is.b", "ss.w", "out.w", "out.b")):
+            names["l%d.%s" % (l, n)] = "layers.%d" % (5 * l + i)
+    own = dict(model.named_parameters())
+    if set(arrays) != set(names) or set(names.values()) != set(own):
+        sys.exit("dg's parameters %s are not the model's" % sorted(arrays))
+    with torch.no_grad():
+        for k, v in arrays.items():
+            if tuple(own[names[k]].shape) != v.shape:
+                sys.exit("%s: dg's shape %s, the model's %s" % (k, v.shape,
+                                                             tuple(own[names[k]].shape)))
+            own[names[k]].copy_(torch.from_numpy(v))
 
 
 def nll(model, x):
@@ -151,14 +174,23 @@ def train(steps):
     seed = int(os.environ.get("SEED") or 1)
     torch.manual_seed(seed)
     model = RowLSTM(HIDDEN, LAYERS, HEAD)
+    if os.environ.get("INIT"):
+        load_dg(model, dg_checkpoint.initial_params(os.environ["INIT"]))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     xtr = idx_images("train-images-idx3-ubyte.gz")[:int(os.environ.get("LIMIT") or 60000)]
     xte = idx_images("t10k-images-idx3-ubyte.gz")[:int(os.environ.get("TEST_LIMIT") or 10000)]
     g = torch.Generator().manual_seed(seed)
-    order, at, t0, total = torch.randperm(len(xtr), generator=g), 0, time.perf_counter(), 0.0
+    epoch = 0
+
+    def permutation():
+        if os.environ.get("ORDER") == "dg":
+            return torch.from_numpy(dg_checkpoint.order(len(xtr), seed, epoch))
+        return torch.randperm(len(xtr), generator=g)
+    order, at, t0, total = permutation(), 0, time.perf_counter(), 0.0
     for s in range(steps):
         if at + B > len(xtr):
-            order, at = torch.randperm(len(xtr), generator=g), 0
+            epoch += 1
+            order, at = permutation(), 0
         x = xtr[order[at:at + B]]
         at += B
         opt.zero_grad()

@@ -339,6 +339,27 @@ static int loglik(struct dg_model *m, dg_tensor x, dg_tensor y, unsigned k,
 	return dg_graph_status(g);
 }
 
+/* Each pixel's one-step-ahead prediction from the image's earlier pixels
+ * (N×C×H×W in [0,1]): p(x = 1 | x_<) with binarize=T, else the mean level
+ * E[x | x_<] of each channel.  dg-translate shows it; the causality test
+ * (t_pixel_causal.c) reads it pixel by pixel. */
+static int translate(struct dg_model *m, dg_tensor x, dg_tensor y, dg_tensor *out)
+{
+	struct dg_graph *g = m->g;
+	dg_tensor logits = network(m, net_input(m, x), one_hot(m, y));
+	if (P(m)->threshold > 0) {
+		*out = dg_sigmoid(g, logits);
+	} else {
+		float lv[LEVELS];
+		for (int i = 0; i < LEVELS; i++)
+			lv[i] = (float)i / (LEVELS - 1);
+		dg_tensor levels = dg_constant(g, DG_SHAPE(1, 1, 1, 1, LEVELS), lv);
+		dg_tensor p = dg_softmax_axis(g, levels_last(m, logits), 4);
+		*out = dg_sum(g, dg_mul(g, p, levels), 1u << 4, 0);
+	}
+	return dg_graph_status(g);
+}
+
 /* ---- sampling ------------------------------------------------------------------- */
 
 /* A masked convolution of the family applied to one k×k patch: its one
@@ -526,9 +547,10 @@ static const struct dg_family family = {
 	.summary = "PixelCNN and Gated PixelCNN: exact likelihood, pixel-by-pixel sampling "
 		   "and completion on the device",
 	.hparams = hparams,
-	.caps = DG_CAP_SAMPLE_STEPS | DG_CAP_LIKELIHOOD | DG_CAP_CONDITIONAL,
+	.caps = DG_CAP_SAMPLE_STEPS | DG_CAP_LIKELIHOOD | DG_CAP_CONDITIONAL | DG_CAP_TRANSLATE,
 	.build = build,
 	.sample_step = sample_step,
+	.translate = translate,
 	.loglik = loglik,
 	.release = release,
 };

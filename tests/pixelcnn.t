@@ -5,7 +5,8 @@
 # seed; each step (cached for PixelCNN, windowed for gated) gives the very draws of the whole image's
 # (DG_PIXELCNN_FULL_STEPS=1), for PixelCNN, Gated PixelCNN and 8-bit RGB;
 # completion keeps the top rows and, the model being causal, does not
-# depend on the rows it redraws; dg-eval's exact likelihood; class labels;
+# depend on the rows it redraws; dg-eval's exact likelihood; dg-translate's
+# one-step-ahead predictions; class labels;
 # the refusals; Ctrl-C leaves whole records.
 n=0
 fail=0
@@ -44,6 +45,8 @@ if mode == "binary" and any(v not in (0.0, 1.0) for r in vals for v in r):
     sys.exit("values other than 0 and 1")
 if mode == "levels" and any(abs(v * 255 - round(v * 255)) > 1e-4 for r in vals for v in r):
     sys.exit("values off the 8-bit levels")
+if mode == "unit" and any(not 0 <= v <= 1 for r in vals for v in r):
+    sys.exit("values outside [0,1]")
 if mode == "rows":  # the top K rows of each image equal those of image i // N of FILE2
     k, n, ref = int(sys.argv[3]), int(sys.argv[4]), open(sys.argv[5], "rb").read()
     rml, rpl = struct.unpack_from("<QQ", ref, 16)
@@ -69,6 +72,9 @@ dg-eval -m p.dgm -d small.dgs -n 64 > ev 2>&1 && grep -q '^nll ' ev && grep -q '
 t $? "dg-eval: the exact NLL per image and bits/dim ($(grep '^nll ' ev | tr -s ' '))"
 dg-eval -m p.dgm -d small.dgs -n 8 --per-image > per 2>&1 && [ "$(grep -c . per)" -ge 8 ]
 t $? "  and per image"
+dg-translate -m p.dgm small.dgs > tr.dgt 2> err && python3 records.py tr.dgt unit > recs &&
+	[ "$(tr ';' '\n' < recs | awk '{ n += $1 } END { print n }')" = 128 ] && grep -q ' 1 28 28' recs
+t $? "dg-translate: each pixel's one-step-ahead probability, in [0,1] ($(head -c 40 recs))"
 
 # ---- sampling -----------------------------------------------------------------------
 dg-sample -m p.dgm -n 5 -b 4 -s 3 > s1.dgt && dg-sample -m p.dgm -n 5 -b 4 -s 3 > s2.dgt &&

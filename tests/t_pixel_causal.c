@@ -1,19 +1,24 @@
-/* t_pixelrnn.c — causality of the pixelrnn family (plugins/pixelrnn.c):
- * the property that catches blind spots and leaks of autoregressive models.
+/* t_pixel_causal.c — causality of the autoregressive families, pixelcnn
+ * (plugins/pixelcnn.c) and pixelrnn (plugins/pixelrnn.c): the property
+ * that catches blind spots and leaks of autoregressive models.
  *
- * For each architecture (Row LSTM; Diagonal BiLSTM) and likelihood, the
- * family is loaded as dg-train loads it, built with random weights on 8×12
- * images (not square, so that rows and columns cannot be confused), and its
- * one-step-ahead predictions (translate(): a function of each pixel's
- * logits) are computed for a random image; then one pixel i is changed at a
- * time and the predictions computed again.  Every prediction at a pixel at
- * or before i in raster order must stay exactly what it was (a model that
- * sees its own pixel or a later one fails), some prediction after i must
- * change (a model that sees nothing passes the first check), and the
- * batch's other image must not move at all.  The Diagonal BiLSTM must
- * also see the whole context: a change two rows up at the right edge
- * reaches the first pixel of the row (through the right-to-left direction,
- * shifted down), which the Row LSTM's triangle does not. */
+ * For each architecture (PixelCNN, Gated PixelCNN; Row LSTM, Diagonal
+ * BiLSTM) and likelihood, the family is loaded as dg-train loads it, built
+ * with random weights on 8×12 images (not square, so that rows and columns
+ * cannot be confused), and its one-step-ahead predictions (translate(): a
+ * function of each pixel's logits) are computed for a random image; then
+ * one pixel i is changed at a time and the predictions computed again.
+ * Every prediction at a pixel at or before i in raster order must stay
+ * exactly what it was (a model that sees its own pixel or a later one
+ * fails: a first layer masked 'B' instead of 'A', a vertical stack fed to
+ * the horizontal one unshifted), some prediction after i must change (a
+ * model that sees nothing passes the first check), and the batch's other
+ * image must not move at all.  Then the shape of the context: the Diagonal
+ * BiLSTM sees the rows above in full (a change two rows up at the right
+ * edge reaches the first pixel of the row, through the right-to-left
+ * direction, shifted down), which the Row LSTM's triangle does not; Gated
+ * PixelCNN sees the pixel four columns to the right in the row above,
+ * which the masked PixelCNN's blind spot hides from it. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,10 +45,10 @@ struct model {
 	int built;
 };
 
-static int open_model(struct model *md, const char *const *sets)
+static int open_model(struct model *md, const char *family, const char *const *sets)
 {
 	memset(md, 0, sizeof *md);
-	int st = dg_family_load("pixelrnn", &md->f) || dg_hparams_new(md->f, &md->hp);
+	int st = dg_family_load(family, &md->f) || dg_hparams_new(md->f, &md->hp);
 	for (size_t i = 0; sets[i] && !st; i++)
 		st = dg_hparams_set(md->hp, sets[i]);
 	if (st)
@@ -83,12 +88,20 @@ static float perturbed(float v, int categorical)
 	return v < 0.5f ? v + 0.5f : v - 0.5f;
 }
 
-static void check(const char *label, const char *const *sets, int categorical, int diagonal)
+/* Where a change at pixel (r + di, c + dj) must (reach) or must not reach
+ * the prediction at (r, c). */
+struct reach {
+	int r, c, di, dj, reach;
+	const char *why;
+};
+
+static void check(const char *label, const char *family, const char *const *sets,
+		  int categorical, const struct reach *rc)
 {
 	struct model md;
 	float x[N * HW], y[N * HW], base[N * HW], got[N * HW];
 	unsigned seed = 12345;
-	if (!ok(open_model(&md, sets) == 0, "%s: builds and compiles translate()", label)) {
+	if (!ok(open_model(&md, family, sets) == 0, "%s: builds and compiles translate()", label)) {
 		diag("  %s", dg_errmsg());
 		close_model(&md);
 		return;
@@ -135,17 +148,14 @@ static void check(const char *label, const char *const *sets, int categorical, i
 	ok(all_moved, "%s: changing any pixel but the last moves some later prediction", label);
 	ok(worst_other == 0, "%s: the batch's other image never moves (%.3g)", label, worst_other);
 
-	/* the whole context: pixel (r-2, W-1) reaches pixel (r, 0) */
-	int r = HH - 1, src = (r - 2) * WW + WW - 1, dst = r * WW;
+	/* the shape of the context */
+	int src = (rc->r + rc->di) * WW + rc->c + rc->dj, dst = rc->r * WW + rc->c;
 	memcpy(y, x, sizeof x);
 	y[src] = perturbed(x[src], categorical);
 	double d = predict(&md, y, got) ? NAN : fabs((double)got[dst] - base[dst]);
-	if (diagonal)
-		ok(d > 0, "%s: pixel (%d, %d) reaches pixel (%d, 0) (change %.3g): the "
-		   "right-to-left direction sees the rows above in full", label, r - 2, WW - 1, r, d);
-	else
-		ok(d == 0, "%s: pixel (%d, %d) does not reach pixel (%d, 0): the Row LSTM's "
-		   "triangular field (change %.3g)", label, r - 2, WW - 1, r, d);
+	ok(rc->reach ? d > 0 : d == 0, "%s: pixel (%d, %d) %s pixel (%d, %d) (change %.3g): %s",
+	   label, rc->r + rc->di, rc->c + rc->dj, rc->reach ? "reaches" : "does not reach",
+	   rc->r, rc->c, d, rc->why);
 	close_model(&md);
 }
 
@@ -162,9 +172,26 @@ int main(void)
 					    NULL};
 	static const char *const diagc[] = {"arch=diagonal", "hidden=4", "layers=1", "head=6",
 					    "likelihood=categorical", NULL};
-	check("row, 2 layers, bernoulli", row, 0, 0);
-	check("row, k=5, categorical", row5, 1, 0);
-	check("diagonal, 2 layers, bernoulli", diag2, 0, 1);
-	check("diagonal, categorical", diagc, 1, 1);
+	static const char *const cnn[] = {"features=8", "layers=2", "out_hidden=8",
+					  "binarize=0.5", NULL};
+	static const char *const cnn8[] = {"features=6", "layers=1", "out_hidden=6", NULL};
+	static const char *const gated[] = {"arch=gated", "features=6", "layers=2",
+					    "out_hidden=8", "binarize=0.5", NULL};
+	static const char *const gated8[] = {"arch=gated", "features=4", "layers=3",
+					     "out_hidden=4", NULL};
+	const struct reach full = {HH - 1, 0, -2, WW - 1, 1, "the right-to-left direction "
+				   "sees the rows above in full"};
+	const struct reach triangle = {HH - 1, 0, -2, WW - 1, 0, "the Row LSTM's triangular field"};
+	const struct reach blind = {5, 4, -1, 4, 0, "the masked PixelCNN's blind spot"};
+	const struct reach seen = {5, 4, -1, 4, 1, "Gated PixelCNN's vertical stack has no "
+				   "blind spot"};
+	check("row, 2 layers, bernoulli", "pixelrnn", row, 0, &triangle);
+	check("row, k=5, categorical", "pixelrnn", row5, 1, &triangle);
+	check("diagonal, 2 layers, bernoulli", "pixelrnn", diag2, 0, &full);
+	check("diagonal, categorical", "pixelrnn", diagc, 1, &full);
+	check("pixelcnn, 2 blocks, binarized", "pixelcnn", cnn, 0, &blind);
+	check("pixelcnn, 256 levels", "pixelcnn", cnn8, 1, &blind);
+	check("gated, 2 layers, binarized", "pixelcnn", gated, 0, &seen);
+	check("gated, 3 layers, 256 levels", "pixelcnn", gated8, 1, &seen);
 	return done_testing();
 }
