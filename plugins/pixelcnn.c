@@ -361,7 +361,7 @@ static dg_tensor mconv_at(struct dg_model *m, const char *name, dg_tensor patch,
  * above and its own, so a cache holds two, row i in slot i mod 2. */
 #define CACHE_ROWS 2
 
-/* (v + CACHE_ROWS) mod CACHE_ROWS for integers v >= -1 of any shape
+/* (v + CACHE_ROWS) mod CACHE_ROWS for integers v >= -CACHE_ROWS of any shape
  * (k×1), below h + 1. */
 static dg_tensor slot_of(struct dg_graph *g, dg_tensor v, uint64_t h)
 {
@@ -432,6 +432,148 @@ static dg_tensor cached_body(struct dg_model *m, dg_tensor canvas, dg_tensor r, 
 	return x;
 }
 
+/* ---- Gated PixelCNN's cached steps --------------------------------------------- */
+
+/* A cache of a gated step, N×c×rows×W, under a name no other step of the
+ * graph uses. */
+static dg_tensor gated_cache(struct dg_graph *g, uint64_t n, uint64_t c, uint64_t rows,
+			     uint64_t w)
+{
+	static unsigned long seq;
+	char name[64];
+	snprintf(name, sizeof name, "gated%lu.cache",
+		 __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+	return dg_variable(g, name, DG_SHAPE(n, c, rows, w));
+}
+
+/* Variable layer.role (a layer's weight "w" or bias "b"). */
+static dg_tensor layer_var(struct dg_model *m, const char *layer, const char *role)
+{
+	char name[DG_NN_MAX_NAME];
+	snprintf(name, sizeof name, "%s.%s", layer, role);
+	dg_tensor t = dg_var_tensor(m->g, name);
+	if (!t.id)
+		dg_graph_fail(m->g, DG_EINTERNAL, "%s: no such variable", name);
+	return t;
+}
+
+/* Columns start..start+k-1 of x (N×C×R×W), zeros outside the image:
+ * N×C×R×k. */
+static dg_tensor cols_at(struct dg_graph *g, dg_tensor x, dg_tensor start, uint64_t k)
+{
+	return dg_matmul(g, x, dg_window_select(g, start, k, dg_dim(g, x, 3)), 0, 1);
+}
+
+/* Gated PixelCNN's stacks at pixel (r, col) alone (Ramachandran et al.
+ * 2017): features N×F×1×1.  The horizontal stack at (r, col) reads the
+ * vertical stack of row r-1 (shifted down), which is complete once row r
+ * begins, and its own layers' outputs in row r up to col.  So each step
+ *   computes layer l's vertical stack in row r-1 at columns col ..
+ *   col+L-1-l (L layers): layer l+1 there reads layer l's at columns
+ *   col-1 .. col+L-1-l of rows r-2 and r-1, which a cache of two rows
+ *   holds (row i in slot i mod 2: row r-2 from the steps of row r-1,
+ *   column col-1 of row r-1 from the step before, the rest written now);
+ *   the first layer reads the canvas's rows r-4 .. r-1.  Column col of
+ *   each is what the horizontal stack takes; the columns ahead are
+ *   recomputed by the next steps (L(L+1)/2 positions a step, not L: the
+ *   step of column 0 needs them all, and every step runs one graph);
+ *   computes the horizontal stack at (r, col), layer l reading layer
+ *   l-1's output at col-1 from a cache of one row and at col from this
+ *   step, the first layer the canvas's row r left of col.
+ * Every convolution is the whole-image loop's with the same weights on
+ * the window it reads there, padding included (the windows are zero off
+ * the image); the last layer's vertical stack feeds nothing and is not
+ * computed past column col.  Returns the features, and in values[] and
+ * caches[] each cache's new contents and its variable, for dg_assign. */
+static dg_tensor cached_gated(struct dg_model *m, dg_tensor canvas, dg_tensor r, dg_tensor col,
+			      dg_tensor oh, dg_tensor values[], uint64_t *ncache,
+			      dg_tensor caches[])
+{
+	struct dg_graph *g = m->g;
+	struct pixelcnn *p = P(m);
+	uint64_t n = dg_dim(g, canvas, 0), hh = m->height, w = m->width, f = p->f;
+	struct dg_conv nopad = {1, 0, 1, 0};
+	char name[32];
+
+	/* rows r-2 and r-1 of a two-row cache, zeros above the image
+	 * (2×CACHE_ROWS); the slot that row r-1 is written to (CACHE_ROWS×1) */
+	dg_tensor rows = dg_add(g, dg_iota(g, DG_SHAPE(2, 1)), dg_add_scalar(g, r, -2));
+	dg_tensor rsel = dg_mul(g, dg_equal(g, dg_iota(g, DG_SHAPE(1, CACHE_ROWS)),
+					    slot_of(g, rows, hh)),
+				dg_greater_equal(g, rows, dg_scalar(g, 0)));
+	dg_tensor wslot = dg_equal(g, dg_iota(g, DG_SHAPE(CACHE_ROWS, 1)),
+				   slot_of(g, dg_add_scalar(g, r, -1), hh));
+	dg_tensor above = dg_greater_equal(g, r, dg_scalar(g, 1));
+	dg_tensor ecol = dg_equal(g, dg_iota(g, DG_SHAPE(1, w)), col);            /* 1×W */
+	dg_tensor vprev = DG_NONE, h = DG_NONE;
+	for (uint64_t l = 0; l < p->layers; l++) {
+		unsigned k = l ? 3 : 7, half = k / 2;
+		uint64_t wl = p->layers - l;    /* columns col .. col+wl-1 of row r-1 */
+		unsigned long long ll = (unsigned long long)l;
+
+		/* vertical: row r-1, from rows r-1-half .. r-1 */
+		dg_tensor vin;
+		if (l == 0) {
+			dg_tensor sel = dg_window_select(g, dg_add_scalar(g, r, -(float)(half + 1)),
+							 half + 1, hh);
+			vin = net_input(m, dg_matmul(g, sel, canvas, 0, 0));
+		} else {
+			vin = dg_matmul(g, rsel, vprev, 0, 0);
+		}
+		vin = cols_at(g, vin, dg_add_scalar(g, col, -(float)half), wl + 2 * half);
+		snprintf(name, sizeof name, "g%llu_v", ll);
+		dg_tensor vc = dg_conv2d(g, vin, layer_var(m, name, "w"), layer_var(m, name, "b"),
+					 &nopad);                                  /* N×2F×1×wl */
+		if (oh.id) {
+			snprintf(name, sizeof name, "g%llu_cv", ll);
+			vc = dg_add(g, vc, class_bias(m, name, oh, 2 * f));
+		}
+		if (l + 1 < p->layers) {
+			dg_tensor var = gated_cache(g, n, f, CACHE_ROWS, w);
+			dg_tensor put = dg_window_select(g, col, wl, w);           /* wl×W */
+			dg_tensor mask = dg_mul(g, wslot, dg_sum(g, put, 1u << 0, 1));
+			dg_tensor v = dg_matmul(g, dg_gated_activation(g, vc, 1), put, 0, 0);
+			vprev = dg_where(g, mask, v, var);
+			values[*ncache] = vprev;
+			caches[(*ncache)++] = var;
+		}
+
+		/* horizontal: row r, columns col-k/2 .. col */
+		dg_tensor hconv;
+		snprintf(name, sizeof name, "g%llu_h", ll);
+		dg_tensor hw = layer_var(m, name, "w"), hb = layer_var(m, name, "b");
+		if (l == 0) {
+			/* type A: the window's last column, the pixel, is masked */
+			dg_tensor row = dg_matmul(g, dg_window_select(g, r, 1, hh), canvas, 0, 0);
+			dg_tensor hin = net_input(m, cols_at(g, row, dg_add_scalar(g, col,
+								  -(float)half), half + 1));
+			hconv = dg_causal_conv2d(g, hin, hw, hb, DG_CAUSAL_HORIZONTAL_A, 0);
+			hconv = dg_slice(g, hconv, 3, half, 1);
+		} else {
+			/* type B on one channel group: no mask */
+			dg_tensor var = gated_cache(g, n, f, 1, w);
+			dg_tensor hrow = dg_where(g, ecol, h, var);
+			values[*ncache] = hrow;
+			caches[(*ncache)++] = var;
+			dg_tensor hin = cols_at(g, hrow, dg_add_scalar(g, col, -(float)half), half + 1);
+			hconv = dg_conv2d(g, hin, hw, hb, &nopad);
+		}
+		dg_tensor vtop = dg_mul(g, dg_slice(g, vc, 3, 0, 1), above);   /* shifted down */
+		snprintf(name, sizeof name, "g%llu_v2h", ll);
+		dg_tensor hc = dg_add(g, hconv, dg_nn_conv2d(&p->nn, name, vtop, 2 * f, 1, 1, 0,
+							     NULL));
+		if (oh.id) {
+			snprintf(name, sizeof name, "g%llu_ch", ll);
+			hc = dg_add(g, hc, class_bias(m, name, oh, 2 * f));
+		}
+		snprintf(name, sizeof name, "g%llu_hout", ll);
+		dg_tensor ho = dg_nn_conv2d(&p->nn, name, dg_gated_activation(g, hc, 1), f, 1, 1, 0,
+					    NULL);
+		h = l ? dg_add(g, h, ho) : ho;
+	}
+	return h;
+}
+
 static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, float t,
 		       dg_tensor y, struct dg_step_sampler *out)
 {
@@ -442,14 +584,14 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 	uint64_t kc = p->left + p->right + 1 < w ? p->left + p->right + 1 : w;
 	const char *full = getenv("DG_PIXELCNN_FULL_STEPS");
 	int whole = full && *full && strcmp(full, "0") != 0;
-	int cached = !p->gated && !whole;
+	int cached = !whole;
 	dg_tensor values[DG_CACHES], caches[DG_CACHES];
 	uint64_t ncache = 0;
 	if (whole)
 		kr = h, kc = w;
 	if (!(t > 0))
 		return dg_graph_fail(g, DG_EUSAGE, "temperature %g: want > 0", (double)t);
-	if (cached && p->layers > DG_CACHES)
+	if (cached && (p->gated ? 2 * (p->layers - 1) : p->layers) > DG_CACHES)
 		cached = 0;
 
 	/* pos -> row r, column col, channel ch; the window's corner. */
@@ -459,7 +601,9 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 	dg_tensor col = dg_floor_div(g, rem, c, w);
 	dg_tensor ch = dg_sub(g, rem, dg_mul_scalar(g, col, (float)c));
 	dg_tensor feat;
-	if (cached) {
+	if (cached && p->gated) {
+		feat = cached_gated(m, canvas, r, col, one_hot(m, y), values, &ncache, caches);
+	} else if (cached) {
 		feat = cached_body(m, canvas, r, col, values, &ncache, caches);
 	} else {
 		dg_tensor r0 = dg_clamp(g, dg_add_scalar(g, r, -(float)p->rows_above), 0,
@@ -510,7 +654,11 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 	out->steps_per_row = c * w;
 	for (uint64_t i = 0; i < ncache; i++)
 		dg_assign(g, caches[i], values[i], out->next);
-	out->replay = ncache > 0;
+	/* The caches need the kept steps of a completion run.  The whole-image
+	 * loop asked for through the environment runs them too, so that both
+	 * draw from the generator at the same counters (the tests compare
+	 * their completions). */
+	out->replay = ncache > 0 || whole;
 	return dg_graph_status(g);
 }
 
