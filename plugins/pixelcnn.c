@@ -32,18 +32,21 @@
  * image, summed over pixels, averaged over the batch.
  *
  * Sampling: one step per pixel and channel in raster order (row, column,
- * R, G, B).  arch=pixelcnn computes the network at the drawn pixel alone
- * with caches (cached_body); arch=gated runs its stacks on the window of
- * the canvas that the pixel's receptive field covers (`rows_above` rows
+ * R, G, B).  Both architectures compute the network at the drawn pixel
+ * alone with caches of the activations that later steps read (Ramachandran
+ * et al. 2017): cached_body for arch=pixelcnn, cached_gated for arch=gated
+ * (the vertical stack of the row above, a few columns ahead, and the
+ * horizontal stack at the pixel); the 1×1 head then runs on its features
+ * alone.  Models deeper than the caches allow run the stacks on the window
+ * of the canvas that the pixel's receptive field covers (`rows_above` rows
  * above, `left` and `right` columns either side), moved over the canvas
  * with one-hot selection matrices built from pos on the device (a matmul
- * each way), and picks the pixel's features; the 1×1 head then runs on
- * them alone.  The window is clamped inside the image: where it meets
- * the image's edge, the network's zero padding is the image's; elsewhere
- * its edge is at least a receptive field away from the pixel, so that
- * what the edge changes cannot reach it.  With the environment variable
- * DG_PIXELCNN_FULL_STEPS=1 each step runs the whole image instead (the
- * straightforward loop: tests compare the two). */
+ * each way), and pick the pixel's features.  The window is clamped inside
+ * the image: where it meets the image's edge, the network's zero padding
+ * is the image's; elsewhere its edge is at least a receptive field away
+ * from the pixel, so that what the edge changes cannot reach it.  With the
+ * environment variable DG_PIXELCNN_FULL_STEPS=1 each step runs the whole
+ * image instead (the straightforward loop: tests compare the two). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +70,8 @@ static const struct dg_hparam hparams[] = {
 };
 
 #define LEVELS 256
-/* Most blocks whose caches sampling keeps (deeper models use windows). */
+/* Most caches sampling keeps: a PixelCNN's one a block, a gated model's
+ * two a layer but the last (deeper models use windows). */
 #define DG_CACHES 64
 
 struct pixelcnn {
