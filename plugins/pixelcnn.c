@@ -461,15 +461,72 @@ static dg_tensor layer_var(struct dg_model *m, const char *layer, const char *ro
 	return t;
 }
 
-/* Columns start..start+k-1 of x (N×C×R×W), zeros outside the image:
- * N×C×R×k. */
-static dg_tensor cols_at(struct dg_graph *g, dg_tensor x, dg_tensor start, uint64_t k)
+/* x (N×K) times w (O×K, or a convolution's O×C×KH×KW flattened so) as a
+ * matrix, plus b: N×O.  A step's convolutions at a few positions, as one
+ * matrix product each (the convolution primitive's setup costs more than
+ * such a product; and a 1×1 convolution of N×C×1×1 would multiply
+ * per image). */
+static dg_tensor dense(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b)
 {
-	return dg_matmul(g, x, dg_window_select(g, start, k, dg_dim(g, x, 3)), 0, 1);
+	int64_t w2[2] = {(int64_t)dg_dim(g, w, 0), -1};
+	return dg_add(g, dg_matmul(g, x, dg_reshape(g, w, 2, w2), 0, 1), b);
+}
+
+/* The same with the weight and bias of layer name. */
+static dg_tensor dense_at(struct dg_model *m, const char *name, dg_tensor x)
+{
+	return dense(m->g, x, layer_var(m, name, "w"), layer_var(m, name, "b"));
+}
+
+/* x (N×...) as N×k. */
+static dg_tensor rows_of(struct dg_graph *g, dg_tensor x, int64_t k)
+{
+	int64_t d[2] = {(int64_t)dg_dim(g, x, 0), k};
+	return dg_reshape(g, x, 2, d);
+}
+
+/* The im2col of a causal convolution's outputs at columns col .. col+k-1
+ * of one row, whose kernel (KH×KW) reads rows rsel·x of x (N×C×R×W;
+ * rsel KH×R of 0/1, or none: x's own R = KH rows): the patches as
+ * (N·k)×(C·KH·KW), output j's row holding row u of the selection at column
+ * col-KW/2+j+v in place c·KH·KW + u·KW + v (the weight's order), zeros
+ * off the image.  One product picks them all: x (N×C×(R·W)) times the
+ * (R·W)×(KH·KW·k) selection built on the device from col and rsel. */
+static dg_tensor patches(struct dg_graph *g, dg_tensor x, dg_tensor rsel, dg_tensor col,
+			 unsigned kw, uint64_t k)
+{
+	uint64_t n = dg_dim(g, x, 0), c = dg_dim(g, x, 1), r = dg_dim(g, x, 2);
+	uint64_t w = dg_dim(g, x, 3), kh = rsel.id ? dg_dim(g, rsel, 0) : r;
+	float *t = malloc(kw * k * sizeof *t);
+	if (!t) {
+		dg_graph_fail(g, DG_ENOMEM, "out of memory");
+		return DG_NONE;
+	}
+	for (uint64_t i = 0; i < kw * k; i++)   /* column v·k + j reads col + j + v - KW/2 */
+		t[i] = (float)(i % k + i / k) - (float)(kw / 2);
+	dg_tensor offs = dg_constant(g, DG_SHAPE(1, kw * k), t);
+	free(t);
+	dg_tensor sel = dg_equal(g, dg_iota(g, DG_SHAPE(w, 1)), dg_add(g, offs, col)); /* W×KW·k */
+	dg_tensor p;
+	if (rsel.id) {
+		static const unsigned t2[2] = {1, 0};
+		int64_t a4[4] = {(int64_t)r, 1, (int64_t)kh, 1}, b4[4] = {1, (int64_t)w, 1, -1};
+		int64_t m2[2] = {(int64_t)(r * w), -1}, x3[3] = {(int64_t)n, (int64_t)c, -1};
+		dg_tensor rt = dg_reshape(g, dg_permute(g, rsel, t2), 4, a4);
+		sel = dg_reshape(g, dg_mul(g, rt, dg_reshape(g, sel, 4, b4)), 2, m2);
+		p = dg_matmul(g, dg_reshape(g, x, 3, x3), sel, 0, 0);     /* N×C×(KH·KW·k) */
+	} else {
+		p = dg_matmul(g, x, sel, 0, 0);                           /* N×C×KH×(KW·k) */
+	}
+	int64_t d5[5] = {(int64_t)n, (int64_t)c, (int64_t)kh, kw, (int64_t)k};
+	static const unsigned perm[5] = {0, 4, 1, 2, 3};
+	p = dg_permute(g, dg_reshape(g, p, 5, d5), perm);              /* N×k×C×KH×KW */
+	int64_t d2[2] = {(int64_t)(n * k), (int64_t)(c * kh * kw)};
+	return dg_reshape(g, p, 2, d2);
 }
 
 /* Gated PixelCNN's stacks at pixel (r, col) alone (Ramachandran et al.
- * 2017): features N×F×1×1.  The horizontal stack at (r, col) reads the
+ * 2017): features N×F.  The horizontal stack at (r, col) reads the
  * vertical stack of row r-1 (shifted down), which is complete once row r
  * begins, and its own layers' outputs in row r up to col.  So each step
  *   computes layer l's vertical stack in row r-1 at columns col ..
@@ -482,13 +539,15 @@ static dg_tensor cols_at(struct dg_graph *g, dg_tensor x, dg_tensor start, uint6
  *   recomputed by the next steps (L(L+1)/2 positions a step, not L: the
  *   step of column 0 needs them all, and every step runs one graph);
  *   computes the horizontal stack at (r, col), layer l reading layer
- *   l-1's output at col-1 from a cache of one row and at col from this
- *   step, the first layer the canvas's row r left of col.
+ *   l-1's output at col-1 from the step before (a cache of one position,
+ *   unread at column 0) and at col from this step, the first layer the
+ *   canvas's row r left of col.
  * Every convolution is the whole-image loop's with the same weights on
  * the window it reads there, padding included (the windows are zero off
- * the image); the last layer's vertical stack feeds nothing and is not
- * computed past column col.  Returns the features, and in values[] and
- * caches[] each cache's new contents and its variable, for dg_assign. */
+ * the image), as one matrix product over the window's patches; the last
+ * layer's vertical stack feeds nothing and is not computed past column
+ * col.  Returns the features, and in values[] and caches[] each cache's
+ * new contents and its variable, for dg_assign. */
 static dg_tensor cached_gated(struct dg_model *m, dg_tensor canvas, dg_tensor r, dg_tensor col,
 			      dg_tensor oh, dg_tensor values[], uint64_t *ncache,
 			      dg_tensor caches[])
@@ -496,7 +555,6 @@ static dg_tensor cached_gated(struct dg_model *m, dg_tensor canvas, dg_tensor r,
 	struct dg_graph *g = m->g;
 	struct pixelcnn *p = P(m);
 	uint64_t n = dg_dim(g, canvas, 0), hh = m->height, w = m->width, f = p->f;
-	struct dg_conv nopad = {1, 0, 1, 0};
 	char name[32];
 
 	/* rows r-2 and r-1 of a two-row cache, zeros above the image
@@ -508,74 +566,89 @@ static dg_tensor cached_gated(struct dg_model *m, dg_tensor canvas, dg_tensor r,
 	dg_tensor wslot = dg_equal(g, dg_iota(g, DG_SHAPE(CACHE_ROWS, 1)),
 				   slot_of(g, dg_add_scalar(g, r, -1), hh));
 	dg_tensor above = dg_greater_equal(g, r, dg_scalar(g, 1));
-	dg_tensor ecol = dg_equal(g, dg_iota(g, DG_SHAPE(1, w)), col);            /* 1×W */
+	dg_tensor after0 = dg_greater_equal(g, col, dg_scalar(g, 1));
 	dg_tensor vprev = DG_NONE, h = DG_NONE;
 	for (uint64_t l = 0; l < p->layers; l++) {
 		unsigned k = l ? 3 : 7, half = k / 2;
 		uint64_t wl = p->layers - l;    /* columns col .. col+wl-1 of row r-1 */
 		unsigned long long ll = (unsigned long long)l;
+		int64_t nwf[3] = {(int64_t)n, (int64_t)wl, (int64_t)(2 * f)};
 
 		/* vertical: row r-1, from rows r-1-half .. r-1 */
 		dg_tensor vin;
 		if (l == 0) {
 			dg_tensor sel = dg_window_select(g, dg_add_scalar(g, r, -(float)(half + 1)),
 							 half + 1, hh);
-			vin = net_input(m, dg_matmul(g, sel, canvas, 0, 0));
+			vin = patches(g, net_input(m, dg_matmul(g, sel, canvas, 0, 0)), DG_NONE,
+				      col, k, wl);
 		} else {
-			vin = dg_matmul(g, rsel, vprev, 0, 0);
+			vin = patches(g, vprev, rsel, col, k, wl);
 		}
-		vin = cols_at(g, vin, dg_add_scalar(g, col, -(float)half), wl + 2 * half);
 		snprintf(name, sizeof name, "g%llu_v", ll);
-		dg_tensor vc = dg_conv2d(g, vin, layer_var(m, name, "w"), layer_var(m, name, "b"),
-					 &nopad);                                  /* N×2F×1×wl */
+		dg_tensor vc = dense_at(m, name, vin);                          /* (N·wl)×2F */
+		vc = dg_reshape(g, vc, 3, nwf);
 		if (oh.id) {
+			int64_t b3[3] = {(int64_t)n, 1, (int64_t)(2 * f)};
 			snprintf(name, sizeof name, "g%llu_cv", ll);
-			vc = dg_add(g, vc, class_bias(m, name, oh, 2 * f));
+			vc = dg_add(g, vc, dg_reshape(g, class_bias(m, name, oh, 2 * f), 3, b3));
 		}
 		if (l + 1 < p->layers) {
+			static const unsigned t3[3] = {0, 2, 1};
+			int64_t d4[4] = {(int64_t)n, (int64_t)f, 1, (int64_t)w};
 			dg_tensor var = gated_cache(g, n, f, CACHE_ROWS, w);
 			dg_tensor put = dg_window_select(g, col, wl, w);           /* wl×W */
 			dg_tensor mask = dg_mul(g, wslot, dg_sum(g, put, 1u << 0, 1));
-			dg_tensor v = dg_matmul(g, dg_gated_activation(g, vc, 1), put, 0, 0);
+			dg_tensor v = dg_permute(g, dg_gated_activation(g, vc, 2), t3); /* N×F×wl */
+			v = dg_reshape(g, dg_matmul(g, v, put, 0, 0), 4, d4);
 			vprev = dg_where(g, mask, v, var);
 			values[*ncache] = vprev;
 			caches[(*ncache)++] = var;
 		}
 
 		/* horizontal: row r, columns col-k/2 .. col */
-		dg_tensor hconv;
+		dg_tensor hc;
 		snprintf(name, sizeof name, "g%llu_h", ll);
-		dg_tensor hw = layer_var(m, name, "w"), hb = layer_var(m, name, "b");
 		if (l == 0) {
-			/* type A: the window's last column, the pixel, is masked */
+			/* type A: the pixel itself (the kernel's last column) unseen */
 			dg_tensor row = dg_matmul(g, dg_window_select(g, r, 1, hh), canvas, 0, 0);
-			dg_tensor hin = net_input(m, cols_at(g, row, dg_add_scalar(g, col,
-								  -(float)half), half + 1));
-			hconv = dg_causal_conv2d(g, hin, hw, hb, DG_CAUSAL_HORIZONTAL_A, 0);
-			hconv = dg_slice(g, hconv, 3, half, 1);
+			dg_tensor sel = dg_window_select(g, dg_add_scalar(g, col, -(float)half), half, w);
+			dg_tensor hin = net_input(m, dg_matmul(g, row, sel, 0, 1));   /* N×1×1×k/2 */
+			dg_tensor hw = dg_slice(g, layer_var(m, name, "w"), 3, 0, half);
+			hc = dense(g, rows_of(g, hin, half), hw, layer_var(m, name, "b"));
 		} else {
-			/* type B on one channel group: no mask */
-			dg_tensor var = gated_cache(g, n, f, 1, w);
-			dg_tensor hrow = dg_where(g, ecol, h, var);
-			values[*ncache] = hrow;
+			/* type B on one channel group: no mask; columns col-1 (the
+			 * step before's, none at column 0) and col */
+			dg_tensor var = gated_cache(g, n, f, 1, 1);
+			dg_tensor left = dg_mul(g, rows_of(g, var, (int64_t)f), after0);
+			int64_t d3[3] = {(int64_t)n, (int64_t)f, 1}, d4[4] = {d3[0], d3[1], 1, 1};
+			values[*ncache] = dg_reshape(g, h, 4, d4);
 			caches[(*ncache)++] = var;
-			dg_tensor hin = cols_at(g, hrow, dg_add_scalar(g, col, -(float)half), half + 1);
-			hconv = dg_conv2d(g, hin, hw, hb, &nopad);
+			dg_tensor hin = dg_concat(g, dg_reshape(g, left, 3, d3),
+						  dg_reshape(g, h, 3, d3), 2);           /* N×F×2 */
+			hc = dense_at(m, name, rows_of(g, hin, (int64_t)(2 * f)));
 		}
-		dg_tensor vtop = dg_mul(g, dg_slice(g, vc, 3, 0, 1), above);   /* shifted down */
+		/* the vertical stack at (r-1, col), shifted down */
+		dg_tensor vtop = rows_of(g, dg_slice(g, vc, 1, 0, 1), (int64_t)(2 * f));
 		snprintf(name, sizeof name, "g%llu_v2h", ll);
-		dg_tensor hc = dg_add(g, hconv, dg_nn_conv2d(&p->nn, name, vtop, 2 * f, 1, 1, 0,
-							     NULL));
+		hc = dg_add(g, hc, dense_at(m, name, dg_mul(g, vtop, above)));
 		if (oh.id) {
 			snprintf(name, sizeof name, "g%llu_ch", ll);
-			hc = dg_add(g, hc, class_bias(m, name, oh, 2 * f));
+			hc = dg_add(g, hc, rows_of(g, class_bias(m, name, oh, 2 * f), (int64_t)(2 * f)));
 		}
 		snprintf(name, sizeof name, "g%llu_hout", ll);
-		dg_tensor ho = dg_nn_conv2d(&p->nn, name, dg_gated_activation(g, hc, 1), f, 1, 1, 0,
-					    NULL);
+		dg_tensor ho = dense_at(m, name, dg_gated_activation(g, hc, 1));
 		h = l ? dg_add(g, h, ho) : ho;
 	}
 	return h;
+}
+
+/* The head at one position, from features N×F: logits N×outc (arch=gated:
+ * one channel group, so its 1×1 masked layers are plain). */
+static dg_tensor head_at(struct dg_model *m, dg_tensor feat)
+{
+	struct dg_graph *g = m->g;
+	dg_tensor h = dense_at(m, "out1", dg_relu(g, feat));
+	return dense_at(m, "out2", dg_relu(g, h));
 }
 
 static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, float t,
@@ -604,9 +677,10 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 	dg_tensor rem = dg_sub(g, ps, dg_mul_scalar(g, r, (float)(w * c)));
 	dg_tensor col = dg_floor_div(g, rem, c, w);
 	dg_tensor ch = dg_sub(g, rem, dg_mul_scalar(g, col, (float)c));
-	dg_tensor feat;
+	dg_tensor feat, at = DG_NONE;
 	if (cached && p->gated) {
 		feat = cached_gated(m, canvas, r, col, one_hot(m, y), values, &ncache, caches);
+		at = head_at(m, feat);
 	} else if (cached) {
 		feat = cached_body(m, canvas, r, col, values, &ncache, caches);
 	} else {
@@ -627,7 +701,8 @@ static int sample_step(struct dg_model *m, dg_tensor canvas, dg_tensor pos, floa
 		feat = dg_sum(g, dg_mul(g, feat, dg_mul(g, er, ec)), (1u << 2) | (1u << 3), 1);
 	}
 	/* its logits from its features alone: the head is 1×1 */
-	dg_tensor at = dg_flatten(g, head(m, feat));
+	if (!at.id)
+		at = dg_flatten(g, head(m, feat));
 	at = dg_mul_scalar(g, at, 1.0f / t);                      /* N×outc */
 	dg_tensor value;
 	dg_tensor ech = dg_equal(g, dg_iota(g, DG_SHAPE(1, c)), ch); /* 1×C */
