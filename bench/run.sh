@@ -121,6 +121,7 @@ awk '
 		ratio("dg/torch pixelcnn.epoch", "dg.pixelcnn.epoch", "torch.pixelcnn.train", 1)
 		ratio("dg/torch gated.epoch", "dg.gated.epoch", "torch.gated.train", 1)
 		ratio("dg/torch pixelcnn.sample", "dg.pixelcnn.sample", "torch.pixelcnn.sample", 1)
-		ratio("dg window/full pixelcnn.sample", "dg.pixelcnn.sample", "dg.pixelcnn.sample_full", 1)
+		ratio("dg cached/full pixelcnn.sample", "dg.pixelcnn.sample", "dg.pixelcnn.sample_full", 1)
+		ratio("dg/torch gated.sample", "dg.gated.sample", "torch.gated.sample", 1)
 	}' "$out"
 exit $status

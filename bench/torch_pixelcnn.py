@@ -7,8 +7,10 @@
 #       straightforward sampling loop's images/s: 64 images of 28x28, one
 #       full forward pass per pixel, Bernoulli draws (make bench); then,
 #       without SETS, Gated PixelCNN's training images/s at features=16
-#       (torch.gated.train, bench/train_pixelcnn.sh's dg.gated.epoch).
-#       BENCH_SAMPLE=0 leaves the sampling loop out.
+#       (torch.gated.train, bench/train_pixelcnn.sh's dg.gated.epoch) and
+#       its sampling loop on GATED_SAMPLE_N images (16; torch.gated.sample,
+#       beside dg.gated.sample).  BENCH_SAMPLE=0 leaves the sampling loops
+#       out; SAMPLE_N: the images of the first loop (64).
 #   torch_pixelcnn.py train EPOCHS [SETS...]
 #       trains on Fashion-MNIST statically binarized at 0.5 (x > 0.5),
 #       batch 64, Adam lr 1e-3, data shuffled each epoch, the last partial
@@ -108,19 +110,26 @@ def bench_train(cfg):
     return p
 
 
+def bench_sample(p, cfg, n):
+    gen = torch.Generator().manual_seed(1)
+    t0 = time.perf_counter()
+    sample(p, cfg, n, 28, 28, gen)
+    t = time.perf_counter() - t0
+    report("torch.%s.sample" % cfg["arch"], n / t, "images/s",
+           "%d images of 28x28, features=%d, a full forward pass per pixel, %.1f s"
+           % (n, cfg["features"], t))
+
+
 def bench(args):
     cfg = config(args)
     p = bench_train(cfg)
-    if not args:
-        bench_train(config(["arch=gated", "features=16"]))
+    gated = config(["arch=gated", "features=16"])
+    pg = bench_train(gated) if not args else None
     if os.environ.get("BENCH_SAMPLE", "1") == "0":
         return
-    gen = torch.Generator().manual_seed(1)
-    t0 = time.perf_counter()
-    sample(p, cfg, 64, 28, 28, gen)
-    t = time.perf_counter() - t0
-    report("torch.%s.sample" % cfg["arch"], 64 / t, "images/s",
-           "64 images of 28x28, a full forward pass per pixel, %.1f s" % t)
+    bench_sample(p, cfg, int(os.environ.get("SAMPLE_N") or 64))
+    if pg is not None:
+        bench_sample(pg, gated, int(os.environ.get("GATED_SAMPLE_N") or 16))
 
 
 def train(args):

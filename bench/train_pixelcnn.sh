@@ -6,9 +6,10 @@
 # images of 28x28 drawn pixel by pixel with cached activations
 # (dg-pixelcnn(7)), and the same with DG_PIXELCNN_FULL_STEPS=1 (a whole
 # forward pass per pixel, as bench/torch_pixelcnn.py's loop); then Gated
-# PixelCNN's whole-epoch rate (arch=gated features=16, 2048 images).
+# PixelCNN's whole-epoch rate (arch=gated features=16, 2048 images) and
+# its cached sampling rate for 16 images (dg.gated.sample).
 # run.sh sets them beside bench/torch_pixelcnn.py (dg/torch pixelcnn.epoch,
-# pixelcnn.sample, gated.epoch).
+# pixelcnn.sample, gated.epoch, gated.sample).
 #
 # Environment: DG_THREADS, TMPDIR; the tools on PATH; BENCH_SAMPLE=0
 # leaves sampling out.
@@ -41,4 +42,8 @@ DG_PIXELCNN_FULL_STEPS=1 dg-sample -m "$dir/p.dgm" -n 64 -s 1 --progress > /dev/
 	set -- $(rate "$dir/s2") && [ $# = 2 ] &&
 	printf "%-34s %10.2f %-8s # the same, a whole forward pass per pixel, %.1f s\n" \
 		dg.pixelcnn.sample_full "$1" images/s "$2"
+[ -e "$dir/g.dgm" ] && dg-sample -m "$dir/g.dgm" -n 16 -s 1 --progress > /dev/null 2> "$dir/s3" &&
+	set -- $(rate "$dir/s3") && [ $# = 2 ] &&
+	printf "%-34s %10.2f %-8s # dg-sample -n 16, 28x28, arch=gated features=16, cached steps, %.1f s\n" \
+		dg.gated.sample "$1" images/s "$2"
 exit 0

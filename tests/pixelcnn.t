@@ -2,8 +2,9 @@
 # pixelcnn.t — the pixelcnn family (plugins/pixelcnn.c) through the tools,
 # with tiny networks on a little Fashion-MNIST: training reports the NLL in
 # nats and bits/dim; dg-sample draws binary images, the same for the same
-# seed; each step (cached for PixelCNN, windowed for gated) gives the very draws of the whole image's
-# (DG_PIXELCNN_FULL_STEPS=1), for PixelCNN, Gated PixelCNN and 8-bit RGB;
+# seed; each cached step gives the very draws of the whole image's
+# (DG_PIXELCNN_FULL_STEPS=1), for PixelCNN, Gated PixelCNN (conditional or
+# not, binarized or 8-bit, completions, on cpu and vulkan) and 8-bit RGB;
 # completion keeps the top rows and, the model being causal, does not
 # depend on the rows it redraws; dg-eval's exact likelihood; dg-translate's
 # one-step-ahead predictions; class labels;
@@ -95,9 +96,71 @@ dg-train -q -p pixelcnn -d small.dgs -o g.dgm -e 1 -b 32 $tiny --set arch=gated 
 	--set conditional=1 --log g.csv && dg-sample -m g.dgm -n 3 -s 2 --class 7 > g1.dgt &&
 	DG_PIXELCNN_FULL_STEPS=1 dg-sample -m g.dgm -n 3 -s 2 --class 7 | cmp -s - g1.dgt &&
 	dg-info g1.dgt | grep -q 'labels=7,7,7' && [ "$(python3 records.py g1.dgt binary)" = "3 1 28 28" ]
-t $? "Gated PixelCNN with class biases: --class 7 samples, the window's the whole image's"
+t $? "Gated PixelCNN with class biases: --class 7 samples, the caches' the whole image's"
 dg-sample -m g.dgm -n 3 -s 2 --class 3 | cmp -s - g1.dgt
 t $((!$?)) "  another class, other images"
+
+# ---- Gated PixelCNN's caches ----------------------------------------------------------
+# Models trained briefly at a high learning rate, so that the draws depend
+# on what the caches hold (an untrained model's hardly do): each cached
+# step draws what the whole image's does.
+gated="--set arch=gated --set features=8 --set out_hidden=8 --lr 0.02 -e 2 -b 32"
+same() { # same "what" dg-sample args...: cached and whole-image draws agree
+	d=$1
+	shift
+	dg-sample "$@" > same.dgt && DG_PIXELCNN_FULL_STEPS=1 dg-sample "$@" | cmp -s - same.dgt &&
+		python3 records.py same.dgt > /dev/null
+	t $? "$d"
+}
+dg-encode fashion-mnist --limit 2 > two.dgs
+dg-train -q -p pixelcnn -d small.dgs -o gc.dgm $gated --set layers=3 --set binarize=0.5 \
+	--set conditional=1 || echo "Bail out! cannot train a gated model"
+same "gated, 3 layers, class biases, binarized: the caches draw the whole image's" \
+	-m gc.dgm -n 3 -s 2 --class 7
+same "  completions (--keep-rows 14, the kept steps filling the caches)" \
+	-m gc.dgm --complete two.dgs --keep-rows 14 -n 2 -s 5 --class 1
+dg-train -q -p pixelcnn -d small.dgs -o gl.dgm $gated --set layers=2 --set binarize=0 ||
+	echo "Bail out! cannot train a gated model"
+same "gated, 2 layers, 8-bit: the caches draw the whole image's" -m gl.dgm -n 2 -s 3 -t 0.8
+same "  completions" -m gl.dgm --complete two.dgs --keep-rows 14 -n 1 -s 4
+dg-train -q -p pixelcnn -d small.dgs -o g1.dgm $gated --set layers=1 --set binarize=0.5 ||
+	echo "Bail out! cannot train a gated model"
+same "gated, 1 layer, binarized: the caches draw the whole image's" -m g1.dgm -n 2 -s 3
+if dg-info --devices 2> /dev/null | grep -q vulkan; then
+	# 14x14 images (half.py) keep the whole-image loop short on lavapipe
+	cat > half.py <<'EOF2'
+# half.py IN OUT: the first record of stream IN at half the size (each
+# pixel the mean of a 2x2 block), its metadata (labels, classes) kept,
+# written to OUT as a stream of one record (dg-stream(5)).
+import array, struct, sys, zlib
+b = open(sys.argv[1], "rb").read()
+ml, pl = struct.unpack_from("<QQ", b, 16)
+n, c, h, w = struct.unpack_from("<4Q", b, 32)
+meta = b[128:128 + ml]
+off = 128 + ml + (-(128 + ml) % 64)
+v = array.array("f", b[off:off + pl])
+out = array.array("f")
+for i in range(n * c):
+    for r in range(0, h, 2):
+        for j in range(0, w, 2):
+            out.append(sum(v[i * h * w + (r + a) * w + j + d] for a in (0, 1) for d in (0, 1)) / 4)
+pay = out.tobytes()
+hd = bytearray(b[:128])
+struct.pack_into("<IQQ4Q", hd, 12, zlib.crc32(meta + pay), ml, len(pay), n, c, h // 2, w // 2)
+struct.pack_into("<I", hd, 124, zlib.crc32(bytes(hd[:124])))
+pad = lambda k: bytes(-k % 64)
+open(sys.argv[2], "wb").write(bytes(hd) + meta + pad(128 + ml) + pay + pad(len(pay)))
+EOF2
+	python3 half.py small.dgs s14.dgs && python3 half.py two.dgs two14.dgs &&
+		dg-train -q -p pixelcnn -d s14.dgs -o vc.dgm $gated -e 4 -b 16 --set layers=3 \
+			--set binarize=0.5 --set conditional=1 &&
+		dg-train -q -p pixelcnn -d s14.dgs -o vl.dgm $gated -e 4 -b 16 --set layers=2 \
+			--set binarize=0 || echo "Bail out! cannot train gated models on 14x14 images"
+	same "on vulkan (14x14): gated, class biases, binarized, the caches' the whole image's" \
+		--device vulkan -m vc.dgm -n 2 -s 2 --class 7
+	same "  completions" --device vulkan -m vc.dgm --complete two14.dgs --keep-rows 7 -n 1 -s 5 --class 1
+	same "  8-bit" --device vulkan -m vl.dgm -n 2 -s 3
+fi
 
 if command -v convert > /dev/null; then
 	mkdir rgb && for i in 0 1 2 3 4 5 6 7; do convert -size 7x6 -seed $i plasma: rgb/$i.png; done &&
@@ -114,8 +177,7 @@ if command -v convert > /dev/null; then
 fi
 
 # ---- completion ------------------------------------------------------------------------
-dg-encode fashion-mnist --limit 2 > two.dgs &&
-	dg-sample -m p.dgm --complete two.dgs --keep-rows 14 -n 3 -s 5 > c.dgt &&
+dg-sample -m p.dgm --complete two.dgs --keep-rows 14 -n 3 -s 5 > c.dgt &&
 	[ "$(python3 records.py c.dgt rows 14 3 two.dgs)" = "6 1 28 28" ] &&
 	dg-info c.dgt | grep -q 'keep_rows=14'
 t $? "--complete --keep-rows 14 -n 3: three completions of each image keep its top 14 rows"
