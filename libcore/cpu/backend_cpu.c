@@ -120,29 +120,39 @@ static void cpu_unprepare(void *dev, void *prog)
 	free(p);
 }
 
-/* A convolution's backward-data and backward-weights calls side by side
- * both convert the output gradient to oneDNN's blocked layout (a copy of
- * the whole tensor each, a third of Gated PixelCNN's convolution time
- * went to such copies): the second reads the first's copy.  Calls run in
- * list order and neither writes the gradient, so the copy is current. */
-static int conv_grad_slot(const struct dg_kcall *c)
+/* Convolution plans convert their plain inputs to oneDNN's blocked
+ * layout on every run (a copy of the whole tensor; these copies were a
+ * third of PixelCNN's and Gated PixelCNN's convolution time).  The same
+ * tensor is often converted twice in a step: the output gradient by
+ * backward-data and backward-weights, the input by the forward and
+ * backward-weights.  A later call reads the earlier one's copy instead:
+ * calls run once per step in list order, a plan's staging buffer is
+ * written only by its own runs, and the tensor, one node, does not change
+ * while it is live, so the earlier copy is this step's and current. */
+static int conv_inputs(const struct dg_kcall *c)
 {
-	switch (c->n.op) {
-	case OP_CONV_BWD_DATA: case OP_CONV_ND_BWD_DATA: return 0;     /* {dy, W} */
-	case OP_CONV_BWD_FILTER: case OP_CONV_ND_BWD_FILTER: return 1; /* {x, dy} */
+	switch (c->n.op) {     /* plan slot k is input k for k < 2 */
+	case OP_CONV: case OP_CONV_BWD_DATA: case OP_CONV_BWD_FILTER:
+	case OP_CONV_ND: case OP_CONV_ND_BWD_DATA: case OP_CONV_ND_BWD_FILTER:
+		return 2;
 	}
-	return -1;
+	return 0;
 }
 
-static void share_conv_grads(struct prog *p)
+static void share_staged_inputs(struct prog *p)
 {
-	for (size_t i = 0; i + 1 < p->n; i++) {
-		struct dg_kargs *a = &p->args[i], *b = &p->args[i + 1];
-		int sa = conv_grad_slot(&p->calls[i]), sb = conv_grad_slot(&p->calls[i + 1]);
-		if (sa < 0 || sb < 0 || sa == sb || !a->plan || !b->plan ||
-		    p->calls[i].n.in[sa] != p->calls[i + 1].n.in[sb] || a->x[sa] != b->x[sb])
-			continue;
-		dg_dnnl_plan_share_input(a->plan, sa, b->plan, sb);
+	for (size_t j = 1; j < p->n; j++) {
+		struct dg_kargs *b = &p->args[j];
+		for (int sb = 0; sb < conv_inputs(&p->calls[j]) && b->plan; sb++) {
+			int done = 0;
+			for (size_t i = 0; i < j && !done; i++) {
+				struct dg_kargs *a = &p->args[i];
+				for (int sa = 0; sa < conv_inputs(&p->calls[i]) && a->plan && !done; sa++)
+					done = p->calls[i].n.in[sa] == p->calls[j].n.in[sb] &&
+					       a->x[sa] == b->x[sb] &&
+					       dg_dnnl_plan_share_input(a->plan, sa, b->plan, sb);
+			}
+		}
 	}
 }
 
@@ -203,7 +213,7 @@ static int cpu_prepare(void *dev, const struct dg_plan *plan, void **out)
 		cpu_unprepare(dev, p);
 		return st;
 	}
-	share_conv_grads(p);
+	share_staged_inputs(p);
 	find_chains(p);
 	*out = p;
 	return DG_OK;
