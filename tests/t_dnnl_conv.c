@@ -135,6 +135,52 @@ static void test_conv(struct dg_dnnl_conv c, enum dg_dnnl_act act, double tol)
 	dg_dnnl_plan_free(pw);
 }
 
+/* Backward-weights reading backward-data's staged copy of the output
+ * gradient (dg_dnnl_plan_share_input, as the cpu backend pairs them):
+ * the same weight and bias gradients as its own copy gives, run after
+ * run with new gradients, and the reference's. */
+static void test_conv_shared_grad(struct dg_dnnl_conv c, double tol)
+{
+	int64_t oh, ow;
+	if (!ok(dg_dnnl_conv_out(&c, &oh, &ow) == 0, "shared gradient: output size"))
+		return;
+	struct rel r = { (int)c.n, (int)c.ic, (int)c.oc, (int)c.ih, (int)c.iw, (int)oh, (int)ow,
+			 (int)c.kh, (int)c.kw, (int)c.sh, (int)c.ph, (int)c.dh };
+	size_t ni = (size_t)c.n * c.ic * c.ih * c.iw, nw = (size_t)c.oc * c.ic * c.kh * c.kw;
+	size_t no = (size_t)c.n * c.oc * oh * ow;
+	float *x = frand(ni, -1, 1), *w = frand(nw, -1, 1), *dx = fbuf(ni);
+	float *dw = fbuf(nw), *db = fbuf(c.oc), *dw2 = fbuf(nw), *db2 = fbuf(c.oc);
+	struct dg_dnnl_plan *pd = NULL, *pw = NULL, *pown = NULL;
+
+	MAKE(pd, dg_dnnl_conv_bwd_data_plan(&pd, &c, 0));
+	MAKE(pw, dg_dnnl_conv_bwd_weights_plan(&pw, &c, DG_DNNL_BIAS));
+	MAKE(pown, dg_dnnl_conv_bwd_weights_plan(&pown, &c, DG_DNNL_BIAS));
+	size_t before = dg_dnnl_plan_internal_bytes(pw);
+	ok(dg_dnnl_plan_share_input(pd, 0, pw, 1) == 1,
+	   "backward-weights shares backward-data's staged gradient");
+	ok(dg_dnnl_plan_internal_bytes(pw) < before, "and drops its own staging buffer");
+	ok(dg_dnnl_plan_share_input(pd, 1, pw, 0) == 0,
+	   "slots of different layouts are not shared");
+	int same = 1;
+	double err = 0;
+	for (int round = 0; round < 2; round++) {
+		float *g = frand(no, -1, 1);
+		double *rdw = dbuf(nw);
+		RUN(pd, g, w, dx);
+		RUN(pw, x, g, dw, db);
+		RUN(pown, x, g, dw2, db2);
+		same &= !memcmp(dw, dw2, nw * sizeof *dw) && !memcmp(db, db2, c.oc * sizeof *db);
+		conv_rel(&r, BWD_W, todouble(x, ni), rdw, todouble(g, no));
+		for (size_t i = 0; i < nw; i++)
+			err = fmax(err, fabs(dw[i] - rdw[i]) / fmax(1, fabs(rdw[i])));
+	}
+	ok(same, "shared gradient: weight and bias gradients bit-identical to an unshared plan's");
+	ok(err < tol, "shared gradient: weight gradients match the reference (max error %.2g)", err);
+	dg_dnnl_plan_free(pd);
+	dg_dnnl_plan_free(pw);
+	dg_dnnl_plan_free(pown);
+}
+
 /* DG_DNNL_ACCUMULATE: dst += conv(src, W) + bias, through the plan's
  * blocked staging (dst is read in as well as written out). */
 static void test_conv_accumulate(struct dg_dnnl_conv c, int deconv)
@@ -353,6 +399,7 @@ int main(void)
 				  .sh = 1, .sw = 1, .ph = 1, .pw = 1, .dh = 1, .dw = 1 };
 	test_conv(e, DG_DNNL_NONE, tol);
 	test_conv_accumulate(e, 0);
+	test_conv_shared_grad(e, tol);
 
 	struct dg_dnnl_conv t = { .n = 3, .ic = 7, .ih = 5, .iw = 6, .oc = 5, .kh = 3, .kw = 3,
 				  .sh = 2, .sw = 2, .ph = 1, .pw = 1, .dh = 2, .dw = 2 };

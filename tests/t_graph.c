@@ -605,8 +605,55 @@ static void masked_groups(void)
 	}
 }
 
+/* Two biases that meet in an add, y = (x + a) + (x·x + b), get the same
+ * gradient summed to the same shape: the graph makes that sum once (one
+ * node serves both), and its value is the column sum of the upstream
+ * gradient r. */
+static void shared_bias_sum(void)
+{
+	enum { R = 3, C = 4 };
+	float xf[R * C], rf[R * C], ga[C], gb[C];
+	uint64_t xd[2] = {R, C}, bd[2] = {1, C};
+	for (int i = 0; i < R * C; i++) {
+		xf[i] = (float)(2 * urand() - 1);
+		rf[i] = (float)(2 * urand() - 1);
+	}
+	struct dg_graph *g = dg_graph_new(3);
+	dg_tensor x = dg_input(g, "x", DG_F32, 2, xd);
+	dg_tensor a = dg_input(g, "a", DG_F32, 2, bd), b = dg_input(g, "b", DG_F32, 2, bd);
+	dg_tensor y = dg_add(g, dg_add(g, x, a), dg_add(g, dg_mul(g, x, x), b));
+	dg_tensor l = dg_sum(g, dg_mul(g, y, dg_constant(g, 2, xd, rf)), DG_AXES_ALL, 0);
+	dg_tensor ins[2] = {a, b}, gr[2];
+	dg_gradients(g, l, 2, ins, gr);
+	ok(gr[0].id && gr[0].id == gr[1].id, "the two biases' gradients are one sum node");
+	struct dg_exec *e;
+	if (!ok(dg_compile(g, NULL, 2, gr, 0, NULL, &e) == 0, "shared bias sums compile")) {
+		diag("%s", dg_errmsg());
+		dg_graph_free(g);
+		return;
+	}
+	float zero[C] = {0};
+	dg_exec_feed(e, "x", DG_F32, xf, R * C);
+	dg_exec_feed(e, "a", DG_F32, zero, C);
+	dg_exec_feed(e, "b", DG_F32, zero, C);
+	ok(dg_exec_run(e) == 0, "shared bias sums run");
+	dg_exec_read(e, 0, ga, C);
+	dg_exec_read(e, 1, gb, C);
+	double worst = 0;
+	for (int j = 0; j < C; j++) {
+		double s = 0;
+		for (int i = 0; i < R; i++)
+			s += rf[i * C + j];
+		worst = fmax(worst, fmax(fabs(ga[j] - s), fabs(gb[j] - s)));
+	}
+	ok(worst < 1e-6, "both bias gradients are the column sums (max error %.2g)", worst);
+	dg_exec_free(e);
+	dg_graph_free(g);
+}
+
 int main(void)
 {
+	shared_bias_sum();
 	masked_groups();
 	batch_norm_running();
 	samplers();

@@ -35,6 +35,7 @@ struct prog {
 	uint64_t seed;
 	double *ns;             /* DG_PROFILE: time per call */
 	uint64_t runs;
+	uint8_t *skip;          /* calls another call does (fused bias sums) */
 };
 
 static int cpu_open(const char *spec, void **dev)
@@ -116,16 +117,110 @@ static void cpu_unprepare(void *dev, void *prog)
 	free(p->args);
 	free(p->chain);
 	free(p->range);
+	free(p->skip);
 	free(p->ns);
 	free(p);
 }
 
-/* Runs of elementwise calls that execute as one pass (cpu/chain.c),
- * unless DG_NO_FUSION is set (as for the executor's epilogue fusion). */
-static void find_chains(struct prog *p)
+/* Convolution plans convert their plain inputs to oneDNN's blocked
+ * layout on every run (a copy of the whole tensor; these copies were a
+ * third of PixelCNN's and Gated PixelCNN's convolution time).  The same
+ * tensor is often converted twice in a step: the output gradient by
+ * backward-data and backward-weights, the input by the forward and
+ * backward-weights.  A later call reads the earlier one's copy instead:
+ * calls run once per step in list order, a plan's staging buffer is
+ * written only by its own runs, and the tensor, one node, does not change
+ * while it is live, so the earlier copy is this step's and current. */
+static int conv_inputs(const struct dg_kcall *c)
+{
+	switch (c->n.op) {     /* plan slot k is input k for k < 2 */
+	case OP_CONV: case OP_CONV_BWD_DATA: case OP_CONV_BWD_FILTER:
+	case OP_CONV_ND: case OP_CONV_ND_BWD_DATA: case OP_CONV_ND_BWD_FILTER:
+		return 2;
+	}
+	return 0;
+}
+
+static void share_staged_inputs(struct prog *p)
+{
+	for (size_t j = 1; j < p->n; j++) {
+		struct dg_kargs *b = &p->args[j];
+		for (int sb = 0; sb < conv_inputs(&p->calls[j]) && b->plan; sb++) {
+			int done = 0;
+			for (size_t i = 0; i < j && !done; i++) {
+				struct dg_kargs *a = &p->args[i];
+				for (int sa = 0; sa < conv_inputs(&p->calls[i]) && a->plan && !done; sa++)
+					done = p->calls[i].n.in[sa] == p->calls[j].n.in[sb] &&
+					       a->x[sa] == b->x[sb] &&
+					       dg_dnnl_plan_share_input(a->plan, sa, b->plan, sb);
+			}
+		}
+	}
+}
+
+/* A bias gradient, the sum of a convolution's output gradient dy over N,
+ * H and W, is one more pass over dy (most of the sums in PixelCNN's and
+ * Gated PixelCNN's steps); oneDNN's backward-weights computes it while it
+ * reads dy anyway.  The sum call i is then skipped and the
+ * backward-weights call j > i on the same dy writes its output, which is
+ * safe when nothing in between reads it (the planner keeps its buffer
+ * from i on). */
+static int sum_is_bias_grad(const struct dg_kcall *c)
+{
+	const struct dg_node *x = &c->in_node[0], *y = &c->n;
+	return c->n.op == OP_SUM_TO && x->rank == 4 && y->rank == 4 && x->dtype == DG_F32 &&
+	       y->dims[0] == 1 && y->dims[1] == x->dims[1] && y->dims[2] == 1 &&
+	       y->dims[3] == 1;
+}
+
+/* Whether call k reads call i's output (or a reshape of it, which is
+ * another node on the same buffer). */
+static int reads(const struct prog *p, size_t k, size_t i)
+{
+	for (unsigned m = 0; m < p->calls[k].n.nin; m++)
+		if (p->calls[k].n.in[m] == p->calls[i].id || p->args[k].x[m] == p->args[i].y)
+			return 1;
+	return 0;
+}
+
+/* DG_NO_FUSION set: calls run one by one, as the executor's epilogue
+ * fusion is off then too. */
+static int fusion_off(void)
 {
 	const char *off = getenv("DG_NO_FUSION");
-	if (off && *off && strcmp(off, "0"))
+	return off && *off && strcmp(off, "0");
+}
+
+static int fuse_bias_grads(struct prog *p)
+{
+	if (fusion_off())
+		return DG_OK;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct dg_kcall *s = &p->calls[i];
+		if (!sum_is_bias_grad(s) || !p->args[i].y)
+			continue;
+		for (size_t j = i + 1; j < p->n; j++) {
+			const struct dg_kcall *c = &p->calls[j];
+			if (reads(p, j, i))
+				break;
+			if (c->n.op != OP_CONV_BWD_FILTER || c->n.in[1] != s->n.in[0] ||
+			    p->args[j].x[1] != p->args[i].x[0] || c->n.dims[0] != s->n.dims[1])
+				continue;
+			int fused, st = dg_cpu_plan_fuse_bias_grad(&p->args[j], p->args[i].y, &fused);
+			if (st)
+				return st;
+			p->skip[i] = (uint8_t)fused;
+			break;
+		}
+	}
+	return DG_OK;
+}
+
+/* Runs of elementwise calls that execute as one pass (cpu/chain.c),
+ * unless DG_NO_FUSION is set. */
+static void find_chains(struct prog *p)
+{
+	if (fusion_off())
 		return;
 	for (size_t i = 0; i < p->n;) {
 		size_t k = dg_cpu_chain_len(p->calls + i, p->args + i, p->n - i, p->range + i);
@@ -149,7 +244,8 @@ static int cpu_prepare(void *dev, const struct dg_plan *plan, void **out)
 	p->ns = calloc(p->n + 1, sizeof *p->ns);
 	p->chain = calloc(p->n + 1, sizeof *p->chain);
 	p->range = calloc(p->n + 1, sizeof *p->range);
-	if (!p->calls || !p->args || !p->ns || !p->chain || !p->range) {
+	p->skip = calloc(p->n + 1, 1);
+	if (!p->calls || !p->args || !p->ns || !p->chain || !p->range || !p->skip) {
 		cpu_unprepare(dev, p);
 		return dg_error_nomem("a cpu step", p->n * sizeof *p->calls);
 	}
@@ -177,6 +273,12 @@ static int cpu_prepare(void *dev, const struct dg_plan *plan, void **out)
 		cpu_unprepare(dev, p);
 		return st;
 	}
+	if ((st = fuse_bias_grads(p))) {
+		cpu_unprepare(dev, p);
+		return st;
+	}
+	if (!fusion_off())
+		share_staged_inputs(p);
 	find_chains(p);
 	*out = p;
 	return DG_OK;
@@ -199,6 +301,8 @@ static int cpu_execute(void *dev, void *prog, const struct dg_run_info *ri)
 		int st = DG_OK;
 		a->run = ri->run;
 		used = p->chain[i] > 1 ? p->chain[i] : 1;
+		if (p->skip[i])
+			continue;
 		if (used > 1)   /* the profile gives a chain's time to its first call */
 			dg_cpu_chain_run(a, p->range + i, used);
 		else

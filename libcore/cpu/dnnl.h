@@ -117,6 +117,16 @@ size_t dg_dnnl_plan_workspace_bytes(const struct dg_dnnl_plan *p);
  * cent of the convolution, the blocked kernels gain 2-5x over plain-layout
  * ones on this machine). */
 size_t dg_dnnl_plan_internal_bytes(const struct dg_dnnl_plan *p);
+/* Lets plan `later` read its input slot ls from `earlier`'s staged
+ * (blocked) copy of its input slot es instead of converting the same
+ * tensor again (a convolution's forward, backward-data and
+ * backward-weights stage the same input and output gradient).  The
+ * caller guarantees that the two slots are bound to the same tensor, that
+ * each run of `later` comes after a run of `earlier` on the tensor as it
+ * is then, and that `earlier` outlives `later`'s runs.  Returns 1 if
+ * shared, 0 if the staged layouts differ (nothing changes). */
+int dg_dnnl_plan_share_input(struct dg_dnnl_plan *earlier, int es,
+			     struct dg_dnnl_plan *later, int ls);
 /* oneDNN's name for the implementation it chose ("brg:avx512_core", ...),
  * for DG_DEBUG and benchmarks. */
 const char *dg_dnnl_plan_impl(const struct dg_dnnl_plan *p);

@@ -324,6 +324,28 @@ size_t dg_dnnl_plan_workspace_bytes(const struct dg_dnnl_plan *p) { return p->wo
 const char *dg_dnnl_plan_impl(const struct dg_dnnl_plan *p) { return p->impl; }
 size_t dg_dnnl_plan_internal_bytes(const struct dg_dnnl_plan *p) { return p->internal_bytes; }
 
+int dg_dnnl_plan_share_input(struct dg_dnnl_plan *earlier, int es,
+			     struct dg_dnnl_plan *later, int ls)
+{
+	if (!earlier || !later || earlier == later || es < 0 || ls < 0 ||
+	    es >= earlier->nargs || ls >= later->nargs)
+		return 0;
+	struct dgd_stage *e = &earlier->stage[es], *l = &later->stage[ls];
+	if (!e->in || e->out || e->borrowed || !l->in || l->out || l->borrowed)
+		return 0;
+	const dnnl_memory_desc_t *em, *lm;
+	if (DNNL(memory_get_memory_desc)(earlier->mem[es], &em) != dnnl_success ||
+	    DNNL(memory_get_memory_desc)(later->mem[ls], &lm) != dnnl_success ||
+	    !DNNL(memory_desc_equal)(em, lm) ||
+	    DNNL(memory_set_data_handle)(later->mem[ls], e->buf) != dnnl_success)
+		return 0;
+	later->internal_bytes -= DNNL(memory_desc_get_size)(lm);
+	dg_free(l->buf);
+	l->buf = NULL;
+	l->borrowed = 1;
+	return 1;
+}
+
 /* Runs a reorder between a caller buffer (bound to g->user) and g->buf. */
 static dnnl_status_t reorder(const struct dgd_stage *g, dnnl_primitive_t r,
 			     dnnl_memory_t internal, int to_internal)
@@ -360,7 +382,7 @@ int dg_dnnl_run(struct dg_dnnl_plan *p, void *const *args, void *scratch)
 			continue;
 		if (g->user) {
 			s = DNNL(memory_set_data_handle)(g->user, args[i]);
-			if (s == dnnl_success && g->in)
+			if (s == dnnl_success && g->in && !g->borrowed)
 				s = reorder(g, g->in, p->mem[i], 1);
 		} else {
 			s = DNNL(memory_set_data_handle)(p->mem[i], args[i]);

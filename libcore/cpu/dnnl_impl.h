@@ -86,6 +86,10 @@ struct dgd_stage {
 	dnnl_memory_t user;                   /* caller's plain layout */
 	void *buf;                            /* dg_alloc'ed, internal layout */
 	dnnl_primitive_t in, out;             /* user -> buf, buf -> user */
+	/* The primitive reads another plan's staged copy of the same input,
+	 * made by the call just before (dg_dnnl_plan_share_input): no
+	 * reorder in, buf NULL. */
+	int borrowed;
 };
 
 struct dg_dnnl_plan {

@@ -5,6 +5,7 @@
  * accumulators), so results do not depend on the thread count. */
 #include <float.h>
 #include <math.h>
+#include <string.h>
 #include "cpu/kernels.h"
 #include "cpu/pool.h"
 
@@ -41,7 +42,39 @@ static void red_rows(void *ctx, size_t b, size_t e)
  * sums added pairwise at the end: one chain of dependent additions ran at
  * the adder's latency (batch norm's per-channel sums over N·H·W were most
  * of a small CNN's training step); eight chains fill the pipeline and
- * vectorize.  The order is fixed, so results do not depend on threads. */
+ * vectorize.  The order is fixed, so results do not depend on threads.
+ * The eight sums are four vectors of two so that they stay in registers:
+ * as an array gcc kept them in memory, a store and reload per two
+ * elements (2.5 cycles an element; bias gradients were 9% of Gated
+ * PixelCNN's step). */
+#if defined(__GNUC__) || defined(__clang__)
+typedef float f2 __attribute__((vector_size(8)));
+typedef double d2 __attribute__((vector_size(16)));
+
+static inline d2 wide2(const float *p)
+{
+	f2 x;
+	memcpy(&x, p, sizeof x);
+	return __builtin_convertvector(x, d2);
+}
+
+static double sum_run(const float *p, uint64_t n)
+{
+	d2 v0 = {0}, v1 = {0}, v2 = {0}, v3 = {0};
+	uint64_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		v0 += wide2(p + i);
+		v1 += wide2(p + i + 2);
+		v2 += wide2(p + i + 4);
+		v3 += wide2(p + i + 6);
+	}
+	double s[8] = {v0[0], v0[1], v1[0], v1[1], v2[0], v2[1], v3[0], v3[1]};
+	for (int k = 0; i < n; i++, k++)
+		s[k] += p[i];
+	return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+}
+#else
 static double sum_run(const float *p, uint64_t n)
 {
 	double s[8] = {0};
@@ -54,6 +87,7 @@ static double sum_run(const float *p, uint64_t n)
 		s[k] += p[i];
 	return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
 }
+#endif
 
 static void red_range(void *ctx, size_t b, size_t e)
 {

@@ -22,6 +22,8 @@ struct dg_kargs {
 	float *scratch;
 	struct dg_dnnl_plan *plan;
 	const float *bias;      /* fused matmul epilogue (NULL: none) */
+	float *diff_bias;       /* conv backward-weights: also the bias gradient
+				 * of a sum call it took over (NULL: none) */
 };
 
 /* The activations a matmul epilogue can fuse (enum dg_act). */
@@ -48,6 +50,10 @@ uint64_t dg_cpu_scratch(const struct dg_kcall *c);
 /* Creates a oneDNN plan for the call when one fits (*plan NULL: the C
  * kernel runs).  DG_NO_DNNL=1 in the environment keeps the C kernels. */
 int dg_cpu_plan(const struct dg_kcall *c, struct dg_dnnl_plan **plan);
+/* Remakes a convolution backward-weights call's plan to write the bias
+ * gradient (the sum of dy over N, H, W) to db as well; *fused 0: the
+ * call has no such plan, nothing changed. */
+int dg_cpu_plan_fuse_bias_grad(struct dg_kargs *a, float *db, int *fused);
 /* Runs the call through its plan. */
 int dg_cpu_run_plan(const struct dg_kargs *a);
 

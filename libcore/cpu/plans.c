@@ -167,6 +167,28 @@ int dg_cpu_plan(const struct dg_kcall *c, struct dg_dnnl_plan **plan)
 	return st;
 }
 
+int dg_cpu_plan_fuse_bias_grad(struct dg_kargs *a, float *db, int *fused)
+{
+	const struct dg_kcall *c = a->c;
+	struct dg_dnnl_conv d;
+	struct dg_dnnl_plan *plan = NULL;
+
+	*fused = 0;
+	if (c->n.op != OP_CONV_BWD_FILTER || !a->plan || a->diff_bias)
+		return DG_OK;
+	conv_desc(&c->in_node[0], &c->n, c->n.ia, &d);
+	int st = dg_dnnl_conv_bwd_weights_plan(&plan, &d, DG_DNNL_BIAS);
+	if (st == DG_EUSAGE)    /* no such implementation: keep the sum */
+		return DG_OK;
+	if (st)
+		return st;
+	dg_dnnl_plan_free(a->plan);
+	a->plan = plan;
+	a->diff_bias = db;
+	*fused = 1;
+	return DG_OK;
+}
+
 int dg_cpu_run_plan(const struct dg_kargs *a)
 {
 	void *args[4] = {0};
@@ -209,6 +231,7 @@ int dg_cpu_run_plan(const struct dg_kargs *a)
 		args[0] = (void *)a->x[0];
 		args[1] = (void *)a->x[1];
 		args[2] = a->y;
+		args[3] = a->diff_bias;
 		break;
 	default:                    /* eltwise {src, dst} */
 		args[0] = (void *)a->x[0];

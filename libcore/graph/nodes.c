@@ -77,6 +77,20 @@ uint32_t dg__shaped(struct dg_graph *g, enum dg_op op, uint32_t x, unsigned rank
 
 /* The dims passed to these often point into g->nodes, which creating a
  * node may move: they are copied first. */
+/* An OP_SUM_TO of x to this shape already in the graph, or 0.  Parameters
+ * that meet in an add get the same gradient, summed to the same shape
+ * (Gated PixelCNN's horizontal-stack and v2h biases): one sum serves both. */
+static uint32_t sum_to_made(const struct dg_graph *g, uint32_t x, unsigned rank,
+			    const uint64_t *dims)
+{
+	for (uint32_t id = g->nnodes - 1; id > x; id--) {
+		const struct dg_node *n = &g->nodes[id];
+		if (n->op == OP_SUM_TO && n->in[0] == x && dg__same_shape(n, rank, dims))
+			return id;
+	}
+	return 0;
+}
+
 uint32_t dg__sum_to(struct dg_graph *g, uint32_t x, unsigned rank, const uint64_t *dims_)
 {
 	uint64_t dims[DG_MAX_RANK];
@@ -92,10 +106,13 @@ uint32_t dg__sum_to(struct dg_graph *g, uint32_t x, unsigned rank, const uint64_
 		unsigned extra = n->rank - rank;
 		for (unsigned i = 0; i < n->rank; i++)
 			full[i] = i < extra ? 1 : dims[i - extra];
-		uint32_t s = dg__shaped(g, OP_SUM_TO, x, n->rank, full);
+		uint32_t s = sum_to_made(g, x, n->rank, full);
+		if (!s)
+			s = dg__shaped(g, OP_SUM_TO, x, n->rank, full);
 		return dg__reshape(g, s, rank, dims);
 	}
-	return dg__shaped(g, OP_SUM_TO, x, rank, dims);
+	uint32_t s = sum_to_made(g, x, rank, dims);
+	return s ? s : dg__shaped(g, OP_SUM_TO, x, rank, dims);
 }
 
 uint32_t dg__expand(struct dg_graph *g, uint32_t x, unsigned rank, const uint64_t *dims_)
