@@ -8,7 +8,7 @@ n=0
 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-t() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
+. "${DG_SRC:-$(dirname "$0")/..}/tests/lib.sh"
 # run CMD...: status in $st, stdout in $tmp/out, stderr in $tmp/err
 run() { "$@" > "$tmp/out" 2> "$tmp/err"; st=$?; }
 is() { [ "$1" = "$2" ]; t $? "$3 (got '$1', want '$2')"; }

@@ -9,7 +9,7 @@ n=0
 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-t() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
+. "${DG_SRC:-$(dirname "$0")/..}/tests/lib.sh"
 fails() {
 	want=$1; shift
 	"$@" > "$tmp/out" 2> "$tmp/err"
@@ -30,7 +30,6 @@ wait_for() {
 	done
 }
 if [ -z "$DG_BUILD" ] || [ -z "$DG_SRC" ]; then echo "1..0 # SKIP DG_SRC and DG_BUILD are set by make check"; exit 0; fi
-. "$DG_SRC/tests/lib.sh"
 cd "$tmp" || exit 1
 dg-encode fashion-mnist --limit 320 > small.dgt || { echo "Bail out! no data"; exit 1; }
 train="-p vae --set hidden=32 -d small.dgt -b 32 --seed 4"

@@ -12,10 +12,9 @@ n=0
 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-t() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
+. "${DG_SRC:-$(dirname "$0")/..}/tests/lib.sh"
 
 if [ -z "$DG_BUILD" ] || [ -z "$DG_SRC" ]; then echo "1..0 # SKIP DG_SRC and DG_BUILD are set by make check"; exit 0; fi
-. "$DG_SRC/tests/lib.sh"
 dg-encode fashion-mnist --limit 256 > "$tmp/small.dgs" || { echo "Bail out! no data"; exit 1; }
 cd "$tmp" || exit 1
 small="--set ngf=8 --set ndf=8 --set latent=16"

@@ -8,7 +8,7 @@ n=0
 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-t() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
+. "${DG_SRC:-$(dirname "$0")/..}/tests/lib.sh"
 # run CMD...: status in $st, stdout in $tmp/out, stderr in $tmp/err
 run() { "$@" > "$tmp/out" 2> "$tmp/err"; st=$?; }
 # a command's status and message: want STATUS TEXT CMD...
@@ -24,7 +24,6 @@ want() {
 fifo() { rm -f "$1"; mkfifo "$1" && { cat "$2" > "$1" & }; }
 
 if [ -z "$DG_BUILD" ] || [ -z "$DG_SRC" ]; then echo "1..0 # SKIP DG_SRC and DG_BUILD are set by make check"; exit 0; fi
-. "$DG_SRC/tests/lib.sh"
 ${CC:-cc} -std=c11 -Wall -Wextra -Werror -shared -fPIC -I"$DG_SRC/libcore/include" \
 	-o "$tmp/dg-tiny.so" "$DG_SRC/tests/data/plugin/tiny.c" -L"$DG_BUILD/lib" -ldg \
 	-Wl,-rpath,"$DG_BUILD/lib" || { echo "Bail out! cannot build tiny"; exit 1; }

@@ -1,6 +1,11 @@
-# tests/lib.sh — shell helpers shared by the *.t tests that compare
-# checkpoints.  Source it after setting tmp (a scratch directory):
-#     . "$DG_SRC/tests/lib.sh"
+# tests/lib.sh — shell helpers shared by the *.t tests: TAP's test line
+# and checkpoint comparisons.  Source it first thing:
+#     . "${DG_SRC:-$(dirname "$0")/..}/tests/lib.sh"
+# (the checkpoint helpers use tmp, a scratch directory, when called).
+
+# t STATUS DESCRIPTION: TAP's "ok N - ..." when STATUS is 0, else
+# "not ok N - ..." and fail=1 (the test's exit status).
+t() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
 
 # Every tensor member of two checkpoints, byte for byte (and the same
 # list of them); says which member differs.

@@ -6,7 +6,7 @@ n=0
 fail=0
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-t() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
+. "${DG_SRC:-$(dirname "$0")/..}/tests/lib.sh"
 
 for page in "$src"/man/*.[1-8]; do
 	[ -e "$page" ] || continue

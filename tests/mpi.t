@@ -8,10 +8,9 @@
 n=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-t() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+. "${DG_SRC:-$(dirname "$0")/..}/tests/lib.sh"
 
 if [ -z "$DG_BUILD" ] || [ -z "$DG_SRC" ]; then echo "1..0 # SKIP DG_SRC and DG_BUILD are set by make check"; exit 0; fi
-. "$DG_SRC/tests/lib.sh"
 echo 1..16
 # one thread per rank: 4 ranks on a small machine
 export OMP_NUM_THREADS=1 DG_THREADS=1 DG_DEVICE=cpu

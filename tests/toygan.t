@@ -11,7 +11,7 @@ n=0
 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-t() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
+. "${DG_SRC:-$(dirname "$0")/..}/tests/lib.sh"
 fails() {
 	want=$1; shift
 	"$@" > "$tmp/out" 2> "$tmp/err"
@@ -23,7 +23,6 @@ fails() {
 }
 
 if [ -z "$DG_BUILD" ] || [ -z "$DG_SRC" ]; then echo "1..0 # SKIP DG_SRC and DG_BUILD are set by make check"; exit 0; fi
-. "$DG_SRC/tests/lib.sh"
 for v in "toygan" "toygan2 -DTOYGAN_INPUTS -DTOYGAN_NAME=\"toygan2\""; do
 	set -- $v
 	name=$1; shift

@@ -8,7 +8,7 @@ n=0
 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-t() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
+. "${DG_SRC:-$(dirname "$0")/..}/tests/lib.sh"
 # a command that must fail with a status and a dg-train: message
 fails() {
 	want=$1; shift
@@ -24,7 +24,6 @@ if [ -z "$DG_BUILD" ] || [ -z "$DG_SRC" ]; then echo "1..0 # SKIP DG_SRC and DG_
 if [ ! -e "$DG_BUILD/lib/dg/dg-ae.so" ] || [ ! -e "$DG_BUILD/lib/dg/dg-vae.so" ]; then
 	echo "1..0 # SKIP the ae and vae families are not built"; exit 0
 fi
-. "$DG_SRC/tests/lib.sh"
 dg-encode fashion-mnist --limit 512 > "$tmp/small.dgs" || { echo "Bail out! no data"; exit 1; }
 cd "$tmp" || exit 1
 tr() { dg-train -q -d small.dgs --batch 64 "$@"; }
