@@ -19,19 +19,12 @@ small="--set hidden=64 --set d_hidden=32"
 # The float32 values of every record of a stream, as "rows cols" then
 # one row per line (python3 reads dg-stream(5)'s fixed header).
 cat > rows.py <<'EOF'
-import array, struct, sys
-b = open(sys.argv[1], "rb").read()
-off = 0
-while off < len(b):
-    rank = b[off + 7]
-    ml, pl = struct.unpack_from("<QQ", b, off + 16)
-    dims = struct.unpack_from("<%dQ" % rank, b, off + 32)
-    p = off + 128 + ml + (-(128 + ml) % 64)
-    v = array.array("f", b[p:p + pl])
+import sys
+from dgstream import records
+for dims, v in records(sys.argv[1]):
     cols = len(v) // dims[0]
     for i in range(dims[0]):
         print(" ".join("%.6g" % x for x in v[i * cols:(i + 1) * cols]))
-    off = p + pl + (-pl % 64)
 EOF
 
 # ---- training -----------------------------------------------------------------

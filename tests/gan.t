@@ -46,12 +46,8 @@ t $? "  ema/ members for G only"
 # |ema/G.proj_bn.b| / |params/G.proj_bn.b| (both start at 0): about
 # 1 - 0.99^8 = 0.077 after 8 steps of a constant decay, near 1 warmed up
 mkdir ns && tar xzf ns.dgm -C ns && python3 - ns/params/G.proj_bn.b.dgt ns/ema/G.proj_bn.b.dgt > ratio <<'EOF'
-import array, struct, sys
-def values(path):
-    b = open(path, "rb").read()
-    ml, pl = struct.unpack_from("<QQ", b, 16)
-    off = 128 + ml + (-(128 + ml) % 64)
-    return array.array("f", b[off:off + pl])
+import sys
+from dgstream import values
 norm = lambda v: sum(x * x for x in v) ** 0.5
 print("%.3f" % (norm(values(sys.argv[2])) / norm(values(sys.argv[1]))))
 EOF
@@ -61,12 +57,8 @@ t $? "  G's average warms up: |ema| / |params| of G.proj_bn.b $(cat ratio) after
 # after 8 steps the averages differ from the running statistics
 cat > maxdiff.py <<'EOF'
 # the largest difference between the first records of two streams
-import array, struct, sys
-def values(path):
-    b = open(path, "rb").read()
-    ml, pl = struct.unpack_from("<QQ", b, 16)
-    off = 128 + ml + (-(128 + ml) % 64)
-    return array.array("f", b[off:off + pl])
+import sys
+from dgstream import values
 a, e = values(sys.argv[1]), values(sys.argv[2])
 print("%.3g" % max(abs(x - y) for x, y in zip(a, e)))
 EOF
@@ -81,12 +73,8 @@ t $? "  G's batch-norm statistics averaged too: max |ema - params| of G.proj_bn.
 # the averaged running statistics of ema_stats=average are far from it
 # after 8 steps (they start at 1); the trained weights stay as they were.
 cat > standvar.py <<'EOF'
-import array, struct, sys
-def values(path):
-    b = open(path, "rb").read()
-    ml, pl = struct.unpack_from("<QQ", b, 16)
-    off = 128 + ml + (-(128 + ml) % 64)
-    return array.array("f", b[off:off + pl])
+import sys
+from dgstream import values
 w, var = values(sys.argv[1]), values(sys.argv[2])
 c_, l_ = len(var), int(sys.argv[3])
 p_ = len(w) // (c_ * l_)
@@ -217,15 +205,9 @@ dg-sample -m ns.dgm -n 16 -s 3 | dg-decode -m ns.dgm --raw > ema.dgt &&
 	dg-info raw.dgt | grep -q ' weights=raw$'
 t $? "  the EMA by default, the trained weights with --no-ema, each saying which (weights=)"
 cat > absmax.py <<'EOF'
-import array, struct, sys
-b = open(sys.argv[1], "rb").read()
-pos, m = 0, 0.0
-while pos < len(b):
-    ml, pl = struct.unpack_from("<QQ", b, pos + 16)
-    off = pos + 128 + ml + (-(128 + ml) % 64)
-    m = max([m] + [abs(x) for x in array.array("f", b[off:off + pl])])
-    pos = off + pl + (-pl % 64)
-print("%.4f" % m)
+import sys
+from dgstream import all_values
+print("%.4f" % max(abs(x) for x in all_values(sys.argv[1])))
 EOF
 dg-sample -m ns.dgm -n 100 -s 2 --truncation 0.7 > tr.dgt &&
 	dg-sample -m ns.dgm -n 100 -s 2 --truncation 0.7 | cmp -s - tr.dgt &&

@@ -3,6 +3,10 @@
 #     . "${DG_SRC:-$(dirname "$0")/..}/tests/lib.sh"
 # (the checkpoint helpers use tmp, a scratch directory, when called).
 
+# Python checks import tests/dgstream.py (a dg-stream(5) reader).
+PYTHONPATH="${DG_SRC:-$(dirname "$0")/..}/tests${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH
+
 # t STATUS DESCRIPTION: TAP's "ok N - ..." when STATUS is 0, else
 # "not ok N - ..." and fail=1 (the test's exit status).
 t() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }

@@ -21,16 +21,9 @@ mse() { dg-info "$1" | sed -n 's/.*project_mse=\([^ ,]*\).*/\1/p'; }
 # The mean squared difference of the images of two raw image streams
 # (python3 reads dg-stream(5)'s fixed header).
 cat > msediff.py <<'EOF'
-import array, struct, sys
-def values(path):
-    b, off, out = open(path, "rb").read(), 0, array.array("f")
-    while off < len(b):
-        ml, pl = struct.unpack_from("<QQ", b, off + 16)
-        p = off + 128 + ml + (-(128 + ml) % 64)
-        out.extend(array.array("f", b[p:p + pl]))
-        off = p + pl + (-pl % 64)
-    return out
-a, b = values(sys.argv[1]), values(sys.argv[2])
+import sys
+from dgstream import all_values
+a, b = all_values(sys.argv[1]), all_values(sys.argv[2])
 assert len(a) == len(b) and len(a) > 0
 print("%.6g" % (sum((x - y) ** 2 for x, y in zip(a, b)) / len(a)))
 EOF
