@@ -835,14 +835,23 @@ static void ref_mbstd(const struct tc *t, double *const *in, double *out)
 	}
 }
 
-/* tanh of the first half along axis p0 times sigmoid of the second. */
-static void ref_gated(const struct tc *t, double *const *in, double *out)
+/* The gate's halves along axis p0 of x (input 0): *k elements of that
+ * axis each, times *inner elements of the axes after it. */
+static void gate_halves(const struct tc *t, uint64_t *k, uint64_t *inner)
 {
 	const struct shape *x = &t->in[0];
 	int ax = (int)t->p[0] < 0 ? (int)t->p[0] + (int)x->r : (int)t->p[0];
-	uint64_t inner = 1, k = x->d[ax] / 2;
+	*inner = 1;
+	*k = x->d[ax] / 2;
 	for (unsigned i = (unsigned)ax + 1; i < x->r; i++)
-		inner *= x->d[i];
+		*inner *= x->d[i];
+}
+
+/* tanh of the first half along axis p0 times sigmoid of the second. */
+static void ref_gated(const struct tc *t, double *const *in, double *out)
+{
+	uint64_t k, inner;
+	gate_halves(t, &k, &inner);
 	for (uint64_t o = 0; o < count(&t->out); o++) {
 		uint64_t outer = o / (k * inner), rest = o % (k * inner);
 		double a = in[0][outer * 2 * k * inner + rest];
@@ -856,10 +865,8 @@ static void ref_gated(const struct tc *t, double *const *in, double *out)
 static void ref_gated_bwd(const struct tc *t, double *const *in, double *out)
 {
 	const struct shape *x = &t->in[0];
-	int ax = (int)t->p[0] < 0 ? (int)t->p[0] + (int)x->r : (int)t->p[0];
-	uint64_t inner = 1, k = x->d[ax] / 2;
-	for (unsigned i = (unsigned)ax + 1; i < x->r; i++)
-		inner *= x->d[i];
+	uint64_t k, inner;
+	gate_halves(t, &k, &inner);
 	for (uint64_t o = 0; o < count(x) / 2; o++) {
 		uint64_t outer = o / (k * inner), rest = o % (k * inner);
 		uint64_t ia = outer * 2 * k * inner + rest, ib = ia + k * inner;
