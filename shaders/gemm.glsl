@@ -71,8 +71,8 @@ layout(push_constant) uniform Push {
 	uint stra, strb, strc;      // batch strides in floats
 	float alpha;
 	// convolutions, per mode (unpacked by name where they are used):
-	// MODE 1-3: input channels, input and output sides, kernel, padding,
-	//   dilation, output channels, stride; for backward-data, per phase:
+	// MODE 1-3: input channels, input and output sides, kernel, padding
+	//   above | left << 16, dilation, output channels, stride; for backward-data, per phase:
 	//   the phase (h mod s) | (w mod s) << 16, the phase grid's width, the
 	//   taps u0 | nu << 10 | ustep << 20 and the dy-row offset qh0 - t·dqh
 	//   of tap t, the same for columns.
@@ -88,7 +88,8 @@ layout(push_constant) uniform Push {
 #define cv_ow pc.e[4]
 #define cv_kh pc.e[5]
 #define cv_kw pc.e[6]
-#define cv_p pc.e[7]
+#define cv_ph (pc.e[7] & 0xffff)
+#define cv_pw (pc.e[7] >> 16)
 #define cv_d pc.e[8]
 #define cv_co pc.e[9]
 #define cv_s pc.e[10]
@@ -252,11 +253,11 @@ void main()
 					acc[r][q] = fma(av[r], bv[q], acc[r][q]);
 		}
 	} else if (MODE == DG_GEMM_CONV) {
-		int hb[TN], wb[TN];   // per column: the input corner (oh·s-P, ow·s-P)
+		int hb[TN], wb[TN];   // per column: the input corner (oh·s-ph, ow·s-pw)
 		for (uint q = 0; q < TN; q++) {
 			int j = int(min(j0 + q, pc.n - 1));
-			hb[q] = (j / cv_ow) * cv_s - cv_p;
-			wb[q] = (j % cv_ow) * cv_s - cv_p;
+			hb[q] = (j / cv_ow) * cv_s - cv_ph;
+			wb[q] = (j % cv_ow) * cv_s - cv_pw;
 		}
 		uint xb = pc.offb + z * uint(cv_ci * cv_h * cv_w), kk = 0;
 		for (int ch = 0; ch < cv_ci; ch++, xb += uint(cv_h * cv_w))
@@ -277,7 +278,7 @@ void main()
 				}
 	} else if (MODE == DG_GEMM_BWD_DATA) {
 		// One dispatch per output phase (h mod s, w mod s): only the taps
-		// (u, v) with u·D ≡ h+P (mod s) reach such a pixel, so they are
+		// (u, v) with u·D ≡ h+ph (mod s) reach such a pixel, so they are
 		// enumerated directly (u0 + t·ustep, nu of them, i = hs + qh0 -
 		// t·dqh) instead of testing all KH·KW with a division each.
 		int hs[TN], ws[TN];   // per column: its place on the phase's grid
@@ -310,13 +311,13 @@ void main()
 							acc[r][q] = fma(av[r], bv[q], acc[r][q]);
 				}
 	} else {
-		int cb[TN], uo[TN], vo[TN];   // per column (c,u,v): c·H·W, u·D-P, v·D-P
+		int cb[TN], uo[TN], vo[TN];   // per column (c,u,v): c·H·W, u·D-ph, v·D-pw
 		const int khw = cv_kh * cv_kw;
 		for (uint q = 0; q < TN; q++) {
 			int j = int(min(j0 + q, pc.n - 1)), uv = j % khw;
 			cb[q] = (j / khw) * cv_h * cv_w;
-			uo[q] = (uv / cv_kw) * cv_d - cv_p;
-			vo[q] = (uv % cv_kw) * cv_d - cv_p;
+			uo[q] = (uv / cv_kw) * cv_d - cv_ph;
+			vo[q] = (uv % cv_kw) * cv_d - cv_pw;
 		}
 		const uint nimg = pc.k / uint(cv_oh * cv_ow);
 		uint xb = pc.offb, ka = 0;

@@ -437,6 +437,12 @@ static void ref_deconv(const struct tc *t, double *const *in, double *out)
 
 /* Masked conv 'A' (p3 = 0) or 'B' (p3 = 1), one colour group, stride 1,
  * pad K/2: the weight multiplied by the causal mask, then conv. */
+/* masked_conv2d's padding: KH/2 + p[0] */
+static unsigned masked_pad(const struct tc *t)
+{
+	return (unsigned)((int)(t->in[1].d[2] / 2) + (int)t->p[0]);
+}
+
 static void ref_masked(const struct tc *t, double *const *in, double *out)
 {
 	const struct shape *x = &t->in[0], *w = &t->in[1];
@@ -448,7 +454,7 @@ static void ref_masked(const struct tc *t, double *const *in, double *out)
 		wm[i] = on ? in[1][i] : 0;
 	}
 	conv_ref(in[0], wm, out, x->d[0], c, x->d[2], x->d[3], o, kh, kw, t->out.d[2], t->out.d[3],
-		 1, (int64_t)(kh / 2), 1);
+		 1, masked_pad(t), 1);
 	free(wm);
 }
 
@@ -1120,7 +1126,7 @@ static dg_tensor b_conv(struct dg_graph *g, const dg_tensor *x, const struct tc 
 
 static dg_tensor b_masked(struct dg_graph *g, const dg_tensor *x, const struct tc *t)
 {
-	struct dg_conv p = {1, (unsigned)(t->in[1].d[2] / 2), 1, 0};
+	struct dg_conv p = {1, masked_pad(t), 1, 0};
 	return dg_masked_conv2d(g, x[0], x[1], DG_NONE, &p, t->p[3] != 0 ? 'B' : 'A', 1);
 }
 
@@ -1418,6 +1424,11 @@ static struct tc cases[] = {
 	{"conv_transpose2d", OP_CONV_BWD_DATA, b_conv, ref_deconv, 2, {S4(2, 3, 4, 5), S4(3, 2, 3, 3)}, {ANY, ANY}, {2, 1, 1, 1}, 1e-5, 1e-4, {0}},
 	{"masked_conv2d", OP_NONE, b_masked, ref_masked, 2, {S4(2, 2, 5, 5), S4(3, 2, 3, 3)}, {ANY, ANY}, {0, 0, 0, 0}, 1e-5, 1e-4, {0}},
 	{"masked_conv2d", OP_NONE, b_masked, ref_masked, 2, {S4(1, 2, 4, 5), S4(2, 2, 5, 5)}, {ANY, ANY}, {0, 0, 0, 1}, 1e-5, 1e-4, {0}},
+	/* the kept rows padded less below (p[0]: padding past KH/2), and
+	 * padding too small for that: the whole masked kernel */
+	{"masked_conv2d", OP_NONE, b_masked, ref_masked, 2, {S4(2, 3, 6, 5), S4(4, 3, 5, 3)}, {ANY, ANY}, {1, 0, 0, 1}, 1e-5, 1e-4, {0}},
+	{"masked_conv2d", OP_NONE, b_masked, ref_masked, 2, {S4(1, 2, 6, 7), S4(3, 2, 5, 5)}, {ANY, ANY}, {-1, 0, 0, 0}, 1e-5, 1e-4, {0}},
+	{"masked_conv2d", OP_NONE, b_masked, ref_masked, 2, {S4(2, 1, 8, 8), S4(4, 1, 7, 7)}, {ANY, ANY}, {0, 0, 0, 0}, 1e-5, 1e-4, {0}},
 	{"upsample_nearest", OP_NONE, b_image, ref_upsample, 1, {S4(2, 3, 3, 2)}, {ANY}, {3}, 0, 1e-4, {0}},
 	{"upsample_bilinear", OP_NONE, b_image, ref_upsample, 1, {S4(1, 2, 3, 5)}, {ANY}, {2}, 1e-5, 1e-4, {0}},
 	/* 2× at odd sizes, a single row (both of its taps are the edge), 3× */

@@ -44,7 +44,18 @@ struct cv {
 	unsigned n, c, h, w, o, kh, kw, s, p, d;
 	int bias, act;
 	unsigned extra;          /* bwd-data: output padding (rows and cols past the reach) */
+	/* Padding per side (above, below, left, right) when any is set;
+	 * else p on every side. */
+	unsigned side[4];
 };
+
+/* t's padding above, below, left and right. */
+static void sides(const struct cv *t, unsigned *pad)
+{
+	int any = t->side[0] || t->side[1] || t->side[2] || t->side[3];
+	for (int i = 0; i < 4; i++)
+		pad[i] = any ? t->side[i] : t->p;
+}
 
 static double act_ref(int act, double alpha, double v)
 {
@@ -244,15 +255,17 @@ static int test_mm(struct dg_vk *v, const struct mm *t)
 	return r;
 }
 
-static unsigned conv_out(unsigned in, unsigned k, unsigned s, unsigned p, unsigned d)
+static unsigned conv_out(unsigned in, unsigned k, unsigned s, unsigned lo, unsigned hi, unsigned d)
 {
-	return (in + 2 * p - d * (k - 1) - 1) / s + 1;
+	return (in + lo + hi - d * (k - 1) - 1) / s + 1;
 }
 
 static int test_conv(struct dg_vk *v, const struct cv *t)
 {
-	unsigned oh = conv_out(t->h, t->kh, t->s, t->p, t->d);
-	unsigned ow = conv_out(t->w, t->kw, t->s, t->p, t->d);
+	unsigned pad[4];
+	sides(t, pad);
+	unsigned oh = conv_out(t->h, t->kh, t->s, pad[0], pad[1], t->d);
+	unsigned ow = conv_out(t->w, t->kw, t->s, pad[2], pad[3], t->d);
 	/* bwd-data with output padding: x is larger than what reaches y */
 	unsigned h = t->h + t->extra, w = t->w + t->extra;
 	uint64_t xd[4] = { t->n, t->c, h, w }, wd[4] = { t->o, t->c, t->kh, t->kw };
@@ -287,7 +300,9 @@ static int test_conv(struct dg_vk *v, const struct cv *t)
 		break;
 	}
 	c.n.nin = 2;
-	c.n.ia[0] = t->s, c.n.ia[1] = t->p, c.n.ia[2] = t->d;
+	c.n.ia[DG_CA_STRIDE] = t->s, c.n.ia[DG_CA_DIL] = t->d;
+	c.n.ia[DG_CA_TOP] = pad[0], c.n.ia[DG_CA_BOTTOM] = pad[1];
+	c.n.ia[DG_CA_LEFT] = pad[2], c.n.ia[DG_CA_RIGHT] = pad[3];
 	c.act = (uint8_t)t->act;
 	c.alpha = ALPHA[t->act];
 	acc = calloc(c.n.count, sizeof *acc);
@@ -302,7 +317,7 @@ static int test_conv(struct dg_vk *v, const struct cv *t)
 					for (unsigned ch = 0; ch < t->c; ch++)
 						for (unsigned u = 0; u < t->kh; u++)
 							for (unsigned q = 0; q < t->kw; q++) {
-		long hh = (long)(i * t->s + u * t->d) - t->p, ww = (long)(j * t->s + q * t->d) - t->p;
+		long hh = (long)(i * t->s + u * t->d) - pad[0], ww = (long)(j * t->s + q * t->d) - pad[2];
 		if (hh < 0 || ww < 0 || hh >= (long)h || ww >= (long)w)
 			continue;
 		uint64_t xi = (((uint64_t)n * t->c + ch) * h + hh) * w + ww;
@@ -327,9 +342,10 @@ static int test_conv(struct dg_vk *v, const struct cv *t)
 			acc[e] = act_ref(t->act, ALPHA[t->act], acc[e]);
 		}
 	float *got = run_call(v, &c, x, bias, t->o);
-	snprintf(name, sizeof name, "%s x %ux%ux%ux%u w %ux%ux%ux%u stride %u pad %u dilation %u%s%s",
-		 t->op == OP_CONV ? "conv" : t->op == OP_CONV_BWD_DATA ? "conv bwd-data" :
-		 "conv bwd-filter", t->n, t->c, h, w, t->o, t->c, t->kh, t->kw, t->s, t->p, t->d,
+	snprintf(name, sizeof name, "%s x %ux%ux%ux%u w %ux%ux%ux%u stride %u pad %u %u %u %u "
+		 "dilation %u%s%s", t->op == OP_CONV ? "conv" : t->op == OP_CONV_BWD_DATA ?
+		 "conv bwd-data" : "conv bwd-filter", t->n, t->c, h, w, t->o, t->c, t->kh, t->kw,
+		 t->s, pad[0], pad[1], pad[2], pad[3], t->d,
 		 t->bias ? " +bias" : "", t->extra ? " +output padding" : "");
 	if (t->act)
 		snprintf(name + strlen(name), sizeof name - strlen(name), " act %d", t->act);
@@ -384,23 +400,29 @@ static const struct mm mms[] = {
  * data and backward filter. */
 static const struct cv cvs[] = {
 	/* op n c h w o kh kw s p d bias act extra */
-	{ 0, 2, 3, 7, 6, 5, 3, 3, 1, 1, 1, 1, DG_ACT_LEAKY_RELU, 0 },
-	{ 0, 2, 2, 9, 7, 3, 3, 2, 2, 1, 2, 1, DG_ACT_RELU, 0 },
-	{ 0, 1, 1, 5, 5, 1, 1, 1, 1, 0, 1, 0, 0, 0 },             /* 1×1 */
-	{ 0, 3, 4, 8, 8, 6, 4, 4, 2, 1, 1, 0, 0, 0 },             /* DCGAN-like */
-	{ 0, 2, 3, 10, 9, 4, 3, 3, 3, 2, 1, 0, 0, 0 },
-	{ 0, 1, 5, 6, 7, 2, 5, 5, 1, 2, 1, 0, 0, 0 },             /* 5×5, pad 2 */
-	{ 0, 2, 3, 11, 11, 4, 3, 3, 1, 0, 3, 0, 0, 0 },          /* dilation 3 */
-	{ 0, 2, 3, 7, 7, 4, 3, 3, 2, 1, 1, 0, 0, 1 },             /* output padding */
-	{ 0, 1, 17, 5, 4, 19, 2, 3, 1, 0, 1, 1, DG_ACT_NONE, 0 },  /* bias alone */
+	{ 0, 2, 3, 7, 6, 5, 3, 3, 1, 1, 1, 1, DG_ACT_LEAKY_RELU, 0, {0} },
+	{ 0, 2, 2, 9, 7, 3, 3, 2, 2, 1, 2, 1, DG_ACT_RELU, 0, {0} },
+	{ 0, 1, 1, 5, 5, 1, 1, 1, 1, 0, 1, 0, 0, 0, {0} },             /* 1×1 */
+	{ 0, 3, 4, 8, 8, 6, 4, 4, 2, 1, 1, 0, 0, 0, {0} },             /* DCGAN-like */
+	{ 0, 2, 3, 10, 9, 4, 3, 3, 3, 2, 1, 0, 0, 0, {0} },
+	{ 0, 1, 5, 6, 7, 2, 5, 5, 1, 2, 1, 0, 0, 0, {0} },             /* 5×5, pad 2 */
+	{ 0, 2, 3, 11, 11, 4, 3, 3, 1, 0, 3, 0, 0, 0, {0} },          /* dilation 3 */
+	{ 0, 2, 3, 7, 7, 4, 3, 3, 2, 1, 1, 0, 0, 1, {0} },             /* output padding */
+	{ 0, 1, 17, 5, 4, 19, 2, 3, 1, 0, 1, 1, DG_ACT_NONE, 0, {0} },  /* bias alone */
 	/* the channels-last form's edges: widths that are multiples of 4
 	 * (vec4 copies), channels (and, for backward-filter, images) padded
 	 * to 4, strides with dilation, a kernel smaller than the stride
 	 * (output phases no tap reaches), the DCGAN layer at a small batch */
-	{ 0, 2, 5, 12, 12, 6, 3, 3, 1, 1, 1, 1, DG_ACT_ELU, 0 },
-	{ 0, 2, 3, 9, 8, 4, 3, 3, 2, 2, 2, 0, 0, 0 },
-	{ 0, 1, 4, 10, 10, 3, 2, 2, 3, 0, 1, 0, 0, 0 },
-	{ 0, 2, 16, 16, 16, 8, 4, 4, 2, 1, 1, 1, DG_ACT_LEAKY_RELU, 0 },
+	{ 0, 2, 5, 12, 12, 6, 3, 3, 1, 1, 1, 1, DG_ACT_ELU, 0, {0} },
+	{ 0, 2, 3, 9, 8, 4, 3, 3, 2, 2, 2, 0, 0, 0, {0} },
+	{ 0, 1, 4, 10, 10, 3, 2, 2, 3, 0, 1, 0, 0, 0, {0} },
+	{ 0, 2, 16, 16, 16, 8, 4, 4, 2, 1, 1, 1, DG_ACT_LEAKY_RELU, 0, {0} },
+	/* padding that differs per side: PixelCNN's masked 3×3 cut to the
+	 * 2×3 of taps it keeps, Gated PixelCNN's stacks (2×3 from above,
+	 * 1×2 from the left), and with stride and dilation */
+	{ 0, 2, 5, 9, 8, 4, 2, 3, 1, 0, 1, 1, DG_ACT_RELU, 0, {1, 0, 1, 1} },
+	{ 0, 2, 4, 8, 8, 3, 1, 2, 1, 0, 1, 0, 0, 0, {0, 0, 1, 0} },
+	{ 0, 1, 3, 11, 10, 2, 3, 2, 2, 0, 2, 0, 0, 0, {3, 1, 0, 2} },
 };
 
 /* Every case, or (quick) a few that cover each mode, transposes, the
@@ -408,9 +430,9 @@ static const struct cv cvs[] = {
  * compiles in about a second, which is what bounds this test's time. */
 static void run_all(struct dg_vk *v, int quick)
 {
-	static const size_t quick_mm[] = { 6, 12, 19, 21 }, quick_cv[] = { 1, 7, 9, 12 };
+	static const size_t quick_mm[] = { 6, 12, 19, 21 }, quick_cv[] = { 1, 7, 9, 12, 13, 15 };
 	size_t nm = quick ? 4 : sizeof mms / sizeof *mms;
-	size_t nc = quick ? 4 : sizeof cvs / sizeof *cvs;
+	size_t nc = quick ? sizeof quick_cv / sizeof *quick_cv : sizeof cvs / sizeof *cvs;
 	for (size_t i = 0; i < nm; i++)
 		test_mm(v, &mms[quick ? quick_mm[i] : i]);
 	for (size_t i = 0; i < nc; i++) {

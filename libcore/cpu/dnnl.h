@@ -156,6 +156,8 @@ struct dg_dnnl_conv {
 	int64_t oc, kh, kw;           /* output channels, kernel size */
 	int64_t sh, sw;               /* stride (>= 1) */
 	int64_t ph, pw;               /* zero padding, top/left and bottom/right */
+	int64_t ph_extra, pw_extra;   /* convolutions: bottom/right padding is
+	                                 ph + ph_extra, pw + pw_extra (0: even) */
 	int64_t dh, dw;               /* dilation, PyTorch convention: 1 = dense */
 	int64_t oph, opw;             /* deconv only: extra output rows/cols
 	                                 (PyTorch output_padding), else 0 */

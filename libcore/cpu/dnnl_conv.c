@@ -10,11 +10,12 @@ struct geom {
 	dnnl_dims_t strides, dil, pl, pr;
 };
 
-static int64_t conv_len(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d)
+/* lo, hi: the padding before and after the input */
+static int64_t conv_len(int64_t in, int64_t k, int64_t s, int64_t lo, int64_t hi, int64_t d)
 {
 	int64_t span = d * (k - 1) + 1;
 
-	return in + 2 * p < span ? 0 : (in + 2 * p - span) / s + 1;
+	return in + lo + hi < span ? 0 : (in + lo + hi - span) / s + 1;
 }
 
 static int64_t deconv_len(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d,
@@ -27,6 +28,7 @@ static int64_t deconv_len(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d
  * as a 1-wide axis for 2-d. */
 struct axes {
 	int64_t in[3], k[3], s[3], p[3], d[3], op[3];
+	int64_t extra[3];               /* padding after the input minus p */
 	int nsp;                        /* spatial axes: 2 or 3 */
 	int64_t groups;
 };
@@ -39,11 +41,12 @@ static int axes_of(const struct dg_dnnl_conv *c, int deconv, struct axes *a)
 	int64_t in[3] = { three ? c->id : 1, c->ih, c->iw }, k[3] = { three ? c->kd : 1, c->kh, c->kw };
 	int64_t s[3] = { three ? c->sd : 1, c->sh, c->sw }, p[3] = { three ? c->pd : 0, c->ph, c->pw };
 	int64_t d[3] = { three ? c->dd : 1, c->dh, c->dw }, op[3] = { three ? c->opd : 0, c->oph, c->opw };
+	int64_t extra[3] = { 0, c->ph_extra, c->pw_extra };
 	for (int i = 0; i < 3; i++) {
 		a->in[i] = in[i], a->k[i] = k[i], a->s[i] = s[i];
-		a->p[i] = p[i], a->d[i] = d[i], a->op[i] = op[i];
+		a->p[i] = p[i], a->d[i] = d[i], a->op[i] = op[i], a->extra[i] = extra[i];
 		if (in[i] < 1 || k[i] < 1 || s[i] < 1 || d[i] < 1 || p[i] < 0 || op[i] < 0 ||
-		    (!deconv && op[i]))
+		    p[i] + extra[i] < 0 || (!deconv && op[i]) || (deconv && extra[i]))
 			return dg_error(DG_EUSAGE, "oneDNN convolution: bad parameters");
 	}
 	if (c->n < 1 || c->ic < 1 || c->groups < 0 || c->ic % a->groups ||
@@ -61,7 +64,7 @@ int dg_dnnl_window_out(const struct dg_dnnl_conv *c, int deconv, int64_t *out)
 		return st;
 	for (int i = 0; i < 3; i++) {
 		out[i] = deconv ? deconv_len(a.in[i], a.k[i], a.s[i], a.p[i], a.d[i], a.op[i])
-				: conv_len(a.in[i], a.k[i], a.s[i], a.p[i], a.d[i]);
+				: conv_len(a.in[i], a.k[i], a.s[i], a.p[i], a.p[i] + a.extra[i], a.d[i]);
 		if (out[i] < 1)
 			return dg_error(DG_EUSAGE, deconv ? "oneDNN deconvolution: empty output"
 						   : "oneDNN convolution: kernel larger than input");

@@ -1,6 +1,7 @@
 /* cpu/k_conv.c — direct 2-d convolution in C and its two adjoints, NCHW
- * with OIHW weights, stride s, zero padding p, dilation d:
- *   fwd:         y[n,o,i,j]  = Σ_c,u,v x[n,c,i·s-p+u·d, j·s-p+v·d] w[o,c,u,v]
+ * with OIHW weights, stride s, zero padding pt above and pl left (the
+ * output's size, from its node, says what lies below and right), dilation d:
+ *   fwd:         y[n,o,i,j]  = Σ_c,u,v x[n,c,i·s-pt+u·d, j·s-pl+v·d] w[o,c,u,v]
  *   bwd-data:    dx[n,c,h,w] = Σ over the (o,i,j,u,v) that read (h,w)
  *   bwd-filter:  dw[o,c,u,v] = Σ_n,i,j dy[n,o,i,j] x[n,c,…]
  * Each output plane is owned by one thread and summed in a fixed order.
@@ -14,11 +15,12 @@ struct cv {
 	int act;
 	float alpha;
 	float *out;
-	int64_t n, c, h, wd, o, kh, kw, oh, ow, s, p, d;
+	int64_t n, c, h, wd, o, kh, kw, oh, ow, s, d;
+	int64_t pt, pl;                 /* padding above and left of x */
 };
 
 static void geometry(struct cv *v, const struct dg_node *x, const struct dg_node *w,
-		     const struct dg_node *y, const int64_t *c3)
+		     const struct dg_node *y, const int64_t *ca)
 {
 	v->n = (int64_t)x->dims[0];
 	v->c = (int64_t)x->dims[1];
@@ -29,9 +31,10 @@ static void geometry(struct cv *v, const struct dg_node *x, const struct dg_node
 	v->kw = (int64_t)w->dims[3];
 	v->oh = (int64_t)y->dims[2];
 	v->ow = (int64_t)y->dims[3];
-	v->s = c3[0];
-	v->p = c3[1];
-	v->d = c3[2];
+	v->s = ca[DG_CA_STRIDE];
+	v->pt = ca[DG_CA_TOP];
+	v->pl = ca[DG_CA_LEFT];
+	v->d = ca[DG_CA_DIL];
 }
 
 static void fwd_planes(void *ctx, size_t b, size_t e)
@@ -47,11 +50,11 @@ static void fwd_planes(void *ctx, size_t b, size_t e)
 				for (int64_t q = 0; q < v->kw; q++) {
 					float wv = v->w[((o * v->c + c) * v->kh + u) * v->kw + q];
 					for (int64_t i = 0; i < v->oh; i++) {
-						int64_t hh = i * v->s - v->p + u * v->d;
+						int64_t hh = i * v->s - v->pt + u * v->d;
 						if (hh < 0 || hh >= v->h)
 							continue;
 						for (int64_t j = 0; j < v->ow; j++) {
-							int64_t ww = j * v->s - v->p + q * v->d;
+							int64_t ww = j * v->s - v->pl + q * v->d;
 							if (ww >= 0 && ww < v->wd)
 								y[i * v->ow + j] += wv * x[hh * v->wd + ww];
 						}
@@ -87,11 +90,11 @@ static void data_planes(void *ctx, size_t b, size_t e)
 				for (int64_t q = 0; q < v->kw; q++) {
 					float wv = v->w[((o * v->c + c) * v->kh + u) * v->kw + q];
 					for (int64_t i = 0; i < v->oh; i++) {
-						int64_t hh = i * v->s - v->p + u * v->d;
+						int64_t hh = i * v->s - v->pt + u * v->d;
 						if (hh < 0 || hh >= v->h)
 							continue;
 						for (int64_t j = 0; j < v->ow; j++) {
-							int64_t ww = j * v->s - v->p + q * v->d;
+							int64_t ww = j * v->s - v->pl + q * v->d;
 							if (ww >= 0 && ww < v->wd)
 								dx[hh * v->wd + ww] += wv * dy[i * v->ow + j];
 						}
@@ -123,11 +126,11 @@ static void filter_planes(void *ctx, size_t b, size_t e)
 					const float *x = v->x + (n * v->c + c) * v->h * v->wd;
 					const float *dy = v->dy + (n * v->o + o) * v->oh * v->ow;
 					for (int64_t i = 0; i < v->oh; i++) {
-						int64_t hh = i * v->s - v->p + u * v->d;
+						int64_t hh = i * v->s - v->pt + u * v->d;
 						if (hh < 0 || hh >= v->h)
 							continue;
 						for (int64_t j = 0; j < v->ow; j++) {
-							int64_t ww = j * v->s - v->p + q * v->d;
+							int64_t ww = j * v->s - v->pl + q * v->d;
 							if (ww >= 0 && ww < v->wd)
 								acc += (double)dy[i * v->ow + j] * x[hh * v->wd + ww];
 						}

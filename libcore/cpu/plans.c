@@ -41,7 +41,7 @@ static int onednn_wanted(void)
 	return dg_dnnl_init() == DG_OK;
 }
 
-static void conv_desc(const struct dg_node *x, const struct dg_node *w, const int64_t *c3,
+static void conv_desc(const struct dg_node *x, const struct dg_node *w, const int64_t *ca,
 		      struct dg_dnnl_conv *d)
 {
 	memset(d, 0, sizeof *d);
@@ -52,9 +52,12 @@ static void conv_desc(const struct dg_node *x, const struct dg_node *w, const in
 	d->oc = (int64_t)w->dims[0];
 	d->kh = (int64_t)w->dims[2];
 	d->kw = (int64_t)w->dims[3];
-	d->sh = d->sw = c3[0];
-	d->ph = d->pw = c3[1];
-	d->dh = d->dw = c3[2];
+	d->sh = d->sw = ca[DG_CA_STRIDE];
+	d->ph = ca[DG_CA_TOP];
+	d->pw = ca[DG_CA_LEFT];
+	d->ph_extra = ca[DG_CA_BOTTOM] - ca[DG_CA_TOP];
+	d->pw_extra = ca[DG_CA_RIGHT] - ca[DG_CA_LEFT];
+	d->dh = d->dw = ca[DG_CA_DIL];
 }
 
 /* A general convolution or pooling call (struct dg_window) as oneDNN's

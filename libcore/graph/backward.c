@@ -283,8 +283,9 @@ void dg__bw_conv(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
 	const struct dg_node *n = NODE(id);
 	uint32_t a = n->in[0], b = n->in[1];
 	const struct dg_node *an = NODE(a), *bn = NODE(b);
-	int64_t c3[3] = {n->ia[0], n->ia[1], n->ia[2]};
+	int64_t c3[DG_CA_SHAPE];   /* a copy: new nodes may move n */
 	uint64_t ad[4], bd[4];
+	memcpy(c3, n->ia, sizeof c3);
 	memcpy(ad, an->dims, sizeof ad);
 	memcpy(bd, bn->dims, sizeof bd);
 	switch (n->op) {

@@ -175,6 +175,11 @@ dg_tensor dg_linear(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
 	return dg_activate(g, y, act, alpha);
 }
 
+/* The masked convolution runs on the rows of the kernel its mask keeps
+ * (the top KH/2+1), padded less below so that the output's size is the
+ * same: 6 of 9 taps of a 3×3, 28 of 49 of a 7×7 instead of all of them
+ * with zeros.  When the padding is too small to take that from, the
+ * whole masked kernel runs. */
 dg_tensor dg_masked_conv2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
 			   const struct dg_conv *p, char mask, unsigned groups)
 {
@@ -186,17 +191,22 @@ dg_tensor dg_masked_conv2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tens
 	if (!groups)
 		groups = 1;
 	uint64_t o = wn->dims[0], c = wn->dims[1], kh = wn->dims[2], kw = wn->dims[3];
-	uint64_t dims[4] = {o, c, kh, kw};
 	if (o % groups || c % groups)
 		return fail(g, "masked_conv2d", "channels not divisible by colour groups");
-	float *m = malloc(o * c * kh * kw * sizeof *m);
+	int64_t pad = p ? p->pad : 0, dil = p && p->dilation ? p->dilation : 1;
+	uint64_t rows = kh / 2 + 1;                    /* rows the mask keeps */
+	int64_t below = pad - dil * (int64_t)(kh - rows);
+	if (below < 0)
+		rows = kh, below = pad;
+	uint64_t dims[4] = {o, c, rows, kw};
+	float *m = malloc(o * c * rows * kw * sizeof *m);
 	if (!m) {
 		dg__fail(g, DG_ENOMEM, "masked_conv2d: out of memory");
 		return DG_NONE;
 	}
 	for (uint64_t oi = 0; oi < o; oi++)
 		for (uint64_t ci = 0; ci < c; ci++)
-			for (uint64_t i = 0; i < kh; i++)
+			for (uint64_t i = 0; i < rows; i++)
 				for (uint64_t j = 0; j < kw; j++) {
 					uint64_t go = oi / (o / groups), gc = ci / (c / groups);
 					int on;
@@ -206,11 +216,16 @@ dg_tensor dg_masked_conv2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tens
 						on = j < kw / 2;
 					else
 						on = mask == 'A' ? gc < go : gc <= go;
-					m[((oi * c + ci) * kh + i) * kw + j] = (float)on;
+					m[((oi * c + ci) * rows + i) * kw + j] = (float)on;
 				}
 	dg_tensor mt = dg_constant(g, 4, dims, m);
 	free(m);
-	return dg_conv2d(g, x, dg_mul(g, w, mt), b, p);
+	if (rows < kh)
+		w = dg_slice(g, w, 2, 0, rows);
+	int64_t ca[DG_CA_SHAPE] = {[DG_CA_STRIDE] = p && p->stride ? p->stride : 1,
+				   [DG_CA_DIL] = dil, [DG_CA_TOP] = pad, [DG_CA_BOTTOM] = below,
+				   [DG_CA_LEFT] = pad, [DG_CA_RIGHT] = pad};
+	return dg__conv2d_sides(g, x, dg_mul(g, w, mt), b, ca);
 }
 
 /* ---- images ------------------------------------------------------------------------ */

@@ -99,8 +99,8 @@ dg_tensor dg_causal_conv2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tens
 			   enum dg_causal kind, unsigned groups)
 {
 	uint64_t xd[DG_MAX_RANK], wd[DG_MAX_RANK];
-	uint64_t before[4] = {0}, after[4] = {0};
-	struct dg_conv p = {1, 0, 1, 0};
+	/* stride 1, dilation 1, padding per side as the kind wants */
+	int64_t ca[DG_CA_SHAPE] = {[DG_CA_STRIDE] = 1, [DG_CA_DIL] = 1};
 	if (!valid(g, x) || !valid(g, w))
 		return DG_NONE;
 	if (dg_shape(g, x, xd) != 4 || dg_shape(g, w, wd) != 4)
@@ -115,24 +115,24 @@ dg_tensor dg_causal_conv2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tens
 		if (wd[3] % 2 == 0 || groups != 1)
 			return fail(g, "causal_conv2d", "a vertical stack wants an odd width and "
 				    "no colour groups");
-		before[2] = wd[2] - (kind == DG_CAUSAL_VERTICAL);
-		before[3] = after[3] = wd[3] / 2;
+		ca[DG_CA_TOP] = (int64_t)wd[2] - (kind == DG_CAUSAL_VERTICAL);
+		ca[DG_CA_LEFT] = ca[DG_CA_RIGHT] = (int64_t)wd[3] / 2;
 		if (kind == DG_CAUSAL_VERTICAL)
-			return dg_conv2d(g, dg_pad(g, x, before, after, 0), w, b, &p);
+			return dg__conv2d_sides(g, x, w, b, ca);
 		/* Shifted, the last row is never seen: dropped before padding,
 		 * or from the output of a single row. */
 		if (xd[2] > 1)
 			x = dg_slice(g, x, 2, 0, xd[2] - 1);
-		dg_tensor y = dg_conv2d(g, dg_pad(g, x, before, after, 0), w, b, &p);
+		dg_tensor y = dg__conv2d_sides(g, x, w, b, ca);
 		return xd[2] > 1 ? y : dg_slice(g, y, 2, 0, 1);
 	case DG_CAUSAL_HORIZONTAL_A:
 	case DG_CAUSAL_HORIZONTAL_B:
 		/* Row i, columns j-KW+1..j, column j under the colour mask. */
 		if (wd[2] != 1)
 			return fail(g, "causal_conv2d", "a horizontal stack wants a 1×KW kernel");
-		before[3] = wd[3] - 1;
+		ca[DG_CA_LEFT] = (int64_t)wd[3] - 1;
 		w = centre_mask(g, w, wd, kind == DG_CAUSAL_HORIZONTAL_A, groups);
-		return dg_conv2d(g, dg_pad(g, x, before, after, 0), w, b, &p);
+		return dg__conv2d_sides(g, x, w, b, ca);
 	}
 	return fail(g, "causal_conv2d", "unknown kind");
 }

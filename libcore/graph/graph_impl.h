@@ -129,8 +129,23 @@ uint32_t dg__sum_to(struct dg_graph *g, uint32_t x, unsigned rank, const uint64_
 uint32_t dg__expand(struct dg_graph *g, uint32_t x, unsigned rank, const uint64_t *dims);
 uint32_t dg__reshape(struct dg_graph *g, uint32_t x, unsigned rank, const uint64_t *dims);
 uint32_t dg__matmul(struct dg_graph *g, uint32_t a, uint32_t b, int ta, int tb);
+/* Attributes of the uniform 2-d convolutions (OP_CONV, OP_CONV_BWD_DATA,
+ * OP_CONV_BWD_FILTER) in ia[]: stride and dilation on both axes, the
+ * zero padding above, below, left and right of the input, then for the
+ * adjoints their output's shape (rank, dims).  Padding may differ per
+ * side, so a causal convolution's kernel holds only the taps its mask
+ * keeps (PixelCNN's masked convolutions, Gated PixelCNN's stacks). */
+enum { DG_CA_STRIDE = 0, DG_CA_TOP = 1, DG_CA_DIL = 2, DG_CA_BOTTOM = 3, DG_CA_LEFT = 4,
+       DG_CA_RIGHT = 5, DG_CA_SHAPE = 6 };
+/* An OP_CONV.. node, ca[] its DG_CA_STRIDE..DG_CA_RIGHT attributes (the
+ * shape part written here from rank, dims). */
 uint32_t dg__conv(struct dg_graph *g, enum dg_op op, uint32_t a, uint32_t b,
-		  const int64_t *conv3, unsigned rank, const uint64_t *dims);
+		  const int64_t *ca, unsigned rank, const uint64_t *dims);
+/* x N×C×H×W convolved with w OC×C×KH×KW, ca[] its stride, dilation
+ * and padding per side (DG_CA_STRIDE..DG_CA_RIGHT), plus b (OC or
+ * DG_NONE). */
+dg_tensor dg__conv2d_sides(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
+			   const int64_t *ca);
 
 /* Attributes of the general convolutions (OP_CONV_ND, its adjoints) in
  * ia[]: the groups, then stride, padding and dilation on each of the

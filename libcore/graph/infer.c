@@ -292,24 +292,30 @@ int dg__infer_argmax(struct dg_graph *g, struct dg_node *n)
 	return st;
 }
 
-/* Output side of a convolution, 0 if the window does not fit. */
-static uint64_t conv_out(uint64_t in, uint64_t k, int64_t s, int64_t p, int64_t d)
+/* Output side of a convolution over an input side padded by lo and hi,
+ * 0 if the window does not fit. */
+static uint64_t conv_out(uint64_t in, uint64_t k, int64_t s, int64_t lo, int64_t hi, int64_t d)
 {
-	int64_t span = d * ((int64_t)k - 1) + 1, room = (int64_t)in + 2 * p - span;
+	int64_t span = d * ((int64_t)k - 1) + 1, room = (int64_t)in + lo + hi - span;
 	return room < 0 ? 0 : (uint64_t)(room / s + 1);
 }
 
-static int conv_check(const int64_t *c3, const uint64_t *x, const uint64_t *w,
+static int conv_check(const int64_t *ca, const uint64_t *x, const uint64_t *w,
 		      const uint64_t *y, uint64_t *ok_y)
 {
-	if (c3[0] < 1 || c3[1] < 0 || c3[2] < 1)
-		return dg_error(DG_EUSAGE, "bad stride %lld, padding %lld or dilation %lld",
-				(long long)c3[0], (long long)c3[1], (long long)c3[2]);
+	if (ca[DG_CA_STRIDE] < 1 || ca[DG_CA_DIL] < 1 || ca[DG_CA_TOP] < 0 ||
+	    ca[DG_CA_BOTTOM] < 0 || ca[DG_CA_LEFT] < 0 || ca[DG_CA_RIGHT] < 0)
+		return dg_error(DG_EUSAGE, "bad stride %lld, dilation %lld or padding %lld %lld "
+				"%lld %lld", (long long)ca[DG_CA_STRIDE], (long long)ca[DG_CA_DIL],
+				(long long)ca[DG_CA_TOP], (long long)ca[DG_CA_BOTTOM],
+				(long long)ca[DG_CA_LEFT], (long long)ca[DG_CA_RIGHT]);
 	if (w[1] != x[1])
 		return dg_error(DG_EUSAGE, "weight expects %llu channels, input has %llu",
 				(unsigned long long)w[1], (unsigned long long)x[1]);
-	uint64_t oh = conv_out(x[2], w[2], c3[0], c3[1], c3[2]);
-	uint64_t ow = conv_out(x[3], w[3], c3[0], c3[1], c3[2]);
+	uint64_t oh = conv_out(x[2], w[2], ca[DG_CA_STRIDE], ca[DG_CA_TOP], ca[DG_CA_BOTTOM],
+			       ca[DG_CA_DIL]);
+	uint64_t ow = conv_out(x[3], w[3], ca[DG_CA_STRIDE], ca[DG_CA_LEFT], ca[DG_CA_RIGHT],
+			       ca[DG_CA_DIL]);
 	if (!oh || !ow)
 		return dg_error(DG_EUSAGE, "kernel %llux%llu larger than padded input %llux%llu",
 				(unsigned long long)w[2], (unsigned long long)w[3],
@@ -334,7 +340,7 @@ int dg__infer_conv(struct dg_graph *g, struct dg_node *n)
 		n->rank = 4;
 		return conv_check(n->ia, a->dims, b->dims, NULL, n->dims);
 	}
-	unpack_shape(n, n->ia + 3);
+	unpack_shape(n, n->ia + DG_CA_SHAPE);
 	if (n->rank != 4 || a->rank != 4 || b->rank != 4)
 		return dg_error(DG_EUSAGE, "all shapes must be 4-d");
 	if (n->op == OP_CONV_BWD_DATA)   /* (dy, w) -> x */

@@ -145,13 +145,14 @@ uint32_t dg__matmul(struct dg_graph *g, uint32_t a, uint32_t b, int ta, int tb)
 }
 
 uint32_t dg__conv(struct dg_graph *g, enum dg_op op, uint32_t a, uint32_t b,
-		  const int64_t *conv3, unsigned rank, const uint64_t *dims)
+		  const int64_t *ca, unsigned rank, const uint64_t *dims)
 {
-	int64_t ia[2 * DG_MAX_RANK] = {conv3[0], conv3[1], conv3[2]};
+	int64_t ia[2 * DG_MAX_RANK] = {0};
 	uint32_t in[2] = {a, b};
+	memcpy(ia, ca, DG_CA_SHAPE * sizeof *ia);
 	if (rank)
-		dg__pack_shape(ia + 3, rank, dims);
-	return dg__op(g, op, 2, in, ia, 3 + 1 + rank, NULL, 0);
+		dg__pack_shape(ia + DG_CA_SHAPE, rank, dims);
+	return dg__op(g, op, 2, in, ia, DG_CA_SHAPE + 1 + rank, NULL, 0);
 }
 
 uint32_t dg__conv_nd(struct dg_graph *g, enum dg_op op, uint32_t a, uint32_t b,

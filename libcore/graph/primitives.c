@@ -281,11 +281,12 @@ dg_tensor dg_random_normal(struct dg_graph *g, unsigned rank, const uint64_t *di
  * copies of NCHW images in and out of every call, which for a 1×1 kernel
  * cost more than the product (Gated PixelCNN's v2h and output layers,
  * PixelCNN's blocks); the copy of W is small.  0 if it is no such. */
-static uint32_t conv_1x1(struct dg_graph *g, uint32_t x, uint32_t w, const int64_t *c3)
+static uint32_t conv_1x1(struct dg_graph *g, uint32_t x, uint32_t w, const int64_t *ca)
 {
 	const struct dg_node *xn = &g->nodes[x], *wn = &g->nodes[w];
 	if (xn->rank != 4 || wn->rank != 4 || wn->dims[2] != 1 || wn->dims[3] != 1 ||
-	    c3[0] != 1 || c3[1] != 0 || wn->dims[1] != xn->dims[1] || xn->dtype != DG_F32 ||
+	    ca[DG_CA_STRIDE] != 1 || ca[DG_CA_TOP] || ca[DG_CA_BOTTOM] || ca[DG_CA_LEFT] ||
+	    ca[DG_CA_RIGHT] || wn->dims[1] != xn->dims[1] || xn->dtype != DG_F32 ||
 	    wn->dtype != DG_F32)
 		return 0;
 	uint64_t n = xn->dims[0], c = xn->dims[1], h = xn->dims[2], wd = xn->dims[3];
@@ -296,43 +297,81 @@ static uint32_t conv_1x1(struct dg_graph *g, uint32_t x, uint32_t w, const int64
 	return y ? dg__reshape(g, y, 4, y4) : 0;
 }
 
+/* y + b over y's channels (b OC or DG_NONE). */
+static uint32_t add_bias(struct dg_graph *g, uint32_t y, dg_tensor b)
+{
+	if (!b.id || !y)
+		return y;
+	uint64_t bd[5] = {1, g->nodes[y].dims[1], 1, 1, 1};
+	return dg__op2(g, OP_ADD, y, dg__reshape(g, b.id, g->nodes[y].rank, bd));
+}
+
+/* The forward convolution node: the 1×1 path when it applies. */
+static uint32_t conv_fwd(struct dg_graph *g, dg_tensor x, dg_tensor w, const int64_t *ca)
+{
+	uint32_t y = x.id < g->nnodes && w.id < g->nnodes ? conv_1x1(g, x.id, w.id, ca) : 0;
+	return y || g->status ? y : dg__conv(g, OP_CONV, x.id, w.id, ca, 0, NULL);
+}
+
 static dg_tensor conv_common(struct dg_graph *g, enum dg_op op, dg_tensor x, dg_tensor w,
 			     dg_tensor b, const struct dg_conv *p)
 {
-	int64_t c3[3] = {p && p->stride ? p->stride : 1, p ? p->pad : 0,
-			 p && p->dilation ? p->dilation : 1};
+	int64_t pad = p ? p->pad : 0;
+	int64_t ca[DG_CA_SHAPE] = {[DG_CA_STRIDE] = p && p->stride ? p->stride : 1,
+				   [DG_CA_DIL] = p && p->dilation ? p->dilation : 1,
+				   [DG_CA_TOP] = pad, [DG_CA_BOTTOM] = pad,
+				   [DG_CA_LEFT] = pad, [DG_CA_RIGHT] = pad};
 	uint32_t y;
 
 	if (g->status)
 		return DG_NONE;
 	if (op == OP_CONV) {
-		y = x.id < g->nnodes && w.id < g->nnodes ? conv_1x1(g, x.id, w.id, c3) : 0;
-		if (!y && !g->status)
-			y = dg__conv(g, OP_CONV, x.id, w.id, c3, 0, NULL);
+		y = conv_fwd(g, x, w, ca);
 	} else {
 		const struct dg_node *xn = &g->nodes[x.id], *wn = &g->nodes[w.id];
 		if (xn->rank != 4 || wn->rank != 4) {
 			dg__fail(g, DG_EUSAGE, "conv_transpose2d: input and weight must be 4-d");
 			return DG_NONE;
 		}
-		uint64_t span_h = (uint64_t)c3[2] * (wn->dims[2] - 1) + 1;
-		uint64_t span_w = (uint64_t)c3[2] * (wn->dims[3] - 1) + 1;
-		int64_t oh = (int64_t)((xn->dims[2] - 1) * c3[0] + span_h) - 2 * c3[1] +
+		uint64_t span_h = (uint64_t)ca[DG_CA_DIL] * (wn->dims[2] - 1) + 1;
+		uint64_t span_w = (uint64_t)ca[DG_CA_DIL] * (wn->dims[3] - 1) + 1;
+		int64_t oh = (int64_t)((xn->dims[2] - 1) * ca[DG_CA_STRIDE] + span_h) - 2 * pad +
 			     (p ? p->output_padding : 0);
-		int64_t ow = (int64_t)((xn->dims[3] - 1) * c3[0] + span_w) - 2 * c3[1] +
+		int64_t ow = (int64_t)((xn->dims[3] - 1) * ca[DG_CA_STRIDE] + span_w) - 2 * pad +
 			     (p ? p->output_padding : 0);
 		if (oh < 1 || ow < 1) {
 			dg__fail(g, DG_EUSAGE, "conv_transpose2d: empty output");
 			return DG_NONE;
 		}
 		uint64_t d[4] = {xn->dims[0], wn->dims[1], (uint64_t)oh, (uint64_t)ow};
-		y = dg__conv(g, OP_CONV_BWD_DATA, x.id, w.id, c3, 4, d);
+		y = dg__conv(g, OP_CONV_BWD_DATA, x.id, w.id, ca, 4, d);
 	}
-	if (b.id && y) {
-		uint64_t bd[4] = {1, g->nodes[y].dims[1], 1, 1};
-		y = dg__op2(g, OP_ADD, y, dg__reshape(g, b.id, 4, bd));
+	return T(add_bias(g, y, b));
+}
+
+/* oneDNN 2.6 computes the weight gradient of a kernel KH high padded by
+ * more than KH/2 rows above on its AVX2 kernels instead of AVX-512 ones:
+ * PixelCNN's 7×7 type-A layer cut to 4×7 rows padded 3 above took 4.3×
+ * as long.  The rows above past KH/2 are padded explicitly instead (the
+ * first layers, on one channel, where that happens, copy little). */
+dg_tensor dg__conv2d_sides(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
+			   const int64_t *ca)
+{
+	int64_t sides[DG_CA_SHAPE];
+	if (g->status)
+		return DG_NONE;
+	if (!x.id || x.id >= g->nnodes || !w.id || w.id >= g->nnodes) {
+		dg__fail(g, DG_EUSAGE, "conv2d: input or weight is not a tensor");
+		return DG_NONE;
 	}
-	return T(y);
+	memcpy(sides, ca, sizeof sides);
+	int64_t most = g->nodes[w.id].rank == 4 ? (int64_t)g->nodes[w.id].dims[2] / 2 : 0;
+	if (sides[DG_CA_TOP] > most && g->nodes[x.id].rank == 4) {
+		uint64_t before[4] = {0, 0, (uint64_t)(sides[DG_CA_TOP] - most), 0}, after[4] = {0};
+		x = dg_pad(g, x, before, after, 0);
+		sides[DG_CA_TOP] = most;
+	}
+	return g->status ? DG_NONE : T(add_bias(g, conv_fwd(g, x, w, sides), b));
 }
 
 dg_tensor dg_conv2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
@@ -404,14 +443,6 @@ static int plain_2d(unsigned r, const int64_t *ia, const int64_t *outpad, struct
 	*p = (struct dg_conv){(unsigned)ia[DG_CIA_STRIDE + 1], (unsigned)ia[DG_CIA_PAD + 1],
 			      (unsigned)ia[DG_CIA_DIL + 1], (unsigned)outpad[1]};
 	return 1;
-}
-
-static uint32_t add_bias(struct dg_graph *g, uint32_t y, dg_tensor b)
-{
-	if (!b.id || !y)
-		return y;
-	uint64_t bd[5] = {1, g->nodes[y].dims[1], 1, 1, 1};
-	return dg__op2(g, OP_ADD, y, dg__reshape(g, b.id, g->nodes[y].rank, bd));
 }
 
 dg_tensor dg_conv_nd(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,

@@ -30,7 +30,8 @@ struct geo {
 	uint32_t mode, m, n, k, batch;
 	uint32_t stra, strb, strc;
 	int ta, tb;
-	int32_t ci, h, w, oh, ow, kh, kw, s, p, d, co;
+	int32_t ci, h, w, oh, ow, kh, kw, s, d, co;
+	int32_t ph, pw;               /* padding above and left of x */
 	struct dg_bref a, b;          /* the GEMM's operands (for convolutions, A is w or dy) */
 	uint64_t na, nb;              /* floats of each, all batches */
 };
@@ -94,7 +95,8 @@ static int geometry(const struct dg_kcall *c, struct geo *g)
 	g->ci = (int32_t)x->dims[1], g->h = (int32_t)x->dims[2], g->w = (int32_t)x->dims[3];
 	g->co = (int32_t)w->dims[0], g->kh = (int32_t)w->dims[2], g->kw = (int32_t)w->dims[3];
 	g->oh = (int32_t)y->dims[2], g->ow = (int32_t)y->dims[3];
-	g->s = (int32_t)c->n.ia[0], g->p = (int32_t)c->n.ia[1], g->d = (int32_t)c->n.ia[2];
+	g->s = (int32_t)c->n.ia[DG_CA_STRIDE], g->d = (int32_t)c->n.ia[DG_CA_DIL];
+	g->ph = (int32_t)c->n.ia[DG_CA_TOP], g->pw = (int32_t)c->n.ia[DG_CA_LEFT];
 	uint32_t nimg = u32(x->dims[0]), khw = u32((uint64_t)g->kh * g->kw);
 	switch (g->mode) {
 	case DG_GEMM_CONV:
@@ -259,7 +261,7 @@ static int gemm_direct(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall
 	push[9] = g.strb;
 	push[10] = g.strc;
 	push[11] = dg_vkk_f2u(c->alpha);
-	int32_t conv[11] = { g.ci, g.h, g.w, g.oh, g.ow, g.kh, g.kw, g.p, g.d, g.co, g.s };
+	int32_t conv[11] = { g.ci, g.h, g.w, g.oh, g.ow, g.kh, g.kw, g.ph | g.pw << 16, g.d, g.co, g.s };
 	memcpy(push + 12, conv, sizeof conv);
 	/* vec4 stores: matmul rows of a multiple of 4 at 16-byte places */
 	uint32_t out4 = g.mode == DG_GEMM_MATMUL && !tc && t.tn % 4 == 0 && g.n % 4 == 0 &&
@@ -281,8 +283,8 @@ static int gemm_direct(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall
 	for (int32_t ph = 0; ph < g.s && ph < g.h; ph++) {
 		for (int32_t pw = 0; pw < g.s && pw < g.w; pw++) {
 			int32_t hp = (g.h - ph + g.s - 1) / g.s, wp = (g.w - pw + g.s - 1) / g.s;
-			taps(ph, g.p, g.d, g.s, g.kh, tu);
-			taps(pw, g.p, g.d, g.s, g.kw, tv);
+			taps(ph, g.ph, g.d, g.s, g.kh, tu);
+			taps(pw, g.pw, g.d, g.s, g.kw, tv);
 			push[1] = (uint32_t)(hp * wp);
 			int32_t ext[8] = { ph | pw << 16, wp, tu[0] | tu[1] << 10 | tu[2] << 20, tu[3],
 					   tu[2] * g.d / g.s, tv[0] | tv[1] << 10 | tv[2] << 20, tv[3],
@@ -359,26 +361,26 @@ static int fast_plan(const struct dg_vk *vk, const struct dg_kcall *c, const str
 	    g->s > 1023 || g->d > 1023)
 		return 0;
 	/* The padded image of x that the forward and backward-filter read:
-	 * every (i·s + u·d, j·s + v·d) is inside, the image at (P, P). */
-	int32_t hp = max32(g->p + g->h, (g->oh - 1) * g->s + (g->kh - 1) * g->d + 1);
-	int32_t wp = max32(g->p + g->w, (g->ow - 1) * g->s + (g->kw - 1) * g->d + 1);
+	 * every (i·s + u·d, j·s + v·d) is inside, the image at (ph, pw). */
+	int32_t hp = max32(g->ph + g->h, (g->oh - 1) * g->s + (g->kh - 1) * g->d + 1);
+	int32_t wp = max32(g->pw + g->w, (g->ow - 1) * g->s + (g->kw - 1) * g->d + 1);
 	uint32_t c4 = (u32(g->ci) + 3) & ~3u, o4 = (u32(g->co) + 3) & ~3u;
 	if (g->mode == DG_GEMM_CONV) {
-		/* w[o][c][u][v] -> rows o of [u][v][c4]; x -> NHWC, borders P */
+		/* w[o][c][u][v] -> rows o of [u][v][c4]; x -> NHWC, borders ph, pw */
 		f->mode = DG_GEMM_CONV_VEC4, f->ncopy = 2, f->cq = c4 / 4;
 		f->copy[0] = activation(g->a, g->na, u32(g->co), u32(g->ci), u32(g->kh),
 					u32(g->kw), u32(g->kh), u32(g->kw), 0, 0);
 		f->copy[0].plane = row_stride(khw * c4);
 		f->copy[0].floats = (uint64_t)g->co * f->copy[0].plane;
 		f->copy[1] = activation(g->b, g->nb, nimg, u32(g->ci), u32(g->h), u32(g->w),
-					u32(hp), u32(wp), u32(g->p), u32(g->p));
+					u32(hp), u32(wp), u32(g->ph), u32(g->pw));
 		n = nimg * u32((uint64_t)g->oh * g->ow);
 	} else if (g->mode == DG_GEMM_BWD_DATA) {
 		/* w[o][c][u][v] -> rows c of [u][v][o4]; dy -> NHWC with the
 		 * borders every phase's taps reach (rows hs + qh0 - t·dqh). */
 		int32_t lo_h = 0, hi_h = g->oh - 1, lo_w = 0, hi_w = g->ow - 1, tp[4];
 		for (int32_t ph = 0; ph < g->s && ph < g->h; ph++) {
-			taps(ph, g->p, g->d, g->s, g->kh, tp);
+			taps(ph, g->ph, g->d, g->s, g->kh, tp);
 			if (tp[1]) {
 				int32_t rows = (g->h - ph + g->s - 1) / g->s;
 				lo_h = -max32(-lo_h, -(tp[3] - (tp[1] - 1) * (tp[2] * g->d / g->s)));
@@ -386,7 +388,7 @@ static int fast_plan(const struct dg_vk *vk, const struct dg_kcall *c, const str
 			}
 		}
 		for (int32_t pw = 0; pw < g->s && pw < g->w; pw++) {
-			taps(pw, g->p, g->d, g->s, g->kw, tp);
+			taps(pw, g->pw, g->d, g->s, g->kw, tp);
 			if (tp[1]) {
 				int32_t cols = (g->w - pw + g->s - 1) / g->s;
 				lo_w = -max32(-lo_w, -(tp[3] - (tp[1] - 1) * (tp[2] * g->d / g->s)));
@@ -405,8 +407,8 @@ static int fast_plan(const struct dg_vk *vk, const struct dg_kcall *c, const str
 	} else {
 		/* A convolution whose channels are the images: dW[o][c][u][v]
 		 * = Σ over taps (i, j) and images n of dy[n,o,i,j] ·
-		 * x[n,c,u·d + i·s - P, v·d + j·s - P]; rows o of A = dy as
-		 * [o][i][j][n4], B = x as [c][h][w][n4] with borders P; column
+		 * x[n,c,u·d + i·s - ph, v·d + j·s - pw]; rows o of A = dy as
+		 * [o][i][j][n4], B = x as [c][h][w][n4] with borders ph, pw; column
 		 * (c, u, v) starts at padded (u·d, v·d), tap (i, j) adds
 		 * (i·s, j·s). */
 		uint32_t n4 = (nimg + 3) & ~3u, rs = row_stride(u32((uint64_t)g->oh * g->ow) * n4);
@@ -419,7 +421,7 @@ static int fast_plan(const struct dg_vk *vk, const struct dg_kcall *c, const str
 					    u32(g->ow), u32(g->oh), u32(g->ow), 0, 0, rs };
 		f->copy[1] = (struct copy){ g->b, g->nb, 0, (uint64_t)g->ci * hp * wp * n4, u32(g->ci),
 					    hw, u32(g->ci) * hw, u32(g->w), nimg, u32(g->h),
-					    u32(g->w), u32(hp), u32(wp), u32(g->p), u32(g->p),
+					    u32(g->w), u32(hp), u32(wp), u32(g->ph), u32(g->pw),
 					    u32(hp) * u32(wp) * n4 };
 		n = u32(g->ci) * khw;
 	}
@@ -550,8 +552,8 @@ static int conv_fast(struct dg_vk *vk, struct vkprog *p, const struct dg_kcall *
 		for (int32_t pw = 0; pw < g->s && pw < g->w; pw++) {
 			int32_t hp = (g->h - ph + g->s - 1) / g->s, wp = (g->w - pw + g->s - 1) / g->s;
 			int32_t tu[4], tv[4];
-			taps(ph, g->p, g->d, g->s, g->kh, tu);
-			taps(pw, g->p, g->d, g->s, g->kw, tv);
+			taps(ph, g->ph, g->d, g->s, g->kh, tu);
+			taps(pw, g->pw, g->d, g->s, g->kw, tv);
 			int32_t v[18] = { cq, wpad, hwpad, (int32_t)f->copy[0].plane / 4, g->kw,
 					  tu[0] | tu[1] << 10 | tu[2] << 20,
 					  tv[0] | tv[1] << 10 | tv[2] << 20,
