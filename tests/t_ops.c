@@ -1421,6 +1421,8 @@ static struct tc cases[] = {
 	{"conv2d", OP_CONV, b_conv, ref_conv, 3, {S4(2, 3, 7, 6), S4(5, 3, 3, 3), S1(5)}, {ANY, ANY, ANY}, {1, 1, 1, 0}, 1e-5, 1e-4, {0}},
 	{"conv2d", OP_CONV, b_conv, ref_conv, 3, {S4(2, 2, 9, 7), S4(3, 2, 3, 2), S1(3)}, {ANY, ANY, ANY}, {2, 1, 2, 0}, 1e-5, 1e-4, {0}},
 	{"conv2d+relu", OP_NONE, b_conv, ref_conv, 3, {S4(2, 3, 5, 7), S4(4, 3, 3, 3), S1(4)}, {ANY, ANY, ANY}, {1, 1, 1, 0}, 1e-5, 1e-4, {0}},
+	/* a kernel as large as its unpadded input: one pixel, a matrix product */
+	{"conv2d", OP_NONE, b_conv, ref_conv, 3, {S4(3, 2, 3, 4), S4(5, 2, 3, 4), S1(5)}, {ANY, ANY, ANY}, {1, 0, 1, 0}, 1e-5, 1e-4, {0}},
 	{"conv_transpose2d", OP_CONV_BWD_DATA, b_conv, ref_deconv, 2, {S4(2, 3, 4, 5), S4(3, 2, 3, 3)}, {ANY, ANY}, {2, 1, 1, 1}, 1e-5, 1e-4, {0}},
 	{"masked_conv2d", OP_NONE, b_masked, ref_masked, 2, {S4(2, 2, 5, 5), S4(3, 2, 3, 3)}, {ANY, ANY}, {0, 0, 0, 0}, 1e-5, 1e-4, {0}},
 	{"masked_conv2d", OP_NONE, b_masked, ref_masked, 2, {S4(1, 2, 4, 5), S4(2, 2, 5, 5)}, {ANY, ANY}, {0, 0, 0, 1}, 1e-5, 1e-4, {0}},
