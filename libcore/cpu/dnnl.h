@@ -105,6 +105,10 @@ void dg_dnnl_describe(char *buf, size_t size);
 int dg_dnnl_init(void);
 /* The thread count oneDNN will use (after dg_dnnl_init). */
 int dg_dnnl_threads(void);
+/* The plans this thread makes from now on run on n threads (0: all of
+ * DG_THREADS): a call of a few microseconds' work runs faster on one
+ * thread than it takes to wake another (cpu/plans.c). */
+void dg_dnnl_plan_threads(int n);
 
 /* Frees a plan (NULL is fine). */
 void dg_dnnl_plan_free(struct dg_dnnl_plan *p);

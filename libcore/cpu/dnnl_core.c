@@ -226,11 +226,11 @@ int dgd_plan_make(struct dg_dnnl_plan **out, const_dnnl_op_desc_t op_desc,
 	return dgd_plan_make_any(out, op_desc, post_ops, hint, args, NULL, nargs, 0, what);
 }
 
-int dgd_plan_make_any(struct dg_dnnl_plan **out, const_dnnl_op_desc_t op_desc,
-		      const_dnnl_post_ops_t post_ops,
-		      const_dnnl_primitive_desc_t hint, const int *args,
-		      const dnnl_memory_desc_t *const *plain, int nargs, int accumulate,
-		      const char *what)
+static int plan_make(struct dg_dnnl_plan **out, const_dnnl_op_desc_t op_desc,
+		     const_dnnl_post_ops_t post_ops,
+		     const_dnnl_primitive_desc_t hint, const int *args,
+		     const dnnl_memory_desc_t *const *plain, int nargs, int accumulate,
+		     const char *what)
 {
 	dnnl_primitive_attr_t attr = NULL;
 	dnnl_primitive_desc_t pd = NULL;
@@ -286,6 +286,48 @@ fail:
 	if (pd)
 		DNNL(primitive_desc_destroy)(pd);
 	dg_dnnl_plan_free(p);
+	return st;
+}
+
+/* Threads of the plans this thread makes (0: as many as DG_THREADS). */
+static _Thread_local int plan_threads;
+
+void dg_dnnl_plan_threads(int n)
+{
+	plan_threads = n > 0 ? n : 0;
+}
+
+/* Sets OpenMP's thread count to n when n > 0 and differs; returns the
+ * count to put back (0: nothing to). */
+static int threads_enter(int n)
+{
+	int now = omp_get ? omp_get() : 1;
+	if (n <= 0 || n == now || !omp_set)
+		return 0;
+	omp_set(n);
+	return now;
+}
+
+static void threads_leave(int was)
+{
+	if (was > 0 && omp_set)
+		omp_set(was);
+}
+
+/* oneDNN partitions a primitive's work for the threads there are when it
+ * is made, so a plan is made, and later run, with its own count. */
+int dgd_plan_make_any(struct dg_dnnl_plan **out, const_dnnl_op_desc_t op_desc,
+		      const_dnnl_post_ops_t post_ops,
+		      const_dnnl_primitive_desc_t hint, const int *args,
+		      const dnnl_memory_desc_t *const *plain, int nargs, int accumulate,
+		      const char *what)
+{
+	apply_threads();
+	int was = threads_enter(plan_threads);
+	int st = plan_make(out, op_desc, post_ops, hint, args, plain, nargs, accumulate, what);
+	threads_leave(was);
+	if (*out)
+		(*out)->threads = plan_threads;
 	return st;
 }
 
@@ -360,16 +402,15 @@ static dnnl_status_t reorder(const struct dgd_stage *g, dnnl_primitive_t r,
 /* Binding handles costs a few stores per argument on the cpu engine, so
  * plans bind on every run instead of caching pointers the executor may
  * move. */
-int dg_dnnl_run(struct dg_dnnl_plan *p, void *const *args, void *scratch)
+static int run_plan(struct dg_dnnl_plan *p, void *const *args, void *scratch)
 {
 	int n = 0;
 	dnnl_status_t s = dnnl_success;
 	void *own[DNNL_PLAN_MAX_ARGS];
 
-	apply_threads();
 	if (p->pre) {
 		void *pa[3] = { args[0], p->pre_buf[0], p->pre_buf[1] };
-		int st = dg_dnnl_run(p->pre, pa, scratch);
+		int st = run_plan(p->pre, pa, scratch);
 		if (st)
 			return st;
 		memcpy(own, args, (size_t)p->nargs * sizeof *own);
@@ -417,6 +458,15 @@ int dg_dnnl_run(struct dg_dnnl_plan *p, void *const *args, void *scratch)
 		return DG_EINTERNAL;
 	}
 	return DG_OK;
+}
+
+int dg_dnnl_run(struct dg_dnnl_plan *p, void *const *args, void *scratch)
+{
+	apply_threads();
+	int was = threads_enter(p->threads);
+	int st = run_plan(p, args, scratch);
+	threads_leave(was);
+	return st;
 }
 
 int dgd_act_alg(enum dg_dnnl_act act, float alpha, int from_dst,

@@ -112,6 +112,7 @@ struct dg_dnnl_plan {
 	size_t scratch_bytes, workspace_bytes;
 	void *own_scratch;                    /* allocated on a NULL-scratch run */
 	char impl[48];
+	int threads;                          /* OpenMP's count to run on; 0: all */
 };
 
 /* The global cpu engine; valid after dgd_ready() returned DG_OK. */
