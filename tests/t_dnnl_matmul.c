@@ -156,6 +156,33 @@ static void test_determinism(void)
 	dg_dnnl_plan_free(p);
 }
 
+/* A plan made for one thread gives the bits the plan for all gives, and
+ * running it leaves the thread count as it was: a count left at 1 would
+ * slow every later call without changing a result. */
+static void test_one_thread(void)
+{
+	int m = 64, n = 96, k = 200;
+	float *a = frand((size_t)m * k, -1, 1), *b = frand((size_t)n * k, -1, 1);
+	float *bias = frand(n, -1, 1), *c1 = fbuf((size_t)m * n), *c2 = fbuf((size_t)m * n);
+	struct dg_dnnl_plan *all = NULL, *one = NULL;
+	int threads = dg_dnnl_threads();
+
+	MAKE(all, dg_dnnl_matmul_plan(&all, 1, m, n, k, DG_DNNL_BIAS | DG_DNNL_TRANS_B, 0,
+				      DG_DNNL_NONE, 0));
+	dg_dnnl_plan_threads(1);
+	MAKE(one, dg_dnnl_matmul_plan(&one, 1, m, n, k, DG_DNNL_BIAS | DG_DNNL_TRANS_B, 0,
+				      DG_DNNL_NONE, 0));
+	dg_dnnl_plan_threads(0);
+	is_int(dg_dnnl_threads(), threads, "making a one-thread plan keeps %d threads", threads);
+	RUN(one, a, b, bias, c1);
+	is_int(dg_dnnl_threads(), threads, "running it keeps %d threads", threads);
+	RUN(all, a, b, bias, c2);
+	ok(memcmp(c1, c2, sizeof(float) * m * n) == 0,
+	   "matmul 64x96x200 on one thread bit-identical to %d threads", threads);
+	dg_dnnl_plan_free(one);
+	dg_dnnl_plan_free(all);
+}
+
 static void test_errors(void)
 {
 	struct dg_dnnl_plan *p = (struct dg_dnnl_plan *)1;
@@ -190,6 +217,7 @@ int main(void)
 	test_linear(13, 29, 11);
 	test_reduce_mean();
 	test_determinism();
+	test_one_thread();
 	test_errors();
 	tfree_all();
 	return done_testing();

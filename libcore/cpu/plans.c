@@ -8,11 +8,18 @@
 #include "cpu/kernels.h"
 
 #define ELTWISE_MIN 4096
-/* Multiply-adds below which a call runs on one thread: about 10-20 us of
- * one core, less than waking oneDNN's other threads costs (OpenMP's
- * passive wait).  Cached pixel-by-pixel sampling makes ~200 such calls a
- * pixel, and Gated PixelCNN's ran 6 times faster on 1 thread than on 2. */
-#define ONE_THREAD_WORK (1u << 19)
+/* Multiply-adds below which a call runs on one thread: about what one
+ * core does in the time waking oneDNN's other threads takes (OpenMP's
+ * passive wait, ~25 us a call here).  Cached pixel-by-pixel sampling
+ * makes ~200 such calls a pixel, and Gated PixelCNN's ran 6 times faster
+ * on 1 thread than on 2.  DG_ONE_THREAD_MACS overrides it (0: never). */
+#define ONE_THREAD_WORK (1u << 21)
+
+static uint64_t one_thread_work(void)
+{
+	const char *e = getenv("DG_ONE_THREAD_MACS");
+	return e && *e ? strtoull(e, NULL, 10) : ONE_THREAD_WORK;
+}
 
 /* The calls oneDNN runs faster than dg's C kernels. */
 static int plannable(const struct dg_kcall *c)
@@ -118,7 +125,7 @@ int dg_cpu_plan(const struct dg_kcall *c, struct dg_dnnl_plan **plan)
 	*plan = NULL;
 	if (!plannable(c) || !onednn_wanted())
 		return DG_OK;
-	dg_dnnl_plan_threads(work(c) < ONE_THREAD_WORK ? 1 : 0);
+	dg_dnnl_plan_threads(work(c) < one_thread_work() ? 1 : 0);
 	int st = make_plan(c, plan);
 	dg_dnnl_plan_threads(0);
 	return st;
@@ -212,7 +219,7 @@ int dg_cpu_plan_fuse_bias_grad(struct dg_kargs *a, float *db, int *fused)
 	if (c->n.op != OP_CONV_BWD_FILTER || !a->plan || a->diff_bias)
 		return DG_OK;
 	conv_desc(&c->in_node[0], &c->n, c->n.ia, &d);
-	dg_dnnl_plan_threads(work(c) < ONE_THREAD_WORK ? 1 : 0);
+	dg_dnnl_plan_threads(work(c) < one_thread_work() ? 1 : 0);
 	int st = dg_dnnl_conv_bwd_weights_plan(&plan, &d, DG_DNNL_BIAS);
 	dg_dnnl_plan_threads(0);
 	if (st == DG_EUSAGE)    /* no such implementation: keep the sum */
