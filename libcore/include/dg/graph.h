@@ -208,7 +208,8 @@ dg_tensor dg_conv_transpose2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_t
  * above, and columns left of the centre; the centre included for mask 'B',
  * excluded for 'A').  With color_groups 3 the channels are split into R,G,B
  * thirds and the centre tap connects group i to groups < i ('A') or <= i
- * ('B'), the ordering of van den Oord et al. */
+ * ('B'), the ordering of van den Oord et al.  Only the kernel rows the
+ * mask keeps are computed (the top KH/2+1) when the padding allows. */
 dg_tensor dg_masked_conv2d(struct dg_graph *g, dg_tensor x, dg_tensor w, dg_tensor b,
 			   const struct dg_conv *p, char mask, unsigned color_groups);
 /* Gated PixelCNN's stacks (van den Oord et al. 2016) as convolutions
