@@ -1381,6 +1381,8 @@ static struct tc cases[] = {
 	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S2(5, 7), S2(3, 7)}, {ANY, ANY}, {0, 1}, 1e-5, 1e-4, {0}},
 	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S2(7, 5), S2(3, 7)}, {ANY, ANY}, {1, 1}, 1e-5, 1e-4, {0}},
 	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S3(2, 5, 7), S2(7, 3)}, {ANY, ANY}, {0, 0}, 1e-5, 1e-4, {0}},
+	/* a batch against one B, transposed: one product of all the batch's rows on cpu */
+	{"matmul", OP_NONE, b_matmul, ref_matmul, 2, {S3(4, 5, 7), S2(3, 7)}, {ANY, ANY}, {0, 1}, 1e-5, 1e-4, {0}},
 	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S3(2, 5, 7), S3(2, 3, 7)}, {ANY, ANY}, {0, 1}, 1e-5, 1e-4, {0}},
 	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S3(3, 7, 5), S3(3, 7, 2)}, {ANY, ANY}, {1, 0}, 1e-5, 1e-4, {0}},
 	{"matmul", OP_MATMUL, b_matmul, ref_matmul, 2, {S3(2, 7, 5), S3(2, 3, 7)}, {ANY, ANY}, {1, 1}, 1e-5, 1e-4, {0}},
