@@ -118,6 +118,12 @@ static uint64_t work(const struct dg_kcall *c)
 	return n->count;
 }
 
+/* The plans made next, for call c, run on one thread when it is small. */
+static void threads_for(const struct dg_kcall *c)
+{
+	dg_dnnl_plan_threads(work(c) < one_thread_work() ? 1 : 0);
+}
+
 static int make_plan(const struct dg_kcall *c, struct dg_dnnl_plan **plan);
 
 int dg_cpu_plan(const struct dg_kcall *c, struct dg_dnnl_plan **plan)
@@ -125,7 +131,7 @@ int dg_cpu_plan(const struct dg_kcall *c, struct dg_dnnl_plan **plan)
 	*plan = NULL;
 	if (!plannable(c) || !onednn_wanted())
 		return DG_OK;
-	dg_dnnl_plan_threads(work(c) < one_thread_work() ? 1 : 0);
+	threads_for(c);
 	int st = make_plan(c, plan);
 	dg_dnnl_plan_threads(0);
 	return st;
@@ -224,7 +230,7 @@ int dg_cpu_plan_fuse_bias_grad(struct dg_kargs *a, float *db, int *fused)
 	if (c->n.op != OP_CONV_BWD_FILTER || !a->plan || a->diff_bias)
 		return DG_OK;
 	conv_desc(&c->in_node[0], &c->n, c->n.ia, &d);
-	dg_dnnl_plan_threads(work(c) < one_thread_work() ? 1 : 0);
+	threads_for(c);
 	int st = dg_dnnl_conv_bwd_weights_plan(&plan, &d, DG_DNNL_BIAS);
 	dg_dnnl_plan_threads(0);
 	if (st == DG_EUSAGE)    /* no such implementation: keep the sum */

@@ -283,23 +283,23 @@ void dg__bw_conv(struct dg_graph *g, uint32_t id, uint32_t gy, uint32_t *gin)
 	const struct dg_node *n = NODE(id);
 	uint32_t a = n->in[0], b = n->in[1];
 	const struct dg_node *an = NODE(a), *bn = NODE(b);
-	int64_t c3[DG_CA_SHAPE];   /* a copy: new nodes may move n */
+	int64_t ca[DG_CA_SHAPE];   /* a copy: new nodes may move n */
 	uint64_t ad[4], bd[4];
-	memcpy(c3, n->ia, sizeof c3);
+	memcpy(ca, n->ia, sizeof ca);
 	memcpy(ad, an->dims, sizeof ad);
 	memcpy(bd, bn->dims, sizeof bd);
 	switch (n->op) {
 	case OP_CONV:           /* y = conv(x, w) */
-		gin[0] = dg__conv(g, OP_CONV_BWD_DATA, gy, b, c3, 4, ad);
-		gin[1] = dg__conv(g, OP_CONV_BWD_FILTER, a, gy, c3, 4, bd);
+		gin[0] = dg__conv(g, OP_CONV_BWD_DATA, gy, b, ca, 4, ad);
+		gin[1] = dg__conv(g, OP_CONV_BWD_FILTER, a, gy, ca, 4, bd);
 		break;
 	case OP_CONV_BWD_DATA:  /* y = D(dy, w), bilinear: <D(dy,w), h> = <dy, conv(h,w)> */
-		gin[0] = dg__conv(g, OP_CONV, gy, b, c3, 0, NULL);
-		gin[1] = dg__conv(g, OP_CONV_BWD_FILTER, gy, a, c3, 4, bd);
+		gin[0] = dg__conv(g, OP_CONV, gy, b, ca, 0, NULL);
+		gin[1] = dg__conv(g, OP_CONV_BWD_FILTER, gy, a, ca, 4, bd);
 		break;
 	default:                /* y = F(x, dy): <F(x,dy), h> = <dy, conv(x,h)> */
-		gin[0] = dg__conv(g, OP_CONV_BWD_DATA, b, gy, c3, 4, ad);
-		gin[1] = dg__conv(g, OP_CONV, a, gy, c3, 0, NULL);
+		gin[0] = dg__conv(g, OP_CONV_BWD_DATA, b, gy, ca, 4, ad);
+		gin[1] = dg__conv(g, OP_CONV, a, gy, ca, 0, NULL);
 		break;
 	}
 }

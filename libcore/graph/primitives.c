@@ -329,10 +329,11 @@ static uint32_t conv_window(struct dg_graph *g, uint32_t x, uint32_t w, const in
 static uint32_t conv_fwd(struct dg_graph *g, dg_tensor x, dg_tensor w, const int64_t *ca)
 {
 	uint32_t y = 0;
-	if (x.id < g->nnodes && w.id < g->nnodes)
+	if (x.id < g->nnodes && w.id < g->nnodes) {
 		y = conv_1x1(g, x.id, w.id, ca);
-	if (!y && !g->status && x.id < g->nnodes && w.id < g->nnodes)
-		y = conv_window(g, x.id, w.id, ca);
+		if (!y && !g->status)
+			y = conv_window(g, x.id, w.id, ca);
+	}
 	return y || g->status ? y : dg__conv(g, OP_CONV, x.id, w.id, ca, 0, NULL);
 }
 
